@@ -1,0 +1,115 @@
+//! Short-lived access tokens: HS256 only, with `exp`, `nbf`, `aud` and `iss` always checked.
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::accounts::Role;
+
+pub const ISSUER: &str = "reprise";
+pub const AUDIENCE: &str = "reprise-api";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: String,
+    pub org: String,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+/// Signing and verification keys, built once at start-up.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub ttl_secs: i64,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], ttl_secs: i64) -> TokenKeys {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+        // Time claims are checked against the service clock in `verify`, not the system clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl_secs,
+        }
+    }
+
+    pub fn issue(&self, user_id: &str, org_id: &str, role: Role, now: i64) -> String {
+        let claims = Claims {
+            sub: user_id.into(),
+            org: org_id.into(),
+            role,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            nbf: now,
+            exp: now + self.ttl_secs,
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    /// Verifies signature, algorithm, audience and issuer, then validity at `now` (5 s leeway).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        const LEEWAY: i64 = 5;
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        if now > claims.exp + LEEWAY {
+            return Err(TokenError::Expired);
+        }
+        if now + LEEWAY < claims.nbf {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the access token is invalid")]
+    Invalid,
+    #[error("the access token has expired")]
+    Expired,
+    #[error("the access token is not valid yet")]
+    NotYetValid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_within_their_life_only() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 900);
+        let t = keys.issue("u1", "o1", Role::Learner, 1_000_000);
+        let claims = keys.verify(&t, 1_000_100).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.role), ("u1", Role::Learner));
+        assert_eq!(
+            keys.verify(&t, 1_000_000 + 906).unwrap_err(),
+            TokenError::Expired
+        );
+        assert_eq!(
+            keys.verify(&t, 999_000).unwrap_err(),
+            TokenError::NotYetValid
+        );
+        let other = TokenKeys::new(b"another-secret-another-secret-00", 900);
+        assert_eq!(
+            other.verify(&t, 1_000_100).unwrap_err(),
+            TokenError::Invalid
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! Settings from `REPRISE_*` environment variables. Every default works with nothing set.
+
+use std::path::PathBuf;
+
+use crate::store::{Backend, SqliteSync};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/reprise.db";
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `sqlite://PATH`, a plain file path, or `postgres://…`.
+    pub database_url: String,
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub bind: String,
+    /// HMAC key for access tokens.
+    pub jwt_secret: Vec<u8>,
+    /// Access-token lifetime in seconds: also the longest a deactivated user's token still works.
+    pub access_ttl_secs: i64,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_ttl_secs: i64,
+    /// Whether `POST /api/v1/orgs` is open to anyone.
+    pub allow_signup: bool,
+    pub db_pool_size: u32,
+    pub sqlite_synchronous: SqliteSync,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("jwt_secret", &"***")
+            .field("access_ttl_secs", &self.access_ttl_secs)
+            .field("refresh_ttl_secs", &self.refresh_ttl_secs)
+            .field("allow_signup", &self.allow_signup)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .finish()
+    }
+}
+
+/// Hides the password of a `postgres://user:password@host/db` URL in logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("REPRISE_JWT_SECRET must be set when the database is PostgreSQL (all instances must share it)")]
+    SecretRequired,
+    #[error("could not keep the generated JWT secret at {path}: {source}")]
+    SecretFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            message: format!("cannot parse {raw:?}"),
+        }),
+    }
+}
+
+impl Settings {
+    /// Reads the environment. A missing JWT secret on SQLite is generated once and kept beside
+    /// the database file so tokens survive restarts.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        let database_url =
+            var("REPRISE_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let sync = match var("REPRISE_SQLITE_SYNCHRONOUS")
+            .as_deref()
+            .map(str::to_uppercase)
+            .as_deref()
+        {
+            None | Some("FULL") => SqliteSync::Full,
+            Some("NORMAL") => SqliteSync::Normal,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "REPRISE_SQLITE_SYNCHRONOUS",
+                    message: format!("{other:?} is not FULL or NORMAL"),
+                })
+            }
+        };
+        let jwt_secret = match var("REPRISE_JWT_SECRET") {
+            Some(s) if s.len() < 32 => {
+                return Err(ConfigError::Invalid {
+                    name: "REPRISE_JWT_SECRET",
+                    message: "must have at least 32 characters".into(),
+                })
+            }
+            Some(s) => s.into_bytes(),
+            None => persisted_secret(&database_url)?,
+        };
+        let backend = Backend::of_url(&database_url);
+        Ok(Settings {
+            bind: var("REPRISE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            jwt_secret,
+            access_ttl_secs: parse_var("REPRISE_ACCESS_TOKEN_TTL_SECS", 900)?,
+            refresh_ttl_secs: parse_var("REPRISE_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            allow_signup: parse_var("REPRISE_ALLOW_SIGNUP", true)?,
+            db_pool_size: parse_var(
+                "REPRISE_DB_POOL_SIZE",
+                if backend == Backend::Sqlite { 8 } else { 16 },
+            )?,
+            sqlite_synchronous: sync,
+            max_body_bytes: parse_var("REPRISE_MAX_BODY_BYTES", 2 * 1024 * 1024)?,
+            workers: parse_var("REPRISE_WORKERS", 0)?,
+            database_url,
+        })
+    }
+
+    /// Settings for an embedded test server on a free loopback port.
+    pub fn for_tests(database_url: String) -> Settings {
+        Settings {
+            database_url,
+            bind: "127.0.0.1:0".into(),
+            jwt_secret: b"test-secret-test-secret-test-secret!".to_vec(),
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            allow_signup: true,
+            db_pool_size: 4,
+            sqlite_synchronous: SqliteSync::Normal,
+            max_body_bytes: 2 * 1024 * 1024,
+            workers: 2,
+        }
+    }
+}
+
+fn persisted_secret(database_url: &str) -> Result<Vec<u8>, ConfigError> {
+    if Backend::of_url(database_url) == Backend::Postgres {
+        return Err(ConfigError::SecretRequired);
+    }
+    let db_path = PathBuf::from(
+        database_url
+            .strip_prefix("sqlite://")
+            .unwrap_or(database_url),
+    );
+    let dir = db_path.parent().map(PathBuf::from).unwrap_or_default();
+    let path = dir.join("jwt-secret");
+    let keep_err = |source| ConfigError::SecretFile {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if existing.trim().len() >= 32 {
+            return Ok(existing.trim().as_bytes().to_vec());
+        }
+    }
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir).map_err(keep_err)?;
+    }
+    let secret = {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    };
+    write_private(&path, &secret).map_err(keep_err)?;
+    tracing::warn!(path = %path.display(), "REPRISE_JWT_SECRET is not set: generated one and kept it beside the database");
+    Ok(secret.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/reprise"),
+            "postgres://app:***@db:5432/reprise"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/reprise.db"),
+            "sqlite://data/reprise.db"
+        );
+    }
+}

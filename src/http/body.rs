@@ -1,0 +1,114 @@
+//! Request-body and query extractors whose failures are problem documents naming the field.
+//!
+//! actix's own `Json` reports serde errors without the path of the offending field; these read
+//! the bytes and deserialize with `serde_path_to_error` so the client learns exactly what is wrong.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::domain::validation::FieldError;
+use crate::error::ApiError;
+
+/// A JSON request body of type `T` (`application/json` or any `+json` type).
+pub struct Json<T>(pub T);
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        })
+}
+
+/// Turns a serde error with its path into a field-level problem. Syntax errors are 400s (the
+/// body is not JSON at all); shape errors are 422s naming the field.
+pub fn decode_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = e.inner();
+    let message = inner.to_string();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::BadRequest(format!("the body is not valid JSON: {message}"));
+    }
+    let mut field = e.path().to_string();
+    // serde names a missing or unknown field in its message, not in the path.
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            let name = rest.split('`').next().unwrap_or_default();
+            field = if field == "." || field.is_empty() {
+                name.to_string()
+            } else {
+                format!("{field}.{name}")
+            };
+        }
+    }
+    if field == "." {
+        field = "body".into();
+    }
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
+    ApiError::validation(vec![FieldError::new(field, message)])
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(de).map_err(decode_error)?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::Unsupported(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ));
+            }
+            let bytes = bytes.await.map_err(payload_error)?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Maps body-reading failures (size limit, broken transfer) to 4xx problems.
+pub fn payload_error(e: actix_web::Error) -> ApiError {
+    use actix_web::error::PayloadError;
+    match e.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => {
+            ApiError::PayloadTooLarge("the request body is too large".into())
+        }
+        _ if e.as_response_error().status_code()
+            == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            ApiError::PayloadTooLarge("the request body is too large".into())
+        }
+        _ => ApiError::BadRequest(format!("the request body could not be read: {e}")),
+    }
+}
+
+/// Problem documents for malformed query strings and path segments.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let message = err.to_string();
+    let field = message
+        .split('`')
+        .nth(1)
+        .map(String::from)
+        .unwrap_or_else(|| "query".into());
+    ApiError::validation(vec![FieldError::new(field, message)]).into()
+}
+
+pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound(format!("no such resource: {err}")).into()
+}

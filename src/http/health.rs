@@ -1,0 +1,44 @@
+//! Liveness and readiness probes for load balancers and orchestrators.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::state::AppState;
+use crate::store;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when healthy.
+    pub status: &'static str,
+}
+
+/// The process is up. Touches no database.
+#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// The database answers and every migration is applied; 503 otherwise.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, body = Health), (status = 503, body = Health))
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let ready = web::block(move || match pool.get() {
+        Ok(mut conn) => store::is_ready(&mut conn),
+        Err(_) => false,
+    })
+    .await
+    .unwrap_or(false);
+    if ready {
+        HttpResponse::Ok().json(Health { status: "ok" })
+    } else {
+        HttpResponse::ServiceUnavailable().json(Health {
+            status: "unavailable",
+        })
+    }
+}

@@ -1,0 +1,13 @@
+//! Reprise: reinforcement after sales training. The library builds the whole service so that the
+//! binary and the integration tests start exactly the same thing.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

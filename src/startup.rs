@@ -1,0 +1,126 @@
+//! Builds the running service: pool, migrations, shared state, middleware and routes.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpMessage, HttpServer};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{jwt::TokenKeys, password};
+use crate::clock::Clock;
+use crate::config::{redact_url, Settings};
+use crate::http::{self, body, AppState};
+use crate::store::{self, DbPool};
+
+static REQUEST_ID: actix_web::http::header::HeaderName =
+    actix_web::http::header::HeaderName::from_static("x-request-id");
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects, migrates and binds. With port 0 in `settings.bind` a free port is chosen.
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
+        let pool = open_database(&settings)?;
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let decoy_hash = web::block(password::decoy_hash).await?;
+        let state = web::Data::new(AppState {
+            pool,
+            keys: TokenKeys::new(&settings.jwt_secret, settings.access_ttl_secs),
+            clock,
+            decoy_hash,
+            settings: Arc::new(settings),
+        });
+        let server = serve(listener, state.clone())?;
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// A pool with every migration applied.
+pub fn open_database(settings: &Settings) -> anyhow::Result<DbPool> {
+    tracing::info!(url = %redact_url(&settings.database_url), "opening database");
+    let pool = store::connect(
+        &settings.database_url,
+        settings.db_pool_size,
+        settings.sqlite_synchronous,
+    )?;
+    let mut conn = pool.get()?;
+    let applied = store::migrate(&mut conn)?;
+    if applied > 0 {
+        tracing::info!(applied, "applied database migrations");
+    }
+    Ok(pool)
+}
+
+fn metrics() -> PrometheusMetrics {
+    PrometheusMetricsBuilder::new("reprise")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .expect("metric names are static and valid")
+}
+
+fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let max_body = state.settings.max_body_bytes;
+    let workers = match state.settings.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let prometheus = metrics();
+    let api = http::openapi();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::QueryConfig::default().error_handler(body::query_error))
+            .app_data(web::PathConfig::default().error_handler(body::path_error))
+            .configure(|cfg| {
+                http::routes(&mut utoipa_actix_web::service_config::ServiceConfig::new(
+                    cfg,
+                ))
+            })
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api.clone()))
+            .default_service(web::to(http::not_found))
+            .wrap_fn(|req, srv| {
+                use actix_web::dev::Service;
+                let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.await?;
+                    if let Some(value) = request_id.and_then(|id| id.parse().ok()) {
+                        res.headers_mut().insert(REQUEST_ID.clone(), value);
+                    }
+                    Ok(res)
+                }
+            })
+            .wrap(prometheus.clone())
+            .wrap(TracingLogger::default())
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,441 @@
+//! Organizations, users, teams and the global login directory.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{logins, organizations, team_members, teams, users};
+use super::{DbConnection, StoreError, StoreResult};
+use crate::domain::accounts::{Organization, Role, Team, User};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations)]
+struct OrgRow {
+    id: String,
+    slug: String,
+    name: String,
+    timezone: String,
+    quiet_weekdays: String,
+    created_at: NaiveDateTime,
+}
+
+impl From<OrgRow> for Organization {
+    fn from(r: OrgRow) -> Self {
+        Organization {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            timezone: r.timezone,
+            quiet_weekdays: r
+                .quiet_weekdays
+                .split(',')
+                .filter(|d| !d.is_empty())
+                .map(String::from)
+                .collect(),
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    org_id: String,
+    id: String,
+    email: String,
+    name: String,
+    password_hash: String,
+    role: String,
+    timezone: Option<String>,
+    daily_max: Option<i32>,
+    active: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    fn into_user(self) -> (User, String) {
+        let user = User {
+            role: Role::parse(&self.role).unwrap_or(Role::Learner),
+            id: self.id,
+            org_id: self.org_id,
+            email: self.email,
+            name: self.name,
+            timezone: self.timezone,
+            daily_max: self.daily_max,
+            active: self.active,
+            created_at: self.created_at.and_utc(),
+        };
+        (user, self.password_hash)
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = teams)]
+struct TeamRow {
+    org_id: String,
+    id: String,
+    name: String,
+    parent_id: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+impl From<TeamRow> for Team {
+    fn from(r: TeamRow) -> Self {
+        Team {
+            id: r.id,
+            name: r.name,
+            parent_id: r.parent_id,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+/// What it takes to create a user; the password is already hashed.
+pub struct NewUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub timezone: Option<String>,
+}
+
+pub struct NewOrg {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub timezone: String,
+}
+
+fn insert_user(
+    conn: &mut DbConnection,
+    org_id: &str,
+    u: NewUser,
+    now: NaiveDateTime,
+) -> StoreResult<User> {
+    diesel::insert_into(logins::table)
+        .values((
+            logins::email.eq(&u.email),
+            logins::org_id.eq(org_id),
+            logins::user_id.eq(&u.id),
+        ))
+        .execute(conn)
+        .map_err(|e| StoreError::unique_as(e, "a user with this e-mail address already exists"))?;
+    let row = UserRow {
+        org_id: org_id.to_string(),
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        password_hash: u.password_hash,
+        role: u.role.as_str().to_string(),
+        timezone: u.timezone,
+        daily_max: None,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(users::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row.into_user().0)
+}
+
+/// Creates an organization and its first admin in one transaction.
+pub fn create_org_with_admin(
+    conn: &mut DbConnection,
+    org: NewOrg,
+    admin: NewUser,
+    now: DateTime<Utc>,
+) -> StoreResult<(Organization, User)> {
+    let now = now.naive_utc();
+    super::write_tx(conn, |conn| {
+        let row = OrgRow {
+            id: org.id,
+            slug: org.slug,
+            name: org.name,
+            timezone: org.timezone,
+            quiet_weekdays: String::new(),
+            created_at: now,
+        };
+        diesel::insert_into(organizations::table)
+            .values(&row)
+            .execute(conn)
+            .map_err(|e| {
+                StoreError::unique_as(e, "an organization with this name already exists")
+            })?;
+        let user = insert_user(conn, &row.id, admin, now)?;
+        Ok((Organization::from(row), user))
+    })
+}
+
+pub fn get_org(conn: &mut DbConnection, org_id: &str) -> StoreResult<Organization> {
+    Ok(organizations::table
+        .find(org_id)
+        .select(OrgRow::as_select())
+        .first(conn)?
+        .into())
+}
+
+pub fn find_org_by_slug(conn: &mut DbConnection, slug: &str) -> StoreResult<Organization> {
+    Ok(organizations::table
+        .filter(organizations::slug.eq(slug))
+        .select(OrgRow::as_select())
+        .first(conn)?
+        .into())
+}
+
+/// The user behind an e-mail address and their password hash, if the address is known.
+pub fn find_login(conn: &mut DbConnection, email: &str) -> StoreResult<Option<(User, String)>> {
+    let entry: Option<(String, String)> = logins::table
+        .find(email)
+        .select((logins::org_id, logins::user_id))
+        .first(conn)
+        .optional()?;
+    let Some((org_id, user_id)) = entry else {
+        return Ok(None);
+    };
+    let row = users::table
+        .find((&org_id, &user_id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(UserRow::into_user))
+}
+
+pub fn get_user(conn: &mut DbConnection, org_id: &str, user_id: &str) -> StoreResult<User> {
+    Ok(users::table
+        .find((org_id, user_id))
+        .select(UserRow::as_select())
+        .first(conn)?
+        .into_user()
+        .0)
+}
+
+/// Creates a user and puts them in `team_ids`, all or nothing. A missing team is `NotFound`.
+pub fn create_user(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user: NewUser,
+    team_ids: &[String],
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    super::write_tx(conn, |conn| {
+        let user = insert_user(conn, org_id, user, now.naive_utc())?;
+        for team_id in team_ids {
+            insert_member(conn, org_id, team_id, &user.id)?;
+        }
+        Ok(user)
+    })
+}
+
+fn insert_member(
+    conn: &mut DbConnection,
+    org_id: &str,
+    team_id: &str,
+    user_id: &str,
+) -> StoreResult<()> {
+    teams::table
+        .find((org_id, team_id))
+        .select(teams::id)
+        .first::<String>(conn)?;
+    users::table
+        .find((org_id, user_id))
+        .select(users::id)
+        .first::<String>(conn)?;
+    let present = team_members::table
+        .find((org_id, team_id, user_id))
+        .count()
+        .get_result::<i64>(conn)?;
+    if present == 0 {
+        diesel::insert_into(team_members::table)
+            .values((
+                team_members::org_id.eq(org_id),
+                team_members::team_id.eq(team_id),
+                team_members::user_id.eq(user_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Filters for listing users.
+#[derive(Default)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub team_id: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub fn list_users(conn: &mut DbConnection, org_id: &str, f: &UserFilter) -> StoreResult<Vec<User>> {
+    let mut q = users::table
+        .filter(users::org_id.eq(org_id))
+        .select(UserRow::as_select())
+        .order(users::email.asc())
+        .limit(f.limit)
+        .offset(f.offset)
+        .into_boxed();
+    if let Some(role) = f.role {
+        q = q.filter(users::role.eq(role.as_str()));
+    }
+    if let Some(team) = &f.team_id {
+        let members = team_members::table
+            .filter(team_members::org_id.eq(org_id))
+            .filter(team_members::team_id.eq(team.clone()))
+            .select(team_members::user_id);
+        q = q.filter(users::id.eq_any(members));
+    }
+    Ok(q.load(conn)?.into_iter().map(|r| r.into_user().0).collect())
+}
+
+/// Changes an administrator may make to a user; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub timezone: Option<Option<String>>,
+    pub daily_max: Option<Option<i32>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+pub fn update_user(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    c: UserChanges,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    super::write_tx(conn, |conn| {
+        let target = users::table.find((org_id, user_id));
+        let current = target.select(UserRow::as_select()).first(conn)?;
+        diesel::update(target)
+            .set((
+                users::name.eq(c.name.unwrap_or(current.name)),
+                users::role.eq(c
+                    .role
+                    .map(|r| r.as_str().to_string())
+                    .unwrap_or(current.role)),
+                users::timezone.eq(c.timezone.unwrap_or(current.timezone)),
+                users::daily_max.eq(c.daily_max.unwrap_or(current.daily_max)),
+                users::active.eq(c.active.unwrap_or(current.active)),
+                users::password_hash.eq(c.password_hash.unwrap_or(current.password_hash)),
+                users::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?;
+        Ok(target
+            .select(UserRow::as_select())
+            .first(conn)?
+            .into_user()
+            .0)
+    })
+}
+
+pub fn create_team(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    name: &str,
+    parent_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<Team> {
+    super::write_tx(conn, |conn| {
+        if let Some(parent) = parent_id {
+            teams::table
+                .find((org_id, parent))
+                .select(teams::id)
+                .first::<String>(conn)?;
+        }
+        let row = TeamRow {
+            org_id: org_id.into(),
+            id: id.into(),
+            name: name.into(),
+            parent_id: parent_id.map(String::from),
+            created_at: now.naive_utc(),
+        };
+        diesel::insert_into(teams::table)
+            .values(&row)
+            .execute(conn)
+            .map_err(|e| StoreError::unique_as(e, "a team with this name already exists"))?;
+        Ok(row.into())
+    })
+}
+
+pub fn list_teams(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<Team>> {
+    Ok(teams::table
+        .filter(teams::org_id.eq(org_id))
+        .order(teams::name.asc())
+        .select(TeamRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Team::from)
+        .collect())
+}
+
+pub fn get_team(conn: &mut DbConnection, org_id: &str, team_id: &str) -> StoreResult<Team> {
+    Ok(teams::table
+        .find((org_id, team_id))
+        .select(TeamRow::as_select())
+        .first(conn)?
+        .into())
+}
+
+/// Adds users to a team; users already in it stay once. Every user must belong to the org.
+pub fn add_team_members(
+    conn: &mut DbConnection,
+    org_id: &str,
+    team_id: &str,
+    user_ids: &[String],
+) -> StoreResult<()> {
+    super::write_tx(conn, |conn| {
+        for user_id in user_ids {
+            insert_member(conn, org_id, team_id, user_id)?;
+        }
+        Ok(())
+    })
+}
+
+pub fn remove_team_member(
+    conn: &mut DbConnection,
+    org_id: &str,
+    team_id: &str,
+    user_id: &str,
+) -> StoreResult<()> {
+    let removed =
+        diesel::delete(team_members::table.find((org_id, team_id, user_id))).execute(conn)?;
+    if removed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Ids of the teams a user belongs to, and of every team nested below them.
+pub fn team_scope(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+) -> StoreResult<Vec<String>> {
+    let direct: Vec<String> = team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .filter(team_members::user_id.eq(user_id))
+        .select(team_members::team_id)
+        .load(conn)?;
+    let all: Vec<(String, Option<String>)> = teams::table
+        .filter(teams::org_id.eq(org_id))
+        .select((teams::id, teams::parent_id))
+        .load(conn)?;
+    Ok(crate::domain::accounts::with_descendants(&direct, &all))
+}
+
+/// Teams the user is a direct member of.
+pub fn list_user_teams(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+) -> StoreResult<Vec<String>> {
+    Ok(team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .filter(team_members::user_id.eq(user_id))
+        .select(team_members::team_id)
+        .load(conn)?)
+}

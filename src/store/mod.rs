@@ -1,0 +1,220 @@
+//! Persistence: one diesel code path over SQLite (embedded default) and PostgreSQL (production).
+//!
+//! The backend is picked from the database URL. Every function here is synchronous; handlers run
+//! them inside `web::block` so database work never blocks the async workers.
+
+pub mod schema;
+
+pub mod accounts;
+pub mod tokens;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// One connection type for both backends; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Errors of the storage layer; `error::ApiError` maps them to HTTP problems.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(diesel::result::Error),
+    #[error("database unavailable: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    /// Unique-constraint violations become conflicts the caller can explain to the user.
+    pub fn unique_as(e: diesel::result::Error, what: &str) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                StoreError::Conflict(what.to_string())
+            }
+            other => StoreError::from(other),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => StoreError::NotFound,
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// SQLite durability level for commits. FULL (default) fsyncs the WAL on every commit, so an
+/// acknowledged answer survives power loss as well as a process crash; NORMAL survives a process
+/// crash only and is faster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+#[derive(Debug)]
+struct SqlitePragmas {
+    synchronous: SqliteSync,
+}
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            let sync = match self.synchronous {
+                SqliteSync::Full => "FULL",
+                SqliteSync::Normal => "NORMAL",
+            };
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;"
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Turns `sqlite://path` or a plain path into what SQLite opens, creating the parent folder.
+fn sqlite_path(url: &str) -> String {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+    }
+    path.to_string()
+}
+
+/// Builds a pool for `url`. SQLite gets its pragmas on every connection the pool hands out.
+pub fn connect(url: &str, max_size: u32, sync: SqliteSync) -> StoreResult<DbPool> {
+    let backend = Backend::of_url(url);
+    let target = match backend {
+        Backend::Sqlite => sqlite_path(url),
+        Backend::Postgres => url.to_string(),
+    };
+    let manager = ConnectionManager::<DbConnection>::new(target);
+    let builder = Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10));
+    let pool = match backend {
+        Backend::Sqlite => builder
+            .connection_customizer(Box::new(SqlitePragmas { synchronous: sync }))
+            .build(manager)?,
+        Backend::Postgres => builder.build(manager)?,
+    };
+    Ok(pool)
+}
+
+/// Applies the embedded migrations of the connection's backend; returns how many ran.
+pub fn migrate(conn: &mut DbConnection) -> StoreResult<usize> {
+    let ran = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    ran.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// True when the database answers and has no pending migration.
+pub fn is_ready(conn: &mut DbConnection) -> bool {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        DbConnection::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    matches!(pending, Ok(false))
+}
+
+/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write
+/// lock up front so that concurrent writers wait on `busy_timeout` instead of failing on a
+/// read-to-write upgrade.
+pub fn write_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            let committed = match conn {
+                DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+                DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c),
+            };
+            if let Err(e) = committed {
+                rollback(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+fn rollback(conn: &mut DbConnection) {
+    let result = match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+        DbConnection::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "rollback failed");
+    }
+}
+
+/// Current UTC time as stored in timestamp columns.
+pub fn naive(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    t.naive_utc()
+}

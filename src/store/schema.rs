@@ -1,0 +1,285 @@
+//! Diesel table definitions, written to match both migration folders (same columns, same types).
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        timezone -> Text,
+        quiet_weekdays -> Text,
+        fsrs_parameters -> Nullable<Text>,
+        fsrs_fitted_at -> Nullable<Timestamp>,
+        lrs_endpoint -> Nullable<Text>,
+        lrs_username -> Nullable<Text>,
+        lrs_password -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    logins (email) {
+        email -> Text,
+        org_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    users (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        timezone -> Nullable<Text>,
+        daily_max -> Nullable<Integer>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    teams (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (org_id, team_id, user_id) {
+        org_id -> Text,
+        team_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        user_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    packs (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        slug -> Text,
+        title -> Text,
+        draft -> Nullable<Text>,
+        draft_hash -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pack_versions (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        pack_id -> Text,
+        version -> Integer,
+        content_hash -> Text,
+        title -> Text,
+        description -> Text,
+        language -> Text,
+        desired_retention -> Nullable<Double>,
+        daily_cap -> Nullable<Integer>,
+        published_at -> Timestamp,
+        published_by -> Text,
+    }
+}
+
+diesel::table! {
+    nuggets (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        pack_id -> Text,
+        key -> Text,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    nugget_versions (org_id, pack_version_id, nugget_id) {
+        org_id -> Text,
+        nugget_id -> Text,
+        pack_version_id -> Text,
+        position -> Integer,
+        topic -> Text,
+        tags -> Text,
+        prompt -> Text,
+        options -> Text,
+        explanation -> Text,
+        media_url -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    assignments (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        pack_id -> Text,
+        team_id -> Nullable<Text>,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        daily_cap -> Integer,
+        desired_retention -> Double,
+        policy -> Text,
+        fast_ms -> Integer,
+        slow_ms -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    assignment_learners (org_id, assignment_id, learner_id) {
+        org_id -> Text,
+        assignment_id -> Text,
+        learner_id -> Text,
+    }
+}
+
+diesel::table! {
+    memory_states (org_id, learner_id, nugget_id) {
+        org_id -> Text,
+        learner_id -> Text,
+        nugget_id -> Text,
+        pack_version_id -> Text,
+        assignment_id -> Text,
+        status -> Text,
+        stability -> Nullable<Double>,
+        difficulty -> Nullable<Double>,
+        reps -> Integer,
+        lapses -> Integer,
+        correct_streak -> Integer,
+        first_correct -> Nullable<Bool>,
+        first_answered_at -> Nullable<Timestamp>,
+        last_review_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reviews (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        nugget_id -> Text,
+        pack_version_id -> Text,
+        assignment_id -> Text,
+        attempt_id -> Text,
+        request_hash -> Text,
+        selected -> Text,
+        correct -> Bool,
+        partial_credit -> Double,
+        response_ms -> Integer,
+        confidence -> Nullable<Text>,
+        rating -> Integer,
+        client_answered_at -> Timestamp,
+        answered_at -> Timestamp,
+        received_at -> Timestamp,
+        clock_flag -> Nullable<Text>,
+        elapsed_days -> Nullable<Double>,
+        stability_before -> Nullable<Double>,
+        difficulty_before -> Nullable<Double>,
+        stability_after -> Double,
+        difficulty_after -> Double,
+        status_after -> Text,
+        due_after -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (org_id, user_id, key) {
+        org_id -> Text,
+        user_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deliveries (org_id, learner_id, day, nugget_id) {
+        org_id -> Text,
+        learner_id -> Text,
+        day -> Date,
+        nugget_id -> Text,
+        delivered_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pauses (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    kpis (org_id, user_id, period, metric) {
+        org_id -> Text,
+        user_id -> Text,
+        period -> Text,
+        metric -> Text,
+        value -> Double,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    xapi_outbox (org_id, statement_id) {
+        org_id -> Text,
+        statement_id -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    logins,
+    users,
+    teams,
+    team_members,
+    refresh_tokens,
+    packs,
+    pack_versions,
+    nuggets,
+    nugget_versions,
+    assignments,
+    assignment_learners,
+    memory_states,
+    reviews,
+    idempotency_keys,
+    deliveries,
+    pauses,
+    kpis,
+    xapi_outbox,
+);
