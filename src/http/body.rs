@@ -35,16 +35,14 @@ pub fn decode_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
         return ApiError::BadRequest(format!("the body is not valid JSON: {message}"));
     }
     let mut field = e.path().to_string();
-    // serde names a missing or unknown field in its message, not in the path.
-    for marker in ["missing field `", "unknown field `"] {
-        if let Some(rest) = message.split(marker).nth(1) {
-            let name = rest.split('`').next().unwrap_or_default();
-            field = if field == "." || field.is_empty() {
-                name.to_string()
-            } else {
-                format!("{field}.{name}")
-            };
-        }
+    // serde names a missing field in its message; the path stops at the parent object.
+    if let Some(rest) = message.split("missing field `").nth(1) {
+        let name = rest.split('`').next().unwrap_or_default();
+        field = if field == "." || field.is_empty() {
+            name.to_string()
+        } else {
+            format!("{field}.{name}")
+        };
     }
     if field == "." {
         field = "body".into();

@@ -1,1 +1,8 @@
+//! HTTP integration tests: each test starts the real server on port 0 with its own database
+//! (SQLite by default; PostgreSQL when `REPRISE_TEST_DATABASE_URL` is set).
 
+mod helpers;
+
+mod accounts;
+mod errors;
+mod openapi;

@@ -1,0 +1,377 @@
+//! Sign-up, login, token rotation, roles and organization isolation.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn signup_returns_a_working_token_pair() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme Sales", "ada@acme.example").await;
+    let me = expect_json(
+        app.get("/api/v1/me", Some(&org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["user"]["email"], "ada@acme.example");
+    assert_eq!(me["user"]["role"], "admin");
+    assert_eq!(me["organization"]["slug"], "acme-sales");
+}
+
+#[actix_web::test]
+async fn signup_can_be_switched_off() {
+    let app = spawn_with(|s| s.allow_signup = false).await;
+    let res = app
+        .post_json(
+            "/api/v1/orgs",
+            None,
+            &json!({"org_name": "Acme", "admin_email": "a@acme.example", "admin_password": PASSWORD, "admin_name": "A"}),
+        )
+        .await;
+    expect_problem(res, StatusCode::FORBIDDEN).await;
+}
+
+#[actix_web::test]
+async fn duplicate_email_or_org_name_conflicts_and_creates_nothing() {
+    let app = spawn_app().await;
+    app.create_org("Acme Sales", "ada@acme.example").await;
+    let again = json!({"org_name": "Other Co", "admin_email": "ADA@acme.example", "admin_password": PASSWORD, "admin_name": "B"});
+    expect_problem(
+        app.post_json("/api/v1/orgs", None, &again).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let same_name = json!({"org_name": "Acme Sales", "admin_email": "bob@acme.example", "admin_password": PASSWORD, "admin_name": "B"});
+    expect_problem(
+        app.post_json("/api/v1/orgs", None, &same_name).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // The failed sign-up left no account behind.
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "bob@acme.example", "password": PASSWORD}),
+        )
+        .await;
+    expect_problem(res, StatusCode::UNAUTHORIZED).await;
+}
+
+#[actix_web::test]
+async fn login_rejects_wrong_password_and_unknown_email_alike() {
+    let app = spawn_app().await;
+    app.create_org("Acme", "ada@acme.example").await;
+    let wrong = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "ada@acme.example", "password": "not-the-password"}),
+        )
+        .await;
+    let wrong = expect_problem(wrong, StatusCode::UNAUTHORIZED).await;
+    let unknown = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "nobody@acme.example", "password": "not-the-password"}),
+        )
+        .await;
+    let unknown = expect_problem(unknown, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(wrong["detail"], unknown["detail"]);
+    let ok = app.login("ADA@acme.example", PASSWORD).await;
+    assert_eq!(ok["token_type"], "Bearer");
+    assert_eq!(ok["expires_in"], 900);
+}
+
+#[actix_web::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let first = org.refresh_token.clone();
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": first}),
+        )
+        .await;
+    let second = expect_json(res, StatusCode::OK).await;
+    let second_refresh = second["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(second_refresh, first);
+    let me = app.get("/api/v1/me", second["access_token"].as_str()).await;
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // The rotated token presented again: refused, and the newer token of its family dies too.
+    let reuse = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": first}),
+        )
+        .await;
+    expect_problem(reuse, StatusCode::UNAUTHORIZED).await;
+    let after = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": second_refresh}),
+        )
+        .await;
+    expect_problem(after, StatusCode::UNAUTHORIZED).await;
+
+    // Another login starts a new family that still works.
+    let fresh = app.login("ada@acme.example", PASSWORD).await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": fresh["refresh_token"]}),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await;
+}
+
+#[actix_web::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/logout",
+            None,
+            &json!({"refresh_token": org.refresh_token}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": org.refresh_token}),
+        )
+        .await;
+    expect_problem(res, StatusCode::UNAUTHORIZED).await;
+}
+
+#[actix_web::test]
+async fn access_tokens_expire_and_refresh_tokens_too() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    app.clock.advance(Duration::seconds(901 + 5));
+    let res = app.get("/api/v1/me", Some(&org.admin_token)).await;
+    let problem = expect_problem(res, StatusCode::UNAUTHORIZED).await;
+    assert!(problem["detail"].as_str().unwrap().contains("expired"));
+    app.clock.advance(Duration::days(31));
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": org.refresh_token}),
+        )
+        .await;
+    expect_problem(res, StatusCode::UNAUTHORIZED).await;
+}
+
+#[actix_web::test]
+async fn only_admins_manage_users() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let (_, learner) = app.create_user(&org, "sam@acme.example", "learner").await;
+    let (_, manager) = app.create_user(&org, "mia@acme.example", "manager").await;
+    let body =
+        json!({"email": "x@acme.example", "name": "X", "password": PASSWORD, "role": "admin"});
+    for token in [&learner, &manager] {
+        expect_problem(
+            app.post_json("/api/v1/users", Some(token), &body).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    expect_problem(
+        app.get("/api/v1/users", Some(&learner)).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let listed = expect_json(
+        app.get("/api/v1/users", Some(&manager)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    let learners = expect_json(
+        app.get("/api/v1/users?role=learner", Some(&org.admin_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(learners.as_array().unwrap().len(), 1);
+    assert_eq!(learners[0]["email"], "sam@acme.example");
+}
+
+#[actix_web::test]
+async fn deactivated_users_cannot_log_in_or_refresh() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let (sam, _) = app.create_user(&org, "sam@acme.example", "learner").await;
+    let tokens = app.login("sam@acme.example", PASSWORD).await;
+    let res = app
+        .delete(&format!("/api/v1/users/{sam}"), &org.admin_token)
+        .await;
+    let user = expect_json(res, StatusCode::OK).await;
+    assert_eq!(user["active"], false);
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "sam@acme.example", "password": PASSWORD}),
+        )
+        .await;
+    expect_problem(res, StatusCode::UNAUTHORIZED).await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    expect_problem(res, StatusCode::UNAUTHORIZED).await;
+    // Reactivation restores login.
+    let res = app
+        .patch_json(
+            &format!("/api/v1/users/{sam}"),
+            &org.admin_token,
+            &json!({"active": true}),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await;
+    app.login("sam@acme.example", PASSWORD).await;
+}
+
+#[actix_web::test]
+async fn organizations_never_see_each_other() {
+    let app = spawn_app().await;
+    let acme = app.create_org("Acme", "ada@acme.example").await;
+    let globex = app.create_org("Globex", "gus@globex.example").await;
+    let (acme_user, _) = app.create_user(&acme, "sam@acme.example", "learner").await;
+    let team = expect_json(
+        app.post_json(
+            "/api/v1/teams",
+            Some(&acme.admin_token),
+            &json!({"name": "North"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let team_id = team["id"].as_str().unwrap();
+
+    let res = app
+        .get(
+            &format!("/api/v1/users/{acme_user}"),
+            Some(&globex.admin_token),
+        )
+        .await;
+    expect_problem(res, StatusCode::NOT_FOUND).await;
+    let res = app
+        .patch_json(
+            &format!("/api/v1/users/{acme_user}"),
+            &globex.admin_token,
+            &json!({"name": "Hacked"}),
+        )
+        .await;
+    expect_problem(res, StatusCode::NOT_FOUND).await;
+    let res = app
+        .delete(&format!("/api/v1/users/{acme_user}"), &globex.admin_token)
+        .await;
+    expect_problem(res, StatusCode::NOT_FOUND).await;
+    let res = app
+        .post_json(
+            &format!("/api/v1/teams/{team_id}/members"),
+            Some(&globex.admin_token),
+            &json!({"user_ids": [globex.admin_id]}),
+        )
+        .await;
+    expect_problem(res, StatusCode::NOT_FOUND).await;
+    // Nor can Acme put a Globex user in its own team.
+    let res = app
+        .post_json(
+            &format!("/api/v1/teams/{team_id}/members"),
+            Some(&acme.admin_token),
+            &json!({"user_ids": [globex.admin_id]}),
+        )
+        .await;
+    expect_problem(res, StatusCode::NOT_FOUND).await;
+
+    let users = expect_json(
+        app.get("/api/v1/users", Some(&globex.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let text = users.to_string();
+    assert!(!text.contains("acme.example"), "{text}");
+    let teams = expect_json(
+        app.get("/api/v1/teams", Some(&globex.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(teams, json!([]));
+}
+
+#[actix_web::test]
+async fn teams_nest_and_hold_members() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let (sam, sam_token) = app.create_user(&org, "sam@acme.example", "learner").await;
+    let emea = expect_json(
+        app.post_json(
+            "/api/v1/teams",
+            Some(&org.admin_token),
+            &json!({"name": "EMEA"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let benelux = expect_json(
+        app.post_json(
+            "/api/v1/teams",
+            Some(&org.admin_token),
+            &json!({"name": "Benelux", "parent_id": emea["id"]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(benelux["parent_id"], emea["id"]);
+    let res = app
+        .post_json(
+            "/api/v1/teams",
+            Some(&org.admin_token),
+            &json!({"name": "Orphan", "parent_id": "nope"}),
+        )
+        .await;
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem_fields(&problem), vec!["parent_id"]);
+    let path = format!("/api/v1/teams/{}/members", benelux["id"].as_str().unwrap());
+    let res = app
+        .post_json(&path, Some(&org.admin_token), &json!({"user_ids": [sam]}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let me = expect_json(
+        app.get("/api/v1/me", Some(&sam_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["team_ids"], json!([benelux["id"]]));
+    let res = app.delete(&format!("{path}/{sam}"), &org.admin_token).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let me = expect_json(
+        app.get("/api/v1/me", Some(&sam_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["team_ids"], json!([]));
+}
