@@ -1,0 +1,331 @@
+//! Authoring: packs uploaded as JSON, YAML, CSV, GIFT or Aiken become drafts; publishing turns a
+//! draft into an immutable version; exports give a version back in any format.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::caller::Caller;
+use super::state::AppState;
+use crate::domain::accounts::Role;
+use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
+use crate::domain::content::{self, ContentError, Format, ImportMeta};
+use crate::domain::validation::FieldError;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::store::{self, content as content_store};
+
+const AUTHORS: &[Role] = &[Role::Author, Role::Admin];
+const READERS: &[Role] = &[Role::Author, Role::Admin, Role::Manager, Role::Analyst];
+
+/// Pack metadata for the question-only formats, and the format of `text/plain` bodies.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// `gift` or `aiken` for `text/plain` bodies; otherwise taken from the content type.
+    pub format: Option<Format>,
+    /// Pack slug (CSV, GIFT, Aiken).
+    pub slug: Option<String>,
+    /// Pack title (CSV, GIFT, Aiken).
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub language: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UploadResult {
+    pub outcome: DraftOutcome,
+    pub pack: PackSummary,
+}
+
+fn content_errors(errors: Vec<ContentError>) -> ApiError {
+    ApiError::validation(
+        errors
+            .into_iter()
+            .map(|e| FieldError {
+                field: if e.field.is_empty() {
+                    "body".into()
+                } else {
+                    e.field
+                },
+                message: e.message,
+                line: e.line,
+            })
+            .collect(),
+    )
+}
+
+/// The upload's format from its content type (and `format` for plain text).
+fn upload_format(req: &HttpRequest, query: Option<Format>) -> ApiResult<Format> {
+    let mime = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok());
+    let essence = mime
+        .as_ref()
+        .map(|m| m.essence_str().to_string())
+        .unwrap_or_default();
+    match (essence.as_str(), query) {
+        ("application/json", _) => Ok(Format::Json),
+        ("application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml", _) => Ok(Format::Yaml),
+        ("text/csv", _) => Ok(Format::Csv),
+        ("text/plain", Some(f @ (Format::Gift | Format::Aiken))) => Ok(f),
+        ("text/plain", _) => Err(ApiError::field("format", "text/plain uploads need format=gift or format=aiken")),
+        _ => Err(ApiError::Unsupported(
+            "upload a pack as application/json, application/yaml, text/csv, or text/plain with format=gift|aiken".into(),
+        )),
+    }
+}
+
+/// Create or update a pack's draft from a file (authors, admins). Nothing is stored when any
+/// error is found; an identical upload changes nothing.
+#[utoipa::path(
+    tag = "content",
+    params(UploadQuery),
+    request_body(content = String, description = "The pack: JSON or YAML in the pack format, CSV (one row per nugget), GIFT or Aiken",
+        content_type = "application/yaml"),
+    responses(
+        (status = 201, description = "new pack", body = UploadResult),
+        (status = 200, description = "draft updated or unchanged", body = UploadResult),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "every error with field and line", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/packs")]
+pub async fn upload_pack(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<UploadQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(AUTHORS)?;
+    let q = query.into_inner();
+    let format = upload_format(&req, q.format)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::BadRequest("the upload is not valid UTF-8 text".into()))?;
+    let meta = match (q.slug, q.title) {
+        (Some(slug), Some(title)) => Some(ImportMeta {
+            slug,
+            title,
+            description: q.description.unwrap_or_default(),
+            language: q.language.unwrap_or_else(|| "en".into()),
+        }),
+        _ => None,
+    };
+    let pack = content::parse_pack(text, format, None, meta.as_ref()).map_err(content_errors)?;
+    let st = state.clone();
+    let result = state
+        .db(move |conn| {
+            store::write_tx(conn, |conn| {
+                let outcome =
+                    content_store::save_draft(conn, &caller.org_id, &pack, st.clock.now())?;
+                let (summary, _, _) = content_store::pack_detail(conn, &caller.org_id, &pack.slug)?;
+                Ok::<_, ApiError>(UploadResult {
+                    outcome,
+                    pack: summary,
+                })
+            })
+        })
+        .await?;
+    let mut response = match result.outcome {
+        DraftOutcome::Created => HttpResponse::Created(),
+        _ => HttpResponse::Ok(),
+    };
+    Ok(response.json(result))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Include archived packs.
+    #[serde(default)]
+    pub include_archived: bool,
+}
+
+/// The organization's packs.
+#[utoipa::path(
+    tag = "content",
+    params(ListQuery),
+    responses((status = 200, body = Vec<PackSummary>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/packs")]
+pub async fn list_packs(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListQuery>,
+) -> ApiResult<web::Json<Vec<PackSummary>>> {
+    caller.require(READERS)?;
+    let archived = q.include_archived;
+    let packs = state
+        .db(move |conn| Ok(content_store::list_packs(conn, &caller.org_id, archived)?))
+        .await?;
+    Ok(web::Json(packs))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PackDetail {
+    pub pack: PackSummary,
+    /// Published versions, newest first.
+    pub versions: Vec<PackVersionInfo>,
+    /// The unpublished draft in the pack format (authors and admins only).
+    #[schema(value_type = Option<Object>)]
+    pub draft: Option<content::Pack>,
+}
+
+/// A pack with its versions and draft.
+#[utoipa::path(
+    tag = "content",
+    params(("slug" = String, Path, description = "pack slug")),
+    responses((status = 200, body = PackDetail), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/packs/{slug}")]
+pub async fn get_pack(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> ApiResult<web::Json<PackDetail>> {
+    caller.require(READERS)?;
+    let slug = slug.into_inner();
+    let see_draft = AUTHORS.contains(&caller.role);
+    let (pack, versions, draft) = state
+        .db(move |conn| Ok(content_store::pack_detail(conn, &caller.org_id, &slug)?))
+        .await?;
+    Ok(web::Json(PackDetail {
+        pack,
+        versions,
+        draft: draft.filter(|_| see_draft),
+    }))
+}
+
+/// Publish the draft as a new immutable version.
+#[utoipa::path(
+    tag = "content",
+    params(("slug" = String, Path, description = "pack slug")),
+    responses(
+        (status = 201, body = PackVersionInfo),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "no draft", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/packs/{slug}/publish")]
+pub async fn publish_pack(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(AUTHORS)?;
+    let slug = slug.into_inner();
+    let st = state.clone();
+    let version = state
+        .db(move |conn| {
+            Ok(store::write_tx(conn, |conn| {
+                content_store::publish(conn, &caller.org_id, &slug, &caller.user_id, st.clock.now())
+            })?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(version))
+}
+
+/// Archive a pack: it leaves the catalogue; its versions and history stay.
+#[utoipa::path(
+    tag = "content",
+    params(("slug" = String, Path, description = "pack slug")),
+    responses((status = 200, body = PackSummary), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/packs/{slug}/archive")]
+pub async fn archive_pack(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> ApiResult<web::Json<PackSummary>> {
+    caller.require(AUTHORS)?;
+    let slug = slug.into_inner();
+    let st = state.clone();
+    let pack = state
+        .db(move |conn| {
+            Ok(content_store::archive(
+                conn,
+                &caller.org_id,
+                &slug,
+                st.clock.now(),
+            )?)
+        })
+        .await?;
+    Ok(web::Json(pack))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `yaml` (default), `json`, `gift` or `csv`.
+    pub format: Option<Format>,
+    /// Version number; the newest when absent.
+    pub version: Option<i32>,
+}
+
+/// A published version in a file format.
+#[utoipa::path(
+    tag = "content",
+    params(("slug" = String, Path, description = "pack slug"), ExportQuery),
+    responses(
+        (status = 200, description = "the pack file", content_type = "application/yaml", body = String),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/packs/{slug}/export")]
+pub async fn export_pack(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+    q: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(AUTHORS)?;
+    let slug = slug.into_inner();
+    let format = q.format.unwrap_or(Format::Yaml);
+    let version = q.version;
+    let pack = state
+        .db(move |conn| {
+            Ok(content_store::version_as_pack(
+                conn,
+                &caller.org_id,
+                &slug,
+                version,
+            )?)
+        })
+        .await?;
+    let (body, content_type) = render(&pack, format)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType(content_type))
+        .body(body))
+}
+
+/// Renders a pack in an export format.
+pub fn render(pack: &content::Pack, format: Format) -> ApiResult<(String, mime::Mime)> {
+    Ok(match format {
+        Format::Yaml => (
+            content::to_yaml(pack),
+            "application/yaml".parse().expect("valid mime"),
+        ),
+        Format::Json => (content::to_json(pack), mime::APPLICATION_JSON),
+        Format::Gift => (content::to_gift(pack), mime::TEXT_PLAIN_UTF_8),
+        Format::Csv => (
+            content::to_csv(pack),
+            "text/csv; charset=utf-8".parse().expect("valid mime"),
+        ),
+        Format::Aiken => {
+            return Err(ApiError::field(
+                "format",
+                "Aiken is an import format only; export as yaml, json, gift or csv",
+            ))
+        }
+    })
+}
