@@ -1,0 +1,211 @@
+//! Per-(learner, nugget) memory model: pure state transitions on answers.
+//!
+//! Everything here is deterministic: the caller passes `now`, the scheduling context and a
+//! fuzz seed, and gets the next [`CardState`] back. FSRS-6 maths comes from the `fsrs` crate;
+//! this module only decides how its outputs map onto nugget statuses and due dates.
+
+mod fit;
+mod fsrs_policy;
+mod qstream;
+mod rating;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub(crate) use fit::training_input;
+pub use fit::{
+    daily_reviews, fit_parameters, fsrs_items, FitError, FitOutcome, IndexedItem, ReviewEvent,
+    ReviewHistory, Score, MIN_FIT_REVIEWS,
+};
+pub use fsrs_policy::FsrsPredictor;
+pub use qstream::QstreamRule;
+pub use rating::{rating_for, Confidence, GradingThresholds, Rating};
+
+/// FSRS memory state in `f64` for storage; the crate works in `f32`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MemoryState {
+    /// Days until predicted recall falls to 90%.
+    pub stability: f64,
+    /// 1 (easy) ..= 10 (hard).
+    pub difficulty: f64,
+}
+
+impl MemoryState {
+    fn to_fsrs(self) -> fsrs::MemoryState {
+        fsrs::MemoryState {
+            stability: self.stability as f32,
+            difficulty: self.difficulty as f32,
+        }
+    }
+
+    fn from_fsrs(state: fsrs::MemoryState) -> Self {
+        Self {
+            stability: f64::from(state.stability),
+            difficulty: f64::from(state.difficulty),
+        }
+    }
+}
+
+/// Where a nugget stands for one learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CardStatus {
+    /// Never answered.
+    New,
+    /// Last answer was wrong; coming back soon.
+    Learning,
+    /// Answered correctly; scheduled by the policy.
+    Review,
+    /// Retired: predicted (or rule-based) retention makes more questions pointless.
+    Mastered,
+    /// Taken out of rotation by an admin; answers still update memory.
+    Suspended,
+}
+
+impl CardStatus {
+    /// The lowercase name used in storage and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Learning => "learning",
+            Self::Review => "review",
+            Self::Mastered => "mastered",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    /// Inverse of [`CardStatus::as_str`].
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "new" => Some(Self::New),
+            "learning" => Some(Self::Learning),
+            "review" => Some(Self::Review),
+            "mastered" => Some(Self::Mastered),
+            "suspended" => Some(Self::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the scheduler remembers about one learner × nugget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardState {
+    /// FSRS memory, tracked under every policy so proficiency can always be predicted.
+    pub memory: Option<MemoryState>,
+    pub status: CardStatus,
+    pub reps: u32,
+    /// Wrong answers after the first review.
+    pub lapses: u32,
+    pub last_review: Option<DateTime<Utc>>,
+    /// `None` when not scheduled (new, mastered or suspended).
+    pub due: Option<DateTime<Utc>>,
+    /// Consecutive correct answers (Qstream retires on this).
+    pub correct_streak: u32,
+}
+
+impl Default for CardState {
+    fn default() -> Self {
+        Self {
+            memory: None,
+            status: CardStatus::New,
+            reps: 0,
+            lapses: 0,
+            last_review: None,
+            due: None,
+            correct_streak: 0,
+        }
+    }
+}
+
+/// Tunables shared by every review of a programme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchedulingContext {
+    /// Target probability of recall at the due date (FSRS).
+    pub desired_retention: f64,
+    pub maximum_interval_days: u32,
+    /// Retire a nugget once recall this many days ahead is still ≥ `desired_retention`.
+    pub mastery_horizon_days: u32,
+    /// Spread due dates (Anki-style) so nuggets learnt together do not stay bunched.
+    pub fuzz: bool,
+    /// FSRS-6 parameters; empty means the crate's defaults.
+    pub parameters: Vec<f32>,
+}
+
+impl Default for SchedulingContext {
+    fn default() -> Self {
+        Self {
+            desired_retention: 0.9,
+            maximum_interval_days: 365,
+            mastery_horizon_days: 90,
+            fuzz: true,
+            parameters: Vec::new(),
+        }
+    }
+}
+
+/// Which rule decides the next due date.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Policy {
+    /// FSRS-6 interval for the desired retention.
+    Fsrs,
+    /// Qstream's fixed-interval rule.
+    Qstream(QstreamRule),
+}
+
+/// Applies one answer. Memory is updated with FSRS under both policies; the policy only
+/// picks status and due date. `fuzz_seed` (see [`fuzz_seed`]) makes fuzz reproducible.
+pub fn review(
+    state: &CardState,
+    rating: Rating,
+    now: DateTime<Utc>,
+    ctx: &SchedulingContext,
+    policy: &Policy,
+    fuzz_seed: u64,
+) -> CardState {
+    let model = fsrs_policy::model(&ctx.parameters);
+    let next = fsrs_policy::next_item_state(&model, state, rating, now, ctx.desired_retention);
+    let correct = rating.is_recall();
+    let mut out = CardState {
+        memory: Some(MemoryState::from_fsrs(next.memory)),
+        status: state.status,
+        reps: state.reps + 1,
+        lapses: state.lapses + u32::from(!correct && state.memory.is_some()),
+        last_review: Some(now),
+        due: state.due,
+        correct_streak: if correct { state.correct_streak + 1 } else { 0 },
+    };
+    let (status, due) = match policy {
+        Policy::Fsrs => fsrs_policy::schedule(&out, &next, now, ctx, fuzz_seed),
+        Policy::Qstream(rule) => rule.schedule(&out, now),
+    };
+    if state.status == CardStatus::Suspended {
+        out.due = None;
+    } else {
+        out.status = status;
+        out.due = due;
+    }
+    out
+}
+
+/// Predicted probability of recall at `at`; `None` for a nugget never answered.
+pub fn retrievability(state: &CardState, at: DateTime<Utc>, parameters: &[f32]) -> Option<f64> {
+    let memory = state.memory?;
+    let last = state.last_review?;
+    let days = (at - last).num_seconds().max(0) as f64 / 86_400.0;
+    Some(fsrs_policy::recall_after(memory, days, parameters))
+}
+
+/// Stable 64-bit FNV-1a of `learner`, a separator and `nugget`, so fuzz is reproducible
+/// across processes (unlike `std`'s randomly keyed hasher).
+pub fn fuzz_seed(learner: &str, nugget: &str) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let bytes = learner.bytes().chain([0xff]).chain(nugget.bytes());
+    bytes.fold(OFFSET, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    })
+}
+
+#[cfg(test)]
+mod tests;
