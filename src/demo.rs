@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::password;
 use crate::domain::accounts::Role;
+use crate::domain::catalog::DraftOutcome;
 use crate::http::auth::new_id;
-use crate::store::{accounts, DbConnection, StoreError, StoreResult};
+use crate::store::{accounts, assignments, content, DbConnection, StoreError, StoreResult};
 
 pub const ORG_NAME: &str = "Demo Sales Co";
 pub const ORG_SLUG: &str = "demo-sales-co";
@@ -82,4 +83,60 @@ pub fn ensure(conn: &mut DbConnection, now: DateTime<Utc>) -> StoreResult<bool> 
         accounts::create_user(conn, &org.id, new_user(email, *role), &team_ids, now)?;
     }
     Ok(true)
+}
+
+/// Publishes every pack under `content_dir` into the demo organization and assigns each to both
+/// demo teams from `today`, one nugget a day per pack.
+pub fn load_content(
+    conn: &mut DbConnection,
+    content_dir: &std::path::Path,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let files = crate::catalog_files::collect(&[content_dir.to_path_buf()])?;
+    let packs = crate::catalog_files::parse_all(&files).map_err(|errors| {
+        anyhow::anyhow!(errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    })?;
+    let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
+    let author = accounts::find_login(conn, "author@demo.example")?
+        .map(|(u, _)| u.id)
+        .unwrap_or_default();
+    let teams = accounts::list_teams(conn, &org.id)?;
+    let settings = crate::domain::assignments::Settings {
+        daily_cap: 1,
+        ..crate::domain::assignments::Settings::defaults(now.date_naive())
+    };
+    crate::store::write_tx(conn, |conn| -> anyhow::Result<()> {
+        for pack in &packs {
+            if content::save_draft(conn, &org.id, pack, now)? == DraftOutcome::Unchanged {
+                continue;
+            }
+            content::publish(conn, &org.id, &pack.slug, &author, now)?;
+            if assignments::list(conn, &org.id, None)?
+                .iter()
+                .any(|a| a.pack_slug == pack.slug)
+            {
+                continue;
+            }
+            for team in &teams {
+                let id = new_id();
+                let new = assignments::NewAssignment {
+                    id: &id,
+                    pack_slug: &pack.slug,
+                    team_id: Some(&team.id),
+                    learner_ids: &[],
+                    settings: &settings,
+                    created_by: &author,
+                };
+                assignments::create(conn, &org.id, new, now)?.map_err(|missing| {
+                    anyhow::anyhow!("cannot assign {}: {missing:?}", pack.slug)
+                })?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(packs.len())
 }

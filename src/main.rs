@@ -1,10 +1,19 @@
 //! The `reprise` command line.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
+use clap::{Parser, Subcommand, ValueEnum};
+
+use reprise::catalog_files;
 use reprise::clock::Clock;
 use reprise::config::Settings;
+use reprise::domain::content::Format;
+use reprise::domain::eval::{self, simulate, sm18, Model, SplitOrder};
+use reprise::domain::scheduler::{Policy, QstreamRule};
+use reprise::http::content::render;
 use reprise::startup::{open_database, Application};
+use reprise::store::{accounts, content, write_tx};
 use reprise::{demo, http, telemetry};
 
 #[derive(Parser)]
@@ -18,67 +27,246 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Yaml,
+    Json,
+    Gift,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EvalFormat {
+    /// SuperMemo 18 repetition-history export (see README, "Memory model").
+    Sm18,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum SimPolicy {
+    Fsrs,
+    Qstream,
+    Both,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service (migrates the database first).
     Serve {
-        /// Create the demo organization and its accounts if missing.
+        /// Create the demo organization, publish the sample packs and assign them.
         #[arg(long)]
         demo: bool,
+        /// Folder of sample packs loaded by --demo.
+        #[arg(long, env = "REPRISE_CONTENT_DIR", default_value = "content")]
+        content: PathBuf,
     },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Check pack files (files or folders); prints every error, exits 1 if any.
+    Validate { paths: Vec<PathBuf> },
+    /// Import pack files into an organization's drafts: all or nothing.
+    Import {
+        paths: Vec<PathBuf>,
+        /// Organization slug.
+        #[arg(long)]
+        org: String,
+        /// Publish each changed pack as a new version.
+        #[arg(long)]
+        publish: bool,
+    },
+    /// Print a pack's newest published version.
+    Export {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        pack: String,
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: ExportFormat,
+    },
+    /// Score memory models on real review histories (log loss, RMSE, AUC).
+    Eval {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "sm18")]
+        format: EvalFormat,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Simulate a population under the FSRS policy and the Qstream rule.
+    Simulate {
+        #[arg(long, default_value_t = 100)]
+        learners: usize,
+        #[arg(long, default_value_t = 60)]
+        nuggets: usize,
+        #[arg(long, default_value_t = 120)]
+        days: u32,
+        #[arg(long, value_enum, default_value = "both")]
+        policy: SimPolicy,
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     telemetry::init();
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Openapi => {
-            println!("{}", http::openapi().to_pretty_json()?);
-        }
+    match Cli::parse().command {
+        Command::Openapi => println!("{}", http::openapi().to_pretty_json()?),
         Command::Migrate => {
-            let settings = Settings::from_env()?;
-            open_database(&settings)?;
+            open_database(&Settings::from_env()?)?;
             println!("database is up to date");
         }
-        Command::Serve { demo } => {
-            let settings = Settings::from_env()?;
-            let bind = settings.bind.clone();
-            let app = Application::build(settings, Clock::System).await?;
-            if demo {
-                load_demo(&app).await?;
+        Command::Validate { paths } => return validate(&paths),
+        Command::Import {
+            paths,
+            org,
+            publish,
+        } => return import(&paths, &org, publish),
+        Command::Export { org, pack, format } => {
+            let pool = open_database(&Settings::from_env()?)?;
+            let conn = &mut pool.get()?;
+            let org = accounts::find_org_by_slug(conn, &org)?;
+            let pack = content::version_as_pack(conn, &org.id, &pack, None)?;
+            let format = match format {
+                ExportFormat::Yaml => Format::Yaml,
+                ExportFormat::Json => Format::Json,
+                ExportFormat::Gift => Format::Gift,
+                ExportFormat::Csv => Format::Csv,
+            };
+            print!(
+                "{}",
+                render(&pack, format)
+                    .map_err(|e| anyhow::anyhow!(e.to_string()))?
+                    .0
+            );
+        }
+        Command::Eval {
+            file,
+            format: EvalFormat::Sm18,
+            csv,
+        } => {
+            let learners = sm18::load(std::fs::File::open(&file)?)?;
+            let report = eval::evaluate(&learners, &Model::ALL, SplitOrder::Item)?;
+            if csv {
+                print!("{}", report.to_csv());
+            } else {
+                println!("{report}");
             }
-            tracing::info!(%bind, port = app.port(), "Reprise is listening; API docs at /docs");
+        }
+        Command::Simulate {
+            learners,
+            nuggets,
+            days,
+            policy,
+            seed,
+            csv,
+        } => {
+            let policies: Vec<Policy> = match policy {
+                SimPolicy::Fsrs => vec![Policy::Fsrs],
+                SimPolicy::Qstream => vec![Policy::Qstream(QstreamRule::default())],
+                SimPolicy::Both => vec![Policy::Fsrs, Policy::Qstream(QstreamRule::default())],
+            };
+            let reports: Vec<_> = policies
+                .iter()
+                .map(|p| simulate::simulate(learners, nuggets, days, p, &[], seed))
+                .collect();
+            print!(
+                "{}",
+                if csv {
+                    simulate::to_csv(&reports)
+                } else {
+                    simulate::table(&reports)
+                }
+            );
+        }
+        Command::Serve { demo, content } => {
+            let app = Application::build(Settings::from_env()?, Clock::System).await?;
+            if demo {
+                load_demo(&app, content).await?;
+            }
+            tracing::info!(
+                port = app.port(),
+                "Reprise is listening; API docs at /docs/"
+            );
             app.run_until_stopped().await?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn load_demo(app: &Application) -> anyhow::Result<()> {
+fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let files = catalog_files::collect(paths)?;
+    match catalog_files::parse_all(&files) {
+        Ok(packs) => {
+            let nuggets: usize = packs.iter().map(|p| p.nuggets.len()).sum();
+            println!("{} packs, {nuggets} nuggets: all valid", packs.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{} errors", errors.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn import(paths: &[PathBuf], org: &str, publish: bool) -> anyhow::Result<ExitCode> {
+    let files = catalog_files::collect(paths)?;
+    let packs = match catalog_files::parse_all(&files) {
+        Ok(packs) => packs,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{} errors: nothing imported", errors.len());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let pool = open_database(&Settings::from_env()?)?;
+    let conn = &mut pool.get()?;
+    let org = accounts::find_org_by_slug(conn, org)
+        .map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+    let now = chrono::Utc::now();
+    let outcomes = write_tx(conn, |conn| -> anyhow::Result<Vec<String>> {
+        let mut lines = Vec::new();
+        for pack in &packs {
+            let outcome = content::save_draft(conn, &org.id, pack, now)?;
+            let mut line = format!("{}: {:?}", pack.slug, outcome).to_lowercase();
+            if publish && outcome != reprise::domain::catalog::DraftOutcome::Unchanged {
+                let v = content::publish(conn, &org.id, &pack.slug, "cli", now)?;
+                line.push_str(&format!(", published version {}", v.version));
+            }
+            lines.push(line);
+        }
+        Ok(lines)
+    })?;
+    for line in outcomes {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load_demo(app: &Application, content_dir: PathBuf) -> anyhow::Result<()> {
     let state = app.state();
-    let created = actix_web::web::block(move || -> anyhow::Result<bool> {
+    let (created, packs) = actix_web::web::block(move || -> anyhow::Result<(bool, usize)> {
         let mut conn = state.pool.get()?;
-        Ok(demo::ensure(&mut conn, state.clock.now())?)
+        let now = state.clock.now();
+        let created = demo::ensure(&mut conn, now)?;
+        let packs = demo::load_content(&mut conn, &content_dir, now)?;
+        Ok((created, packs))
     })
     .await??;
-    if created {
-        println!(
-            "Created the demo organization \"{}\". Accounts (password: {}):",
-            demo::ORG_NAME,
-            demo::PASSWORD
-        );
-    } else {
-        println!(
-            "Demo organization \"{}\" is present. Accounts (password: {}):",
-            demo::ORG_NAME,
-            demo::PASSWORD
-        );
-    }
+    let verb = if created { "Created" } else { "Using" };
+    println!(
+        "{verb} the demo organization \"{}\" with {packs} sample packs. Accounts (password: {}):",
+        demo::ORG_NAME,
+        demo::PASSWORD
+    );
     for (email, role) in demo::accounts() {
         println!("  {:<8} {email}", role.as_str());
     }

@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpMessage, HttpServer};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -116,6 +117,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
                     Ok(res)
                 }
             })
+            .wrap(ErrorHandlers::new().default_handler(http::problem_fallback))
             .wrap(prometheus.clone())
             .wrap(TracingLogger::default())
     })

@@ -1,4 +1,11 @@
 //! Pure domain logic: no actix, no diesel. Time and randomness come in as arguments.
 
 pub mod accounts;
+pub mod assignments;
+pub mod catalog;
+pub mod content;
+pub mod eval;
+pub mod grading;
+pub mod queue;
+pub mod scheduler;
 pub mod validation;

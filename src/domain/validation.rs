@@ -7,6 +7,9 @@ use serde::Serialize;
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// 1-based line of the uploaded file at fault, for file imports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 impl FieldError {
@@ -14,6 +17,7 @@ impl FieldError {
         FieldError {
             field: field.into(),
             message: message.into(),
+            line: None,
         }
     }
 }

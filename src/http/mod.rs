@@ -2,13 +2,18 @@
 //! JSON or problem documents. `routes` is the single list of endpoints; the OpenAPI document is
 //! collected from it, so the spec cannot miss a route.
 
+pub mod assignments;
 pub mod auth;
 pub mod body;
 pub mod caller;
+pub mod content;
 pub mod health;
+pub mod learner;
 pub mod state;
 pub mod users;
 
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -37,7 +42,20 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::create_team)
         .service(users::list_teams)
         .service(users::add_members)
-        .service(users::remove_member);
+        .service(users::remove_member)
+        .service(content::upload_pack)
+        .service(content::list_packs)
+        .service(content::get_pack)
+        .service(content::publish_pack)
+        .service(content::archive_pack)
+        .service(content::export_pack)
+        .service(assignments::create_assignment)
+        .service(assignments::list_assignments)
+        .service(assignments::update_assignment)
+        .service(assignments::end_assignment)
+        .service(learner::get_queue)
+        .service(learner::post_answer)
+        .service(learner::post_batch);
 }
 
 #[derive(OpenApi)]
@@ -55,6 +73,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "auth", description = "Organizations, login and tokens"),
         (name = "users", description = "The caller and user administration"),
         (name = "teams", description = "Teams of sellers"),
+        (name = "content", description = "Packs of nuggets: upload, publish, export"),
+        (name = "assignments", description = "Packs assigned to teams and learners"),
+        (name = "learner", description = "The seller's daily queue, answers and offline sync"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -85,6 +106,42 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .configure(routes)
         .split_for_parts()
         .1
+}
+
+/// Errors produced outside our handlers (actix extractors, the body limit, method mismatches) are
+/// rewritten as problem documents so that every error has the same shape.
+pub fn problem_fallback<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge("the request body is too large".into())
+        }
+        StatusCode::NOT_FOUND => ApiError::NotFound(format!(
+            "no route for {} {}",
+            res.request().method(),
+            res.request().path()
+        )),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::Unsupported("this content type is not accepted here".into())
+        }
+        s if s.is_server_error() => ApiError::Internal(format!("{s} from a framework component")),
+        s => ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+    };
+    let mut response = actix_web::ResponseError::error_response(&error);
+    *response.status_mut() = status;
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, response).map_into_right_body(),
+    ))
 }
 
 /// Unknown routes answer 404 in the same problem shape as every other error.

@@ -6,6 +6,10 @@
 pub mod schema;
 
 pub mod accounts;
+pub mod assignments;
+pub mod content;
+pub mod learning;
+pub mod reviews;
 pub mod tokens;
 
 use std::time::Duration;

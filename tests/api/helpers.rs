@@ -197,3 +197,135 @@ pub fn problem_fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A small pack: five single-answer nuggets (option `b` correct) and one multi-select.
+pub fn sample_pack_yaml(slug: &str) -> String {
+    let mut yaml = format!("slug: {slug}\ntitle: Sample pack {slug}\ndescription: For tests.\nlanguage: en\nnuggets:\n");
+    for i in 1..=5 {
+        yaml.push_str(&format!(
+            "  - key: q{i}\n    topic: {topic}\n    prompt: Question {i}?\n    options:\n      - text: Wrong {i}\n        feedback: Not this one.\n      - text: Right {i}\n        correct: true\n      - text: Also wrong {i}\n    explanation: Because {i}.\n",
+            topic = if i <= 3 { "Discovery" } else { "Closing" }
+        ));
+    }
+    yaml.push_str(
+        "  - key: multi\n    topic: Closing\n    prompt: Select all that apply.\n    options:\n      - text: One\n        correct: true\n      - text: Two\n      - text: Three\n        correct: true\n    explanation: One and three.\n",
+    );
+    yaml
+}
+
+/// An org with an author, a team with one learner, and `slug` published and assigned to the team
+/// from the test start date with `daily_cap`.
+pub struct Learning {
+    pub org: Org,
+    pub author: String,
+    pub learner: String,
+    pub learner_id: String,
+    pub team_id: String,
+    pub assignment_id: String,
+}
+
+impl TestApp {
+    pub async fn upload_yaml(&self, token: &str, yaml: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/packs"))
+            .bearer_auth(token)
+            .header("content-type", "application/yaml")
+            .body(yaml.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn publish(&self, token: &str, slug: &str) -> Value {
+        let res = self
+            .post_json(
+                &format!("/api/v1/packs/{slug}/publish"),
+                Some(token),
+                &json!({}),
+            )
+            .await;
+        expect_json(res, StatusCode::CREATED).await
+    }
+
+    pub async fn setup_learning(&self, daily_cap: i32) -> Learning {
+        let org = self.create_org("Acme", "ada@acme.example").await;
+        let (_, author) = self.create_user(&org, "lena@acme.example", "author").await;
+        let team = expect_json(
+            self.post_json(
+                "/api/v1/teams",
+                Some(&org.admin_token),
+                &json!({"name": "North"}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let team_id = team["id"].as_str().unwrap().to_string();
+        let res = self
+            .post_json(
+                "/api/v1/users",
+                Some(&org.admin_token),
+                &json!({"email": "sam@acme.example", "name": "Sam", "password": PASSWORD, "role": "learner", "team_ids": [team_id]}),
+            )
+            .await;
+        let learner_id = expect_json(res, StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let learner = self.login("sam@acme.example", PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let res = self.upload_yaml(&author, &sample_pack_yaml("sample")).await;
+        expect_json(res, StatusCode::CREATED).await;
+        self.publish(&author, "sample").await;
+        let res = self
+            .post_json(
+                "/api/v1/assignments",
+                Some(&author),
+                &json!({"pack": "sample", "team_id": team_id, "starts_on": "2026-03-02", "daily_cap": daily_cap}),
+            )
+            .await;
+        let assignment_id = expect_json(res, StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Learning {
+            org,
+            author,
+            learner,
+            learner_id,
+            team_id,
+            assignment_id,
+        }
+    }
+
+    /// A fresh access token (tests that move the clock by days outlive the old one).
+    pub async fn token(&self, email: &str) -> String {
+        self.login(email, PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn queue(&self, token: &str) -> Value {
+        expect_json(
+            self.get("/api/v1/me/queue", Some(token)).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// Answers `nugget_id` with `selected` at the current test time.
+    pub async fn answer(&self, token: &str, nugget_id: &str, selected: &[&str]) -> Response {
+        let body = json!({
+            "attempt_id": uuid::Uuid::new_v4(),
+            "nugget_id": nugget_id,
+            "selected": selected,
+            "answered_at": self.clock.now(),
+            "response_ms": 12000,
+        });
+        self.post_json("/api/v1/me/answers", Some(token), &body)
+            .await
+    }
+}

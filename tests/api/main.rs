@@ -4,5 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod content;
 mod errors;
+mod learner;
 mod openapi;

@@ -1,0 +1,758 @@
+//! The seller's loop: today's queue, answering (one or a batch synced from offline), progress.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::body::Json;
+use super::caller::Caller;
+use super::state::AppState;
+use crate::domain::accounts::Role;
+use crate::domain::assignments::{Assignment, PolicyName};
+use crate::domain::catalog::StoredNugget;
+use crate::domain::grading;
+use crate::domain::queue::{self, AssignmentSlots, DueNugget};
+use crate::domain::scheduler::{
+    self, CardState, CardStatus, Confidence, GradingThresholds, Policy, QstreamRule,
+    SchedulingContext,
+};
+use crate::domain::validation::FieldError;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::store::{
+    self, accounts as account_store, content as content_store, learning, reviews, DbConnection,
+    StoreError,
+};
+
+/// The learner's local day: its date and its bounds in UTC.
+pub struct LocalDay {
+    pub date: NaiveDate,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// When `date` begins in `tz` (the first valid instant, should midnight be skipped by DST).
+fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(midnight + Duration::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+}
+
+fn local_day(tz: Tz, at: DateTime<Utc>) -> LocalDay {
+    let date = at.with_timezone(&tz).date_naive();
+    LocalDay {
+        date,
+        start: local_midnight(tz, date),
+        end: local_midnight(tz, date + Duration::days(1)),
+    }
+}
+
+/// The caller's time zone: their own, else their organization's.
+fn learner_tz(
+    conn: &mut DbConnection,
+    caller: &Caller,
+) -> ApiResult<(Tz, Option<i32>, Vec<String>)> {
+    let user = account_store::get_user(conn, &caller.org_id, &caller.user_id)?;
+    let org = account_store::get_org(conn, &caller.org_id)?;
+    let tz = user
+        .timezone
+        .as_deref()
+        .unwrap_or(&org.timezone)
+        .parse::<Tz>()
+        .unwrap_or(Tz::UTC);
+    Ok((tz, user.daily_max, org.quiet_weekdays))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueOption {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueNugget {
+    pub nugget_id: String,
+    pub pack: String,
+    pub topic: String,
+    pub prompt: String,
+    pub options: Vec<QueueOption>,
+    /// Several options may be chosen (and all correct ones must be).
+    pub multiple: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+    /// A nugget seen before, coming back on its schedule.
+    pub review: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Queue {
+    /// The learner's local date the queue is for.
+    pub date: NaiveDate,
+    pub nuggets: Vec<QueueNugget>,
+}
+
+fn weekday_code(date: NaiveDate) -> &'static str {
+    use chrono::Datelike;
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [date.weekday().num_days_from_monday() as usize]
+}
+
+/// Builds today's queue for the caller.
+fn build_queue(conn: &mut DbConnection, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Queue> {
+    let (tz, daily_max, quiet) = learner_tz(conn, caller)?;
+    let day = local_day(tz, now);
+    if quiet.iter().any(|d| d == weekday_code(day.date)) {
+        return Ok(Queue {
+            date: day.date,
+            nuggets: Vec::new(),
+        });
+    }
+    let org = &caller.org_id;
+    let active = learning::active_assignments(conn, org, &caller.user_id, day.date)?;
+    let states = learning::states(conn, org, &caller.user_id)?;
+    let answered = learning::answered_between(conn, org, &caller.user_id, day.start, day.end)?;
+    let met: Vec<String> = states.iter().map(|s| s.nugget_id.clone()).collect();
+    let retired = learning::retired(conn, org, &met)?;
+    let active_ids: Vec<&str> = active.iter().map(|a| a.id.as_str()).collect();
+    let due: Vec<DueNugget> = states
+        .iter()
+        .filter(|s| matches!(s.card.status, CardStatus::Learning | CardStatus::Review))
+        .filter(|s| {
+            active_ids.contains(&s.assignment_id.as_str()) && !retired.contains(&s.nugget_id)
+        })
+        .filter_map(|s| {
+            s.card.due.filter(|d| *d < day.end).map(|due| DueNugget {
+                nugget_id: s.nugget_id.clone(),
+                assignment_id: s.assignment_id.clone(),
+                due,
+            })
+        })
+        .collect();
+    let mut latest: HashMap<String, Vec<StoredNugget>> = HashMap::new();
+    let mut slots = Vec::with_capacity(active.len());
+    for a in &active {
+        let version = content_store::latest_version_id(conn, org, &a.pack_id)?;
+        let nuggets = match version {
+            Some(v) => content_store::version_nuggets(conn, org, &v)?,
+            None => Vec::new(),
+        };
+        slots.push(AssignmentSlots {
+            assignment_id: a.id.clone(),
+            daily_cap: a.daily_cap as usize,
+            answered_today: answered.iter().filter(|(_, aid)| *aid == a.id).count(),
+            new_nuggets: nuggets
+                .iter()
+                .filter(|n| !met.contains(&n.nugget_id))
+                .map(|n| n.nugget_id.clone())
+                .collect(),
+        });
+        latest.insert(a.id.clone(), nuggets);
+    }
+    let answered_ids: Vec<String> = answered.into_iter().map(|(n, _)| n).collect();
+    let picked = queue::build(due, &slots, &answered_ids, daily_max.map(|m| m as usize));
+    let slugs = learning::pack_slugs(conn, org)?;
+    let mut nuggets = Vec::with_capacity(picked.len());
+    for item in picked {
+        let n = match states.iter().find(|s| s.nugget_id == item.nugget_id) {
+            Some(s) => {
+                content_store::nugget_in_version(conn, org, &s.nugget_id, &s.pack_version_id)?
+            }
+            None => latest[&item.assignment_id]
+                .iter()
+                .find(|n| n.nugget_id == item.nugget_id)
+                .cloned()
+                .ok_or(StoreError::NotFound)?,
+        };
+        nuggets.push(QueueNugget {
+            pack: slugs.get(&n.pack_id).cloned().unwrap_or_default(),
+            multiple: n.options.iter().filter(|o| o.correct).count() > 1,
+            options: n
+                .options
+                .into_iter()
+                .map(|o| QueueOption {
+                    id: o.id,
+                    text: o.text,
+                })
+                .collect(),
+            nugget_id: n.nugget_id,
+            topic: n.topic,
+            prompt: n.prompt,
+            media_url: n.media_url,
+            review: item.review,
+        });
+    }
+    Ok(Queue {
+        date: day.date,
+        nuggets,
+    })
+}
+
+/// Today's nuggets, never with their answers. Sends an `ETag`; `If-None-Match` with it gives 304
+/// while nothing changed.
+#[utoipa::path(
+    tag = "learner",
+    responses(
+        (status = 200, body = Queue),
+        (status = 304, description = "unchanged since the ETag sent"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/me/queue")]
+pub async fn get_queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let st = state.clone();
+    let queue = state
+        .db(move |conn| build_queue(conn, &caller, st.clock.now()))
+        .await?;
+    let body = serde_json::to_vec(&queue).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .content_type("application/json")
+        .body(body))
+}
+
+#[derive(Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    /// A UUID the app makes per answer; sending it again returns the stored result.
+    pub attempt_id: uuid::Uuid,
+    pub nugget_id: String,
+    /// Chosen option ids.
+    pub selected: Vec<String>,
+    /// When the learner answered, on the phone's clock (RFC 3339).
+    pub answered_at: DateTime<Utc>,
+    /// Time from showing the nugget to answering.
+    pub response_ms: u32,
+    pub confidence: Option<Confidence>,
+}
+
+impl AnswerRequest {
+    /// Identifies the body so a reused attempt id with a different answer is detected.
+    fn fingerprint(&self) -> String {
+        let mut selected = self.selected.clone();
+        selected.sort();
+        let canonical = serde_json::json!([
+            self.nugget_id,
+            selected,
+            self.answered_at.timestamp_millis(),
+            self.response_ms,
+            self.confidence
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OptionFeedback {
+    pub id: String,
+    pub text: String,
+    pub correct: bool,
+    pub chosen: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OptionShare {
+    pub id: String,
+    /// Share of answers that chose this option, 0..=1.
+    pub share: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeerAnswers {
+    /// How many answers the shares are computed from.
+    pub answers: usize,
+    pub options: Vec<OptionShare>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Proficiency {
+    /// Predicted recall of this nugget now.
+    pub nugget: f64,
+    pub topic: String,
+    /// Mean predicted recall over the learner's nuggets of this topic.
+    pub topic_proficiency: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AnswerResult {
+    pub attempt_id: String,
+    pub nugget_id: String,
+    pub correct: bool,
+    pub partial_credit: f64,
+    pub correct_option_ids: Vec<String>,
+    pub explanation: String,
+    pub options: Vec<OptionFeedback>,
+    /// How the learner's teams answered this nugget.
+    pub team: PeerAnswers,
+    /// How the whole organization answered it.
+    pub org: PeerAnswers,
+    pub proficiency: Proficiency,
+    /// When the nugget comes back; absent once mastered.
+    pub next_due: Option<DateTime<Utc>>,
+    pub status: CardStatus,
+    /// `future` or `before_start`/`before_previous` when the phone's clock was not trusted.
+    pub clock_flag: Option<String>,
+    /// True when this attempt id was already recorded: the stored result, nothing applied again.
+    pub replayed: bool,
+}
+
+fn policy_of(a: &Assignment) -> Policy {
+    match a.policy {
+        PolicyName::Fsrs => Policy::Fsrs,
+        PolicyName::Qstream => Policy::Qstream(QstreamRule::default()),
+    }
+}
+
+/// Outcome of applying one answer, before the response is rendered.
+enum Applied {
+    New(reviews::ReviewRow),
+    Replayed(reviews::ReviewRow),
+}
+
+/// Clamps an untrusted client time into `[floor, now + 5 min]`, saying why when it moved it.
+fn clamp_time(
+    client: DateTime<Utc>,
+    now: DateTime<Utc>,
+    start: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
+) -> (DateTime<Utc>, Option<String>) {
+    if client > now + Duration::minutes(5) {
+        return (now, Some("future".into()));
+    }
+    if let Some(prev) = previous.filter(|p| client < *p) {
+        return (prev, Some("before_previous".into()));
+    }
+    if client < start {
+        return (start, Some("before_start".into()));
+    }
+    (client, None)
+}
+
+/// Grades, schedules and records one answer in one write transaction.
+fn apply_answer(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    req: &AnswerRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let org = caller.org_id.as_str();
+    let attempt = req.attempt_id.to_string();
+    let fingerprint = req.fingerprint();
+    let replay = |row: reviews::ReviewRow| {
+        if row.request_hash == fingerprint {
+            Ok(Applied::Replayed(row))
+        } else {
+            Err(ApiError::Conflict(format!(
+                "attempt_id {attempt} was already used for a different answer"
+            )))
+        }
+    };
+    if let Some(row) = reviews::by_attempt(conn, org, &caller.user_id, &attempt)? {
+        return replay(row);
+    }
+    let result = store::write_tx(conn, |conn| -> ApiResult<reviews::ReviewRow> {
+        let (tz, _, _) = learner_tz(conn, caller)?;
+        let existing = learning::state(conn, org, &caller.user_id, &req.nugget_id)?;
+        let today = local_day(tz, now).date;
+        let active = learning::active_assignments(conn, org, &caller.user_id, today)?;
+        let (assignment, version_id) = match &existing {
+            Some(s) => {
+                let a = active.iter().find(|a| a.id == s.assignment_id).cloned();
+                let a = match a {
+                    Some(a) => a,
+                    None => store::assignments::get(conn, org, &s.assignment_id)?,
+                };
+                (a, s.pack_version_id.clone())
+            }
+            None => {
+                let mut found = None;
+                for a in &active {
+                    if let Some(v) = content_store::latest_version_id(conn, org, &a.pack_id)? {
+                        if content_store::nugget_in_version(conn, org, &req.nugget_id, &v).is_ok() {
+                            found = Some((a.clone(), v));
+                            break;
+                        }
+                    }
+                }
+                found.ok_or_else(|| {
+                    ApiError::NotFound("this nugget is not assigned to you".into())
+                })?
+            }
+        };
+        let nugget = content_store::nugget_in_version(conn, org, &req.nugget_id, &version_id)?;
+        let grade = grading::grade(&nugget.options, &req.selected)
+            .map_err(|e| ApiError::validation(vec![e]))?;
+        let thresholds = GradingThresholds {
+            fast_ms: assignment.fast_ms as u32,
+            slow_ms: assignment.slow_ms as u32,
+        };
+        let rating =
+            scheduler::rating_for(grade.correct, req.confidence, req.response_ms, &thresholds);
+        let start = local_midnight(tz, assignment.starts_on);
+        let before = existing
+            .as_ref()
+            .map(|s| s.card.clone())
+            .unwrap_or_default();
+        let (answered_at, clock_flag) = clamp_time(req.answered_at, now, start, before.last_review);
+        let ctx = SchedulingContext {
+            desired_retention: assignment.desired_retention,
+            parameters: learning::fsrs_parameters(conn, org)?,
+            ..SchedulingContext::default()
+        };
+        let after: CardState = scheduler::review(
+            &before,
+            rating,
+            answered_at,
+            &ctx,
+            &policy_of(&assignment),
+            scheduler::fuzz_seed(&caller.user_id, &req.nugget_id),
+        );
+        let memory = after.memory.expect("a reviewed card has a memory state");
+        let row = reviews::ReviewRow {
+            org_id: org.to_string(),
+            id: uuid::Uuid::now_v7().to_string(),
+            learner_id: caller.user_id.clone(),
+            nugget_id: req.nugget_id.clone(),
+            pack_version_id: version_id.clone(),
+            assignment_id: assignment.id.clone(),
+            attempt_id: attempt.clone(),
+            request_hash: fingerprint.clone(),
+            selected: serde_json::to_string(&req.selected).expect("strings serialize"),
+            correct: grade.correct,
+            partial_credit: grade.partial_credit,
+            response_ms: req.response_ms.min(i32::MAX as u32) as i32,
+            confidence: req.confidence.map(|c| match c {
+                Confidence::Sure => "sure".to_string(),
+                Confidence::Unsure => "unsure".to_string(),
+            }),
+            rating: rating.as_u32() as i32,
+            client_answered_at: req.answered_at.naive_utc(),
+            answered_at: answered_at.naive_utc(),
+            received_at: now.naive_utc(),
+            clock_flag,
+            elapsed_days: before
+                .last_review
+                .map(|l| (answered_at - l).num_seconds() as f64 / 86_400.0),
+            stability_before: before.memory.map(|m| m.stability),
+            difficulty_before: before.memory.map(|m| m.difficulty),
+            stability_after: memory.stability,
+            difficulty_after: memory.difficulty,
+            status_after: after.status.as_str().into(),
+            due_after: after.due.map(|d| d.naive_utc()),
+        };
+        reviews::insert(conn, &row)?;
+        let saved = learning::StoredState {
+            nugget_id: req.nugget_id.clone(),
+            pack_version_id: version_id,
+            assignment_id: assignment.id.clone(),
+            first_correct: existing
+                .as_ref()
+                .and_then(|s| s.first_correct)
+                .or(Some(grade.correct)),
+            first_answered_at: existing
+                .as_ref()
+                .and_then(|s| s.first_answered_at)
+                .or(Some(answered_at)),
+            card: after,
+        };
+        learning::save_state(
+            conn,
+            org,
+            &caller.user_id,
+            &saved,
+            existing.map(|s| s.card.reps),
+            now,
+        )?;
+        Ok(row)
+    });
+    match result {
+        Ok(row) => Ok(Applied::New(row)),
+        // A concurrent request recorded this attempt first: answer with what it stored.
+        Err(ApiError::Conflict(_)) => {
+            match reviews::by_attempt(conn, org, &caller.user_id, &attempt)? {
+                Some(row) => replay(row),
+                None => Err(ApiError::Conflict(
+                    "the memory state changed concurrently; retry".into(),
+                )),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Applies with retries when a concurrent answer to the same nugget won the race.
+fn apply_with_retry(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    req: &AnswerRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let mut attempt = 0;
+    loop {
+        match apply_answer(conn, caller, req, now) {
+            Err(ApiError::Conflict(msg)) if msg.contains("concurrently") && attempt < 8 => {
+                attempt += 1
+            }
+            other => return other,
+        }
+    }
+}
+
+fn shares(counts: (Vec<(String, usize)>, usize)) -> PeerAnswers {
+    let (counts, total) = counts;
+    PeerAnswers {
+        answers: total,
+        options: counts
+            .into_iter()
+            .map(|(id, n)| OptionShare {
+                id,
+                share: if total == 0 {
+                    0.0
+                } else {
+                    n as f64 / total as f64
+                },
+            })
+            .collect(),
+    }
+}
+
+/// Renders the response of a recorded answer (new or replayed) as of `now`.
+fn render(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    applied: Applied,
+    now: DateTime<Utc>,
+) -> ApiResult<AnswerResult> {
+    let (row, replayed) = match applied {
+        Applied::New(r) => (r, false),
+        Applied::Replayed(r) => (r, true),
+    };
+    let org = caller.org_id.as_str();
+    let nugget = content_store::nugget_in_version(conn, org, &row.nugget_id, &row.pack_version_id)?;
+    let chosen: Vec<String> = serde_json::from_str(&row.selected).unwrap_or_default();
+    let teams = account_store::list_user_teams(conn, org, &caller.user_id)?;
+    let team = shares(reviews::option_counts(
+        conn,
+        org,
+        &row.nugget_id,
+        Some(&teams),
+    )?);
+    let everyone = shares(reviews::option_counts(conn, org, &row.nugget_id, None)?);
+    let params = learning::fsrs_parameters(conn, org)?;
+    let states = learning::states(conn, org, &caller.user_id)?;
+    let mut topic_sum = 0.0;
+    let mut topic_n = 0usize;
+    let mut nugget_recall = 0.0;
+    for s in &states {
+        let Some(r) = scheduler::retrievability(&s.card, now, &params) else {
+            continue;
+        };
+        let topic =
+            content_store::nugget_in_version(conn, org, &s.nugget_id, &s.pack_version_id)?.topic;
+        if topic == nugget.topic {
+            topic_sum += r;
+            topic_n += 1;
+        }
+        if s.nugget_id == row.nugget_id {
+            nugget_recall = r;
+        }
+    }
+    Ok(AnswerResult {
+        attempt_id: row.attempt_id,
+        nugget_id: row.nugget_id,
+        correct: row.correct,
+        partial_credit: row.partial_credit,
+        correct_option_ids: nugget
+            .options
+            .iter()
+            .filter(|o| o.correct)
+            .map(|o| o.id.clone())
+            .collect(),
+        explanation: nugget.explanation,
+        options: nugget
+            .options
+            .into_iter()
+            .map(|o| OptionFeedback {
+                chosen: chosen.contains(&o.id),
+                id: o.id,
+                text: o.text,
+                correct: o.correct,
+                feedback: o.feedback,
+            })
+            .collect(),
+        team,
+        org: everyone,
+        proficiency: Proficiency {
+            nugget: nugget_recall,
+            topic: nugget.topic,
+            topic_proficiency: if topic_n == 0 {
+                0.0
+            } else {
+                topic_sum / topic_n as f64
+            },
+        },
+        next_due: row.due_after.map(|d| d.and_utc()),
+        status: CardStatus::parse(&row.status_after).unwrap_or(CardStatus::Review),
+        clock_flag: row.clock_flag,
+        replayed,
+    })
+}
+
+fn check_learner(caller: &Caller) -> ApiResult<()> {
+    caller.require(&[
+        Role::Learner,
+        Role::Admin,
+        Role::Author,
+        Role::Manager,
+        Role::Analyst,
+    ])
+}
+
+/// Answer a nugget: graded on the server, scheduled, recorded once per `attempt_id`.
+#[utoipa::path(
+    tag = "learner",
+    request_body = AnswerRequest,
+    responses(
+        (status = 201, description = "recorded", body = AnswerResult),
+        (status = 200, description = "this attempt id was already recorded: the stored result", body = AnswerResult),
+        (status = 404, description = "nugget unknown or not assigned to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "attempt id reused with a different answer", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/me/answers")]
+pub async fn post_answer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<AnswerRequest>,
+) -> ApiResult<HttpResponse> {
+    check_learner(&caller)?;
+    let req = body.0;
+    let st = state.clone();
+    let result = state
+        .db(move |conn| {
+            let now = st.clock.now();
+            let applied = apply_with_retry(conn, &caller, &req, now)?;
+            render(conn, &caller, applied, now)
+        })
+        .await?;
+    Ok(if result.replayed {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    }
+    .json(result))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Up to 100 answers collected offline.
+    pub answers: Vec<AnswerRequest>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchItem {
+    pub attempt_id: String,
+    /// 201 recorded, 200 already recorded, or the 4xx of its problem.
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<AnswerResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchResult {
+    /// One item per answer, in the order they were sent.
+    pub results: Vec<BatchItem>,
+}
+
+/// Sync answers given offline: applied in `answered_at` order, each with its own result.
+#[utoipa::path(
+    tag = "learner",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, body = BatchResult),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/me/answers/batch")]
+pub async fn post_batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<BatchRequest>,
+) -> ApiResult<web::Json<BatchResult>> {
+    check_learner(&caller)?;
+    let answers = body.0.answers;
+    if answers.is_empty() || answers.len() > 100 {
+        return Err(vec![FieldError::new("answers", "send 1 to 100 answers")].into());
+    }
+    let st = state.clone();
+    let results = state
+        .db(move |conn| {
+            let now = st.clock.now();
+            let mut order: Vec<usize> = (0..answers.len()).collect();
+            order.sort_by_key(|&i| answers[i].answered_at);
+            let mut items: Vec<Option<BatchItem>> = (0..answers.len()).map(|_| None).collect();
+            for i in order {
+                let req = &answers[i];
+                let item = match apply_with_retry(conn, &caller, req, now)
+                    .and_then(|a| render(conn, &caller, a, now))
+                {
+                    Ok(result) => BatchItem {
+                        attempt_id: req.attempt_id.to_string(),
+                        status: if result.replayed { 200 } else { 201 },
+                        result: Some(result),
+                        problem: None,
+                    },
+                    Err(e) if !matches!(e, ApiError::Internal(_) | ApiError::Unavailable(_)) => {
+                        BatchItem {
+                            attempt_id: req.attempt_id.to_string(),
+                            status: actix_web::ResponseError::status_code(&e).as_u16(),
+                            result: None,
+                            problem: Some(e.problem()),
+                        }
+                    }
+                    Err(e) => return Err(e),
+                };
+                items[i] = Some(item);
+            }
+            Ok(BatchResult {
+                results: items.into_iter().flatten().collect(),
+            })
+        })
+        .await?;
+    Ok(web::Json(results))
+}

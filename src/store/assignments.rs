@@ -1,0 +1,246 @@
+//! Assignments and the learners they reach (a team, nested teams below it, and named learners).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{assignment_learners, assignments, packs, team_members, teams, users};
+use super::{DbConnection, StoreError, StoreResult};
+use crate::domain::accounts::with_descendants;
+use crate::domain::assignments::{Assignment, PolicyName, Settings};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = assignments)]
+struct AssignmentRow {
+    id: String,
+    pack_id: String,
+    team_id: Option<String>,
+    starts_on: NaiveDate,
+    ends_on: Option<NaiveDate>,
+    daily_cap: i32,
+    desired_retention: f64,
+    policy: String,
+    fast_ms: i32,
+    slow_ms: i32,
+    created_by: String,
+    created_at: NaiveDateTime,
+    ended_at: Option<NaiveDateTime>,
+}
+
+fn to_domain(conn: &mut DbConnection, org_id: &str, r: AssignmentRow) -> StoreResult<Assignment> {
+    let learner_ids = assignment_learners::table
+        .filter(assignment_learners::org_id.eq(org_id))
+        .filter(assignment_learners::assignment_id.eq(&r.id))
+        .select(assignment_learners::learner_id)
+        .order(assignment_learners::learner_id.asc())
+        .load(conn)?;
+    let pack_slug = packs::table
+        .find((org_id, &r.pack_id))
+        .select(packs::slug)
+        .first(conn)?;
+    Ok(Assignment {
+        id: r.id,
+        pack_id: r.pack_id,
+        pack_slug,
+        team_id: r.team_id,
+        learner_ids,
+        starts_on: r.starts_on,
+        ends_on: r.ends_on,
+        daily_cap: r.daily_cap,
+        desired_retention: r.desired_retention,
+        policy: PolicyName::parse(&r.policy).unwrap_or(PolicyName::Fsrs),
+        fast_ms: r.fast_ms,
+        slow_ms: r.slow_ms,
+        created_by: r.created_by,
+        created_at: r.created_at.and_utc(),
+        ended_at: r.ended_at.map(|t| t.and_utc()),
+    })
+}
+
+/// Why an assignment could not be created: which input named something missing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MissingRef {
+    Pack,
+    Team,
+    Learner(String),
+    Unpublished,
+}
+
+pub struct NewAssignment<'a> {
+    pub id: &'a str,
+    pub pack_slug: &'a str,
+    pub team_id: Option<&'a str>,
+    pub learner_ids: &'a [String],
+    pub settings: &'a Settings,
+    pub created_by: &'a str,
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    org_id: &str,
+    a: NewAssignment,
+    now: DateTime<Utc>,
+) -> StoreResult<Result<Assignment, MissingRef>> {
+    let pack: Option<String> = packs::table
+        .filter(packs::org_id.eq(org_id))
+        .filter(packs::slug.eq(a.pack_slug))
+        .filter(packs::archived_at.is_null())
+        .select(packs::id)
+        .first(conn)
+        .optional()?;
+    let Some(pack_id) = pack else {
+        return Ok(Err(MissingRef::Pack));
+    };
+    if super::content::latest_version_id(conn, org_id, &pack_id)?.is_none() {
+        return Ok(Err(MissingRef::Unpublished));
+    }
+    if let Some(team) = a.team_id {
+        if teams::table
+            .find((org_id, team))
+            .count()
+            .get_result::<i64>(conn)?
+            == 0
+        {
+            return Ok(Err(MissingRef::Team));
+        }
+    }
+    for learner in a.learner_ids {
+        if users::table
+            .find((org_id, learner))
+            .count()
+            .get_result::<i64>(conn)?
+            == 0
+        {
+            return Ok(Err(MissingRef::Learner(learner.clone())));
+        }
+    }
+    let s = a.settings;
+    diesel::insert_into(assignments::table)
+        .values((
+            assignments::org_id.eq(org_id),
+            assignments::id.eq(a.id),
+            assignments::pack_id.eq(&pack_id),
+            assignments::team_id.eq(a.team_id),
+            assignments::starts_on.eq(s.starts_on),
+            assignments::ends_on.eq(s.ends_on),
+            assignments::daily_cap.eq(s.daily_cap),
+            assignments::desired_retention.eq(s.desired_retention),
+            assignments::policy.eq(s.policy.as_str()),
+            assignments::fast_ms.eq(s.fast_ms),
+            assignments::slow_ms.eq(s.slow_ms),
+            assignments::created_by.eq(a.created_by),
+            assignments::created_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    let mut learners: Vec<&String> = a.learner_ids.iter().collect();
+    learners.sort();
+    learners.dedup();
+    for learner in learners {
+        diesel::insert_into(assignment_learners::table)
+            .values((
+                assignment_learners::org_id.eq(org_id),
+                assignment_learners::assignment_id.eq(a.id),
+                assignment_learners::learner_id.eq(learner),
+            ))
+            .execute(conn)?;
+    }
+    get(conn, org_id, a.id).map(Ok)
+}
+
+pub fn get(conn: &mut DbConnection, org_id: &str, id: &str) -> StoreResult<Assignment> {
+    let row = assignments::table
+        .find((org_id, id))
+        .select(AssignmentRow::as_select())
+        .first(conn)?;
+    to_domain(conn, org_id, row)
+}
+
+/// Assignments of the org, optionally only those of `teams` (a manager's scope).
+pub fn list(
+    conn: &mut DbConnection,
+    org_id: &str,
+    teams_scope: Option<&[String]>,
+) -> StoreResult<Vec<Assignment>> {
+    let mut q = assignments::table
+        .filter(assignments::org_id.eq(org_id))
+        .order(assignments::created_at.desc())
+        .select(AssignmentRow::as_select())
+        .into_boxed();
+    if let Some(scope) = teams_scope {
+        q = q.filter(assignments::team_id.eq_any(scope.to_vec()));
+    }
+    let rows = q.load(conn)?;
+    rows.into_iter()
+        .map(|r| to_domain(conn, org_id, r))
+        .collect()
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    s: &Settings,
+) -> StoreResult<Assignment> {
+    let n = diesel::update(assignments::table.find((org_id, id)))
+        .set((
+            assignments::starts_on.eq(s.starts_on),
+            assignments::ends_on.eq(s.ends_on),
+            assignments::daily_cap.eq(s.daily_cap),
+            assignments::desired_retention.eq(s.desired_retention),
+            assignments::policy.eq(s.policy.as_str()),
+            assignments::fast_ms.eq(s.fast_ms),
+            assignments::slow_ms.eq(s.slow_ms),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(conn, org_id, id)
+}
+
+pub fn end(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Assignment> {
+    let n = diesel::update(assignments::table.find((org_id, id)))
+        .filter(assignments::ended_at.is_null())
+        .set(assignments::ended_at.eq(now.naive_utc()))
+        .execute(conn)?;
+    if n == 0 {
+        // Missing, or already ended: tell them apart.
+        get(conn, org_id, id)?;
+    }
+    get(conn, org_id, id)
+}
+
+/// Learners an assignment reaches: members of its team and teams nested below, and named ones.
+pub fn learners_of(
+    conn: &mut DbConnection,
+    org_id: &str,
+    a: &Assignment,
+) -> StoreResult<Vec<String>> {
+    let mut ids = a.learner_ids.clone();
+    if let Some(team) = &a.team_id {
+        let all: Vec<(String, Option<String>)> = teams::table
+            .filter(teams::org_id.eq(org_id))
+            .select((teams::id, teams::parent_id))
+            .load(conn)?;
+        let scope = with_descendants(std::slice::from_ref(team), &all);
+        let members: Vec<String> = team_members::table
+            .inner_join(
+                users::table.on(users::org_id
+                    .eq(team_members::org_id)
+                    .and(users::id.eq(team_members::user_id))),
+            )
+            .filter(team_members::org_id.eq(org_id))
+            .filter(team_members::team_id.eq_any(scope))
+            .filter(users::role.eq("learner"))
+            .select(team_members::user_id)
+            .load(conn)?;
+        ids.extend(members);
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}

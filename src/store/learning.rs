@@ -1,0 +1,267 @@
+//! The learner's side: which assignments reach them, memory states, and the immutable answer log.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{
+    assignment_learners, assignments, memory_states, nuggets, organizations, packs, reviews,
+    team_members, teams,
+};
+use super::{DbConnection, StoreError, StoreResult};
+use crate::domain::assignments::Assignment;
+use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
+
+/// Teams the learner is in, and every team above them: an assignment to any of them reaches them.
+fn reaching_teams(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+) -> StoreResult<Vec<String>> {
+    let mine: Vec<String> = team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .filter(team_members::user_id.eq(learner_id))
+        .select(team_members::team_id)
+        .load(conn)?;
+    let all: HashMap<String, Option<String>> = teams::table
+        .filter(teams::org_id.eq(org_id))
+        .select((teams::id, teams::parent_id))
+        .load::<(String, Option<String>)>(conn)?
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for team in mine {
+        let mut cursor = Some(team);
+        while let Some(t) = cursor {
+            if out.contains(&t) {
+                break;
+            }
+            cursor = all.get(&t).cloned().flatten();
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// Assignments running on `today` that reach the learner, oldest first.
+pub fn active_assignments(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+    today: NaiveDate,
+) -> StoreResult<Vec<Assignment>> {
+    let teams = reaching_teams(conn, org_id, learner_id)?;
+    let named = assignment_learners::table
+        .filter(assignment_learners::org_id.eq(org_id))
+        .filter(assignment_learners::learner_id.eq(learner_id))
+        .select(assignment_learners::assignment_id);
+    let ids: Vec<String> = assignments::table
+        .filter(assignments::org_id.eq(org_id))
+        .filter(assignments::ended_at.is_null())
+        .filter(assignments::starts_on.le(today))
+        .filter(
+            assignments::ends_on
+                .is_null()
+                .or(assignments::ends_on.ge(today)),
+        )
+        .filter(
+            assignments::team_id
+                .eq_any(teams)
+                .or(assignments::id.eq_any(named)),
+        )
+        .order(assignments::created_at.asc())
+        .select(assignments::id)
+        .load(conn)?;
+    ids.iter()
+        .map(|id| super::assignments::get(conn, org_id, id))
+        .collect()
+}
+
+/// A stored memory state with what it belongs to.
+#[derive(Debug, Clone)]
+pub struct StoredState {
+    pub nugget_id: String,
+    pub pack_version_id: String,
+    pub assignment_id: String,
+    pub card: CardState,
+    pub first_correct: Option<bool>,
+    pub first_answered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = memory_states)]
+struct StateRow {
+    nugget_id: String,
+    pack_version_id: String,
+    assignment_id: String,
+    status: String,
+    stability: Option<f64>,
+    difficulty: Option<f64>,
+    reps: i32,
+    lapses: i32,
+    correct_streak: i32,
+    first_correct: Option<bool>,
+    first_answered_at: Option<NaiveDateTime>,
+    last_review_at: Option<NaiveDateTime>,
+    due_at: Option<NaiveDateTime>,
+}
+
+impl From<StateRow> for StoredState {
+    fn from(r: StateRow) -> Self {
+        StoredState {
+            card: CardState {
+                memory: r
+                    .stability
+                    .zip(r.difficulty)
+                    .map(|(stability, difficulty)| MemoryState {
+                        stability,
+                        difficulty,
+                    }),
+                status: CardStatus::parse(&r.status).unwrap_or(CardStatus::New),
+                reps: r.reps as u32,
+                lapses: r.lapses as u32,
+                last_review: r.last_review_at.map(|t| t.and_utc()),
+                due: r.due_at.map(|t| t.and_utc()),
+                correct_streak: r.correct_streak as u32,
+            },
+            nugget_id: r.nugget_id,
+            pack_version_id: r.pack_version_id,
+            assignment_id: r.assignment_id,
+            first_correct: r.first_correct,
+            first_answered_at: r.first_answered_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Every memory state of a learner.
+pub fn states(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+) -> StoreResult<Vec<StoredState>> {
+    Ok(memory_states::table
+        .filter(memory_states::org_id.eq(org_id))
+        .filter(memory_states::learner_id.eq(learner_id))
+        .select(StateRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(StoredState::from)
+        .collect())
+}
+
+pub fn state(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+    nugget_id: &str,
+) -> StoreResult<Option<StoredState>> {
+    Ok(memory_states::table
+        .find((org_id, learner_id, nugget_id))
+        .select(StateRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(StoredState::from))
+}
+
+/// Writes the state after an answer. `previous_reps` guards against a concurrent answer having
+/// moved the state since it was read (then nothing is written and `Conflict` is returned).
+pub fn save_state(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+    s: &StoredState,
+    previous_reps: Option<u32>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let c = &s.card;
+    let naive = |t: Option<DateTime<Utc>>| t.map(|t| t.naive_utc());
+    let values = (
+        memory_states::pack_version_id.eq(&s.pack_version_id),
+        memory_states::assignment_id.eq(&s.assignment_id),
+        memory_states::status.eq(c.status.as_str()),
+        memory_states::stability.eq(c.memory.map(|m| m.stability)),
+        memory_states::difficulty.eq(c.memory.map(|m| m.difficulty)),
+        memory_states::reps.eq(c.reps as i32),
+        memory_states::lapses.eq(c.lapses as i32),
+        memory_states::correct_streak.eq(c.correct_streak as i32),
+        memory_states::first_correct.eq(s.first_correct),
+        memory_states::first_answered_at.eq(naive(s.first_answered_at)),
+        memory_states::last_review_at.eq(naive(c.last_review)),
+        memory_states::due_at.eq(naive(c.due)),
+        memory_states::updated_at.eq(now.naive_utc()),
+    );
+    match previous_reps {
+        None => {
+            diesel::insert_into(memory_states::table)
+                .values((
+                    memory_states::org_id.eq(org_id),
+                    memory_states::learner_id.eq(learner_id),
+                    memory_states::nugget_id.eq(&s.nugget_id),
+                    values,
+                ))
+                .execute(conn)
+                .map_err(|e| StoreError::unique_as(e, "memory state created concurrently"))?;
+        }
+        Some(reps) => {
+            let n = diesel::update(memory_states::table.find((org_id, learner_id, &s.nugget_id)))
+                .filter(memory_states::reps.eq(reps as i32))
+                .set(values)
+                .execute(conn)?;
+            if n != 1 {
+                return Err(StoreError::Conflict(
+                    "memory state changed concurrently".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ids of the org's retired nuggets among `ids`.
+pub fn retired(conn: &mut DbConnection, org_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
+    Ok(nuggets::table
+        .filter(nuggets::org_id.eq(org_id))
+        .filter(nuggets::id.eq_any(ids))
+        .filter(nuggets::retired_at.is_not_null())
+        .select(nuggets::id)
+        .load(conn)?)
+}
+
+/// (nugget, assignment) of every answer the learner gave in `[from, to)`.
+pub fn answered_between(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<(String, String)>> {
+    Ok(reviews::table
+        .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::learner_id.eq(learner_id))
+        .filter(reviews::answered_at.ge(from.naive_utc()))
+        .filter(reviews::answered_at.lt(to.naive_utc()))
+        .select((reviews::nugget_id, reviews::assignment_id))
+        .load(conn)?)
+}
+
+/// The pack slug of each pack id.
+pub fn pack_slugs(conn: &mut DbConnection, org_id: &str) -> StoreResult<HashMap<String, String>> {
+    Ok(packs::table
+        .filter(packs::org_id.eq(org_id))
+        .select((packs::id, packs::slug))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The organization's fitted FSRS parameters (empty = the crate's defaults).
+pub fn fsrs_parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<f32>> {
+    let stored: Option<String> = organizations::table
+        .find(org_id)
+        .select(organizations::fsrs_parameters)
+        .first(conn)?;
+    Ok(stored
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default())
+}

@@ -1,0 +1,324 @@
+//! The seller's loop over HTTP: queue order and caps, feedback, ETags, idempotent answers,
+//! offline batches and days passing on the injected clock.
+
+use chrono::{Duration, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn ids(queue: &Value) -> Vec<String> {
+    queue["nuggets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["nugget_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn prompts(queue: &Value) -> Vec<String> {
+    queue["nuggets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["prompt"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_queue_follows_pack_order_and_the_daily_cap_without_answers() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let q = app.queue(&l.learner).await;
+    assert_eq!(q["date"], "2026-03-02");
+    assert_eq!(
+        prompts(&q),
+        vec!["Question 1?", "Question 2?", "Question 3?"]
+    );
+    let text = q.to_string();
+    assert!(
+        !text.contains("correct") && !text.contains("Because"),
+        "answers leaked: {text}"
+    );
+    assert_eq!(q["nuggets"][0]["multiple"], false);
+    assert_eq!(q["nuggets"][0]["review"], false);
+
+    // Answered nuggets leave today's queue and count against the cap.
+    let first = &ids(&q)[0];
+    expect_json(
+        app.answer(&l.learner, first, &["b"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let q = app.queue(&l.learner).await;
+    assert_eq!(prompts(&q), vec!["Question 2?", "Question 3?"]);
+}
+
+#[actix_web::test]
+async fn answers_are_graded_with_feedback_and_scheduled() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(6).await;
+    let q = app.queue(&l.learner).await;
+    let all = ids(&q);
+    let right = expect_json(
+        app.answer(&l.learner, &all[0], &["b"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(right["correct"], true);
+    assert_eq!(right["correct_option_ids"], json!(["b"]));
+    assert_eq!(right["explanation"], "Because 1.");
+    assert_eq!(right["options"][0]["feedback"], "Not this one.");
+    assert_eq!(right["options"][1]["chosen"], true);
+    assert_eq!(right["team"]["answers"], 1);
+    assert_eq!(right["org"]["options"][0]["id"], "b");
+    assert_eq!(right["proficiency"]["topic"], "Discovery");
+    assert!(right["proficiency"]["nugget"].as_f64().unwrap() > 0.99);
+    let due = chrono::DateTime::parse_from_rfc3339(right["next_due"].as_str().unwrap()).unwrap();
+    assert!(
+        due > start_time() + Duration::days(1),
+        "a right answer comes back after days: {due}"
+    );
+
+    let wrong = expect_json(
+        app.answer(&l.learner, &all[1], &["a"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(wrong["correct"], false);
+    assert_eq!(wrong["status"], "learning");
+    let due = chrono::DateTime::parse_from_rfc3339(wrong["next_due"].as_str().unwrap()).unwrap();
+    assert!(
+        due <= start_time() + Duration::days(1) + Duration::hours(1),
+        "a wrong answer comes back the next day: {due}"
+    );
+
+    // Multi-select: all or nothing, partial credit recorded.
+    let multi = q["nuggets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["multiple"] == true)
+        .unwrap();
+    let half = expect_json(
+        app.answer(&l.learner, multi["nugget_id"].as_str().unwrap(), &["a"])
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        (half["correct"].as_bool(), half["partial_credit"].as_f64()),
+        (Some(false), Some(0.5))
+    );
+
+    let res = app.answer(&l.learner, &all[2], &["z"]).await;
+    assert_eq!(
+        problem_fields(&expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await),
+        vec!["selected"]
+    );
+}
+
+#[actix_web::test]
+async fn next_day_brings_the_wrong_answer_back_first() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let q = app.queue(&l.learner).await;
+    let all = ids(&q);
+    app.answer(&l.learner, &all[0], &["b"]).await;
+    app.answer(&l.learner, &all[1], &["a"]).await;
+    app.answer(&l.learner, &all[2], &["b"]).await;
+    assert_eq!(ids(&app.queue(&l.learner).await), Vec::<String>::new());
+    app.clock.advance(Duration::days(1));
+    let token = app.token("sam@acme.example").await;
+    let q = app.queue(&token).await;
+    assert_eq!(q["date"], "2026-03-03");
+    assert_eq!(ids(&q)[0], all[1]);
+    assert_eq!(q["nuggets"][0]["review"], true);
+    assert_eq!(
+        prompts(&q)[1..],
+        ["Question 4?".to_string(), "Question 5?".to_string()]
+    );
+}
+
+#[actix_web::test]
+async fn days_follow_the_learners_time_zone() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(1).await;
+    // 08:00 UTC on 2 March is 21:00 in Auckland; at 12:00 UTC it is already 3 March there.
+    let res = app
+        .patch_json(
+            &format!("/api/v1/users/{}", l.learner_id),
+            &l.org.admin_token,
+            &json!({"timezone": "Pacific/Auckland"}),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await;
+    let q = app.queue(&l.learner).await;
+    assert_eq!(q["date"], "2026-03-02");
+    expect_json(
+        app.answer(&l.learner, &ids(&q)[0], &["b"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let after = app.queue(&l.learner).await;
+    assert_eq!(ids(&after).len(), 0, "{after}");
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 2, 11, 30, 0).unwrap());
+    let q = app.queue(&app.token("sam@acme.example").await).await;
+    assert_eq!(q["date"], "2026-03-03");
+    assert_eq!(prompts(&q), vec!["Question 2?"]);
+}
+
+#[actix_web::test]
+async fn the_queue_etag_gives_304_until_something_changes() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let res = app.get("/api/v1/me/queue", Some(&l.learner)).await;
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let again = app
+        .client
+        .get(app.url("/api/v1/me/queue"))
+        .bearer_auth(&l.learner)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let q = app.queue(&l.learner).await;
+    app.answer(&l.learner, &ids(&q)[0], &["b"]).await;
+    let changed = app
+        .client
+        .get(app.url("/api/v1/me/queue"))
+        .bearer_auth(&l.learner)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn retried_answers_are_recorded_once() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let nugget = ids(&app.queue(&l.learner).await)[0].clone();
+    let body = json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": nugget, "selected": ["b"], "answered_at": app.clock.now(), "response_ms": 4000, "confidence": "sure"});
+    let first = expect_json(
+        app.post_json("/api/v1/me/answers", Some(&l.learner), &body)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let second = expect_json(
+        app.post_json("/api/v1/me/answers", Some(&l.learner), &body)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(second["replayed"], true);
+    assert_eq!(second["next_due"], first["next_due"]);
+    assert_eq!(second["org"]["answers"], 1);
+    let mut other = body.clone();
+    other["selected"] = json!(["a"]);
+    expect_problem(
+        app.post_json("/api/v1/me/answers", Some(&l.learner), &other)
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn concurrent_retries_of_one_answer_count_once() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let nugget = ids(&app.queue(&l.learner).await)[0].clone();
+    let body = json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": nugget, "selected": ["b"], "answered_at": app.clock.now(), "response_ms": 4000});
+    let sends = (0..8).map(|_| app.post_json("/api/v1/me/answers", Some(&l.learner), &body));
+    let responses = futures_util::future::join_all(sends).await;
+    let mut created = 0;
+    for res in responses {
+        match res.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => {}
+            other => panic!("unexpected {other}: {}", res.text().await.unwrap()),
+        }
+    }
+    assert_eq!(created, 1);
+    let last = expect_json(
+        app.post_json("/api/v1/me/answers", Some(&l.learner), &body)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(last["org"]["answers"], 1);
+}
+
+#[actix_web::test]
+async fn offline_batches_apply_in_answer_order_and_report_each() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let q = app.queue(&l.learner).await;
+    let all = ids(&q);
+    let t0 = app.clock.now() - Duration::hours(3);
+    let a = json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": all[0], "selected": ["a"], "answered_at": t0 + Duration::minutes(10), "response_ms": 5000});
+    let b = json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": all[0], "selected": ["b"], "answered_at": t0 + Duration::minutes(50), "response_ms": 5000});
+    let bad = json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": "no-such-nugget", "selected": ["b"], "answered_at": t0, "response_ms": 5000});
+    let future = json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": all[1], "selected": ["b"], "answered_at": app.clock.now() + Duration::days(2), "response_ms": 5000});
+    let batch = json!({"answers": [b, a, bad, future]});
+    let res = expect_json(
+        app.post_json("/api/v1/me/answers/batch", Some(&l.learner), &batch)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let results = res["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    // Sent order is kept in the response; the later answer (right) was applied last.
+    assert_eq!(
+        (
+            results[0]["status"].as_u64(),
+            results[0]["result"]["correct"].as_bool()
+        ),
+        (Some(201), Some(true))
+    );
+    assert_eq!(
+        (
+            results[1]["status"].as_u64(),
+            results[1]["result"]["correct"].as_bool()
+        ),
+        (Some(201), Some(false))
+    );
+    assert_eq!(results[0]["result"]["status"], "review");
+    assert_eq!(results[2]["status"], 404);
+    assert_eq!(results[3]["result"]["clock_flag"], "future");
+    // The same batch again changes nothing.
+    let again = expect_json(
+        app.post_json("/api/v1/me/answers/batch", Some(&l.learner), &batch)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let statuses: Vec<u64> = again["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![200, 200, 404, 200]);
+    assert_eq!(again["results"][0]["result"]["org"]["answers"], 2);
+}
+
+#[actix_web::test]
+async fn nuggets_of_unassigned_packs_cannot_be_answered() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let (_, outsider) = app.create_user(&l.org, "out@acme.example", "learner").await;
+    let nugget = ids(&app.queue(&l.learner).await)[0].clone();
+    expect_problem(
+        app.answer(&outsider, &nugget, &["b"]).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(app.queue(&outsider).await["nuggets"], json!([]));
+}
