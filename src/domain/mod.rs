@@ -2,10 +2,12 @@
 
 pub mod accounts;
 pub mod assignments;
+pub mod calendar;
 pub mod catalog;
 pub mod content;
 pub mod eval;
 pub mod grading;
+pub mod progress;
 pub mod queue;
 pub mod scheduler;
 pub mod validation;

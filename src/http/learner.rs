@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -15,6 +15,7 @@ use super::caller::Caller;
 use super::state::AppState;
 use crate::domain::accounts::Role;
 use crate::domain::assignments::{Assignment, PolicyName};
+use crate::domain::calendar::{local_day, local_midnight, weekday_code};
 use crate::domain::catalog::StoredNugget;
 use crate::domain::grading;
 use crate::domain::queue::{self, AssignmentSlots, DueNugget};
@@ -29,37 +30,8 @@ use crate::store::{
     StoreError,
 };
 
-/// The learner's local day: its date and its bounds in UTC.
-pub struct LocalDay {
-    pub date: NaiveDate,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
-
-/// When `date` begins in `tz` (the first valid instant, should midnight be skipped by DST).
-fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(midnight + Duration::hours(1)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-}
-
-fn local_day(tz: Tz, at: DateTime<Utc>) -> LocalDay {
-    let date = at.with_timezone(&tz).date_naive();
-    LocalDay {
-        date,
-        start: local_midnight(tz, date),
-        end: local_midnight(tz, date + Duration::days(1)),
-    }
-}
-
 /// The caller's time zone: their own, else their organization's.
-fn learner_tz(
+pub fn learner_tz(
     conn: &mut DbConnection,
     caller: &Caller,
 ) -> ApiResult<(Tz, Option<i32>, Vec<String>)> {
@@ -102,17 +74,14 @@ pub struct Queue {
     pub nuggets: Vec<QueueNugget>,
 }
 
-fn weekday_code(date: NaiveDate) -> &'static str {
-    use chrono::Datelike;
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        [date.weekday().num_days_from_monday() as usize]
-}
-
 /// Builds today's queue for the caller.
 fn build_queue(conn: &mut DbConnection, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Queue> {
     let (tz, daily_max, quiet) = learner_tz(conn, caller)?;
     let day = local_day(tz, now);
-    if quiet.iter().any(|d| d == weekday_code(day.date)) {
+    let paused = learning::pauses(conn, &caller.org_id, &caller.user_id)?
+        .iter()
+        .any(|(_, from, to)| (*from..=*to).contains(&day.date));
+    if paused || quiet.iter().any(|d| d == weekday_code(day.date)) {
         return Ok(Queue {
             date: day.date,
             nuggets: Vec::new(),

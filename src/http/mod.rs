@@ -9,6 +9,8 @@ pub mod caller;
 pub mod content;
 pub mod health;
 pub mod learner;
+pub mod org;
+pub mod progress;
 pub mod state;
 pub mod users;
 
@@ -55,7 +57,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(assignments::end_assignment)
         .service(learner::get_queue)
         .service(learner::post_answer)
-        .service(learner::post_batch);
+        .service(learner::post_batch)
+        .service(progress::get_progress)
+        .service(progress::post_pause)
+        .service(progress::list_pauses)
+        .service(org::get_org)
+        .service(org::update_org);
 }
 
 #[derive(OpenApi)]
@@ -75,6 +82,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "teams", description = "Teams of sellers"),
         (name = "content", description = "Packs of nuggets: upload, publish, export"),
         (name = "assignments", description = "Packs assigned to teams and learners"),
+        (name = "organization", description = "Organization settings"),
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),
         (name = "health", description = "Probes"),
     )

@@ -439,3 +439,25 @@ pub fn list_user_teams(
         .select(team_members::team_id)
         .load(conn)?)
 }
+
+/// Changes an organization's settings; `None` keeps a value.
+pub fn update_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    name: Option<String>,
+    timezone: Option<String>,
+    quiet_weekdays: Option<String>,
+) -> StoreResult<Organization> {
+    let current = organizations::table
+        .find(org_id)
+        .select(OrgRow::as_select())
+        .first(conn)?;
+    diesel::update(organizations::table.find(org_id))
+        .set((
+            organizations::name.eq(name.unwrap_or(current.name)),
+            organizations::timezone.eq(timezone.unwrap_or(current.timezone)),
+            organizations::quiet_weekdays.eq(quiet_weekdays.unwrap_or(current.quiet_weekdays)),
+        ))
+        .execute(conn)?;
+    get_org(conn, org_id)
+}

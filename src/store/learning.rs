@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    assignment_learners, assignments, memory_states, nuggets, organizations, packs, reviews,
-    team_members, teams,
+    assignment_learners, assignments, memory_states, nuggets, organizations, packs, pauses,
+    reviews, team_members, teams,
 };
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::assignments::Assignment;
@@ -264,4 +264,97 @@ pub fn fsrs_parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec
     Ok(stored
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default())
+}
+
+/// A vacation hold: the days off and the instant the first one begins in the learner's zone.
+pub struct PauseSpan<'a> {
+    pub id: &'a str,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub begins_at: DateTime<Utc>,
+}
+
+/// Records a pause and moves every due date at or after its start later by its length, so
+/// nothing falls due while the learner is away.
+pub fn add_pause(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+    p: PauseSpan,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    diesel::insert_into(pauses::table)
+        .values((
+            pauses::org_id.eq(org_id),
+            pauses::id.eq(p.id),
+            pauses::learner_id.eq(learner_id),
+            pauses::starts_on.eq(p.starts_on),
+            pauses::ends_on.eq(p.ends_on),
+            pauses::created_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    let shift = chrono::Duration::days((p.ends_on - p.starts_on).num_days() + 1);
+    let affected: Vec<(String, NaiveDateTime)> = memory_states::table
+        .filter(memory_states::org_id.eq(org_id))
+        .filter(memory_states::learner_id.eq(learner_id))
+        .filter(memory_states::due_at.ge(p.begins_at.naive_utc()))
+        .select((
+            memory_states::nugget_id,
+            memory_states::due_at.assume_not_null(),
+        ))
+        .load(conn)?;
+    for (nugget, due) in affected {
+        diesel::update(memory_states::table.find((org_id, learner_id, &nugget)))
+            .set(memory_states::due_at.eq(due + shift))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The learner's pauses, as (id, first day, last day), newest first.
+pub fn pauses(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+) -> StoreResult<Vec<(String, NaiveDate, NaiveDate)>> {
+    Ok(pauses::table
+        .filter(pauses::org_id.eq(org_id))
+        .filter(pauses::learner_id.eq(learner_id))
+        .order(pauses::starts_on.desc())
+        .select((pauses::id, pauses::starts_on, pauses::ends_on))
+        .load(conn)?)
+}
+
+/// Answer times of a learner (for streaks), oldest first.
+pub fn answer_times(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+) -> StoreResult<Vec<NaiveDateTime>> {
+    Ok(reviews::table
+        .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::learner_id.eq(learner_id))
+        .order(reviews::answered_at.asc())
+        .select(reviews::answered_at)
+        .load(conn)?)
+}
+
+/// Answers and right answers per nugget of a learner.
+pub fn answer_counts(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+) -> StoreResult<HashMap<String, (u32, u32)>> {
+    let rows: Vec<(String, bool)> = reviews::table
+        .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::learner_id.eq(learner_id))
+        .select((reviews::nugget_id, reviews::correct))
+        .load(conn)?;
+    let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
+    for (nugget, correct) in rows {
+        let entry = counts.entry(nugget).or_default();
+        entry.0 += 1;
+        entry.1 += u32::from(correct);
+    }
+    Ok(counts)
 }

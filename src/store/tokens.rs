@@ -35,6 +35,17 @@ pub fn insert(
     Ok(())
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+struct PresentedToken {
+    id: String,
+    user_id: String,
+    family_id: String,
+    expires_at: chrono::NaiveDateTime,
+    rotated_at: Option<chrono::NaiveDateTime>,
+    revoked_at: Option<chrono::NaiveDateTime>,
+}
+
 /// Why a refresh token was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refused {
@@ -63,27 +74,21 @@ pub fn rotate(
 ) -> StoreResult<Result<Rotation, Refused>> {
     let now_n = now.naive_utc();
     super::write_tx(conn, |conn| {
-        let row: Option<(
-            String,
-            String,
-            String,
-            chrono::NaiveDateTime,
-            Option<chrono::NaiveDateTime>,
-            Option<chrono::NaiveDateTime>,
-        )> = refresh_tokens::table
+        let row = refresh_tokens::table
             .filter(refresh_tokens::org_id.eq(org_id))
             .filter(refresh_tokens::token_hash.eq(hash))
-            .select((
-                refresh_tokens::id,
-                refresh_tokens::user_id,
-                refresh_tokens::family_id,
-                refresh_tokens::expires_at,
-                refresh_tokens::rotated_at,
-                refresh_tokens::revoked_at,
-            ))
+            .select(PresentedToken::as_select())
             .first(conn)
             .optional()?;
-        let Some((id, user_id, family_id, expires_at, rotated_at, revoked_at)) = row else {
+        let Some(PresentedToken {
+            id,
+            user_id,
+            family_id,
+            expires_at,
+            rotated_at,
+            revoked_at,
+        }) = row
+        else {
             return Ok(Err(Refused::Unknown));
         };
         if revoked_at.is_some() {

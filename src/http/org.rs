@@ -1,0 +1,98 @@
+//! The caller's organization and its settings (time zone, quiet weekdays).
+
+use actix_web::{get, patch, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::body::Json;
+use super::caller::Caller;
+use super::state::AppState;
+use crate::domain::accounts::{self, Organization, Role};
+use crate::domain::validation::{self, Errors};
+use crate::error::{ApiResult, Problem};
+use crate::store::accounts as account_store;
+
+/// The caller's organization.
+#[utoipa::path(tag = "organization", responses((status = 200, body = Organization)), security(("bearer" = [])))]
+#[get("/api/v1/org")]
+pub async fn get_org(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<web::Json<Organization>> {
+    let org = state
+        .db(move |conn| Ok(account_store::get_org(conn, &caller.org_id)?))
+        .await?;
+    Ok(web::Json(org))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrgRequest {
+    pub name: Option<String>,
+    /// IANA zone: the default for users without their own.
+    pub timezone: Option<String>,
+    /// Days with no nuggets, e.g. `["sat", "sun"]`.
+    pub quiet_weekdays: Option<Vec<String>>,
+}
+
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Change the organization's name, time zone or quiet weekdays (admins).
+#[utoipa::path(
+    tag = "organization",
+    request_body = UpdateOrgRequest,
+    responses((status = 200, body = Organization), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[patch("/api/v1/org")]
+pub async fn update_org(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<UpdateOrgRequest>,
+) -> ApiResult<web::Json<Organization>> {
+    caller.require(&[Role::Admin])?;
+    let b = body.0;
+    let mut errs = Errors::default();
+    let name = b
+        .name
+        .as_deref()
+        .and_then(|n| errs.check(validation::text("name", n, 2, 120)));
+    let timezone = b
+        .timezone
+        .as_deref()
+        .and_then(|t| errs.check(accounts::time_zone("timezone", t)))
+        .map(|t| t.name().to_string());
+    let quiet = match b.quiet_weekdays {
+        Some(days) if days.iter().all(|d| WEEKDAYS.contains(&d.as_str())) && days.len() < 7 => {
+            Some(
+                WEEKDAYS
+                    .iter()
+                    .filter(|w| days.iter().any(|d| d == *w))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        }
+        Some(_) => {
+            errs.add(
+                "quiet_weekdays",
+                "list at most six of mon, tue, wed, thu, fri, sat, sun",
+            );
+            None
+        }
+        None => None,
+    };
+    errs.into_result(|| ())?;
+    let org = state
+        .db(move |conn| {
+            Ok(account_store::update_org(
+                conn,
+                &caller.org_id,
+                name,
+                timezone,
+                quiet,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(org))
+}
