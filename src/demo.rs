@@ -85,8 +85,11 @@ pub fn ensure(conn: &mut DbConnection, now: DateTime<Utc>) -> StoreResult<bool> 
     Ok(true)
 }
 
-/// Publishes every pack under `content_dir` into the demo organization and assigns each to both
-/// demo teams from `today`, one nugget a day per pack.
+/// Days of generated history before today.
+pub const HISTORY_DAYS: i64 = 60;
+
+/// Publishes every pack under `content_dir` into the demo organization and assigns them to the
+/// demo teams in turn (one nugget a day per pack), starting `HISTORY_DAYS` ago.
 pub fn load_content(
     conn: &mut DbConnection,
     content_dir: &std::path::Path,
@@ -107,10 +110,12 @@ pub fn load_content(
     let teams = accounts::list_teams(conn, &org.id)?;
     let settings = crate::domain::assignments::Settings {
         daily_cap: 1,
-        ..crate::domain::assignments::Settings::defaults(now.date_naive())
+        ..crate::domain::assignments::Settings::defaults(
+            now.date_naive() - chrono::Duration::days(HISTORY_DAYS),
+        )
     };
     crate::store::write_tx(conn, |conn| -> anyhow::Result<()> {
-        for pack in &packs {
+        for (i, pack) in packs.iter().enumerate() {
             if content::save_draft(conn, &org.id, pack, now)? == DraftOutcome::Unchanged {
                 continue;
             }
@@ -121,7 +126,8 @@ pub fn load_content(
             {
                 continue;
             }
-            for team in &teams {
+            // Each team gets every other pack, so the two teams' figures differ.
+            for team in teams.iter().skip(i % teams.len()).step_by(teams.len()) {
                 let id = new_id();
                 let new = assignments::NewAssignment {
                     id: &id,
@@ -139,4 +145,113 @@ pub fn load_content(
         Ok(())
     })?;
     Ok(packs.len())
+}
+
+/// Generates `HISTORY_DAYS` of answers for the demo sellers through the real grading and
+/// scheduling path, so queue, progress and analytics show figures on first start. Each seller
+/// has an ability; recall follows the model's prediction shaded by it; some days are skipped.
+/// Seeded, so every demo database looks the same.
+pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    use rand::{Rng, SeedableRng};
+
+    use crate::domain::scheduler::{self, Confidence};
+    use crate::http::learner::{apply_with_retry, build_queue, AnswerRequest};
+    use crate::http::Caller;
+
+    let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
+    let learners = accounts::list_users(
+        conn,
+        &org.id,
+        &accounts::UserFilter {
+            role: Some(Role::Learner),
+            limit: 1000,
+            ..Default::default()
+        },
+    )?;
+    if learners.iter().any(|l| {
+        !crate::store::learning::states(conn, &org.id, &l.id)
+            .map(|s| s.is_empty())
+            .unwrap_or(true)
+    }) {
+        return Ok(0);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
+    let params = crate::store::learning::fsrs_parameters(conn, &org.id)?;
+    let mut answered = 0;
+    let abilities: Vec<f64> = learners.iter().map(|_| rng.gen_range(0.55..0.95)).collect();
+    for day in (1..=HISTORY_DAYS).rev() {
+        for (learner, ability) in learners.iter().zip(&abilities) {
+            if !rng.gen_bool(0.55 + 0.4 * ability) {
+                continue;
+            }
+            let caller = Caller {
+                user_id: learner.id.clone(),
+                org_id: org.id.clone(),
+                role: Role::Learner,
+            };
+            let mut at = now - chrono::Duration::days(day)
+                + chrono::Duration::minutes(rng.gen_range(0..600));
+            let queue = build_queue(conn, &caller, at).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for nugget in queue.nuggets {
+                let state =
+                    crate::store::learning::state(conn, &org.id, &learner.id, &nugget.nugget_id)?;
+                let version = match &state {
+                    Some(s) => s.pack_version_id.clone(),
+                    None => latest_version_of(conn, &org.id, &nugget.nugget_id)?,
+                };
+                let recall = state
+                    .and_then(|s| scheduler::retrievability(&s.card, at, &params))
+                    .map_or(*ability * 0.8, |r| r.powf(1.0 / ability));
+                let stored = crate::store::content::nugget_in_version(
+                    conn,
+                    &org.id,
+                    &nugget.nugget_id,
+                    &version,
+                )?;
+                let correct: Vec<String> = stored
+                    .options
+                    .iter()
+                    .filter(|o| o.correct)
+                    .map(|o| o.id.clone())
+                    .collect();
+                let wrong: Vec<String> = stored
+                    .options
+                    .iter()
+                    .filter(|o| !o.correct)
+                    .map(|o| o.id.clone())
+                    .collect();
+                let selected = if rng.gen_bool(recall.clamp(0.05, 0.99)) || wrong.is_empty() {
+                    correct
+                } else {
+                    vec![wrong[rng.gen_range(0..wrong.len())].clone()]
+                };
+                let req = AnswerRequest {
+                    attempt_id: uuid::Uuid::from_u128(rng.gen()),
+                    nugget_id: nugget.nugget_id.clone(),
+                    selected,
+                    answered_at: at,
+                    response_ms: rng.gen_range(3_000..40_000),
+                    confidence: Some(if rng.gen_bool(*ability) {
+                        Confidence::Sure
+                    } else {
+                        Confidence::Unsure
+                    }),
+                };
+                apply_with_retry(conn, &caller, &req, at).map_err(|e| anyhow::anyhow!("{e}"))?;
+                answered += 1;
+                at += chrono::Duration::seconds(rng.gen_range(20..120));
+            }
+        }
+    }
+    Ok(answered)
+}
+
+/// The newest published version of a nugget's pack.
+fn latest_version_of(
+    conn: &mut DbConnection,
+    org_id: &str,
+    nugget_id: &str,
+) -> StoreResult<String> {
+    let pack_id = crate::store::content::pack_of_nugget(conn, org_id, nugget_id)?;
+    crate::store::content::latest_version_id(conn, org_id, &pack_id)?.ok_or(StoreError::NotFound)
 }

@@ -258,6 +258,10 @@ async fn load_demo(app: &Application, content_dir: PathBuf) -> anyhow::Result<()
         let now = state.clock.now();
         let created = demo::ensure(&mut conn, now)?;
         let packs = demo::load_content(&mut conn, &content_dir, now)?;
+        let answers = demo::generate_history(&mut conn, now)?;
+        if answers > 0 {
+            tracing::info!(answers, days = demo::HISTORY_DAYS, "generated demo history");
+        }
         Ok((created, packs))
     })
     .await??;

@@ -75,7 +75,11 @@ pub struct Queue {
 }
 
 /// Builds today's queue for the caller.
-fn build_queue(conn: &mut DbConnection, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Queue> {
+pub(crate) fn build_queue(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> ApiResult<Queue> {
     let (tz, daily_max, quiet) = learner_tz(conn, caller)?;
     let day = local_day(tz, now);
     let paused = learning::pauses(conn, &caller.org_id, &caller.user_id)?
@@ -302,7 +306,7 @@ fn policy_of(a: &Assignment) -> Policy {
 }
 
 /// Outcome of applying one answer, before the response is rendered.
-enum Applied {
+pub(crate) enum Applied {
     New(reviews::ReviewRow),
     Replayed(reviews::ReviewRow),
 }
@@ -479,7 +483,7 @@ fn apply_answer(
 }
 
 /// Applies with retries when a concurrent answer to the same nugget won the race.
-fn apply_with_retry(
+pub(crate) fn apply_with_retry(
     conn: &mut DbConnection,
     caller: &Caller,
     req: &AnswerRequest,

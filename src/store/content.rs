@@ -481,3 +481,15 @@ pub fn version_as_pack(
         nuggets,
     })
 }
+
+/// The pack a nugget belongs to.
+pub fn pack_of_nugget(
+    conn: &mut DbConnection,
+    org_id: &str,
+    nugget_id: &str,
+) -> StoreResult<String> {
+    Ok(nuggets::table
+        .find((org_id, nugget_id))
+        .select(nuggets::pack_id)
+        .first(conn)?)
+}
