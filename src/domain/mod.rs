@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod content;
 pub mod eval;
 pub mod grading;
+pub mod item_analysis;
 pub mod queue;
 pub mod scheduler;
 pub mod validation;

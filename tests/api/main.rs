@@ -6,5 +6,6 @@ mod helpers;
 mod accounts;
 mod content;
 mod errors;
+mod item_analysis;
 mod learner;
 mod openapi;
