@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod content;
 pub mod eval;
 pub mod grading;
+pub mod item_analysis;
 pub mod progress;
 pub mod queue;
 pub mod scheduler;

@@ -8,6 +8,7 @@ pub mod body;
 pub mod caller;
 pub mod content;
 pub mod health;
+pub mod item_analysis;
 pub mod learner;
 pub mod org;
 pub mod progress;
@@ -51,6 +52,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(content::publish_pack)
         .service(content::archive_pack)
         .service(content::export_pack)
+        .service(item_analysis::pack_analysis)
         .service(assignments::create_assignment)
         .service(assignments::list_assignments)
         .service(assignments::update_assignment)

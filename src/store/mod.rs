@@ -6,6 +6,7 @@
 pub mod schema;
 
 pub mod accounts;
+pub mod analysis;
 pub mod assignments;
 pub mod content;
 pub mod learning;

@@ -318,14 +318,38 @@ impl TestApp {
 
     /// Answers `nugget_id` with `selected` at the current test time.
     pub async fn answer(&self, token: &str, nugget_id: &str, selected: &[&str]) -> Response {
+        self.answer_in(token, nugget_id, selected, 12000).await
+    }
+
+    /// Answers `nugget_id` with `selected` at the current test time, taking `response_ms`.
+    pub async fn answer_in(
+        &self,
+        token: &str,
+        nugget_id: &str,
+        selected: &[&str],
+        response_ms: u32,
+    ) -> Response {
         let body = json!({
             "attempt_id": uuid::Uuid::new_v4(),
             "nugget_id": nugget_id,
             "selected": selected,
             "answered_at": self.clock.now(),
-            "response_ms": 12000,
+            "response_ms": response_ms,
         });
         self.post_json("/api/v1/me/answers", Some(token), &body)
             .await
+    }
+
+    /// Adds a learner with `email` to the team of `l`; returns their access token.
+    pub async fn add_team_learner(&self, l: &Learning, email: &str) -> String {
+        let res = self
+            .post_json(
+                "/api/v1/users",
+                Some(&l.org.admin_token),
+                &json!({"email": email, "name": "Seller", "password": PASSWORD, "role": "learner", "team_ids": [l.team_id]}),
+            )
+            .await;
+        expect_json(res, StatusCode::CREATED).await;
+        self.token(email).await
     }
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod content;
 mod errors;
+mod item_analysis;
 mod learner;
 mod openapi;
 mod progress;

@@ -1,0 +1,67 @@
+//! Item analysis for authors: how each nugget of a pack performs, to rewrite the ones that do
+//! not measure what they should.
+
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::caller::Caller;
+use super::state::AppState;
+use crate::domain::accounts::Role;
+use crate::domain::item_analysis::{self, ItemAnalysis};
+use crate::error::{ApiResult, Problem};
+use crate::store::analysis as analysis_store;
+
+const AUTHORS: &[Role] = &[Role::Author, Role::Admin];
+
+#[derive(Serialize, ToSchema)]
+pub struct PackItemAnalysis {
+    pub slug: String,
+    pub title: String,
+    /// Newest published version: the text, topic and options shown are from the newest version
+    /// that contains each nugget.
+    pub latest_version: Option<i32>,
+    #[serde(flatten)]
+    pub analysis: ItemAnalysis,
+}
+
+/// Item analysis of a pack (authors, admins), from every answer its nuggets received.
+///
+/// Per nugget that has a published version: answers and learners; over each learner's *first*
+/// answer to it (by answered-at time): the correct rate, the median response time, how often
+/// each option was chosen (by option id; a multi-select answer counts for each option chosen),
+/// and the discrimination — the point-biserial correlation between first-attempt correctness and
+/// the learner's **rest score**, their mean first-attempt correctness over the pack's *other*
+/// nuggets they answered (null with fewer than 2 such learners or when either side does not
+/// vary). Flags: `too_easy` (correct rate above 0.9) and `too_hard` (below 0.3), each with at
+/// least 5 learners; `distractor_beats_answer` (a wrong option chosen more often than every
+/// correct one); `negative_discrimination` (discrimination below 0).
+#[utoipa::path(
+    tag = "content",
+    params(("slug" = String, Path, description = "pack slug")),
+    responses(
+        (status = 200, description = "figures per nugget and for the pack", body = PackItemAnalysis),
+        (status = 403, description = "not an author or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such pack in the caller's organization", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/packs/{slug}/analysis")]
+pub async fn pack_analysis(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> ApiResult<web::Json<PackItemAnalysis>> {
+    caller.require(AUTHORS)?;
+    let slug = slug.into_inner();
+    let input = state
+        .db(move |conn| Ok(analysis_store::load(conn, &caller.org_id, &slug)?))
+        .await?;
+    let analysis = item_analysis::analyse(&input.items, &input.attempts, &input.first_attempts);
+    Ok(web::Json(PackItemAnalysis {
+        slug: input.pack.slug,
+        title: input.pack.title,
+        latest_version: input.pack.latest_version,
+        analysis,
+    }))
+}
