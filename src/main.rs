@@ -9,7 +9,7 @@ use reprise::catalog_files;
 use reprise::clock::Clock;
 use reprise::config::Settings;
 use reprise::domain::content::Format;
-use reprise::domain::eval::{self, simulate, sm18, Model, SplitOrder};
+use reprise::domain::eval::{self, reprise_format, simulate, sm18, Model, SplitOrder};
 use reprise::domain::scheduler::{Policy, QstreamRule};
 use reprise::http::content::render;
 use reprise::startup::{open_database, Application};
@@ -39,6 +39,8 @@ enum ExportFormat {
 enum EvalFormat {
     /// SuperMemo 18 repetition-history export (see README, "Memory model").
     Sm18,
+    /// Reprise's own review export (`GET /api/v1/reviews/export`).
+    Reprise,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -143,13 +145,19 @@ async fn main() -> anyhow::Result<ExitCode> {
                     .0
             );
         }
-        Command::Eval {
-            file,
-            format: EvalFormat::Sm18,
-            csv,
-        } => {
-            let learners = sm18::load(std::fs::File::open(&file)?)?;
-            let report = eval::evaluate(&learners, &Model::ALL, SplitOrder::Item)?;
+        Command::Eval { file, format, csv } => {
+            let reader = std::fs::File::open(&file)?;
+            // SM18 follows the published fsrs-vs-sm15 protocol; app exports are split by time
+            // (leak-free) and carry no source-system prediction to score.
+            let (learners, models, split): (_, &[Model], _) = match format {
+                EvalFormat::Sm18 => (sm18::load(reader)?, &Model::ALL, SplitOrder::Item),
+                EvalFormat::Reprise => (
+                    reprise_format::load(reader)?,
+                    &reprise_format::MODELS,
+                    SplitOrder::ReviewTime,
+                ),
+            };
+            let report = eval::evaluate(&learners, models, split)?;
             if csv {
                 print!("{}", report.to_csv());
             } else {
