@@ -9,6 +9,7 @@ pub mod caller;
 pub mod content;
 pub mod health;
 pub mod learner;
+pub mod reviews;
 pub mod state;
 pub mod users;
 
@@ -55,7 +56,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(assignments::end_assignment)
         .service(learner::get_queue)
         .service(learner::post_answer)
-        .service(learner::post_batch);
+        .service(learner::post_batch)
+        .service(reviews::export_reviews)
+        .service(reviews::get_fsrs)
+        .service(reviews::optimize_fsrs);
 }
 
 #[derive(OpenApi)]
@@ -76,6 +80,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "content", description = "Packs of nuggets: upload, publish, export"),
         (name = "assignments", description = "Packs assigned to teams and learners"),
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),
+        (name = "reviews", description = "The answer log, exported for analysis"),
+        (name = "model", description = "The organization's FSRS memory model, fitted on its answers"),
         (name = "health", description = "Probes"),
     )
 )]

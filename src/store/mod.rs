@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod assignments;
 pub mod content;
 pub mod learning;
+pub mod model;
 pub mod reviews;
 pub mod tokens;
 

@@ -8,3 +8,4 @@ mod content;
 mod errors;
 mod learner;
 mod openapi;
+mod reviews;
