@@ -9,9 +9,10 @@ use reprise::catalog_files;
 use reprise::clock::Clock;
 use reprise::config::Settings;
 use reprise::domain::content::Format;
-use reprise::domain::eval::{self, simulate, sm18, Model, SplitOrder};
+use reprise::domain::eval::{self, reprise_format, simulate, sm18, Model, SplitOrder};
 use reprise::domain::scheduler::{Policy, QstreamRule};
 use reprise::http::content::render;
+use reprise::http::reviews::optimize_org;
 use reprise::startup::{open_database, Application};
 use reprise::store::{accounts, content, write_tx};
 use reprise::{demo, http, telemetry};
@@ -39,6 +40,8 @@ enum ExportFormat {
 enum EvalFormat {
     /// SuperMemo 18 repetition-history export (see README, "Memory model").
     Sm18,
+    /// Reprise's own review export (`GET /api/v1/reviews/export`).
+    Reprise,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -93,6 +96,12 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Fit an organization's FSRS parameters on its own answers and schedule with them.
+    Optimize {
+        /// Organization slug.
+        #[arg(long)]
+        org: String,
+    },
     /// Simulate a population under the FSRS policy and the Qstream rule.
     Simulate {
         #[arg(long, default_value_t = 100)]
@@ -143,19 +152,26 @@ async fn main() -> anyhow::Result<ExitCode> {
                     .0
             );
         }
-        Command::Eval {
-            file,
-            format: EvalFormat::Sm18,
-            csv,
-        } => {
-            let learners = sm18::load(std::fs::File::open(&file)?)?;
-            let report = eval::evaluate(&learners, &Model::ALL, SplitOrder::Item)?;
+        Command::Eval { file, format, csv } => {
+            let reader = std::fs::File::open(&file)?;
+            // SM18 follows the published fsrs-vs-sm15 protocol; app exports are split by time
+            // (leak-free) and carry no source-system prediction to score.
+            let (learners, models, split): (_, &[Model], _) = match format {
+                EvalFormat::Sm18 => (sm18::load(reader)?, &Model::ALL, SplitOrder::Item),
+                EvalFormat::Reprise => (
+                    reprise_format::load(reader)?,
+                    &reprise_format::MODELS,
+                    SplitOrder::ReviewTime,
+                ),
+            };
+            let report = eval::evaluate(&learners, models, split)?;
             if csv {
                 print!("{}", report.to_csv());
             } else {
                 println!("{report}");
             }
         }
+        Command::Optimize { org } => return optimize(&org),
         Command::Simulate {
             learners,
             nuggets,
@@ -248,6 +264,42 @@ fn import(paths: &[PathBuf], org: &str, publish: bool) -> anyhow::Result<ExitCod
     for line in outcomes {
         println!("{line}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn optimize(org: &str) -> anyhow::Result<ExitCode> {
+    let pool = open_database(&Settings::from_env()?)?;
+    let conn = &mut pool.get()?;
+    let org = accounts::find_org_by_slug(conn, org)
+        .map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+    let result = optimize_org(conn, &org.id, chrono::Utc::now())
+        .map_err(|e| anyhow::anyhow!("fitting failed: {e}"))?;
+    let (Some(before), Some(after), Some(parameters)) =
+        (result.before, result.after, &result.parameters)
+    else {
+        println!(
+            "{}: {}. Nothing stored.",
+            org.slug,
+            result.reason.as_deref().unwrap_or("not fitted")
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!(
+        "{}: fitted FSRS-6 parameters on {} reviews and stored them; they schedule every \
+         answer from now on.",
+        org.slug, result.have
+    );
+    println!("{:<16} {:>9} {:>10}", "", "log loss", "RMSE(bins)");
+    println!(
+        "{:<16} {:>9.4} {:>10.4}",
+        "defaults", before.log_loss, before.rmse_bins
+    );
+    println!(
+        "{:<16} {:>9.4} {:>10.4}",
+        "fitted", after.log_loss, after.rmse_bins
+    );
+    println!("(later reviews in time order; the fitted figures come from a time-series split)");
+    println!("parameters: {}", serde_json::to_string(parameters)?);
     Ok(ExitCode::SUCCESS)
 }
 

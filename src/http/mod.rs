@@ -12,6 +12,7 @@ pub mod item_analysis;
 pub mod learner;
 pub mod org;
 pub mod progress;
+pub mod reviews;
 pub mod state;
 pub mod users;
 
@@ -64,7 +65,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(progress::post_pause)
         .service(progress::list_pauses)
         .service(org::get_org)
-        .service(org::update_org);
+        .service(org::update_org)
+        .service(reviews::export_reviews)
+        .service(reviews::get_fsrs)
+        .service(reviews::optimize_fsrs);
 }
 
 #[derive(OpenApi)]
@@ -86,6 +90,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "assignments", description = "Packs assigned to teams and learners"),
         (name = "organization", description = "Organization settings"),
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),
+        (name = "reviews", description = "The answer log, exported for analysis"),
+        (name = "model", description = "The organization's FSRS memory model, fitted on its answers"),
         (name = "health", description = "Probes"),
     )
 )]

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod assignments;
 pub mod content;
 pub mod learning;
+pub mod model;
 pub mod reviews;
 pub mod tokens;
 

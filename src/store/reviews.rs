@@ -3,8 +3,9 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::schema::{reviews, team_members};
+use super::schema::{nuggets, packs, reviews, team_members, users};
 use super::{DbConnection, StoreError, StoreResult};
+use crate::domain::eval::reprise_format::ReviewRecord;
 
 /// One stored answer.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -110,4 +111,169 @@ pub fn learner_answers(
         .order(reviews::answered_at.asc())
         .select((reviews::answered_at, reviews::correct))
         .load(conn)?)
+}
+
+/// Which answers an export covers: `received_at` in `[since, until)`, either bound optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReceivedWindow {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Where an export page ends: the last row's `(received_at, id)`; the next page starts after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportCursor {
+    pub received_at: NaiveDateTime,
+    pub id: String,
+}
+
+/// One page of the answer log in export order, and the cursor of the next page (`None` when
+/// this page was the last).
+#[derive(Debug, Clone)]
+pub struct ExportPage {
+    pub records: Vec<ReviewRecord>,
+    pub next: Option<ExportCursor>,
+}
+
+#[derive(Queryable)]
+struct ExportRow {
+    id: String,
+    attempt_id: String,
+    learner_id: String,
+    learner_email: String,
+    nugget_id: String,
+    nugget_key: String,
+    pack_slug: String,
+    client_answered_at: NaiveDateTime,
+    answered_at: NaiveDateTime,
+    received_at: NaiveDateTime,
+    selected: String,
+    correct: bool,
+    rating: i32,
+    response_ms: i32,
+    confidence: Option<String>,
+    clock_flag: Option<String>,
+    elapsed_days: Option<f64>,
+    stability_before: Option<f64>,
+    difficulty_before: Option<f64>,
+    stability_after: f64,
+    difficulty_after: f64,
+    status_after: String,
+    due_after: Option<NaiveDateTime>,
+}
+
+impl From<ExportRow> for ReviewRecord {
+    fn from(r: ExportRow) -> Self {
+        let mut selected: Vec<String> = serde_json::from_str(&r.selected).unwrap_or_default();
+        selected.sort();
+        ReviewRecord {
+            attempt_id: r.attempt_id,
+            learner_id: r.learner_id,
+            learner_email: r.learner_email,
+            nugget_id: r.nugget_id,
+            nugget_key: r.nugget_key,
+            pack_slug: r.pack_slug,
+            client_answered_at: r.client_answered_at.and_utc(),
+            answered_at: r.answered_at.and_utc(),
+            received_at: r.received_at.and_utc(),
+            selected: selected.join(";"),
+            correct: r.correct,
+            rating: r.rating.clamp(0, 255) as u8,
+            response_ms: r.response_ms.max(0) as u32,
+            confidence: r.confidence,
+            clock_flag: r.clock_flag,
+            elapsed_days: r.elapsed_days,
+            stability_before: r.stability_before,
+            difficulty_before: r.difficulty_before,
+            stability_after: r.stability_after,
+            difficulty_after: r.difficulty_after,
+            status_after: r.status_after,
+            due_after: r.due_after.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Up to `limit` answers of the organization in `window`, ordered by `(received_at, id)` and
+/// starting after `after`: keyset pagination on the `(org_id, received_at)` index, so every
+/// page costs the same however deep the export is. With the learner's e-mail, the nugget's key
+/// and its pack's slug joined in (same organization only).
+pub fn export_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    window: ReceivedWindow,
+    after: Option<&ExportCursor>,
+    limit: usize,
+) -> StoreResult<ExportPage> {
+    let mut q = reviews::table
+        .inner_join(
+            users::table.on(users::org_id
+                .eq(reviews::org_id)
+                .and(users::id.eq(reviews::learner_id))),
+        )
+        .inner_join(
+            nuggets::table.on(nuggets::org_id
+                .eq(reviews::org_id)
+                .and(nuggets::id.eq(reviews::nugget_id))),
+        )
+        .inner_join(
+            packs::table.on(packs::org_id
+                .eq(nuggets::org_id)
+                .and(packs::id.eq(nuggets::pack_id))),
+        )
+        .filter(reviews::org_id.eq(org_id))
+        .select((
+            reviews::id,
+            reviews::attempt_id,
+            reviews::learner_id,
+            users::email,
+            reviews::nugget_id,
+            nuggets::key,
+            packs::slug,
+            reviews::client_answered_at,
+            reviews::answered_at,
+            reviews::received_at,
+            reviews::selected,
+            reviews::correct,
+            reviews::rating,
+            reviews::response_ms,
+            reviews::confidence,
+            reviews::clock_flag,
+            reviews::elapsed_days,
+            reviews::stability_before,
+            reviews::difficulty_before,
+            reviews::stability_after,
+            reviews::difficulty_after,
+            reviews::status_after,
+            reviews::due_after,
+        ))
+        .order((reviews::received_at.asc(), reviews::id.asc()))
+        .limit(limit as i64)
+        .into_boxed();
+    if let Some(since) = window.since {
+        q = q.filter(reviews::received_at.ge(since.naive_utc()));
+    }
+    if let Some(until) = window.until {
+        q = q.filter(reviews::received_at.lt(until.naive_utc()));
+    }
+    if let Some(c) = after {
+        q = q.filter(
+            reviews::received_at
+                .gt(c.received_at)
+                .or(reviews::received_at
+                    .eq(c.received_at)
+                    .and(reviews::id.gt(c.id.clone()))),
+        );
+    }
+    let rows: Vec<ExportRow> = q.load(conn)?;
+    let next = match rows.last() {
+        Some(last) if rows.len() == limit => Some(ExportCursor {
+            received_at: last.received_at,
+            id: last.id.clone(),
+        }),
+        _ => None,
+    };
+    Ok(ExportPage {
+        records: rows.into_iter().map(ReviewRecord::from).collect(),
+        next,
+    })
 }

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub clock: Clock,
+    /// The server's database, for tests that arrange data through the store layer.
+    pub database_url: String,
 }
 
 /// A fresh database URL: a new PostgreSQL database on the server named by
@@ -52,6 +54,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_tests(fresh_database_url());
     adjust(&mut settings);
+    let database_url = settings.database_url.clone();
     let clock = Clock::manual(start_time());
     let app = Application::build(settings, clock.clone())
         .await
@@ -65,6 +68,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             .build()
             .unwrap(),
         clock,
+        database_url,
     }
 }
 
@@ -78,6 +82,12 @@ pub struct Org {
 pub const PASSWORD: &str = "a-long-enough-password";
 
 impl TestApp {
+    /// A small pool on the server's database.
+    pub fn pool(&self) -> reprise::store::DbPool {
+        reprise::store::connect(&self.database_url, 2, reprise::store::SqliteSync::Normal)
+            .expect("connect to the test database")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

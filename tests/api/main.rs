@@ -10,3 +10,4 @@ mod item_analysis;
 mod learner;
 mod openapi;
 mod progress;
+mod reviews;

@@ -1,9 +1,10 @@
 //! Offline evaluation of memory models on review logs, and a policy simulator.
 //!
-//! Pure: callers load data (e.g. with [`sm18`]) and get tables back.
+//! Pure: callers load data (with [`sm18`] or [`reprise_format`]) and get tables back.
 
 pub mod baselines;
 pub mod metrics;
+pub mod reprise_format;
 pub mod simulate;
 pub mod sm18;
 
@@ -73,7 +74,9 @@ pub enum SplitOrder {
 
 /// Scores `models` per learner (each learner fitted on their own history, as in the
 /// fsrs-vs-sm15 study) and overall (all learners' predictions pooled). `split` only affects
-/// [`Model::FsrsFitted`]; every other model predicts every review from its own history.
+/// [`Model::FsrsFitted`]; every other model predicts every review from its own history. A model
+/// that predicts nothing for a learner (a single answer per item, too few reviews for a fitted
+/// fold, no source prediction) gets no row rather than a meaningless zero.
 pub fn evaluate(
     learners: &[LearnerHistories],
     models: &[Model],
@@ -95,12 +98,16 @@ pub fn evaluate(
         };
         for (m, &model) in models.iter().enumerate() {
             let observations = baselines::predict(model, &items, source)?;
-            rows.push(row(&learner.learner, model, &observations));
-            pooled[m].extend(observations);
+            if !observations.is_empty() {
+                rows.push(row(&learner.learner, model, &observations));
+                pooled[m].extend(observations);
+            }
         }
     }
     for (m, &model) in models.iter().enumerate() {
-        rows.push(row(OVERALL, model, &pooled[m]));
+        if !pooled[m].is_empty() {
+            rows.push(row(OVERALL, model, &pooled[m]));
+        }
     }
     Ok(Report { rows })
 }
@@ -160,16 +167,24 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Learner ids from app exports are UUIDs: widen the column rather than misalign it.
+        let width = self
+            .rows
+            .iter()
+            .map(|r| r.learner.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(14);
         writeln!(
             f,
-            "{:<14} {:<15} {:>6} {:>9} {:>10} {:>6}",
+            "{:<width$} {:<15} {:>6} {:>9} {:>10} {:>6}",
             "learner", "model", "n", "log loss", "RMSE(bins)", "AUC"
         )?;
         for r in &self.rows {
             let auc = r.auc.map_or("-".to_owned(), |a| format!("{a:.4}"));
             writeln!(
                 f,
-                "{:<14} {:<15} {:>6} {:>9.4} {:>10.4} {:>6}",
+                "{:<width$} {:<15} {:>6} {:>9.4} {:>10.4} {:>6}",
                 r.learner,
                 r.model.name(),
                 r.n,
