@@ -26,6 +26,13 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
+    /// Login attempts an e-mail address may make at once before throttling.
+    pub login_burst_per_account: u32,
+    /// Login attempts a client address may make at once before throttling.
+    pub login_burst_per_address: u32,
+    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -128,6 +135,9 @@ impl Settings {
             sqlite_synchronous: sync,
             max_body_bytes: parse_var("REPRISE_MAX_BODY_BYTES", 2 * 1024 * 1024)?,
             workers: parse_var("REPRISE_WORKERS", 0)?,
+            login_burst_per_account: parse_var("REPRISE_LOGIN_BURST_PER_ACCOUNT", 10)?,
+            login_burst_per_address: parse_var("REPRISE_LOGIN_BURST_PER_ADDRESS", 100)?,
+            trust_forwarded_for: parse_var("REPRISE_TRUST_FORWARDED_FOR", false)?,
             database_url,
         })
     }
@@ -145,6 +155,9 @@ impl Settings {
             sqlite_synchronous: SqliteSync::Normal,
             max_body_bytes: 2 * 1024 * 1024,
             workers: 2,
+            login_burst_per_account: 10,
+            login_burst_per_address: 1000,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
+use crate::http::login_limits::LoginLimiter;
 use crate::http::{self, body, AppState};
 use crate::store::{self, DbPool};
 
@@ -37,6 +38,10 @@ impl Application {
             keys: TokenKeys::new(&settings.jwt_secret, settings.access_ttl_secs),
             clock,
             decoy_hash,
+            login_limiter: LoginLimiter::new(
+                settings.login_burst_per_account,
+                settings.login_burst_per_address,
+            ),
             settings: Arc::new(settings),
         });
         let server = serve(listener, state.clone())?;

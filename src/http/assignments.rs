@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::auth::new_id;
 use super::body::Json;
 use super::caller::Caller;
+use super::caller::{Assigners, Authorized, Readers};
 use super::state::AppState;
 use crate::domain::accounts::Role;
 use crate::domain::assignments::{Assignment, PolicyName, Settings, SettingsInput};
@@ -17,8 +18,6 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{
     self, accounts as account_store, assignments as assignment_store, DbConnection,
 };
-
-const ASSIGNERS: &[Role] = &[Role::Author, Role::Admin, Role::Manager];
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -76,10 +75,9 @@ fn check_manager_scope(
 #[post("/api/v1/assignments")]
 pub async fn create_assignment(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Assigners>,
     body: Json<CreateAssignmentRequest>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(ASSIGNERS)?;
     let b = body.0;
     if b.team_id.is_none() && b.learner_ids.is_empty() {
         return Err(ApiError::field(
@@ -146,9 +144,8 @@ pub async fn create_assignment(
 #[get("/api/v1/assignments")]
 pub async fn list_assignments(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Readers>,
 ) -> ApiResult<web::Json<Vec<Assignment>>> {
-    caller.require(&[Role::Author, Role::Admin, Role::Manager, Role::Analyst])?;
     let list = state
         .db(move |conn| {
             let scope = match caller.role {
@@ -207,11 +204,10 @@ fn load_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResul
 #[patch("/api/v1/assignments/{id}")]
 pub async fn update_assignment(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Assigners>,
     id: web::Path<String>,
     body: Json<UpdateAssignmentRequest>,
 ) -> ApiResult<web::Json<Assignment>> {
-    caller.require(ASSIGNERS)?;
     let id = id.into_inner();
     let b = body.0;
     let updated = state
@@ -253,10 +249,9 @@ pub async fn update_assignment(
 #[post("/api/v1/assignments/{id}/end")]
 pub async fn end_assignment(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Assigners>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Assignment>> {
-    caller.require(ASSIGNERS)?;
     let id = id.into_inner();
     let st = state.clone();
     let ended = state

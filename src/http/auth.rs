@@ -1,6 +1,6 @@
 //! Sign-up of an organization, login, refresh-token rotation and logout.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -181,6 +181,22 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// The client's address: the TCP peer, or the first `X-Forwarded-For` hop when configured.
+fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.peer_addr().map(|a| a.ip())
+}
+
 fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("the e-mail address or password is wrong".into())
 }
@@ -198,12 +214,20 @@ fn bad_credentials() -> ApiError {
 #[post("/api/v1/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
     let LoginRequest {
         email,
         password: given,
     } = body.0;
+    state
+        .login_limiter
+        .check(
+            email.trim(),
+            client_address(&req, state.settings.trust_forwarded_for),
+        )
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
     if given.len() > 1024 {
         return Err(bad_credentials());
     }

@@ -72,3 +72,55 @@ impl FromRequest for Caller {
         ready(authenticate(req))
     }
 }
+
+/// A set of roles allowed on a route, checked by the `Authorized` extractor.
+pub trait RoleSet {
+    const ROLES: &'static [Role];
+}
+
+macro_rules! role_set {
+    ($(#[$doc:meta])* $name:ident = [$($role:ident),+]) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl RoleSet for $name {
+            const ROLES: &'static [Role] = &[$(Role::$role),+];
+        }
+    };
+}
+
+role_set!(/// Administrators.
+    Admins = [Admin]);
+role_set!(/// Who writes content.
+    Authors = [Author, Admin]);
+role_set!(/// Who assigns packs (managers to their own teams).
+    Assigners = [Author, Admin, Manager]);
+role_set!(/// Who reads the catalogue and assignments.
+    Readers = [Author, Admin, Manager, Analyst]);
+role_set!(/// Who reads organization-wide answer data.
+    Analysts = [Analyst, Admin]);
+role_set!(/// Who reads people data (managers scoped to their teams by the handler).
+    Staff = [Admin, Analyst, Manager]);
+
+/// The caller, admitted only with a role of `S`. As an extractor it runs before the body is
+/// read, so a caller without the role learns nothing about the route's input.
+pub struct Authorized<S>(pub Caller, std::marker::PhantomData<S>);
+
+impl<S> std::ops::Deref for Authorized<S> {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+impl<S: RoleSet> FromRequest for Authorized<S> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).and_then(|caller| {
+            caller.require(S::ROLES)?;
+            Ok(Authorized(caller, std::marker::PhantomData))
+        }))
+    }
+}

@@ -6,17 +6,13 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::Caller;
+use super::caller::{Authorized, Authors, Readers, RoleSet};
 use super::state::AppState;
-use crate::domain::accounts::Role;
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
 use crate::domain::content::{self, ContentError, Format, ImportMeta};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{self, content as content_store};
-
-const AUTHORS: &[Role] = &[Role::Author, Role::Admin];
-const READERS: &[Role] = &[Role::Author, Role::Admin, Role::Manager, Role::Analyst];
 
 /// Pack metadata for the question-only formats, and the format of `text/plain` bodies.
 #[derive(Deserialize, IntoParams)]
@@ -96,12 +92,11 @@ fn upload_format(req: &HttpRequest, query: Option<Format>) -> ApiResult<Format> 
 #[post("/api/v1/packs")]
 pub async fn upload_pack(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Authors>,
     req: HttpRequest,
     query: web::Query<UploadQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    caller.require(AUTHORS)?;
     let q = query.into_inner();
     let format = upload_format(&req, q.format)?;
     let text = std::str::from_utf8(&body)
@@ -155,10 +150,9 @@ pub struct ListQuery {
 #[get("/api/v1/packs")]
 pub async fn list_packs(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Readers>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<web::Json<Vec<PackSummary>>> {
-    caller.require(READERS)?;
     let archived = q.include_archived;
     let packs = state
         .db(move |conn| Ok(content_store::list_packs(conn, &caller.org_id, archived)?))
@@ -186,12 +180,11 @@ pub struct PackDetail {
 #[get("/api/v1/packs/{slug}")]
 pub async fn get_pack(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Readers>,
     slug: web::Path<String>,
 ) -> ApiResult<web::Json<PackDetail>> {
-    caller.require(READERS)?;
     let slug = slug.into_inner();
-    let see_draft = AUTHORS.contains(&caller.role);
+    let see_draft = <Authors as RoleSet>::ROLES.contains(&caller.role);
     let (pack, versions, draft) = state
         .db(move |conn| Ok(content_store::pack_detail(conn, &caller.org_id, &slug)?))
         .await?;
@@ -216,10 +209,9 @@ pub async fn get_pack(
 #[post("/api/v1/packs/{slug}/publish")]
 pub async fn publish_pack(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Authors>,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(AUTHORS)?;
     let slug = slug.into_inner();
     let st = state.clone();
     let version = state
@@ -242,10 +234,9 @@ pub async fn publish_pack(
 #[post("/api/v1/packs/{slug}/archive")]
 pub async fn archive_pack(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Authors>,
     slug: web::Path<String>,
 ) -> ApiResult<web::Json<PackSummary>> {
-    caller.require(AUTHORS)?;
     let slug = slug.into_inner();
     let st = state.clone();
     let pack = state
@@ -284,11 +275,10 @@ pub struct ExportQuery {
 #[get("/api/v1/packs/{slug}/export")]
 pub async fn export_pack(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Authors>,
     slug: web::Path<String>,
     q: web::Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(AUTHORS)?;
     let slug = slug.into_inner();
     let format = q.format.unwrap_or(Format::Yaml);
     let version = q.version;

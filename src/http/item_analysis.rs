@@ -5,14 +5,11 @@ use actix_web::{get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::caller::Caller;
+use super::caller::{Authorized, Authors};
 use super::state::AppState;
-use crate::domain::accounts::Role;
 use crate::domain::item_analysis::{self, ItemAnalysis};
 use crate::error::{ApiResult, Problem};
 use crate::store::analysis as analysis_store;
-
-const AUTHORS: &[Role] = &[Role::Author, Role::Admin];
 
 #[derive(Serialize, ToSchema)]
 pub struct PackItemAnalysis {
@@ -49,10 +46,9 @@ pub struct PackItemAnalysis {
 #[get("/api/v1/packs/{slug}/analysis")]
 pub async fn pack_analysis(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Authors>,
     slug: web::Path<String>,
 ) -> ApiResult<web::Json<PackItemAnalysis>> {
-    caller.require(AUTHORS)?;
     let slug = slug.into_inner();
     let input = state
         .db(move |conn| Ok(analysis_store::load(conn, &caller.org_id, &slug)?))

@@ -10,6 +10,7 @@ pub mod content;
 pub mod health;
 pub mod item_analysis;
 pub mod learner;
+pub mod login_limits;
 pub mod org;
 pub mod progress;
 pub mod reviews;

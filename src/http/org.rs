@@ -6,8 +6,9 @@ use utoipa::ToSchema;
 
 use super::body::Json;
 use super::caller::Caller;
+use super::caller::{Admins, Authorized};
 use super::state::AppState;
-use crate::domain::accounts::{self, Organization, Role};
+use crate::domain::accounts::{self, Organization};
 use crate::domain::validation::{self, Errors};
 use crate::error::{ApiResult, Problem};
 use crate::store::accounts as account_store;
@@ -47,10 +48,9 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 #[patch("/api/v1/org")]
 pub async fn update_org(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
     body: Json<UpdateOrgRequest>,
 ) -> ApiResult<web::Json<Organization>> {
-    caller.require(&[Role::Admin])?;
     let b = body.0;
     let mut errs = Errors::default();
     let name = b

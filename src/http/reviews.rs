@@ -7,9 +7,8 @@ use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::Caller;
+use super::caller::{Admins, Analysts, Authorized};
 use super::state::AppState;
-use crate::domain::accounts::Role;
 use crate::domain::eval::reprise_format::write_records;
 use crate::domain::scheduler::{fit_parameters, FitError, FitOutcome, MIN_FIT_REVIEWS};
 use crate::domain::validation::{Errors, FieldError};
@@ -19,8 +18,6 @@ use crate::store::{model, DbConnection, DbPool, StoreError};
 
 /// Rows read per query while streaming an export: bounds the memory an export holds.
 pub const EXPORT_PAGE_ROWS: usize = 5_000;
-
-const EXPORTERS: &[Role] = &[Role::Analyst, Role::Admin];
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -113,12 +110,11 @@ fn load_page(
 #[get("/api/v1/reviews/export")]
 pub async fn export_reviews(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Analysts>,
     q: web::Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(EXPORTERS)?;
     let window = q.window()?;
-    let org_id = caller.org_id;
+    let org_id = caller.org_id.clone();
     let org = org_id.clone();
     let first = state
         .db(move |conn| Ok(export_page(conn, &org, window, None, EXPORT_PAGE_ROWS)?))
@@ -285,9 +281,8 @@ pub fn optimize_org(
 #[post("/api/v1/admin/fsrs/optimize")]
 pub async fn optimize_fsrs(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
 ) -> ApiResult<web::Json<OptimizeResult>> {
-    caller.require(&[Role::Admin])?;
     let org = caller.org_id.clone();
     let histories = state
         .db(move |conn| Ok(model::review_histories(conn, &org)?))
@@ -316,9 +311,8 @@ pub async fn optimize_fsrs(
 #[get("/api/v1/admin/fsrs")]
 pub async fn get_fsrs(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
 ) -> ApiResult<web::Json<FsrsModel>> {
-    caller.require(&[Role::Admin])?;
     let stored = state
         .db(move |conn| Ok(model::parameters(conn, &caller.org_id)?))
         .await?;

@@ -17,6 +17,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Hash verified against when a login names an unknown e-mail (equal timing).
     pub decoy_hash: String,
+    pub login_limiter: super::login_limits::LoginLimiter,
 }
 
 impl AppState {

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::new_id;
 use super::body::Json;
 use super::caller::Caller;
+use super::caller::{Admins, Authorized, Readers, Staff};
 use super::state::AppState;
 use crate::auth::password;
 use crate::domain::accounts::{self, Email, NewPassword, Organization, Role, Team, User};
@@ -84,10 +85,9 @@ fn timezone_field(errs: &mut Errors, tz: Option<&str>) -> Option<Option<String>>
 #[post("/api/v1/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
     body: Json<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::Admin])?;
     let b = body.0;
     let mut errs = Errors::default();
     let email = errs.check(Email::parse("email", &b.email));
@@ -142,10 +142,9 @@ pub struct UserQuery {
 #[get("/api/v1/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Staff>,
     q: web::Query<UserQuery>,
 ) -> ApiResult<web::Json<Vec<User>>> {
-    caller.require(&[Role::Admin, Role::Analyst, Role::Manager])?;
     let q = q.into_inner();
     let filter = account_store::UserFilter {
         role: q.role,
@@ -225,11 +224,10 @@ pub struct UpdateUserRequest {
 #[patch("/api/v1/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
     id: web::Path<String>,
     body: Json<UpdateUserRequest>,
 ) -> ApiResult<web::Json<User>> {
-    caller.require(&[Role::Admin])?;
     let id = id.into_inner();
     let b = body.0;
     let mut errs = Errors::default();
@@ -297,10 +295,9 @@ pub async fn update_user(
 #[delete("/api/v1/users/{id}")]
 pub async fn deactivate_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<User>> {
-    caller.require(&[Role::Admin])?;
     let id = id.into_inner();
     if id == caller.user_id {
         return Err(vec![FieldError::new("id", "admins cannot deactivate themselves")].into());
@@ -344,10 +341,9 @@ pub struct CreateTeamRequest {
 #[post("/api/v1/teams")]
 pub async fn create_team(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
     body: Json<CreateTeamRequest>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::Admin])?;
     let b = body.0;
     let name = validation::text("name", &b.name, 1, 120).map_err(|e| vec![e])?;
     let st = state.clone();
@@ -379,9 +375,8 @@ pub async fn create_team(
 #[get("/api/v1/teams")]
 pub async fn list_teams(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Readers>,
 ) -> ApiResult<web::Json<Vec<Team>>> {
-    caller.require(&[Role::Admin, Role::Author, Role::Analyst, Role::Manager])?;
     let teams = state
         .db(move |conn| Ok(account_store::list_teams(conn, &caller.org_id)?))
         .await?;
@@ -405,11 +400,10 @@ pub struct MembersRequest {
 #[post("/api/v1/teams/{id}/members")]
 pub async fn add_members(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
     id: web::Path<String>,
     body: Json<MembersRequest>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::Admin])?;
     let team = id.into_inner();
     let users = body.0.user_ids;
     if users.is_empty() || users.len() > 1000 {
@@ -438,10 +432,9 @@ pub async fn add_members(
 #[delete("/api/v1/teams/{id}/members/{user_id}")]
 pub async fn remove_member(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<Admins>,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::Admin])?;
     let (team, user) = path.into_inner();
     state
         .db(move |conn| {

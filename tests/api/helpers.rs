@@ -51,7 +51,84 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(|_| {}).await
 }
 
+/// Everything the servers of this test process log, so tests can check what never appears.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static BUFFER: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,h2=info,hyper=info,reqwest=info",
+            ))
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init();
+        buffer
+    })
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Rows in every table: a fingerprint of the database to show a request changed nothing.
+pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    const TABLES: [&str; 19] = [
+        "organizations",
+        "logins",
+        "users",
+        "teams",
+        "team_members",
+        "refresh_tokens",
+        "packs",
+        "pack_versions",
+        "nuggets",
+        "nugget_versions",
+        "assignments",
+        "assignment_learners",
+        "memory_states",
+        "reviews",
+        "idempotency_keys",
+        "deliveries",
+        "pauses",
+        "kpis",
+        "xapi_outbox",
+    ];
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    TABLES
+        .iter()
+        .map(|t| {
+            let c: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {t}"))
+                .get_result(&mut *conn)
+                .unwrap();
+            (*t, c.n)
+        })
+        .collect()
+}
+
 pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    log_buffer();
     let mut settings = Settings::for_tests(fresh_database_url());
     adjust(&mut settings);
     let database_url = settings.database_url.clone();

@@ -11,3 +11,4 @@ mod learner;
 mod openapi;
 mod progress;
 mod reviews;
+mod security;

@@ -1,0 +1,74 @@
+//! Login throttling per account and per client address (GCRA from `governor`), so passwords
+//! cannot be guessed at speed. State is per instance: behind N instances the bound is N times
+//! higher, which is still slow for a guesser and needs no shared store.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+pub struct LoginLimiter {
+    by_account: DefaultKeyedRateLimiter<String>,
+    by_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+/// Keys kept before forgotten ones are swept out.
+const SWEEP_ABOVE: usize = 10_000;
+
+fn quota(burst: u32, refill_every: Duration) -> Quota {
+    Quota::with_period(refill_every)
+        .expect("refill period is non-zero")
+        .allow_burst(NonZeroU32::new(burst.max(1)).expect("burst is at least 1"))
+}
+
+impl LoginLimiter {
+    /// `account_burst` attempts per e-mail address, then one more every 30 s;
+    /// `address_burst` per client address, then two a second.
+    pub fn new(account_burst: u32, address_burst: u32) -> LoginLimiter {
+        LoginLimiter {
+            by_account: RateLimiter::keyed(quota(account_burst, Duration::from_secs(30))),
+            by_address: RateLimiter::keyed(quota(address_burst, Duration::from_millis(500))),
+        }
+    }
+
+    /// `Err(seconds to wait)` when either the account or the address is over its quota.
+    pub fn check(&self, account: &str, address: Option<IpAddr>) -> Result<(), u64> {
+        let now = DefaultClock::default().now();
+        let wait = |d: Duration| d.as_secs().max(1);
+        if let Some(ip) = address {
+            self.by_address
+                .check_key(&ip)
+                .map_err(|n| wait(n.wait_time_from(now)))?;
+        }
+        self.by_account
+            .check_key(&account.to_lowercase())
+            .map_err(|n| wait(n.wait_time_from(now)))?;
+        if self.by_account.len() > SWEEP_ABOVE || self.by_address.len() > SWEEP_ABOVE {
+            self.by_account.retain_recent();
+            self.by_address.retain_recent();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_and_addresses_are_limited_separately() {
+        let limiter = LoginLimiter::new(3, 5);
+        let ip: IpAddr = "10.1.2.3".parse().unwrap();
+        for _ in 0..3 {
+            assert!(limiter.check("Ann@x.example", Some(ip)).is_ok());
+        }
+        let wait = limiter.check("ann@x.example", Some(ip)).unwrap_err();
+        assert!((1..=30).contains(&wait));
+        // Another account from the same address still has room, until the address runs out.
+        assert!(limiter.check("bob@x.example", Some(ip)).is_ok());
+        assert!(limiter.check("cid@x.example", None).is_ok());
+        assert!(limiter.check("dan@x.example", Some(ip)).is_err());
+    }
+}

@@ -1,0 +1,367 @@
+//! Attacks on accounts, tenants and input: throttled guessing, secrets never logged, hostile
+//! bodies refused without side effects, and no route leaking another organization's data.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn password_guessing_is_throttled_per_account() {
+    let app = spawn_app().await;
+    app.create_org("Acme", "ada@acme.example").await;
+    let guess = json!({"email": "ada@acme.example", "password": "wrong-password-1"});
+    for _ in 0..10 {
+        let res = app.post_json("/api/v1/auth/login", None, &guess).await;
+        expect_problem(res, StatusCode::UNAUTHORIZED).await;
+    }
+    let res = app.post_json("/api/v1/auth/login", None, &guess).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry));
+    expect_problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // Even the right password waits; other accounts do not.
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "ada@acme.example", "password": PASSWORD}),
+        )
+        .await;
+    expect_problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    app.create_org("Globex", "gus@globex.example").await;
+    app.login("gus@globex.example", PASSWORD).await;
+}
+
+#[actix_web::test]
+async fn passwords_hashes_and_tokens_never_reach_the_logs() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let secret = "a-very-secret-passphrase-42";
+    let res = app
+        .post_json(
+            "/api/v1/users",
+            Some(&org.admin_token),
+            &json!({"email": "sam@acme.example", "name": "Sam", "password": secret, "role": "learner"}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await;
+    let tokens = app.login("sam@acme.example", secret).await;
+    let wrong = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "sam@acme.example", "password": "wrong-secret-99"}),
+        )
+        .await;
+    expect_problem(wrong, StatusCode::UNAUTHORIZED).await;
+    let refreshed = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    expect_json(refreshed, StatusCode::OK).await;
+    let short = app.post_json("/api/v1/orgs", None, &json!({"org_name": "X Co", "admin_email": "x@x.example", "admin_password": "short-pw", "admin_name": "X"})).await;
+    expect_problem(short, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let logs = captured_logs();
+    assert!(
+        logs.contains("/api/v1/auth/login"),
+        "logging is not captured"
+    );
+    for needle in [
+        secret,
+        PASSWORD,
+        "wrong-secret-99",
+        "short-pw",
+        "$argon2",
+        tokens["access_token"].as_str().unwrap(),
+        tokens["refresh_token"].as_str().unwrap(),
+        org.admin_token.as_str(),
+    ] {
+        assert!(!logs.contains(needle), "{needle} appears in the logs");
+    }
+}
+
+/// Bodies no client should send, each paired with a description.
+fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    vec![
+        ("malformed", b"{\"a\": ".to_vec()),
+        ("truncated", b"{\"email\": \"a@b.c\", \"passw".to_vec()),
+        ("not an object", b"[1, 2, 3]".to_vec()),
+        ("wrong types", br#"{"email": 1, "password": [], "name": {}, "pack": 7, "starts_on": true, "attempt_id": 5, "answers": "x"}"#.to_vec()),
+        ("huge string", format!("{{\"name\": \"{}\"}}", "x".repeat(1_500_000)).into_bytes()),
+        ("10 MB", vec![b' '; 10 * 1024 * 1024]),
+        ("deep nesting", deep.into_bytes()),
+        ("invalid UTF-8", b"{\"name\": \"\xff\xfe\"}".to_vec()),
+        ("NUL bytes", b"{\"name\": \"a\0b\", \"email\": \"\0\"}".to_vec()),
+        ("injection text", br#"{"email": "x' OR '1'='1@x.example", "name": "<script>alert(1)</script>", "pack": "'; DROP TABLE reviews; --", "org_name": "Robert'); DROP TABLE users;--"}"#.to_vec()),
+        ("huge numbers", br#"{"daily_cap": 99999999999999999999, "response_ms": -5, "desired_retention": 1e308, "limit": -1}"#.to_vec()),
+        ("bad dates and zones", br#"{"starts_on": "2026-02-30", "ends_on": "yesterday", "answered_at": "not a time", "timezone": "Mars/Olympus"}"#.to_vec()),
+        ("unknown enums", br#"{"role": "root", "policy": "random", "confidence": "maybe", "format": "docx"}"#.to_vec()),
+    ]
+}
+
+#[actix_web::test]
+async fn hostile_bodies_get_problems_and_change_nothing() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let targets: Vec<(Method, String, &str)> = vec![
+        (Method::POST, "/api/v1/orgs".into(), ""),
+        (Method::POST, "/api/v1/auth/login".into(), ""),
+        (Method::POST, "/api/v1/auth/refresh".into(), ""),
+        (Method::POST, "/api/v1/users".into(), &l.org.admin_token),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{}", l.learner_id),
+            &l.org.admin_token,
+        ),
+        (Method::POST, "/api/v1/teams".into(), &l.org.admin_token),
+        (
+            Method::POST,
+            format!("/api/v1/teams/{}/members", l.team_id),
+            &l.org.admin_token,
+        ),
+        (Method::POST, "/api/v1/assignments".into(), &l.author),
+        (
+            Method::PATCH,
+            format!("/api/v1/assignments/{}", l.assignment_id),
+            &l.author,
+        ),
+        (Method::POST, "/api/v1/me/answers".into(), &l.learner),
+        (Method::POST, "/api/v1/me/answers/batch".into(), &l.learner),
+        (Method::POST, "/api/v1/me/pause".into(), &l.learner),
+        (Method::PATCH, "/api/v1/org".into(), &l.org.admin_token),
+        (Method::POST, "/api/v1/packs".into(), &l.author),
+    ];
+    let before = table_counts(&app);
+    for (method, path, token) in &targets {
+        for (what, body) in hostile_bodies() {
+            for content_type in ["application/json", "application/yaml"] {
+                if content_type == "application/yaml" && path != "/api/v1/packs" {
+                    continue;
+                }
+                let mut req = app
+                    .client
+                    .request(method.clone(), app.url(path))
+                    .header("content-type", content_type)
+                    .body(body.clone());
+                if !token.is_empty() {
+                    req = req.bearer_auth(token);
+                }
+                let res = req.send().await.unwrap();
+                let status = res.status();
+                let ctype = res
+                    .headers()
+                    .get("content-type")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
+                let text = res.text().await.unwrap();
+                assert!(
+                    status.is_client_error(),
+                    "{method} {path} with {what}: {status} {text}"
+                );
+                assert_eq!(
+                    ctype, "application/problem+json",
+                    "{method} {path} with {what}: {text}"
+                );
+                let problem: Value = serde_json::from_str(&text).unwrap();
+                if status == StatusCode::UNPROCESSABLE_ENTITY {
+                    assert!(
+                        !problem["errors"].as_array().unwrap().is_empty(),
+                        "{method} {path} with {what}: no field named: {text}"
+                    );
+                }
+            }
+        }
+    }
+    let hostile_query = [
+        "/api/v1/users?limit=-1",
+        "/api/v1/users?limit=99999999999999999999",
+        "/api/v1/users?role=root",
+        "/api/v1/packs/sample/export?format=docx",
+        "/api/v1/packs/sample/export?version=abc",
+        "/api/v1/reviews/export?since=yesterday",
+        "/api/v1/packs?include_archived=maybe",
+    ];
+    for path in hostile_query {
+        let res = app.get(path, Some(&l.org.admin_token)).await;
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    assert_eq!(
+        table_counts(&app),
+        before,
+        "a refused request changed the database"
+    );
+}
+
+/// Fills `{…}` path parameters with the ids of `l`'s organization.
+fn fill(path: &str, l: &Learning) -> String {
+    let mut out = path
+        .replace("{slug}", "sample")
+        .replace("{user_id}", &l.learner_id);
+    let id = if path.starts_with("/api/v1/teams/") {
+        &l.team_id
+    } else if path.starts_with("/api/v1/assignments/") {
+        &l.assignment_id
+    } else {
+        &l.learner_id
+    };
+    out = out.replace("{id}", id);
+    assert!(!out.contains('{'), "unknown path parameter in {path}");
+    out
+}
+
+/// Every route of the OpenAPI document, as (method, path template).
+fn spec_routes() -> Vec<(Method, String)> {
+    let spec: Value = serde_json::from_str(&reprise::http::openapi().to_json().unwrap()).unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            routes.push((method.to_uppercase().parse().unwrap(), path.clone()));
+        }
+    }
+    routes
+}
+
+fn leaks(body: &str, l: &Learning, secrets: &[&str]) -> Option<String> {
+    [
+        l.learner_id.as_str(),
+        l.team_id.as_str(),
+        l.assignment_id.as_str(),
+        "sam@acme.example",
+        "Question 1?",
+        "Because 1.",
+    ]
+    .iter()
+    .chain(secrets)
+    .find(|s| body.contains(*s))
+    .map(|s| s.to_string())
+}
+
+#[actix_web::test]
+async fn no_route_shows_one_organization_to_another() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let q = app.queue(&l.learner).await;
+    let nugget = q["nuggets"][0]["nugget_id"].as_str().unwrap().to_string();
+    expect_json(
+        app.answer(&l.learner, &nugget, &["b"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let acme_org = expect_json(
+        app.get("/api/v1/org", Some(&l.org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let acme_org_id = acme_org["id"].as_str().unwrap().to_string();
+
+    let globex = app.create_org("Globex", "gus@globex.example").await;
+    let (_, globex_analyst) = app
+        .create_user(&globex, "hr@globex.example", "analyst")
+        .await;
+    let (_, globex_learner) = app
+        .create_user(&globex, "lee@globex.example", "learner")
+        .await;
+    let public = [
+        "/healthz",
+        "/readyz",
+        "/api/v1/orgs",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+    ];
+    for (method, template) in spec_routes() {
+        if public.contains(&template.as_str()) {
+            continue;
+        }
+        let path = fill(&template, &l);
+        for token in [&globex.admin_token, &globex_analyst, &globex_learner] {
+            let mut req = app
+                .client
+                .request(method.clone(), app.url(&path))
+                .bearer_auth(token);
+            if method == Method::POST || method == Method::PATCH {
+                req = req.json(&json!({"user_ids": [l.learner_id], "nugget_id": nugget, "pack": "sample", "team_id": l.team_id}));
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let body = res.text().await.unwrap();
+            assert!(
+                !status.is_server_error(),
+                "{method} {path}: {status} {body}"
+            );
+            if let Some(leak) = leaks(&body, &l, &[&acme_org_id]) {
+                panic!("{method} {path} showed Acme's {leak} to Globex: {body}");
+            }
+            if template.contains('{') {
+                assert!(
+                    matches!(status.as_u16(), 403 | 404 | 415 | 422),
+                    "{method} {path} with another organization's id: {status} {body}"
+                );
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn learners_and_outside_managers_stay_in_their_lane() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let (_, manager) = app.create_user(&l.org, "mia@acme.example", "manager").await;
+    let (_, other_learner) = app.create_user(&l.org, "lee@acme.example", "learner").await;
+    let learner_routes = ["/api/v1/me", "/api/v1/org", "/api/v1/users/{id}"];
+    let public = [
+        "/healthz",
+        "/readyz",
+        "/api/v1/orgs",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+    ];
+    for (method, template) in spec_routes() {
+        if public.contains(&template.as_str())
+            || template.starts_with("/api/v1/me/")
+            || learner_routes.contains(&template.as_str())
+        {
+            continue;
+        }
+        let path = fill(&template, &l);
+        let res = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&other_learner)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "a learner called {method} {path}: {body}"
+        );
+    }
+    // Another learner's record is not the caller's to read.
+    let res = app
+        .get(
+            &format!("/api/v1/users/{}", l.learner_id),
+            Some(&other_learner),
+        )
+        .await;
+    expect_problem(res, StatusCode::FORBIDDEN).await;
+    // A manager outside the team sees none of its learners' answers in analytics-style reads.
+    let assignments = expect_json(
+        app.get("/api/v1/assignments", Some(&manager)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(assignments, json!([]));
+}
