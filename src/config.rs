@@ -91,6 +91,11 @@ fn parse_var<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, 
     }
 }
 
+/// The database URL alone, for commands that need no keys (import, export, backup, …).
+pub fn database_url_from_env() -> String {
+    var("REPRISE_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
+}
+
 impl Settings {
     /// Reads the environment. A missing JWT secret on SQLite is generated once and kept beside
     /// the database file so tokens survive restarts.

@@ -7,13 +7,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use reprise::catalog_files;
 use reprise::clock::Clock;
-use reprise::config::Settings;
+use reprise::config::{database_url_from_env, Settings};
 use reprise::domain::content::Format;
 use reprise::domain::eval::{self, reprise_format, simulate, sm18, Model, SplitOrder};
 use reprise::domain::scheduler::{Policy, QstreamRule};
 use reprise::http::content::render;
 use reprise::http::reviews::optimize_org;
-use reprise::startup::{open_database, Application};
+use reprise::startup::{open_database_at, Application};
 use reprise::store::{accounts, content, write_tx};
 use reprise::{demo, http, telemetry};
 
@@ -66,6 +66,17 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Write a consistent backup of the database while the service runs (SQLite: a database
+    /// file; PostgreSQL: a pg_dump custom-format archive).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into REPRISE_DATABASE_URL (SQLite: the file must not exist yet).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Check pack files (files or folders); prints every error, exits 1 if any.
     Validate { paths: Vec<PathBuf> },
     /// Import pack files into an organization's drafts: all or nothing.
@@ -124,8 +135,18 @@ async fn main() -> anyhow::Result<ExitCode> {
     telemetry::init();
     match Cli::parse().command {
         Command::Openapi => println!("{}", http::openapi().to_pretty_json()?),
+        Command::Backup { to } => {
+            reprise::backup::backup(&database_url_from_env(), &to)?;
+            println!("backup written to {}", to.display());
+        }
+        Command::Restore { from } => {
+            let url = database_url_from_env();
+            reprise::backup::restore(&url, &from)?;
+            open_database_at(&url)?;
+            println!("restored {} into the configured database", from.display());
+        }
         Command::Migrate => {
-            open_database(&Settings::from_env()?)?;
+            open_database_at(&database_url_from_env())?;
             println!("database is up to date");
         }
         Command::Validate { paths } => return validate(&paths),
@@ -135,7 +156,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             publish,
         } => return import(&paths, &org, publish),
         Command::Export { org, pack, format } => {
-            let pool = open_database(&Settings::from_env()?)?;
+            let pool = open_database_at(&database_url_from_env())?;
             let conn = &mut pool.get()?;
             let org = accounts::find_org_by_slug(conn, &org)?;
             let pack = content::version_as_pack(conn, &org.id, &pack, None)?;
@@ -243,7 +264,7 @@ fn import(paths: &[PathBuf], org: &str, publish: bool) -> anyhow::Result<ExitCod
             return Ok(ExitCode::FAILURE);
         }
     };
-    let pool = open_database(&Settings::from_env()?)?;
+    let pool = open_database_at(&database_url_from_env())?;
     let conn = &mut pool.get()?;
     let org = accounts::find_org_by_slug(conn, org)
         .map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
@@ -268,7 +289,7 @@ fn import(paths: &[PathBuf], org: &str, publish: bool) -> anyhow::Result<ExitCod
 }
 
 fn optimize(org: &str) -> anyhow::Result<ExitCode> {
-    let pool = open_database(&Settings::from_env()?)?;
+    let pool = open_database_at(&database_url_from_env())?;
     let conn = &mut pool.get()?;
     let org = accounts::find_org_by_slug(conn, org)
         .map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;

@@ -67,12 +67,21 @@ impl Application {
 
 /// A pool with every migration applied.
 pub fn open_database(settings: &Settings) -> anyhow::Result<DbPool> {
-    tracing::info!(url = %redact_url(&settings.database_url), "opening database");
-    let pool = store::connect(
+    migrated_pool(
         &settings.database_url,
         settings.db_pool_size,
         settings.sqlite_synchronous,
-    )?;
+    )
+}
+
+/// A small migrated pool on `url`, for command-line tools.
+pub fn open_database_at(url: &str) -> anyhow::Result<DbPool> {
+    migrated_pool(url, 2, store::SqliteSync::Full)
+}
+
+fn migrated_pool(url: &str, size: u32, sync: store::SqliteSync) -> anyhow::Result<DbPool> {
+    tracing::info!(url = %redact_url(url), "opening database");
+    let pool = store::connect(url, size, sync)?;
     let mut conn = pool.get()?;
     let applied = store::migrate(&mut conn)?;
     if applied > 0 {

@@ -28,10 +28,14 @@ pub async fn healthz() -> web::Json<Health> {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
-    let ready = web::block(move || match pool.get() {
-        Ok(mut conn) => store::is_ready(&mut conn),
-        Err(_) => false,
-    })
+    // A short wait: a load balancer needs the answer quickly, and a healthy pool has a spare
+    // connection well within it.
+    let ready = web::block(
+        move || match pool.get_timeout(std::time::Duration::from_secs(2)) {
+            Ok(mut conn) => store::is_ready(&mut conn),
+            Err(_) => false,
+        },
+    )
     .await
     .unwrap_or(false);
     if ready {

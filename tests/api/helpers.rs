@@ -87,7 +87,7 @@ impl std::io::Write for LogSink {
 }
 
 /// Rows in every table: a fingerprint of the database to show a request changed nothing.
-pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
+pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -114,7 +114,8 @@ pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
         "kpis",
         "xapi_outbox",
     ];
-    let pool = app.pool();
+    let pool =
+        reprise::store::connect(database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
     let mut conn = pool.get().unwrap();
     TABLES
         .iter()

@@ -5,10 +5,12 @@ mod helpers;
 
 mod accounts;
 mod content;
+mod crash;
 mod errors;
 mod item_analysis;
 mod learner;
 mod openapi;
+mod operations;
 mod progress;
 mod reviews;
 mod security;

@@ -139,7 +139,7 @@ async fn hostile_bodies_get_problems_and_change_nothing() {
         (Method::PATCH, "/api/v1/org".into(), &l.org.admin_token),
         (Method::POST, "/api/v1/packs".into(), &l.author),
     ];
-    let before = table_counts(&app);
+    let before = table_counts(&app.database_url);
     for (method, path, token) in &targets {
         for (what, body) in hostile_bodies() {
             for content_type in ["application/json", "application/yaml"] {
@@ -194,7 +194,7 @@ async fn hostile_bodies_get_problems_and_change_nothing() {
         expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     assert_eq!(
-        table_counts(&app),
+        table_counts(&app.database_url),
         before,
         "a refused request changed the database"
     );
