@@ -33,6 +33,10 @@ pub struct Settings {
     /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
     /// that sets it).
     pub trust_forwarded_for: bool,
+    /// Base URL of this installation, used in xAPI identifiers (actor home pages, activity ids).
+    pub public_url: String,
+    /// How often statements are forwarded to organizations' LRSs.
+    pub xapi_forward_interval_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -143,6 +147,11 @@ impl Settings {
             login_burst_per_account: parse_var("REPRISE_LOGIN_BURST_PER_ACCOUNT", 10)?,
             login_burst_per_address: parse_var("REPRISE_LOGIN_BURST_PER_ADDRESS", 100)?,
             trust_forwarded_for: parse_var("REPRISE_TRUST_FORWARDED_FOR", false)?,
+            public_url: var("REPRISE_PUBLIC_URL")
+                .unwrap_or_else(|| "http://localhost:8080".into())
+                .trim_end_matches('/')
+                .to_string(),
+            xapi_forward_interval_ms: parse_var("REPRISE_XAPI_FORWARD_INTERVAL_MS", 10_000)?,
             database_url,
         })
     }
@@ -163,6 +172,8 @@ impl Settings {
             login_burst_per_account: 10,
             login_burst_per_address: 1000,
             trust_forwarded_for: false,
+            public_url: "http://reprise.test".into(),
+            xapi_forward_interval_ms: 60_000,
         }
     }
 }

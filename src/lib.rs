@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod forwarder;
 pub mod http;
 pub mod startup;
 pub mod store;

@@ -45,6 +45,7 @@ impl Application {
             settings: Arc::new(settings),
         });
         let server = serve(listener, state.clone())?;
+        actix_web::rt::spawn(crate::forwarder::run(state.clone()));
         Ok(Application {
             port,
             server,

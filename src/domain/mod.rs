@@ -12,3 +12,4 @@ pub mod progress;
 pub mod queue;
 pub mod scheduler;
 pub mod validation;
+pub mod xapi;

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod reviews;
 pub mod state;
 pub mod users;
+pub mod xapi;
 
 use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
@@ -69,7 +70,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(org::update_org)
         .service(reviews::export_reviews)
         .service(reviews::get_fsrs)
-        .service(reviews::optimize_fsrs);
+        .service(reviews::optimize_fsrs)
+        .service(xapi::list_statements)
+        .service(xapi::get_lrs)
+        .service(xapi::put_lrs)
+        .service(xapi::delete_lrs);
 }
 
 #[derive(OpenApi)]
@@ -93,6 +98,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),
         (name = "reviews", description = "The answer log, exported for analysis"),
         (name = "model", description = "The organization's FSRS memory model, fitted on its answers"),
+        (name = "xapi", description = "Answers as xAPI statements, forwarded to an LRS"),
         (name = "health", description = "Probes"),
     )
 )]

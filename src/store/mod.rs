@@ -13,6 +13,7 @@ pub mod learning;
 pub mod model;
 pub mod reviews;
 pub mod tokens;
+pub mod xapi;
 
 use std::time::Duration;
 

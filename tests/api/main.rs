@@ -14,3 +14,4 @@ mod operations;
 mod progress;
 mod reviews;
 mod security;
+mod xapi;

@@ -1,0 +1,227 @@
+//! xAPI: the organization's answers as statements, and the LRS they are forwarded to.
+
+use actix_web::{delete, get, put, web, HttpResponse};
+use base64::Engine;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::body::Json;
+use super::caller::{Admins, Analysts, Authorized};
+use super::state::AppState;
+use crate::domain::validation::FieldError;
+use crate::domain::xapi::Statement;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::store::xapi::{self, LrsSettings, StatementQuery};
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatementParams {
+    /// Only statements stored at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Only statements stored before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// Page size, 1..=500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `more` cursor of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// An xAPI StatementResult.
+#[derive(Serialize, ToSchema)]
+pub struct StatementResult {
+    pub statements: Vec<Statement>,
+    /// Relative URL of the next page; empty on the last.
+    pub more: String,
+}
+
+fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{}|{id}", at.and_utc().timestamp_micros()))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(NaiveDateTime, String)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    let (micros, id) = std::str::from_utf8(&raw).ok()?.split_once('|')?;
+    let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+    Some((at, id.to_string()))
+}
+
+/// The organization's answers as xAPI 1.0.3 statements, oldest stored first (analysts, admins).
+#[utoipa::path(
+    tag = "xapi",
+    params(StatementParams),
+    responses((status = 200, body = StatementResult), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/xapi/statements")]
+pub async fn list_statements(
+    state: web::Data<AppState>,
+    caller: Authorized<Analysts>,
+    params: web::Query<StatementParams>,
+) -> ApiResult<web::Json<StatementResult>> {
+    let p = params.into_inner();
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(vec![FieldError::new("limit", "must be between 1 and 500")].into());
+    }
+    let after = match p.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            decode_cursor(c)
+                .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server gave out"))?,
+        ),
+    };
+    let st = state.clone();
+    let org = caller.org_id.clone();
+    let query = StatementQuery {
+        since: p.since,
+        until: p.until,
+        after,
+        attempt_ids: None,
+        limit,
+    };
+    let page = state
+        .db(move |conn| {
+            Ok(xapi::statements(
+                conn,
+                &org,
+                &st.settings.public_url,
+                query,
+            )?)
+        })
+        .await?;
+    let more = match (&page.last, page.statements.len() as i64 == limit) {
+        (Some((at, id)), true) => {
+            let mut url = format!(
+                "/api/v1/xapi/statements?limit={limit}&cursor={}",
+                encode_cursor(*at, id)
+            );
+            for (name, value) in [("since", p.since), ("until", p.until)] {
+                if let Some(v) = value {
+                    url.push_str(&format!("&{name}={}", v.to_rfc3339().replace('+', "%2B")));
+                }
+            }
+            url
+        }
+        _ => String::new(),
+    };
+    Ok(web::Json(StatementResult {
+        statements: page.statements,
+        more,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LrsRequest {
+    /// The LRS's xAPI endpoint, e.g. `https://lrs.example.com/xapi`; statements go to
+    /// `{endpoint}/statements`.
+    #[schema(example = "https://lrs.example.com/xapi")]
+    pub endpoint: String,
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LrsStatus {
+    pub configured: bool,
+    pub endpoint: Option<String>,
+    pub username: Option<String>,
+}
+
+/// Where the organization's statements are forwarded (the password is never shown).
+#[utoipa::path(tag = "xapi", responses((status = 200, body = LrsStatus)), security(("bearer" = [])))]
+#[get("/api/v1/org/lrs")]
+pub async fn get_lrs(
+    state: web::Data<AppState>,
+    caller: Authorized<Admins>,
+) -> ApiResult<web::Json<LrsStatus>> {
+    let lrs = state
+        .db(move |conn| Ok(xapi::lrs(conn, &caller.org_id)?))
+        .await?;
+    Ok(web::Json(LrsStatus {
+        configured: lrs.is_some(),
+        endpoint: lrs.as_ref().map(|l| l.endpoint.clone()),
+        username: lrs.map(|l| l.username),
+    }))
+}
+
+/// Forward every answer, past and future, to this LRS (admins).
+#[utoipa::path(
+    tag = "xapi",
+    request_body = LrsRequest,
+    responses((status = 200, body = LrsStatus), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[put("/api/v1/org/lrs")]
+pub async fn put_lrs(
+    state: web::Data<AppState>,
+    caller: Authorized<Admins>,
+    body: Json<LrsRequest>,
+) -> ApiResult<web::Json<LrsStatus>> {
+    let b = body.0;
+    let endpoint = b.endpoint.trim().trim_end_matches('/').to_string();
+    let valid = (endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+        && endpoint.len() <= 500
+        && !endpoint.contains(char::is_whitespace)
+        && endpoint
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty());
+    let mut errors = Vec::new();
+    if !valid {
+        errors.push(FieldError::new("endpoint", "must be an http(s) URL"));
+    }
+    if b.username.len() > 200 || b.password.len() > 500 {
+        errors.push(FieldError::new(
+            "username",
+            "username ≤ 200 and password ≤ 500 characters",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let settings = LrsSettings {
+        endpoint: endpoint.clone(),
+        username: b.username.clone(),
+        password: b.password,
+    };
+    state
+        .db(move |conn| Ok(xapi::set_lrs(conn, &caller.org_id, Some(&settings))?))
+        .await?;
+    Ok(web::Json(LrsStatus {
+        configured: true,
+        endpoint: Some(endpoint),
+        username: Some(b.username),
+    }))
+}
+
+/// Stop forwarding (admins).
+#[utoipa::path(tag = "xapi", responses((status = 204, description = "forwarding off")), security(("bearer" = [])))]
+#[delete("/api/v1/org/lrs")]
+pub async fn delete_lrs(
+    state: web::Data<AppState>,
+    caller: Authorized<Admins>,
+) -> ApiResult<HttpResponse> {
+    state
+        .db(move |conn| Ok(xapi::set_lrs(conn, &caller.org_id, None)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cursors_round_trip() {
+        let at = chrono::DateTime::from_timestamp_micros(1_772_438_400_123_456)
+            .unwrap()
+            .naive_utc();
+        let c = super::encode_cursor(at, "id-1");
+        assert_eq!(super::decode_cursor(&c), Some((at, "id-1".to_string())));
+        assert_eq!(super::decode_cursor("garbage!"), None);
+    }
+}

@@ -1,0 +1,230 @@
+//! xAPI statements and forwarding to an LRS that goes down and comes back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn is_iri(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
+}
+
+#[actix_web::test]
+async fn answers_read_as_valid_xapi_statements() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let q = app.queue(&l.learner).await;
+    let n = q["nuggets"][0]["nugget_id"].as_str().unwrap().to_string();
+    let answer = expect_json(
+        app.answer_in(&l.learner, &n, &["b"], 12_500).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let (_, analyst) = app.create_user(&l.org, "hr@acme.example", "analyst").await;
+    let res = expect_json(
+        app.get("/api/v1/xapi/statements", Some(&analyst)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let s = &res["statements"][0];
+    assert_eq!(s["id"], answer["attempt_id"]);
+    assert_eq!(s["version"], "1.0.3");
+    assert_eq!(s["verb"]["id"], "http://adlnet.gov/expapi/verbs/answered");
+    assert_eq!(s["actor"]["objectType"], "Agent");
+    assert!(is_iri(&s["actor"]["account"]["homePage"]));
+    assert_eq!(s["actor"]["account"]["name"], l.learner_id);
+    assert!(is_iri(&s["object"]["id"]));
+    assert_eq!(
+        s["object"]["definition"]["type"],
+        "http://adlnet.gov/expapi/activities/cmi.interaction"
+    );
+    assert_eq!(s["object"]["definition"]["interactionType"], "choice");
+    assert_eq!(
+        s["object"]["definition"]["correctResponsesPattern"],
+        json!(["b"])
+    );
+    assert_eq!(
+        s["object"]["definition"]["choices"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(s["result"]["success"], true);
+    assert_eq!(s["result"]["response"], "b");
+    assert_eq!(s["result"]["duration"], "PT12.5S");
+    assert_eq!(s["result"]["score"]["scaled"], 1.0);
+    assert_eq!(s["timestamp"], "2026-03-02T08:00:00.000Z");
+    assert!(s["stored"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(res["more"], "");
+
+    // Paging, access and isolation.
+    let second = q["nuggets"][1]["nugget_id"].as_str().unwrap();
+    app.answer(&l.learner, second, &["a"]).await;
+    let page = expect_json(
+        app.get("/api/v1/xapi/statements?limit=1", Some(&analyst))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let more = page["more"].as_str().unwrap();
+    assert!(!more.is_empty());
+    let next = expect_json(app.get(more, Some(&analyst)).await, StatusCode::OK).await;
+    assert_eq!(next["statements"][0]["result"]["success"], false);
+    expect_problem(
+        app.get("/api/v1/xapi/statements", Some(&l.learner)).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    expect_problem(
+        app.get("/api/v1/xapi/statements?cursor=zzz", Some(&analyst))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let other = app.create_org("Globex", "gus@globex.example").await;
+    let theirs = expect_json(
+        app.get("/api/v1/xapi/statements", Some(&other.admin_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(theirs["statements"], json!([]));
+}
+
+/// A Learning Record Store on loopback that can be switched off.
+#[derive(Default)]
+struct Lrs {
+    up: AtomicBool,
+    received: Mutex<Vec<String>>,
+    bad_requests: Mutex<Vec<String>>,
+}
+
+async fn statements(
+    req: HttpRequest,
+    body: web::Json<Vec<Value>>,
+    lrs: web::Data<Lrs>,
+) -> HttpResponse {
+    if !lrs.up.load(Ordering::SeqCst) {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
+    let version = req
+        .headers()
+        .get("x-experience-api-version")
+        .and_then(|v| v.to_str().ok());
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    if version != Some("1.0.3") || auth != Some("Basic bHJzLXVzZXI6bHJzLXNlY3JldA==") {
+        lrs.bad_requests
+            .lock()
+            .unwrap()
+            .push(format!("{version:?} {auth:?}"));
+        return HttpResponse::Unauthorized().finish();
+    }
+    let ids: Vec<String> = body
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    lrs.received.lock().unwrap().extend(ids.clone());
+    HttpResponse::Ok().json(ids)
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[actix_web::test]
+async fn forwarding_survives_an_lrs_outage_and_delivers_exactly_once() {
+    let lrs = web::Data::new(Lrs::default());
+    let data = lrs.clone();
+    let stub = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/xapi/statements", web::post().to(statements))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let stub_port = stub.addrs()[0].port();
+    actix_web::rt::spawn(stub.run());
+
+    let app = spawn_with(|s| s.xapi_forward_interval_ms = 20).await;
+    let l = app.setup_learning(6).await;
+    let res = app
+        .client
+        .put(app.url("/api/v1/org/lrs"))
+        .bearer_auth(&l.org.admin_token)
+        .json(&json!({"endpoint": format!("http://127.0.0.1:{stub_port}/xapi/"), "username": "lrs-user", "password": "lrs-secret"}))
+        .send()
+        .await
+        .unwrap();
+    let status = expect_json(res, StatusCode::OK).await;
+    assert_eq!(status["configured"], true);
+    let shown = expect_json(
+        app.get("/api/v1/org/lrs", Some(&l.org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!shown.to_string().contains("lrs-secret"));
+
+    // The LRS is down while three answers come in: nothing is delivered, nothing lost.
+    let q = app.queue(&l.learner).await;
+    let nuggets: Vec<String> = q["nuggets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["nugget_id"].as_str().unwrap().to_string())
+        .collect();
+    for n in &nuggets[..3] {
+        expect_json(app.answer(&l.learner, n, &["b"]).await, StatusCode::CREATED).await;
+    }
+    let pool = app.pool();
+    let attempts = || {
+        use diesel::prelude::*;
+        use reprise::store::schema::xapi_outbox;
+        let mut conn = pool.get().unwrap();
+        xapi_outbox::table
+            .select(diesel::dsl::sum(xapi_outbox::attempts))
+            .first::<Option<i64>>(&mut *conn)
+            .unwrap()
+            .unwrap_or(0)
+    };
+    wait_for("failed deliveries", || attempts() >= 3).await;
+    assert!(lrs.received.lock().unwrap().is_empty());
+
+    // It comes back; after the backoff every statement arrives once, then new ones follow.
+    lrs.up.store(true, Ordering::SeqCst);
+    app.clock.advance(chrono::Duration::minutes(20));
+    wait_for("redelivery", || lrs.received.lock().unwrap().len() >= 3).await;
+    let token = app.token("sam@acme.example").await;
+    for n in &nuggets[3..5] {
+        expect_json(app.answer(&token, n, &["a"]).await, StatusCode::CREATED).await;
+    }
+    wait_for("new statements", || lrs.received.lock().unwrap().len() >= 5).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let received = lrs.received.lock().unwrap().clone();
+    let mut unique = received.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        received.len(),
+        5,
+        "a statement was delivered twice: {received:?}"
+    );
+    assert_eq!(unique.len(), 5);
+    assert!(lrs.bad_requests.lock().unwrap().is_empty());
+}
