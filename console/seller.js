@@ -7,6 +7,7 @@ import { h, mount, field, problemBox, announce, empty, pct, num, date, today, ba
 
 const LETTERS = 'ABCDEF';
 const queueKey = (userId) => `reprise.queue.${userId}`;
+const RETRY_MS = 30_000;
 
 export async function render(main, ctx) {
   const userId = ctx.me.user.id;
@@ -86,6 +87,7 @@ export async function render(main, ctx) {
       focusHeading(queueArea);
       announce(result.correct ? 'Correct' : 'Not quite');
       loadProgress();
+      if (outbox.count(userId)) syncNow();
     } catch (error) {
       if (error.network) return keepOffline(answer, nugget);
       return error;
@@ -98,7 +100,8 @@ export async function render(main, ctx) {
     ctx.refreshStatus();
     mount(queueArea, h('div', { class: 'card feedback', 'data-testid': 'saved-offline' },
       h('h2', { tabindex: '-1' }, 'Saved on this device'),
-      h('p', {}, 'You are offline. Your answer is kept here and sent as soon as you are back online; the feedback for “',
+      h('p', {}, navigator.onLine ? 'The server could not be reached. ' : 'You are offline. ',
+        'Your answer is kept here and sent as soon as the connection is back; the feedback for “',
         nugget.topic, '” comes then.'),
       h('button', { type: 'button', class: 'primary', onclick: next },
         index + 1 < nuggets.length ? 'Next nugget' : 'Finish')));
@@ -158,11 +161,14 @@ export async function render(main, ctx) {
 
   window.addEventListener('online', onOnline);
   window.addEventListener('offline', onOffline);
+  // Answers kept after a failed request (while the browser thought it was online) are retried.
+  const retry = setInterval(() => { if (outbox.count(userId)) syncNow(); }, RETRY_MS);
   mount(pauseArea, pauseForm());
   if (!navigator.onLine) onOffline();
   await syncNow();
   await Promise.all([loadQueue(), loadProgress()]);
   return () => {
+    clearInterval(retry);
     window.removeEventListener('online', onOnline);
     window.removeEventListener('offline', onOffline);
   };

@@ -74,9 +74,9 @@ async function open(viewport = DESKTOP) {
   return {
     context,
     page,
-    /** Fails on any console error except resource loads answered with an expected status. */
+    /** Fails on any console error except resource loads answered with an expected status (or text). */
     assertNoConsoleErrors(expectedStatuses = []) {
-      const unexpected = errors.filter((e) => !expectedStatuses.some((s) => e.includes(`status of ${s}`)));
+      const unexpected = errors.filter((e) => !expectedStatuses.some((s) => e.includes(typeof s === 'number' ? `status of ${s}` : s)));
       assert.deepEqual(unexpected, [], 'console errors');
     },
   };
@@ -94,6 +94,12 @@ async function signIn(page, email) {
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
+/** Nothing makes the page scroll sideways (wide tables scroll inside their own region). */
+async function assertFitsWidth(page) {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
+}
+
 /** Every form control has an accessible name (a label or aria-label). */
 async function assertLabelled(page) {
   const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -103,11 +109,21 @@ async function assertLabelled(page) {
 }
 
 /** Answers the nugget on screen by choosing its first option (and all options when multiple). */
-async function answerShownNugget(page, { confidence } = {}) {
+async function answerShownNugget(page, { confidence, keyboard } = {}) {
   const nugget = page.getByTestId('nugget');
   await nugget.waitFor();
   const options = nugget.locator('.options input');
   const type = await options.first().getAttribute('type');
+  if (keyboard) {
+    // Tab to the first option, choose it with Space, answer with Enter.
+    await options.first().focus();
+    await page.keyboard.press('Space');
+    if (type === 'checkbox') {
+      for (const box of (await options.all()).slice(1)) await box.check();
+    }
+    await page.keyboard.press('Enter');
+    return;
+  }
   if (type === 'checkbox') {
     for (const box of await options.all()) await box.check();
   } else {
@@ -143,7 +159,7 @@ test('journey 1: a seller answers three nuggets and sees feedback and progress c
   await assertLabelled(page);
   await shot(page, 'seller-queue');
   for (let i = 0; i < 3; i += 1) {
-    await answerShownNugget(page, { confidence: i === 0 ? 'sure' : undefined });
+    await answerShownNugget(page, { confidence: i === 0 ? 'sure' : undefined, keyboard: i === 1 });
     const feedback = page.getByTestId('feedback');
     await feedback.waitFor();
     assert.match(await feedback.locator('.verdict').innerText(), /Correct|Not quite/);
@@ -152,11 +168,15 @@ test('journey 1: a seller answers three nuggets and sees feedback and progress c
     await feedback.getByRole('heading', { name: /How your team answered/ }).waitFor();
     assert.ok(await feedback.locator('.bars li').count() >= 2, 'team bars per option');
     await page.waitForFunction((n) => document.querySelector('[data-testid=answers-count]')?.textContent === String(n), before + i + 1);
-    if (i === 0) await shot(page, 'seller-feedback');
+    if (i === 0) {
+      await assertFitsWidth(page);
+      await shot(page, 'seller-feedback');
+    }
     await feedback.getByRole('button', { name: /Next nugget|Finish/ }).click();
   }
   assert.equal(await answersCount(email), before + 3);
   await page.getByTestId('progress').locator('table').waitFor();
+  await assertFitsWidth(page);
   await shot(page, 'seller-progress');
   // The pause form reports field errors from the problem document.
   await page.getByLabel('First day off', { exact: true }).fill('2020-01-01');
@@ -205,7 +225,18 @@ test('journey 2: answers given offline are synced once when back online', { time
   await page.getByTestId('answers-count').waitFor();
   await page.waitForFunction((n) => document.querySelector('[data-testid=answers-count]')?.textContent === String(n), before + 2);
   assert.equal(await answersCount(email), before + 2);
-  assertNoConsoleErrors();
+
+  // Online, but the request fails on the way: the answer is kept and sent on the next load.
+  await page.route('**/api/v1/me/answers', (route) => route.abort('internetdisconnected'));
+  await answerShownNugget(page);
+  await page.getByTestId('saved-offline').waitFor();
+  assert.match(await page.getByTestId('saved-offline').innerText(), /could not be reached/);
+  await page.getByTestId('pending').waitFor();
+  await page.unroute('**/api/v1/me/answers');
+  await page.reload();
+  await page.getByTestId('synced').waitFor();
+  assert.equal(await answersCount(email), before + 3);
+  assertNoConsoleErrors(['ERR_INTERNET_DISCONNECTED']);
   await context.close();
 });
 
