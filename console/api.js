@@ -158,5 +158,19 @@ export function spec() {
 export async function operation(path) {
   const doc = await spec();
   if (!doc) return undefined; // unknown: the caller tries the route and handles a 404
-  return doc.paths?.[path]?.get ?? null;
+  const op = doc.paths?.[path]?.get;
+  if (!op) return null;
+  // Parameters and their schemas may be references to the document's components.
+  const resolve = (node) => {
+    let n = node;
+    for (let i = 0; n && n.$ref && i < 5; i += 1) {
+      n = n.$ref.replace(/^#\//, '').split('/').reduce((o, k) => o?.[k], doc);
+    }
+    return n || {};
+  };
+  const parameters = (op.parameters || []).map((p) => {
+    const param = resolve(p);
+    return { ...param, schema: resolve(param.schema) };
+  });
+  return { ...op, parameters };
 }

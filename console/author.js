@@ -193,7 +193,7 @@ async function packPage(main, slug, ctx) {
     draft ? h('p', {}, `${nuggets.length} nugget${nuggets.length === 1 ? '' : 's'} waiting to be published. Learners keep answering the published version until then.`) : null,
     draft ? [publish, publishMessage] : null,
     nuggets.length
-      ? table('Nuggets', ['Key', 'Topic', 'Prompt', ''], nuggets.map((n) => {
+      ? table(draft ? 'Nuggets in the draft' : `Nuggets of v${pack.latest_version}`, ['Key', 'Topic', 'Prompt', 'Preview'], nuggets.map((n) => {
         const button = h('button', { type: 'button', class: 'small' }, 'Preview');
         button.setAttribute('aria-label', `Preview ${n.key}`);
         button.addEventListener('click', () => showPreview(previewArea, n));

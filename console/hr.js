@@ -36,13 +36,25 @@ function queryParams(operation) {
  * The query string for `filters` on a route: each filter under the first name the route
  * documents (or the first candidate when the document is unknown), the rest left out.
  */
+/** The filters set in `filters` that a route does not document, by their labels. */
+export function unsupportedFilters(operation, filters) {
+  if (!operation) return [];
+  const names = queryParams(operation).map((p) => p.name);
+  return Object.entries(FILTER_LABELS)
+    .filter(([key]) => filters[key] && !(key === 'rows' && filters.rows === 'teams'))
+    .filter(([key]) => !FILTER_NAMES[key].some((c) => names.includes(c)))
+    .map(([, labelText]) => labelText);
+}
+
+const FILTER_LABELS = { team: 'team', pack: 'pack', from: 'from', to: 'to', rows: 'heatmap rows' };
+
 export function buildQuery(operation, filters, extra = {}) {
   const params = queryParams(operation);
   const names = params.map((p) => p.name);
   const q = new URLSearchParams();
   for (const [key, value] of Object.entries(filters)) {
-    if (value === '' || value === null || value === undefined) continue;
-    const candidates = FILTER_NAMES[key] || [key];
+    if (!FILTER_NAMES[key] || value === '' || value === null || value === undefined) continue;
+    const candidates = FILTER_NAMES[key];
     const name = operation ? candidates.find((c) => names.includes(c)) : candidates[0];
     if (!name) continue;
     let v = value;
@@ -128,6 +140,7 @@ function reportCard(report, filters) {
     const operation = await api.operation(reportPath(report.id));
     if (operation === null) return unavailable();
     const f = filters();
+    if (report.id !== 'heatmap') delete f.rows;
     const query = (extra) => `${reportPath(report.id)}${buildQuery(operation, f, extra)}`;
     mount(body, h('p', { class: 'loading' }, 'Loading…'));
     let data;
@@ -140,6 +153,8 @@ function reportCard(report, filters) {
       return null;
     }
     const parts = [];
+    const ignored = unsupportedFilters(operation, f);
+    if (ignored.length) parts.push(h('p', { class: 'hint' }, `This report is not filtered by ${ignored.join(', ')}.`));
     if (report.svg && offersFormat(operation, 'svg')) {
       try {
         const res = await api.call(query({ format: 'svg' }));
@@ -148,7 +163,7 @@ function reportCard(report, filters) {
       } catch { /* the figures below still show the data */ }
     }
     const figures = renderData(data, report.title);
-    parts.push(parts.length
+    parts.push(parts.some((p) => p.tagName === 'FIGURE')
       ? h('details', {}, h('summary', {}, 'The figures as a table'), figures)
       : figures);
     mount(body, parts);

@@ -30,6 +30,16 @@ export async function render(main, ctx) {
 
   const pendingIds = () => new Set(outbox.list(userId).map((a) => a.nugget_id));
 
+  /** Drops an answered nugget from the queue kept for offline use, so it is not offered again. */
+  function forgetCached(nuggetId) {
+    try {
+      const cached = JSON.parse(localStorage.getItem(queueKey(userId)));
+      if (!cached) return;
+      cached.nuggets = (cached.nuggets || []).filter((n) => n.nugget_id !== nuggetId);
+      localStorage.setItem(queueKey(userId), JSON.stringify(cached));
+    } catch { /* nothing cached */ }
+  }
+
   async function loadQueue() {
     let queue = null;
     if (navigator.onLine) {
@@ -83,6 +93,7 @@ export async function render(main, ctx) {
     if (!navigator.onLine) return keepOffline(answer, nugget);
     try {
       const result = await api.post('/api/v1/me/answers', answer);
+      forgetCached(nugget.nugget_id);
       mount(queueArea, feedbackCard(nugget, result, next, index + 1 < nuggets.length));
       focusHeading(queueArea);
       announce(result.correct ? 'Correct' : 'Not quite');

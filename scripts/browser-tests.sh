@@ -53,7 +53,7 @@ workdir="$(mktemp -d)"
 log="$artifacts/server.log"
 NO_COLOR=1 REPRISE_LOG=info \
   REPRISE_DATABASE_URL="sqlite://$workdir/reprise.db" REPRISE_BIND=127.0.0.1:0 \
-  "$root/target/debug/reprise" serve --demo >"$log" 2>&1 &
+  "${CARGO_TARGET_DIR:-$root/target}/debug/reprise" serve --demo >"$log" 2>&1 &
 server=$!
 
 cleanup() {

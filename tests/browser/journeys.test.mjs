@@ -454,3 +454,41 @@ test('HR reports light up once the analytics routes exist (stubbed in the browse
   assertNoConsoleErrors();
   await context.close();
 });
+
+test('item analysis lights up once its route exists (stubbed in the browser)', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await context.route('**/api/v1/openapi.json', async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.paths['/api/v1/packs/{slug}/analysis'] = { get: { parameters: [{ name: 'slug', in: 'path', required: true, schema: { type: 'string' } }] } };
+    await route.fulfill({ response, json });
+  });
+  const option = (id, text, correct, chosen, share) => ({ id, text, correct, chosen, share });
+  await context.route('**/api/v1/packs/value-wedge/analysis', (route) => route.fulfill({
+    json: {
+      slug: 'value-wedge', title: 'The value wedge', latest_version: 1, learners: 12, attempts: 30,
+      nuggets: [
+        { nugget_id: 'n1', key: 'vw-01', topic: 'Value wedge', prompt: 'What is the value wedge?', retired: false,
+          attempts: 14, learners: 12, first_attempt_correct_rate: 0.25, discrimination: -0.31, median_response_ms: 14500,
+          option_shares: [option('a', 'Right', true, 3, 0.25), option('b', 'Tempting', false, 8, 0.67), option('c', 'Other', false, 1, 0.08)],
+          flags: ['distractor_beats_answer', 'negative_discrimination'] },
+        { nugget_id: 'n2', key: 'vw-02', topic: 'Value wedge', prompt: 'Which proof point?', retired: true,
+          attempts: 16, learners: 12, first_attempt_correct_rate: 1, discrimination: null, median_response_ms: 4000,
+          option_shares: [option('a', 'Right', true, 12, 1), option('b', 'Wrong', false, 0, 0)], flags: ['too_easy'] },
+      ],
+    },
+  }));
+  await signIn(page, 'author@demo.example');
+  await page.goto(`${BASE}/#/author/value-wedge`);
+  const analysis = page.getByTestId('analysis');
+  await analysis.locator('table').waitFor();
+  const text = await analysis.innerText();
+  for (const expected of ['12 learners, 30 answers', 'vw-01', '25 %', '-0.31', '14.5 s', 'A wrong option beats the answer',
+    'Strong sellers miss it', 'retired', 'Too easy', 'B 67 %']) {
+    assert.ok(text.includes(expected), `item analysis shows ${expected}`);
+  }
+  await analysis.scrollIntoViewIfNeeded();
+  await shot(page, 'author-item-analysis-sample-data');
+  assertNoConsoleErrors();
+  await context.close();
+});
