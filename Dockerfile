@@ -6,6 +6,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
 COPY content content
+COPY console console
 COPY tests tests
 RUN cargo build --release --locked --bin reprise
 

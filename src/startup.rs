@@ -119,6 +119,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
                 ))
             })
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api.clone()))
+            // The web console: static files outside the OpenAPI document.
+            .configure(http::console::configure)
             .default_service(web::to(http::not_found))
             .wrap_fn(|req, srv| {
                 use actix_web::dev::Service;

@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod auth;
 pub mod body;
 pub mod caller;
+pub mod console;
 pub mod content;
 pub mod health;
 pub mod item_analysis;

@@ -1,0 +1,171 @@
+// The console's entry point: sign-in, the role's views, and hash routing between them.
+
+import * as api from './api.js';
+import { h, mount, field, problemBox, announce } from './ui.js';
+import * as outbox from './outbox.js';
+import * as seller from './seller.js';
+import * as author from './author.js';
+import * as hr from './hr.js';
+
+const VIEWS = {
+  seller: { label: 'My nuggets', module: seller },
+  author: { label: 'Packs', module: author },
+  hr: { label: 'Analytics', module: hr },
+};
+
+/** The views each role may open, its home first. Every role can answer nuggets assigned to it. */
+const ROLE_VIEWS = {
+  learner: ['seller'],
+  author: ['author', 'seller'],
+  manager: ['hr'],
+  analyst: ['hr'],
+  admin: ['hr', 'author', 'seller'],
+};
+
+const main = document.getElementById('main');
+let me = null;
+let cleanup = null;
+
+function route() {
+  const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
+  return { name, params: rest.map(decodeURIComponent) };
+}
+
+export function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+function renderAccount() {
+  const account = document.getElementById('account');
+  const nav = document.getElementById('nav');
+  if (!me) {
+    mount(account);
+    mount(nav);
+    return;
+  }
+  const views = ROLE_VIEWS[me.user.role] || [];
+  const current = route().name;
+  mount(nav, views.length > 1
+    ? h('ul', {}, views.map((v) => h('li', {},
+      h('a', { href: `#/${v}`, 'aria-current': v === current ? 'page' : null }, VIEWS[v].label))))
+    : null);
+  const signOut = h('button', { type: 'button', class: 'link-button' }, 'Sign out');
+  signOut.addEventListener('click', async () => {
+    await api.logout();
+    me = null;
+    go('#/signin');
+  });
+  mount(account,
+    h('span', { class: 'who' }, h('span', { class: 'name' }, me.user.name),
+      h('span', { class: 'role' }, ` · ${me.user.role} · ${me.organization.name}`)),
+    signOut);
+}
+
+function renderConnection() {
+  const el = document.getElementById('connection');
+  const pending = me ? outbox.count(me.user.id) : 0;
+  const parts = [];
+  if (!navigator.onLine) parts.push(h('span', { class: 'badge offline' }, 'Offline'));
+  if (pending) {
+    parts.push(h('span', { class: 'badge pending', 'data-testid': 'pending' },
+      `${pending} answer${pending === 1 ? '' : 's'} waiting to sync`));
+  }
+  mount(el, parts);
+  el.classList.toggle('visible', parts.length > 0);
+}
+
+function signIn() {
+  document.title = 'Sign in · Reprise';
+  const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
+  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
+  const message = h('div', { class: 'form-message' });
+  const form = h('form', { class: 'card narrow', novalidate: true },
+    h('h1', {}, 'Sign in'),
+    h('p', { class: 'muted' }, 'Use the account your organization gave you.'),
+    field('E-mail', email), field('Password', password), message, submit);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!email.value || !password.value) {
+      mount(message, problemBox({ problem: { title: 'Missing details', detail: 'Enter your e-mail and password.' } }));
+      (email.value ? password : email).focus();
+      return;
+    }
+    submit.disabled = true;
+    mount(message);
+    try {
+      await api.login(email.value.trim(), password.value);
+      me = await api.get('/api/v1/me');
+      announce(`Signed in as ${me.user.name}`);
+      go(`#/${ROLE_VIEWS[me.user.role]?.[0] || 'seller'}`);
+    } catch (error) {
+      mount(message, problemBox(error, form));
+      password.select();
+      password.focus();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  mount(main, form);
+  email.focus();
+}
+
+async function render() {
+  if (cleanup) {
+    cleanup();
+    cleanup = null;
+  }
+  const { name, params } = route();
+  if (!api.tokens()) {
+    me = null;
+    renderAccount();
+    renderConnection();
+    if (name !== 'signin') {
+      history.replaceState(null, '', '#/signin');
+    }
+    signIn();
+    return;
+  }
+  if (!me) {
+    mount(main, h('p', { class: 'loading' }, 'Loading…'));
+    try {
+      me = await api.get('/api/v1/me');
+    } catch (error) {
+      if (error.status === 401 || !api.tokens()) {
+        api.clearTokens();
+        return render();
+      }
+      mount(main, h('section', { class: 'card' }, h('h1', {}, 'Reprise'), problemBox(error),
+        h('button', { type: 'button', onclick: () => render() }, 'Try again')));
+      return;
+    }
+  }
+  const allowed = ROLE_VIEWS[me.user.role] || ['seller'];
+  if (!allowed.includes(name)) {
+    history.replaceState(null, '', `#/${allowed[0]}`);
+    return render();
+  }
+  renderAccount();
+  renderConnection();
+  document.title = `${VIEWS[name].label} · Reprise`;
+  mount(main);
+  const ctx = { me, params, go, refreshStatus: renderConnection };
+  try {
+    cleanup = (await VIEWS[name].module.render(main, ctx)) || null;
+  } catch (error) {
+    mount(main, h('section', { class: 'card' }, h('h1', {}, VIEWS[name].label), problemBox(error)));
+  }
+  if (document.activeElement === document.body || !main.contains(document.activeElement)) {
+    main.focus({ preventScroll: true });
+  }
+}
+
+api.onSignedOut(() => {
+  me = null;
+  go('#/signin');
+});
+window.addEventListener('hashchange', render);
+window.addEventListener('online', renderConnection);
+window.addEventListener('offline', renderConnection);
+render();

@@ -1,0 +1,355 @@
+// The seller's view, mobile first: today's nuggets one at a time, feedback after each answer,
+// progress and streak, answering offline, and vacation pauses.
+
+import * as api from './api.js';
+import * as outbox from './outbox.js';
+import { h, mount, field, problemBox, announce, empty, pct, num, date, today, bar, busy, table, uid } from './ui.js';
+
+const LETTERS = 'ABCDEF';
+const queueKey = (userId) => `reprise.queue.${userId}`;
+const RETRY_MS = 30_000;
+
+export async function render(main, ctx) {
+  const userId = ctx.me.user.id;
+  const queueArea = h('div', { class: 'queue', 'data-testid': 'queue' });
+  const progressArea = h('div', { 'data-testid': 'progress' });
+  const syncArea = h('div', { class: 'sync-message', role: 'status' });
+  const pauseArea = h('div');
+  mount(main,
+    h('section', { class: 'seller', 'aria-labelledby': 'today-title' },
+      h('h1', { id: 'today-title' }, 'Today’s nuggets'),
+      syncArea,
+      queueArea),
+    h('section', { class: 'card', 'aria-labelledby': 'progress-title' },
+      h('h2', { id: 'progress-title' }, 'Your progress'), progressArea),
+    h('section', { class: 'card', 'aria-labelledby': 'pause-title' },
+      h('h2', { id: 'pause-title' }, 'Take a break'), pauseArea));
+
+  let nuggets = [];
+  let index = 0;
+
+  const pendingIds = () => new Set(outbox.list(userId).map((a) => a.nugget_id));
+
+  /** Drops an answered nugget from the queue kept for offline use, so it is not offered again. */
+  function forgetCached(nuggetId) {
+    try {
+      const cached = JSON.parse(localStorage.getItem(queueKey(userId)));
+      if (!cached) return;
+      cached.nuggets = (cached.nuggets || []).filter((n) => n.nugget_id !== nuggetId);
+      localStorage.setItem(queueKey(userId), JSON.stringify(cached));
+    } catch { /* nothing cached */ }
+  }
+
+  async function loadQueue() {
+    let queue = null;
+    if (navigator.onLine) {
+      try {
+        queue = await api.get('/api/v1/me/queue');
+        localStorage.setItem(queueKey(userId), JSON.stringify(queue));
+      } catch (error) {
+        if (!error.network) {
+          mount(queueArea, problemBox(error));
+          return;
+        }
+      }
+    }
+    if (!queue) {
+      try {
+        queue = JSON.parse(localStorage.getItem(queueKey(userId)));
+      } catch { /* nothing cached */ }
+    }
+    if (!queue) {
+      mount(queueArea, h('div', { class: 'card' },
+        empty('You are offline and today’s nuggets have not been loaded yet. They will appear when you are back online.')));
+      return;
+    }
+    const pending = pendingIds();
+    nuggets = (queue.nuggets || []).filter((n) => !pending.has(n.nugget_id));
+    index = 0;
+    showCurrent();
+  }
+
+  function showCurrent() {
+    if (index >= nuggets.length) {
+      mount(queueArea, h('div', { class: 'card done', 'data-testid': 'done' },
+        h('h2', { tabindex: '-1' }, 'All done for today'),
+        h('p', {}, outbox.count(userId)
+          ? 'Your answers are saved on this device and will be sent when you are back online.'
+          : 'Nothing more is due today. Your next nuggets arrive on their schedule.')));
+      return;
+    }
+    mount(queueArea, nuggetCard(nuggets[index], index, nuggets.length, submit));
+  }
+
+  async function submit(nugget, selected, confidence, shownAt) {
+    const answer = {
+      attempt_id: outbox.uuid(),
+      nugget_id: nugget.nugget_id,
+      selected,
+      answered_at: new Date().toISOString(),
+      response_ms: Math.max(0, Math.round(performance.now() - shownAt)),
+    };
+    if (confidence) answer.confidence = confidence;
+    if (!navigator.onLine) return keepOffline(answer, nugget);
+    try {
+      const result = await api.post('/api/v1/me/answers', answer);
+      forgetCached(nugget.nugget_id);
+      mount(queueArea, feedbackCard(nugget, result, next, index + 1 < nuggets.length));
+      focusHeading(queueArea);
+      announce(result.correct ? 'Correct' : 'Not quite');
+      loadProgress();
+      if (outbox.count(userId)) syncNow();
+    } catch (error) {
+      if (error.network) return keepOffline(answer, nugget);
+      return error;
+    }
+    return null;
+  }
+
+  function keepOffline(answer, nugget) {
+    outbox.add(userId, answer);
+    ctx.refreshStatus();
+    mount(queueArea, h('div', { class: 'card feedback', 'data-testid': 'saved-offline' },
+      h('h2', { tabindex: '-1' }, 'Saved on this device'),
+      h('p', {}, navigator.onLine ? 'The server could not be reached. ' : 'You are offline. ',
+        'Your answer is kept here and sent as soon as the connection is back; the feedback for “',
+        nugget.topic, '” comes then.'),
+      h('button', { type: 'button', class: 'primary', onclick: next },
+        index + 1 < nuggets.length ? 'Next nugget' : 'Finish')));
+    focusHeading(queueArea);
+    announce('Saved on this device');
+    return null;
+  }
+
+  function next() {
+    index += 1;
+    showCurrent();
+    const first = queueArea.querySelector('input, h2[tabindex]');
+    first?.focus();
+  }
+
+  async function loadProgress() {
+    if (!navigator.onLine) {
+      if (!progressArea.childElementCount) mount(progressArea, empty('Your progress appears when you are online.'));
+      return;
+    }
+    try {
+      mount(progressArea, progressView(await api.get('/api/v1/me/progress')));
+    } catch (error) {
+      if (!error.network || !progressArea.childElementCount) mount(progressArea, problemBox(error));
+    }
+  }
+
+  async function syncNow() {
+    if (!outbox.count(userId) || !navigator.onLine) return;
+    mount(syncArea, h('p', { class: 'notice' }, 'Sending the answers you gave offline…'));
+    const outcome = await outbox.sync(userId);
+    ctx.refreshStatus();
+    const parts = [];
+    if (outcome.recorded.length) {
+      const right = outcome.recorded.filter((r) => r.result?.correct).length;
+      parts.push(h('p', { class: 'notice success', 'data-testid': 'synced' },
+        `${outcome.recorded.length} answer${outcome.recorded.length === 1 ? '' : 's'} given offline synced: ${right} correct.`));
+    }
+    for (const { problem } of outcome.rejected) {
+      parts.push(problemBox({ problem: { title: 'An offline answer was not recorded', ...problem } }));
+    }
+    if (outcome.error) parts.push(problemBox(outcome.error));
+    mount(syncArea, parts);
+    if (outcome.recorded.length) {
+      await loadProgress();
+      if (index >= nuggets.length) await loadQueue();
+    }
+  }
+
+  async function onOnline() {
+    await syncNow();
+    if (!progressArea.querySelector('dl')) await loadProgress();
+  }
+  function onOffline() {
+    mount(syncArea, h('p', { class: 'notice' }, 'You are offline. Keep answering: your answers are saved on this device.'));
+  }
+
+  window.addEventListener('online', onOnline);
+  window.addEventListener('offline', onOffline);
+  // Answers kept after a failed request (while the browser thought it was online) are retried.
+  const retry = setInterval(() => { if (outbox.count(userId)) syncNow(); }, RETRY_MS);
+  mount(pauseArea, pauseForm());
+  if (!navigator.onLine) onOffline();
+  await syncNow();
+  await Promise.all([loadQueue(), loadProgress()]);
+  return () => {
+    clearInterval(retry);
+    window.removeEventListener('online', onOnline);
+    window.removeEventListener('offline', onOffline);
+  };
+}
+
+function focusHeading(area) {
+  area.querySelector('h2[tabindex]')?.focus();
+}
+
+/** One nugget as a seller sees it; `onAnswer` gets (nugget, selected ids, confidence, shownAt). */
+export function nuggetCard(nugget, position, total, onAnswer) {
+  const shownAt = performance.now();
+  const type = nugget.multiple ? 'checkbox' : 'radio';
+  const name = uid('option');
+  const promptId = uid('prompt');
+  const message = h('div', { class: 'form-message' });
+  const options = nugget.options.map((o, i) => h('label', { class: 'option' },
+    h('input', { type, name, value: o.id }),
+    h('span', { class: 'letter', 'aria-hidden': 'true' }, LETTERS[i] || ''),
+    h('span', { class: 'option-text' }, o.text)));
+  const confidenceName = uid('confidence');
+  const submitButton = h('button', { type: 'submit', class: 'primary' }, 'Answer');
+  const form = h('form', { class: 'nugget-form', novalidate: true },
+    h('fieldset', { class: 'options' },
+      h('legend', { id: promptId, class: 'prompt' }, nugget.prompt),
+      nugget.multiple ? h('p', { class: 'hint' }, 'Choose every answer that applies.') : null,
+      nugget.media_url ? h('p', {}, h('a', { href: nugget.media_url, rel: 'noopener noreferrer', target: '_blank' }, 'Open the attached media')) : null,
+      options),
+    h('fieldset', { class: 'confidence' },
+      h('legend', {}, 'How sure are you? (optional)'),
+      h('label', { class: 'chip' }, h('input', { type: 'radio', name: confidenceName, value: 'sure' }), ' Sure'),
+      h('label', { class: 'chip' }, h('input', { type: 'radio', name: confidenceName, value: 'unsure' }), ' Unsure')),
+    message,
+    submitButton);
+  // Enter on an option or a confidence choice answers, as it does in a text field.
+  form.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && event.target instanceof HTMLInputElement) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener('submit', busy(submitButton, async () => {
+    const selected = [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+    if (!selected.length) {
+      mount(message, h('p', { class: 'field-error', role: 'alert' }, nugget.multiple ? 'Choose at least one answer.' : 'Choose an answer.'));
+      form.querySelector(`input[name="${name}"]`).focus();
+      return;
+    }
+    mount(message);
+    const confidence = form.querySelector(`input[name="${confidenceName}"]:checked`)?.value;
+    const error = await onAnswer(nugget, selected, confidence, shownAt);
+    if (error) mount(message, problemBox(error));
+  }));
+  return h('article', { class: 'card nugget', 'aria-labelledby': promptId, 'data-testid': 'nugget' },
+    h('p', { class: 'meta' },
+      h('span', {}, `${position + 1} of ${total}`),
+      h('span', {}, nugget.topic),
+      h('span', { class: 'tag' }, nugget.review ? 'Review' : 'New')),
+    form);
+}
+
+/** The graded answer: right or wrong, every option with its feedback, the why, and the team. */
+export function feedbackCard(nugget, result, onNext, more) {
+  const letter = (id) => LETTERS[result.options.findIndex((o) => o.id === id)] || id;
+  const peers = (label, group) => {
+    if (!group || !group.answers) return null;
+    return h('div', { class: 'peers' },
+      h('h3', {}, `${label} (${group.answers} answer${group.answers === 1 ? '' : 's'})`),
+      h('ul', { class: 'bars' }, result.options.map((o) => {
+        const share = group.options.find((s) => s.id === o.id)?.share || 0;
+        return h('li', { class: o.correct ? 'is-correct' : '' },
+          h('span', { class: 'bar-label' }, `${letter(o.id)}${o.correct ? ' ✓' : ''}`),
+          bar(share, o.correct ? 'correct' : ''),
+          h('span', { class: 'bar-value' }, pct(share)),
+          h('span', { class: 'visually-hidden' }, ` chose “${o.text}”`));
+      })));
+  };
+  return h('section', { class: `card feedback ${result.correct ? 'right' : 'wrong'}`, 'data-testid': 'feedback' },
+    h('h2', { tabindex: '-1', class: 'verdict' }, result.correct ? '✓ Correct' : '✗ Not quite'),
+    h('p', { class: 'prompt' }, nugget.prompt),
+    h('ul', { class: 'options-feedback' }, result.options.map((o) => h('li', {
+      class: [o.correct ? 'correct' : '', o.chosen ? 'chosen' : ''].join(' ').trim(),
+    },
+    h('p', {}, h('span', { class: 'letter', 'aria-hidden': 'true' }, letter(o.id)), ' ', o.text),
+    h('p', { class: 'marks' },
+      o.correct ? h('span', { class: 'tag correct' }, 'Correct answer') : null,
+      o.chosen ? h('span', { class: 'tag chosen' }, 'Your answer') : null),
+    o.feedback ? h('p', { class: 'option-feedback' }, o.feedback) : null))),
+    h('h3', {}, 'Why'),
+    h('p', { class: 'explanation' }, result.explanation),
+    peers('How your team answered', result.team),
+    result.team?.answers ? null : peers('How your organization answered', result.org),
+    result.proficiency
+      ? h('p', { class: 'muted' },
+        `Your proficiency in “${result.proficiency.topic}”: ${pct(result.proficiency.topic_proficiency)}. `,
+        result.next_due ? `This nugget comes back ${date(result.next_due)}.` : 'You have mastered this nugget.')
+      : null,
+    onNext ? h('button', { type: 'button', class: 'primary', onclick: onNext }, more ? 'Next nugget' : 'Finish') : null);
+}
+
+function figureList(f, streak) {
+  const item = (label, value, testid) => h('div', { class: 'figure' },
+    h('dt', {}, label), h('dd', { 'data-testid': testid || null }, value));
+  return h('dl', { class: 'figures' },
+    item('Proficiency now', pct(f.proficiency), 'proficiency'),
+    item('At first attempt', pct(f.initial_proficiency)),
+    item('Knowledge gain', f.knowledge_gain === null || f.knowledge_gain === undefined
+      ? '—' : `${f.knowledge_gain >= 0 ? '+' : '−'}${Math.abs(Math.round(f.knowledge_gain * 100))} pts`),
+    item('Answers', num(f.answers), 'answers-count'),
+    item('Right', num(f.correct_answers)),
+    item('Mastered', `${num(f.mastered)} of ${num(f.nuggets)}`),
+    streak === undefined ? null : item('Streak', `${streak} day${streak === 1 ? '' : 's'}`, 'streak'));
+}
+
+function progressView(p) {
+  if (!p.overall.answers && !p.packs.length) {
+    return h('div', {}, figureList(p.overall, p.streak_days), empty('Answer your first nugget to see your progress by pack and topic.'));
+  }
+  const rows = [];
+  for (const pack of p.packs) {
+    rows.push(h('tr', { class: 'group' },
+      h('th', { scope: 'row' }, pack.pack), h('td', {}, pct(pack.proficiency)),
+      h('td', {}, pct(pack.initial_proficiency)), h('td', {}, num(pack.answers)), h('td', {}, `${pack.mastered}/${pack.nuggets}`)));
+    for (const t of pack.topics || []) {
+      rows.push(h('tr', {},
+        h('th', { scope: 'row', class: 'sub' }, t.topic), h('td', {}, pct(t.proficiency)),
+        h('td', {}, pct(t.initial_proficiency)), h('td', {}, num(t.answers)), h('td', {}, `${t.mastered}/${t.nuggets}`)));
+    }
+  }
+  const week = (p.due_next_7_days || []).filter((d) => d.nuggets > 0);
+  return h('div', {},
+    figureList(p.overall, p.streak_days),
+    table('By pack and topic', ['Pack / topic', 'Now', 'First try', 'Answers', 'Mastered'], rows),
+    h('h3', {}, 'Coming back this week'),
+    week.length
+      ? h('ul', { class: 'week' }, week.map((d) => h('li', {}, `${date(d.date)}: ${d.nuggets} nugget${d.nuggets === 1 ? '' : 's'}`)))
+      : empty('Nothing you have seen is due in the next 7 days.'));
+}
+
+function pauseForm() {
+  const starts = h('input', { type: 'date', name: 'starts_on', required: true, value: today(1), min: today() });
+  const ends = h('input', { type: 'date', name: 'ends_on', required: true, value: today(7), min: today() });
+  const submit = h('button', { type: 'submit' }, 'Pause my nuggets');
+  const message = h('div', { class: 'form-message' });
+  const list = h('div');
+  const form = h('form', { class: 'inline-form', novalidate: true },
+    h('p', { class: 'muted' }, 'Going on holiday? Nothing is due on those days, and your schedule moves later by the same number of days.'),
+    h('div', { class: 'row' }, field('First day off', starts), field('Last day off', ends)),
+    message, submit, list);
+  async function loadPauses() {
+    if (!navigator.onLine) return;
+    try {
+      const pauses = await api.get('/api/v1/me/pauses');
+      mount(list, pauses.length
+        ? [h('h3', {}, 'Your pauses'), h('ul', {}, pauses.map((p) => h('li', {}, `${date(p.starts_on)} – ${date(p.ends_on)}`)))]
+        : null);
+    } catch (error) {
+      if (!error.network) mount(list, problemBox(error));
+    }
+  }
+  form.addEventListener('submit', busy(submit, async () => {
+    mount(message);
+    try {
+      const pause = await api.post('/api/v1/me/pause', { starts_on: starts.value, ends_on: ends.value });
+      mount(message, h('p', { class: 'notice success', role: 'status' }, `Paused from ${date(pause.starts_on)} to ${date(pause.ends_on)}.`));
+      loadPauses();
+    } catch (error) {
+      mount(message, problemBox(error, form));
+    }
+  }));
+  loadPauses();
+  return form;
+}

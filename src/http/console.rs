@@ -1,0 +1,122 @@
+//! The web console: a single-page app (plain HTML, CSS and JavaScript modules from `console/`)
+//! served at `/`. The files are compiled into the binary, nothing is loaded from anywhere else at
+//! run time, and the app talks to the server only through the public API with the same tokens as
+//! any other client.
+//!
+//! These routes are registered on the actix `App` directly, not through `routes()`, so they stay
+//! out of the OpenAPI document; every path they do not name still reaches the 404 problem fallback.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+
+/// Only our own origin: no inline scripts or styles, no third-party hosts, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self'; font-src 'self'; connect-src 'self'; object-src 'none'; \
+    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// One embedded file of the console.
+pub struct Asset {
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $file:literal, $type:expr) => {
+        Asset {
+            path: $path,
+            content_type: $type,
+            body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/console/", $file)),
+        }
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Every file of the console, by the path it is served at.
+pub const ASSETS: &[Asset] = &[
+    asset!("/", "index.html", "text/html; charset=utf-8"),
+    asset!("/app.css", "app.css", "text/css; charset=utf-8"),
+    asset!("/app.js", "app.js", JS),
+    asset!("/api.js", "api.js", JS),
+    asset!("/ui.js", "ui.js", JS),
+    asset!("/outbox.js", "outbox.js", JS),
+    asset!("/seller.js", "seller.js", JS),
+    asset!("/author.js", "author.js", JS),
+    asset!("/hr.js", "hr.js", JS),
+    asset!("/favicon.svg", "favicon.svg", "image/svg+xml"),
+];
+
+/// Adds a GET (and HEAD) route for every console file.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for asset in ASSETS {
+        cfg.route(
+            asset.path,
+            web::route()
+                .guard(guard::Any(guard::Get()).or(guard::Head()))
+                .to(move |req: HttpRequest| async move { serve(asset, &req) }),
+        );
+    }
+}
+
+fn etag(body: &[u8]) -> String {
+    format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
+}
+
+/// The file with its type and security headers; 304 when the browser's copy is current. Browsers
+/// revalidate every time (`no-cache`), so a new binary's console is picked up at once.
+fn serve(asset: &Asset, req: &HttpRequest) -> HttpResponse {
+    let tag = etag(asset.body);
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let mut response = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, tag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"));
+    if fresh {
+        return response.finish();
+    }
+    response
+        .insert_header((header::CONTENT_TYPE, asset.content_type))
+        .body(asset.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_has_a_distinct_path_and_content() {
+        for (i, a) in ASSETS.iter().enumerate() {
+            assert!(!a.body.is_empty(), "{} is empty", a.path);
+            assert!(ASSETS[..i].iter().all(|b| b.path != a.path), "{}", a.path);
+            assert!(!a.path.starts_with("/api/"), "{}", a.path);
+        }
+    }
+
+    #[test]
+    fn index_loads_only_module_scripts_from_our_origin() {
+        let index = std::str::from_utf8(ASSETS[0].body).unwrap();
+        assert!(index.contains(r#"<script type="module" src="/app.js">"#));
+        assert!(!index.contains("http://") && !index.contains("https://"));
+        assert!(
+            !index.contains("style="),
+            "inline styles are refused by the CSP"
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! The web console is served at `/` with its own files, types and Content-Security-Policy; it
+//! stays out of the OpenAPI document, and unknown API paths are still 404 problem documents.
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn console_files_are_served_with_types_and_a_self_only_policy() {
+    let app = spawn_app().await;
+    for (path, content_type, marker) in [
+        ("/", "text/html; charset=utf-8", "<main id=\"main\""),
+        ("/app.js", "text/javascript; charset=utf-8", "import"),
+        (
+            "/seller.js",
+            "text/javascript; charset=utf-8",
+            "/api/v1/me/queue",
+        ),
+        ("/app.css", "text/css; charset=utf-8", ":root"),
+        ("/favicon.svg", "image/svg+xml", "<svg"),
+    ] {
+        let res = app.get(path, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let headers = res.headers().clone();
+        assert_eq!(headers["content-type"], content_type, "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("http"),
+            "{path}: {csp}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let etag = headers["etag"].to_str().unwrap().to_string();
+        assert!(res.text().await.unwrap().contains(marker), "{path}");
+
+        let again = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn unknown_paths_stay_problems_and_the_console_is_not_in_the_api_document() {
+    let app = spawn_app().await;
+    let problem = expect_problem(
+        app.get("/api/v1/no-such-thing", None).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(problem["detail"], "no route for GET /api/v1/no-such-thing");
+    expect_problem(app.get("/app.jsx", None).await, StatusCode::NOT_FOUND).await;
+    let res = app.client.post(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    let spec = expect_json(app.get("/api/v1/openapi.json", None).await, StatusCode::OK).await;
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(paths
+        .keys()
+        .all(|p| p.starts_with("/api/") || p.ends_with("z")));
+    assert!(!paths.contains_key("/"));
+}

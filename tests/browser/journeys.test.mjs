@@ -1,0 +1,494 @@
+// Journeys through the web console in Debian's chromium, driven by playwright-core, against a
+// running `reprise serve --demo` (REPRISE_URL). Screenshots go to ARTIFACTS_DIR.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BASE = (process.env.REPRISE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const ARTIFACTS = process.env.ARTIFACTS_DIR || path.resolve(here, '../../target/browser-artifacts');
+const PASSWORD = 'demo-password';
+const MOBILE = { width: 360, height: 780 };
+const DESKTOP = { width: 1280, height: 900 };
+const TEST_TIMEOUT = 120_000;
+
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+// ---- API helpers (the checks go through the public API, as any client) ----
+
+async function api(pathname, { token, method = 'GET', body } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${BASE}${pathname}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function token(email) {
+  const res = await api('/api/v1/auth/login', { method: 'POST', body: { email, password: PASSWORD } });
+  assert.equal(res.status, 200, `login ${email}`);
+  return res.body.access_token;
+}
+
+async function answersCount(email) {
+  const res = await api('/api/v1/me/progress', { token: await token(email) });
+  assert.equal(res.status, 200);
+  return res.body.overall.answers;
+}
+
+async function routeExists(route) {
+  const spec = await api('/api/v1/openapi.json');
+  return Boolean(spec.body?.paths?.[route]);
+}
+
+// ---- Browser helpers ----
+
+/** A fresh browser context with console errors collected. */
+async function open(viewport = DESKTOP) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  return {
+    context,
+    page,
+    /** Fails on any console error except resource loads answered with an expected status (or text). */
+    assertNoConsoleErrors(expectedStatuses = []) {
+      const unexpected = errors.filter((e) => !expectedStatuses.some((s) => e.includes(typeof s === 'number' ? `status of ${s}` : s)));
+      assert.deepEqual(unexpected, [], 'console errors');
+    },
+  };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, email) {
+  await page.goto(`${BASE}/`);
+  await page.getByLabel('E-mail', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Password', { exact: true }).press('Enter');
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** Nothing makes the page scroll sideways (wide tables scroll inside their own region). */
+async function assertFitsWidth(page) {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
+}
+
+/** Every form control has an accessible name (a label or aria-label). */
+async function assertLabelled(page) {
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && !el.closest('[hidden]'))
+    .map((el) => el.outerHTML));
+  assert.deepEqual(unlabelled, [], 'controls without a label');
+}
+
+/** Answers the nugget on screen by choosing its first option (and all options when multiple). */
+async function answerShownNugget(page, { confidence, keyboard } = {}) {
+  const nugget = page.getByTestId('nugget');
+  await nugget.waitFor();
+  const options = nugget.locator('.options input');
+  const type = await options.first().getAttribute('type');
+  if (keyboard) {
+    // Tab to the first option, choose it with Space, answer with Enter.
+    await options.first().focus();
+    await page.keyboard.press('Space');
+    if (type === 'checkbox') {
+      for (const box of (await options.all()).slice(1)) await box.check();
+    }
+    await page.keyboard.press('Enter');
+    return;
+  }
+  if (type === 'checkbox') {
+    for (const box of await options.all()) await box.check();
+  } else {
+    await options.first().check();
+  }
+  if (confidence) await nugget.getByLabel(confidence === 'sure' ? 'Sure' : 'Unsure', { exact: true }).check();
+  await nugget.getByRole('button', { name: 'Answer' }).click();
+}
+
+// ---- Journeys ----
+
+test('sign-in shows problem details for a wrong password', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await page.goto(`${BASE}/`);
+  await assertLabelled(page);
+  await page.getByLabel('E-mail', { exact: true }).fill('seller05@demo.example');
+  await page.getByLabel('Password', { exact: true }).fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').innerText(), /password|credentials|invalid/i);
+  await shot(page, 'sign-in-error');
+  assertNoConsoleErrors([401]);
+  await context.close();
+});
+
+test('journey 1: a seller answers three nuggets and sees feedback and progress change', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller01@demo.example';
+  const before = await answersCount(email);
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await signIn(page, email);
+  await page.getByRole('heading', { name: 'Today’s nuggets' }).waitFor();
+  await page.getByTestId('answers-count').waitFor();
+  await assertLabelled(page);
+  await shot(page, 'seller-queue');
+  for (let i = 0; i < 3; i += 1) {
+    await answerShownNugget(page, { confidence: i === 0 ? 'sure' : undefined, keyboard: i === 1 });
+    const feedback = page.getByTestId('feedback');
+    await feedback.waitFor();
+    assert.match(await feedback.locator('.verdict').innerText(), /Correct|Not quite/);
+    assert.ok((await feedback.locator('.explanation').innerText()).length > 10, 'explanation shown');
+    assert.ok(await feedback.locator('.tag.correct').count() >= 1, 'the correct answer is marked');
+    await feedback.getByRole('heading', { name: /How your team answered/ }).waitFor();
+    assert.ok(await feedback.locator('.bars li').count() >= 2, 'team bars per option');
+    await page.waitForFunction((n) => document.querySelector('[data-testid=answers-count]')?.textContent === String(n), before + i + 1);
+    if (i === 0) {
+      await assertFitsWidth(page);
+      await shot(page, 'seller-feedback');
+    }
+    await feedback.getByRole('button', { name: /Next nugget|Finish/ }).click();
+  }
+  assert.equal(await answersCount(email), before + 3);
+  await page.getByTestId('progress').locator('table').waitFor();
+  await assertFitsWidth(page);
+  await shot(page, 'seller-progress');
+  // The pause form reports field errors from the problem document.
+  await page.getByLabel('First day off', { exact: true }).fill('2020-01-01');
+  await page.getByRole('button', { name: 'Pause my nuggets' }).click();
+  await page.locator('.field-error').first().waitFor();
+  assert.match(await page.locator('.field-error').first().innerText(), /today or later/);
+  assertNoConsoleErrors([422]);
+  await context.close();
+});
+
+test('journey 2: answers given offline are synced once when back online', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller02@demo.example';
+  const before = await answersCount(email);
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await signIn(page, email);
+  await page.getByTestId('nugget').waitFor();
+  await page.getByTestId('answers-count').waitFor();
+
+  await context.setOffline(true);
+  await page.waitForFunction(() => !navigator.onLine);
+  for (let i = 0; i < 2; i += 1) {
+    await answerShownNugget(page, { confidence: 'unsure' });
+    await page.getByTestId('saved-offline').waitFor();
+    await page.getByTestId('saved-offline').getByRole('button').click();
+  }
+  await page.getByTestId('pending').waitFor();
+  assert.match(await page.getByTestId('pending').innerText(), /2 answers waiting to sync/);
+  const stored = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('reprise.outbox.'))
+    .flatMap((k) => JSON.parse(localStorage.getItem(k))));
+  assert.equal(stored.length, 2);
+  for (const a of stored) {
+    assert.match(a.attempt_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.ok(!Number.isNaN(Date.parse(a.answered_at)));
+  }
+  await shot(page, 'seller-offline');
+  assert.equal(await answersCount(email), before, 'nothing reached the server while offline');
+
+  await context.setOffline(false);
+  await page.getByTestId('synced').waitFor();
+  assert.match(await page.getByTestId('synced').innerText(), /2 answers given offline synced/);
+  await page.getByTestId('pending').waitFor({ state: 'detached' });
+  assert.equal(await answersCount(email), before + 2);
+
+  // A reload syncs on load as well: nothing is left to send, and nothing is counted twice.
+  await page.reload();
+  await page.getByTestId('answers-count').waitFor();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=answers-count]')?.textContent === String(n), before + 2);
+  assert.equal(await answersCount(email), before + 2);
+
+  // Online, but the request fails on the way: the answer is kept and sent on the next load.
+  await page.route('**/api/v1/me/answers', (route) => route.abort('internetdisconnected'));
+  await answerShownNugget(page);
+  await page.getByTestId('saved-offline').waitFor();
+  assert.match(await page.getByTestId('saved-offline').innerText(), /could not be reached/);
+  await page.getByTestId('pending').waitFor();
+  await page.unroute('**/api/v1/me/answers');
+  await page.reload();
+  await page.getByTestId('synced').waitFor();
+  assert.equal(await answersCount(email), before + 3);
+  assertNoConsoleErrors(['ERR_INTERNET_DISCONNECTED']);
+  await context.close();
+});
+
+test('journey 3: an author uploads a broken GIFT file, then a good one, publishes and assigns it', { timeout: TEST_TIMEOUT }, async () => {
+  const slug = `objection-handling-${Date.now().toString(36)}`;
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await signIn(page, 'author@demo.example');
+  await page.getByRole('heading', { name: 'Packs', exact: true }).waitFor();
+  await page.getByTestId('packs').locator('table').waitFor();
+  await assertLabelled(page);
+
+  const upload = async (fixture) => {
+    await page.getByLabel('Pack file', { exact: true }).setInputFiles({
+      name: `${slug}.gift`, mimeType: 'text/plain', buffer: fs.readFileSync(path.join(here, 'fixtures', fixture)),
+    });
+    await page.getByLabel('Pack slug', { exact: true }).waitFor();
+    assert.equal(await page.getByLabel('Pack slug', { exact: true }).inputValue(), slug, 'slug proposed from the file name');
+    await page.getByLabel('Pack title', { exact: true }).fill('Objection handling');
+    await page.getByRole('button', { name: 'Upload' }).click();
+  };
+
+  await upload('broken.gift');
+  const errors = page.getByTestId('upload-errors');
+  await errors.waitFor();
+  const text = await errors.innerText();
+  assert.match(text, /Line 3/);
+  assert.match(text, /no option is marked correct/);
+  assert.match(text, /Line 8/);
+  assert.match(text, /Line 10/);
+  await shot(page, 'author-upload-errors');
+
+  await upload('objection-handling.gift');
+  const result = page.getByTestId('upload-result');
+  await result.getByText('New pack created as a draft').waitFor();
+  await result.getByRole('link', { name: /Review, publish and assign/ }).click();
+
+  await page.getByRole('heading', { name: 'Objection handling' }).waitFor();
+  await page.getByRole('button', { name: 'Preview obj-01' }).click();
+  const preview = page.getByTestId('preview');
+  await preview.getByTestId('nugget').waitFor();
+  await preview.getByLabel(/Ask what the price is being compared with/).check();
+  await preview.getByRole('button', { name: 'Answer' }).click();
+  await preview.getByText('✓ Correct').waitFor();
+  await shot(page, 'author-preview');
+
+  await page.getByRole('button', { name: 'Publish this draft' }).click();
+  await page.getByRole('heading', { name: 'Assign to a team' }).waitFor();
+  await page.getByRole('cell', { name: 'v1' }).or(page.getByRole('rowheader', { name: 'v1' })).waitFor();
+  await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales North' });
+  await page.getByLabel('Nuggets a day', { exact: true }).fill('2');
+  await page.getByRole('button', { name: 'Assign', exact: true }).click();
+  await page.getByTestId('assign-result').getByText(/Assigned to Field Sales North/).waitFor();
+  await page.getByText('Current assignments').waitFor();
+  await page.getByTestId('analysis').locator('p').first().waitFor();
+  await shot(page, 'author-pack');
+
+  const assignments = await api('/api/v1/assignments', { token: await token('author@demo.example') });
+  const mine = assignments.body.filter((a) => a.pack_slug === slug);
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].daily_cap, 2);
+  assertNoConsoleErrors([422]);
+  await context.close();
+});
+
+test('journey 4: an analyst opens the HR view and downloads a CSV', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await signIn(page, 'analyst@demo.example');
+  await page.getByRole('heading', { name: 'Retention analytics' }).waitFor();
+  await assertLabelled(page);
+  await page.getByTestId('assignments').locator('table').waitFor();
+
+  // Server-drawn SVG is shown inline without scripts or handlers, and without CSP violations.
+  const cleaned = await page.evaluate(async () => {
+    const { safeSvg } = await import('/hr.js');
+    const host = safeSvg('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
+      + '<style>rect{fill:#0b5cad}</style><script>alert(2)</script>'
+      + '<rect width="10" height="10" style="stroke:red"/><a href="https://example.com"><text>x</text></a></svg>');
+    document.body.append(host);
+    const svg = host.shadowRoot.querySelector('svg');
+    const result = {
+      scripts: svg.querySelectorAll('script').length,
+      onload: svg.hasAttribute('onload'),
+      href: svg.querySelector('a').hasAttribute('href'),
+      stroke: svg.querySelector('rect').style.stroke,
+      fill: getComputedStyle(svg.querySelector('rect')).fill,
+    };
+    host.remove();
+    return result;
+  });
+  assert.deepEqual(cleaned, { scripts: 0, onload: false, href: false, stroke: 'red', fill: 'rgb(11, 92, 173)' });
+
+  if (await routeExists('/api/v1/analytics/heatmap')) {
+    const body = page.getByTestId('heatmap-body');
+    await body.locator('svg, table, .empty').first().waitFor();
+    await shot(page, 'hr-view');
+    const download = page.waitForEvent('download');
+    await page.getByTestId('heatmap-csv').click();
+    const file = await download;
+    const saved = path.join(ARTIFACTS, 'heatmap.csv');
+    await file.saveAs(saved);
+    const csv = fs.readFileSync(saved, 'utf8');
+    assert.ok(csv.split('\n')[0].includes(','), 'a CSV header row');
+  } else {
+    await page.getByTestId('heatmap-unavailable').waitFor();
+    assert.match(await page.getByTestId('heatmap-unavailable').innerText(), /not available/i);
+    for (const id of ['knowledge-gain', 'retention-curve', 'forgetting-risk', 'engagement', 'kpi-correlation']) {
+      if (!(await routeExists(`/api/v1/analytics/${id}`))) await page.getByTestId(`${id}-unavailable`).waitFor();
+    }
+    await shot(page, 'hr-view');
+  }
+  // Filters apply with the keyboard too.
+  await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
+  await page.getByRole('button', { name: 'Apply filters' }).press('Enter');
+  await page.getByTestId('heatmap-body').locator('svg, table, .empty, .unavailable, .problem').first().waitFor();
+  assertNoConsoleErrors();
+  await context.close();
+});
+
+test('roles: an admin can open every view; a seller cannot open the author view', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await signIn(page, 'admin@demo.example');
+  const nav = page.getByRole('navigation', { name: 'Views' });
+  for (const name of ['Analytics', 'Packs', 'My nuggets']) await nav.getByRole('link', { name }).waitFor();
+  await nav.getByRole('link', { name: 'Packs' }).click();
+  await page.getByRole('heading', { name: 'Packs', exact: true }).waitFor();
+  await nav.getByRole('link', { name: 'My nuggets' }).click();
+  await page.getByRole('heading', { name: 'Today’s nuggets' }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('reprise.tokens')), null);
+
+  await signIn(page, 'seller03@demo.example');
+  await page.goto(`${BASE}/#/author`);
+  await page.getByRole('heading', { name: 'Today’s nuggets' }).waitFor();
+  assert.equal(new URL(page.url()).hash, '#/seller');
+  assertNoConsoleErrors();
+  await context.close();
+});
+
+test('an expired access token is refreshed without bothering the user', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await signIn(page, 'seller04@demo.example');
+  await page.getByTestId('answers-count').waitFor();
+  await page.evaluate(() => {
+    const t = JSON.parse(sessionStorage.getItem('reprise.tokens'));
+    sessionStorage.setItem('reprise.tokens', JSON.stringify({ ...t, access_token: 'expired.token.value' }));
+  });
+  await page.reload();
+  await page.getByTestId('answers-count').waitFor();
+  const t = await page.evaluate(() => JSON.parse(sessionStorage.getItem('reprise.tokens')));
+  assert.notEqual(t.access_token, 'expired.token.value');
+  assertNoConsoleErrors([401]);
+  await context.close();
+});
+
+test('HR reports light up once the analytics routes exist (stubbed in the browser)', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  const query = (name) => ({ name, in: 'query', required: false, schema: { type: ['string', 'null'] } });
+  const formats = { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv', 'svg'] } };
+  await context.route('**/api/v1/openapi.json', async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.paths['/api/v1/analytics/heatmap'] = {
+      get: { parameters: [query('team_id'), query('pack'), query('from'), query('to'), formats,
+        { name: 'by', in: 'query', schema: { type: 'string', enum: ['team', 'learner'] } }] },
+    };
+    json.paths['/api/v1/analytics/retention-curve'] = { get: { parameters: [query('team_id'), formats] } };
+    await route.fulfill({ response, json });
+  });
+  const seen = [];
+  await context.route('**/api/v1/analytics/**', async (route) => {
+    const url = new URL(route.request().url());
+    seen.push({ path: url.pathname, params: Object.fromEntries(url.searchParams), auth: route.request().headers().authorization });
+    const format = url.searchParams.get('format');
+    if (format === 'csv') {
+      return route.fulfill({ contentType: 'text/csv', headers: { 'content-disposition': 'attachment; filename="heatmap.csv"' }, body: 'team,topic,proficiency\nField Sales North,Objections,0.72\n' });
+    }
+    if (format === 'svg') {
+      return route.fulfill({ contentType: 'image/svg+xml', body: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 20"><title>Heatmap</title><rect width="60" height="20" style="fill:#2e7d32"/><text x="2" y="14">72 %</text></svg>' });
+    }
+    if (url.pathname.endsWith('/heatmap')) {
+      return route.fulfill({ json: { rows: [{ team: 'Field Sales North', topic: 'Objections', proficiency: 0.72, learners: 10 }] } });
+    }
+    return route.fulfill({ json: { points: [{ days: 1, observed: 0.93, predicted: 0.9 }, { days: 7, observed: 0.81, predicted: 0.83 }] } });
+  });
+
+  await signIn(page, 'analyst@demo.example');
+  await page.getByTestId('heatmap-chart').locator('svg rect').waitFor();
+  await page.getByTestId('retention-curve-chart').locator('svg').waitFor();
+  await page.getByTestId('engagement-unavailable').waitFor();
+  await page.getByTestId('heatmap-body').getByText('The figures as a table').click();
+  await page.getByTestId('heatmap-body').getByRole('cell', { name: '72 %' }).waitFor();
+  await shot(page, 'hr-view-sample-data');
+
+  await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
+  await page.getByLabel('Sellers', { exact: true }).check();
+  seen.length = 0;
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.getByTestId('heatmap-chart').waitFor();
+  const heatmap = seen.find((r) => r.path.endsWith('/heatmap') && !r.params.format);
+  assert.ok(heatmap, 'the heatmap was fetched again');
+  assert.equal(heatmap.params.by, 'learner');
+  assert.ok(heatmap.params.team_id, 'team filter sent under the documented name');
+  assert.match(heatmap.auth, /^Bearer /);
+  const curve = seen.find((r) => r.path.endsWith('/retention-curve') && !r.params.format);
+  assert.deepEqual(Object.keys(curve.params), ['team_id'], 'only the parameters the route documents');
+
+  const download = page.waitForEvent('download');
+  await page.getByTestId('heatmap-csv').click();
+  const file = await download;
+  assert.equal(file.suggestedFilename(), 'heatmap.csv');
+  const saved = path.join(ARTIFACTS, 'heatmap-sample.csv');
+  await file.saveAs(saved);
+  assert.match(fs.readFileSync(saved, 'utf8'), /^team,topic,proficiency\n/);
+  assertNoConsoleErrors();
+  await context.close();
+});
+
+test('item analysis lights up once its route exists (stubbed in the browser)', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await context.route('**/api/v1/openapi.json', async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.paths['/api/v1/packs/{slug}/analysis'] = { get: { parameters: [{ name: 'slug', in: 'path', required: true, schema: { type: 'string' } }] } };
+    await route.fulfill({ response, json });
+  });
+  const option = (id, text, correct, chosen, share) => ({ id, text, correct, chosen, share });
+  await context.route('**/api/v1/packs/value-wedge/analysis', (route) => route.fulfill({
+    json: {
+      slug: 'value-wedge', title: 'The value wedge', latest_version: 1, learners: 12, attempts: 30,
+      nuggets: [
+        { nugget_id: 'n1', key: 'vw-01', topic: 'Value wedge', prompt: 'What is the value wedge?', retired: false,
+          attempts: 14, learners: 12, first_attempt_correct_rate: 0.25, discrimination: -0.31, median_response_ms: 14500,
+          option_shares: [option('a', 'Right', true, 3, 0.25), option('b', 'Tempting', false, 8, 0.67), option('c', 'Other', false, 1, 0.08)],
+          flags: ['distractor_beats_answer', 'negative_discrimination'] },
+        { nugget_id: 'n2', key: 'vw-02', topic: 'Value wedge', prompt: 'Which proof point?', retired: true,
+          attempts: 16, learners: 12, first_attempt_correct_rate: 1, discrimination: null, median_response_ms: 4000,
+          option_shares: [option('a', 'Right', true, 12, 1), option('b', 'Wrong', false, 0, 0)], flags: ['too_easy'] },
+      ],
+    },
+  }));
+  await signIn(page, 'author@demo.example');
+  await page.goto(`${BASE}/#/author/value-wedge`);
+  const analysis = page.getByTestId('analysis');
+  await analysis.locator('table').waitFor();
+  const text = await analysis.innerText();
+  for (const expected of ['12 learners, 30 answers', 'vw-01', '25 %', '-0.31', '14.5 s', 'A wrong option beats the answer',
+    'Strong sellers miss it', 'retired', 'Too easy', 'B 67 %']) {
+    assert.ok(text.includes(expected), `item analysis shows ${expected}`);
+  }
+  await analysis.scrollIntoViewIfNeeded();
+  await shot(page, 'author-item-analysis-sample-data');
+  assertNoConsoleErrors();
+  await context.close();
+});
