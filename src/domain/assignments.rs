@@ -61,6 +61,20 @@ pub struct Assignment {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+impl Assignment {
+    pub fn settings(&self) -> Settings {
+        Settings {
+            daily_cap: self.daily_cap,
+            desired_retention: self.desired_retention,
+            policy: self.policy,
+            fast_ms: self.fast_ms,
+            slow_ms: self.slow_ms,
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+        }
+    }
+}
+
 /// Checked settings of an assignment (creation or update).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {

@@ -214,16 +214,7 @@ pub async fn update_assignment(
         .db(move |conn| {
             store::write_tx(conn, |conn| {
                 let a = load_in_scope(conn, &caller, &id)?;
-                let current = Settings {
-                    daily_cap: a.daily_cap,
-                    desired_retention: a.desired_retention,
-                    policy: a.policy,
-                    fast_ms: a.fast_ms,
-                    slow_ms: a.slow_ms,
-                    starts_on: a.starts_on,
-                    ends_on: a.ends_on,
-                };
-                let next = current.apply(SettingsInput {
+                let next = a.settings().apply(SettingsInput {
                     daily_cap: b.daily_cap,
                     desired_retention: b.desired_retention,
                     policy: b.policy,

@@ -320,7 +320,8 @@ pub fn latest_version_id(
     Ok(latest_version(conn, org_id, pack_id)?.map(|(id, _, _)| id))
 }
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = nugget_versions)]
 struct NuggetVersionRow {
     nugget_id: String,
     pack_version_id: String,
@@ -332,30 +333,6 @@ struct NuggetVersionRow {
     explanation: String,
     media_url: Option<String>,
 }
-
-type NuggetVersionColumns = (
-    nugget_versions::nugget_id,
-    nugget_versions::pack_version_id,
-    nugget_versions::position,
-    nugget_versions::topic,
-    nugget_versions::tags,
-    nugget_versions::prompt,
-    nugget_versions::options,
-    nugget_versions::explanation,
-    nugget_versions::media_url,
-);
-
-const NUGGET_VERSION_COLUMNS: NuggetVersionColumns = (
-    nugget_versions::nugget_id,
-    nugget_versions::pack_version_id,
-    nugget_versions::position,
-    nugget_versions::topic,
-    nugget_versions::tags,
-    nugget_versions::prompt,
-    nugget_versions::options,
-    nugget_versions::explanation,
-    nugget_versions::media_url,
-);
 
 fn stored(row: NuggetVersionRow, pack_id: &str, key: String) -> StoredNugget {
     StoredNugget {
@@ -388,7 +365,11 @@ pub fn version_nuggets(
         .filter(nugget_versions::org_id.eq(org_id))
         .filter(nugget_versions::pack_version_id.eq(version_id))
         .order(nugget_versions::position.asc())
-        .select((NUGGET_VERSION_COLUMNS, nuggets::pack_id, nuggets::key))
+        .select((
+            NuggetVersionRow::as_select(),
+            nuggets::pack_id,
+            nuggets::key,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -412,7 +393,11 @@ pub fn nugget_in_version(
         .filter(nugget_versions::org_id.eq(org_id))
         .filter(nugget_versions::pack_version_id.eq(version_id))
         .filter(nugget_versions::nugget_id.eq(nugget_id))
-        .select((NUGGET_VERSION_COLUMNS, nuggets::pack_id, nuggets::key))
+        .select((
+            NuggetVersionRow::as_select(),
+            nuggets::pack_id,
+            nuggets::key,
+        ))
         .first(conn)?;
     Ok(stored(r, &pack_id, key))
 }

@@ -69,29 +69,30 @@ async fn post(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-#[actix_web::test]
-async fn acknowledged_answers_survive_sigkill_exactly_once() {
-    let database_url = fresh_database_url();
-    let port = free_port();
-    let mut server = start(&database_url, port).await;
-    let client = Client::new();
-    let base = server.base.clone();
+/// An organization on `base` with the sample pack assigned to one team (six nuggets a day), and
+/// `sellers` learners in it; returns the admin token and each seller's (token, today's queue).
+async fn organization_with_sellers(
+    client: &Client,
+    base: &str,
+    name: &str,
+    sellers: usize,
+) -> (String, Vec<(String, Value)>) {
+    let domain = format!("{}.example", name.to_lowercase().replace(' ', "-"));
     let (_, org) = post(
-        &client,
+        client,
         format!("{base}/api/v1/orgs"),
         None,
-        json!({"org_name": "Crash Co", "admin_email": "ada@crash.example", "admin_password": PASSWORD, "admin_name": "Ada"}),
+        json!({"org_name": name, "admin_email": format!("ada@{domain}"), "admin_password": PASSWORD, "admin_name": "Ada"}),
     )
     .await;
     let admin = org["tokens"]["access_token"].as_str().unwrap().to_string();
     let (_, team) = post(
-        &client,
+        client,
         format!("{base}/api/v1/teams"),
         Some(&admin),
         json!({"name": "Field"}),
     )
     .await;
-    let team_id = team["id"].as_str().unwrap().to_string();
     let res = client
         .post(format!("{base}/api/v1/packs"))
         .bearer_auth(&admin)
@@ -102,36 +103,34 @@ async fn acknowledged_answers_survive_sigkill_exactly_once() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     post(
-        &client,
+        client,
         format!("{base}/api/v1/packs/sample/publish"),
         Some(&admin),
         json!({}),
     )
     .await;
-    let today = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
     let (status, _) = post(
-        &client,
+        client,
         format!("{base}/api/v1/assignments"),
         Some(&admin),
-        json!({"pack": "sample", "team_id": team_id, "starts_on": today, "daily_cap": 6}),
+        json!({"pack": "sample", "team_id": team["id"], "starts_on": yesterday, "daily_cap": 6}),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-
-    // Eight sellers, each with today's six nuggets to answer.
-    let mut work: Vec<(String, Value)> = Vec::new();
-    for i in 0..8 {
-        let email = format!("seller{i}@crash.example");
+    let mut out = Vec::new();
+    for i in 0..sellers {
+        let email = format!("seller{i}@{domain}");
         let (status, _) = post(
-            &client,
+            client,
             format!("{base}/api/v1/users"),
             Some(&admin),
-            json!({"email": email, "name": "Seller", "password": PASSWORD, "role": "learner", "team_ids": [team_id]}),
+            json!({"email": email, "name": "Seller", "password": PASSWORD, "role": "learner", "team_ids": [team["id"]]}),
         )
         .await;
         assert_eq!(status, StatusCode::CREATED);
         let (_, tokens) = post(
-            &client,
+            client,
             format!("{base}/api/v1/auth/login"),
             None,
             json!({"email": email, "password": PASSWORD}),
@@ -147,6 +146,22 @@ async fn acknowledged_answers_survive_sigkill_exactly_once() {
             .json()
             .await
             .unwrap();
+        out.push((token, queue));
+    }
+    (admin, out)
+}
+
+#[actix_web::test]
+async fn acknowledged_answers_survive_sigkill_exactly_once() {
+    let database_url = fresh_database_url();
+    let port = free_port();
+    let mut server = start(&database_url, port).await;
+    let client = Client::new();
+    let base = server.base.clone();
+    let (admin, sellers) = organization_with_sellers(&client, &base, "Crash Co", 8).await;
+    // Eight sellers, each with today's six nuggets to answer.
+    let mut work: Vec<(String, Value)> = Vec::new();
+    for (token, queue) in &sellers {
         for n in queue["nuggets"].as_array().unwrap() {
             let body = json!({
                 "attempt_id": uuid::Uuid::new_v4(),
@@ -275,70 +290,8 @@ async fn a_terminated_server_finishes_what_it_accepted() {
     let mut server = start(&database_url, port).await;
     let client = Client::new();
     let base = server.base.clone();
-    let (_, org) = post(
-        &client,
-        format!("{base}/api/v1/orgs"),
-        None,
-        json!({"org_name": "Stop Co", "admin_email": "ada@stop.example", "admin_password": PASSWORD, "admin_name": "Ada"}),
-    )
-    .await;
-    let admin = org["tokens"]["access_token"].as_str().unwrap().to_string();
-    let res = client
-        .post(format!("{base}/api/v1/packs"))
-        .bearer_auth(&admin)
-        .header("content-type", "application/yaml")
-        .body(sample_pack_yaml("sample"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    post(
-        &client,
-        format!("{base}/api/v1/packs/sample/publish"),
-        Some(&admin),
-        json!({}),
-    )
-    .await;
-    let (_, me) = post(
-        &client,
-        format!("{base}/api/v1/teams"),
-        Some(&admin),
-        json!({"name": "Field"}),
-    )
-    .await;
-    let (_, user) = post(
-        &client,
-        format!("{base}/api/v1/users"),
-        Some(&admin),
-        json!({"email": "sam@stop.example", "name": "Sam", "password": PASSWORD, "role": "learner", "team_ids": [me["id"]]}),
-    )
-    .await;
-    assert!(user["id"].is_string());
-    let today = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
-    post(
-        &client,
-        format!("{base}/api/v1/assignments"),
-        Some(&admin),
-        json!({"pack": "sample", "team_id": me["id"], "starts_on": today, "daily_cap": 6}),
-    )
-    .await;
-    let (_, tokens) = post(
-        &client,
-        format!("{base}/api/v1/auth/login"),
-        None,
-        json!({"email": "sam@stop.example", "password": PASSWORD}),
-    )
-    .await;
-    let token = tokens["access_token"].as_str().unwrap().to_string();
-    let queue: Value = client
-        .get(format!("{base}/api/v1/me/queue"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, sellers) = organization_with_sellers(&client, &base, "Stop Co", 1).await;
+    let (token, queue) = sellers.into_iter().next().unwrap();
     let nugget = queue["nuggets"][0]["nugget_id"].clone();
     let answers: Vec<Value> = (0..100)
         .map(|i| json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": nugget, "selected": ["b"], "answered_at": chrono::Utc::now() - chrono::Duration::minutes(200 - i), "response_ms": 4000}))
