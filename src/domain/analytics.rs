@@ -181,7 +181,7 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
+    Some(if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]
@@ -265,7 +265,11 @@ fn line_at(text: &str, offset: u64) -> usize {
     while end < text.len() && matches!(text.as_bytes()[end], b'\n' | b'\r') {
         end += 1;
     }
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parses a KPI upload (`email,period,metric,value`, one row per seller, period and metric).
@@ -378,7 +382,11 @@ pub fn viridis(t: f64) -> (u8, u8, u8) {
         (170.0, 220.0, 50.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let pos = t * (ANCHORS.len() - 1) as f64;
     let i = (pos.floor() as usize).min(ANCHORS.len() - 2);
     let f = pos - i as f64;
@@ -458,7 +466,10 @@ mod tests {
             order,
             vec![("al", "Closing"), ("bo", "Closing"), ("cy", "Closing")]
         );
-        assert_eq!(suggestion("Closing", Some(1.0)), "assign a refresher on Closing");
+        assert_eq!(
+            suggestion("Closing", Some(1.0)),
+            "assign a refresher on Closing"
+        );
         assert!(suggestion("Closing", Some(0.25)).starts_with("coach on Closing"));
     }
 
@@ -484,10 +495,8 @@ mod tests {
             "email,period,metric,value\nnot-an-email,2026-Q1,revenue,1\nann@x.example,,revenue,abc\nann@x.example,Q1,m,1\nann@x.example,Q1,m,2\nann@x.example,Q1\n",
         )
         .unwrap_err();
-        let got: Vec<(Option<usize>, &str)> = errors
-            .iter()
-            .map(|e| (e.line, e.field.as_str()))
-            .collect();
+        let got: Vec<(Option<usize>, &str)> =
+            errors.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(
             got,
             vec![

@@ -2,6 +2,7 @@
 //! JSON or problem documents. `routes` is the single list of endpoints; the OpenAPI document is
 //! collected from it, so the spec cannot miss a route.
 
+pub mod analytics;
 pub mod assignments;
 pub mod auth;
 pub mod body;
@@ -62,7 +63,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(progress::post_pause)
         .service(progress::list_pauses)
         .service(org::get_org)
-        .service(org::update_org);
+        .service(org::update_org)
+        .service(analytics::proficiency::proficiency)
+        .service(analytics::proficiency::heatmap)
+        .service(analytics::proficiency::knowledge_gain)
+        .service(analytics::retention::retention_curve)
+        .service(analytics::proficiency::forgetting_risk)
+        .service(analytics::activity::engagement)
+        .service(analytics::activity::trends)
+        .service(analytics::kpi::upload_kpis)
+        .service(analytics::kpi::kpi_correlation);
 }
 
 #[derive(OpenApi)]
@@ -83,6 +93,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "content", description = "Packs of nuggets: upload, publish, export"),
         (name = "assignments", description = "Packs assigned to teams and learners"),
         (name = "organization", description = "Organization settings"),
+        (name = "analytics", description = "Proficiency, retention, engagement and KPIs for HR and managers (JSON, CSV, SVG)"),
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),
         (name = "health", description = "Probes"),
     )

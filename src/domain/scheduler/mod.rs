@@ -231,7 +231,10 @@ impl ForgettingCurve {
 
     /// Predicted recall at `at` of a memory last reviewed at `last_review`.
     pub fn recall_at(&self, stability: f64, last_review: DateTime<Utc>, at: DateTime<Utc>) -> f64 {
-        self.recall(stability, (at - last_review).num_seconds() as f64 / 86_400.0)
+        self.recall(
+            stability,
+            (at - last_review).num_seconds() as f64 / 86_400.0,
+        )
     }
 }
 
