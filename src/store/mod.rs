@@ -20,6 +20,7 @@ pub(crate) use execute_on_backend;
 pub mod accounts;
 pub mod analytics;
 pub mod assignments;
+pub mod bulk;
 pub mod content;
 pub mod learning;
 pub mod reviews;

@@ -808,3 +808,28 @@ async fn kpis_upload_all_or_nothing_and_correlate_with_proficiency() {
         .iter()
         .all(|r| r["n"] == 1));
 }
+
+#[actix_web::test]
+async fn the_scale_generator_fills_an_org_the_views_can_read() {
+    let url = fresh_database_url();
+    let settings = reprise::config::Settings::for_tests(url);
+    let pool = reprise::startup::open_database(&settings).unwrap();
+    let plan = reprise::demo::scale::Plan {
+        learners: 60,
+        nuggets: 30,
+        days: 12,
+        org_slug: "gen-test".into(),
+        seed: 7,
+    };
+    let now = start_time() + Duration::days(12);
+    let out =
+        actix_web::web::block(move || reprise::demo::scale::generate(&pool, &plan, now, |_, _| {}))
+            .await
+            .unwrap()
+            .unwrap();
+    // 60 learners in 3 teams of 25 under one region; 2 packs; every nugget met by day 4.
+    assert_eq!((out.teams, out.packs), (4, 2));
+    assert_eq!(out.memory_states, 60 * 30);
+    assert!(out.reviews > out.memory_states, "{} answers", out.reviews);
+    assert_eq!(out.analyst_email, "analyst@gen-test.example");
+}

@@ -83,11 +83,16 @@ fn collect(
         if let Some(c) = f.first_correct {
             acc.first.add(if c { 1.0 } else { 0.0 });
         }
-        let mut add = |key: &str| {
-            let g = groups.entry(key.to_string()).or_default();
-            g.now.merge(acc.now);
-            g.later.merge(acc.later);
-            g.first.merge(acc.first);
+        // Millions of rows: look up by reference, allocate a key only for a new group.
+        let mut add = |key: &str| match groups.get_mut(key) {
+            Some(g) => {
+                g.now.merge(acc.now);
+                g.later.merge(acc.later);
+                g.first.merge(acc.first);
+            }
+            None => {
+                groups.insert(key.to_string(), acc);
+            }
         };
         match group_by {
             GroupBy::Learner => add(&f.learner_id),
@@ -332,8 +337,18 @@ pub async fn heatmap(
     let map = state
         .db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
-            let mut cells: HashMap<(String, String), Mean> = HashMap::new();
-            let mut topics = BTreeSet::new();
+            // row key → topic → mean; looked up by reference (millions of rows).
+            let mut cells: HashMap<String, HashMap<String, Mean>> = HashMap::new();
+            let mut add = |row: &str, topic: &str, r: f64| {
+                let row = match cells.get_mut(row) {
+                    Some(c) => c,
+                    None => cells.entry(row.to_string()).or_default(),
+                };
+                match row.get_mut(topic) {
+                    Some(m) => m.add(r),
+                    None => row.entry(topic.to_string()).or_default().add(r),
+                }
+            };
             for_each_memory(conn, &caller.org_id, &s.filter, |f| {
                 let Some(t) = s.topic_of(&f.nugget_id) else {
                     return;
@@ -344,25 +359,17 @@ pub async fn heatmap(
                 let r = s
                     .curve
                     .recall_at(f.stability, f.last_review.and_utc(), s.now);
-                if !topics.contains(t) {
-                    topics.insert(t.to_string());
-                }
                 match rows_by {
-                    HeatmapRows::Learner => cells
-                        .entry((f.learner_id.clone(), t.to_string()))
-                        .or_default()
-                        .add(r),
+                    HeatmapRows::Learner => add(&f.learner_id, t, r),
                     HeatmapRows::Team => {
                         for &i in s.teams_of(&f.learner_id) {
-                            cells
-                                .entry((s.teams[i].id.clone(), t.to_string()))
-                                .or_default()
-                                .add(r);
+                            add(&s.teams[i].id, t, r);
                         }
                     }
                 }
             })?;
-            let topics: Vec<String> = topics.into_iter().collect();
+            let topics: BTreeSet<&String> = cells.values().flat_map(|c| c.keys()).collect();
+            let topics: Vec<String> = topics.into_iter().cloned().collect();
             let mut row_keys: Vec<(String, String)> = match rows_by {
                 HeatmapRows::Team => s
                     .teams
@@ -370,7 +377,7 @@ pub async fn heatmap(
                     .map(|t| (t.name.clone(), t.id.clone()))
                     .collect(),
                 HeatmapRows::Learner => {
-                    let ids: BTreeSet<&String> = cells.keys().map(|(k, _)| k).collect();
+                    let ids: BTreeSet<&String> = cells.keys().collect();
                     ids.into_iter()
                         .map(|id| (s.learner_name(id), id.clone()))
                         .collect()
@@ -383,7 +390,7 @@ pub async fn heatmap(
                     cells: topics
                         .iter()
                         .map(|t| {
-                            let m = cells.get(&(key.clone(), t.clone())).copied();
+                            let m = cells.get(&key).and_then(|c| c.get(t)).copied();
                             HeatmapCell {
                                 topic: t.clone(),
                                 value: share(m.and_then(|m| m.value())),

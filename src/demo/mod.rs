@@ -140,3 +140,5 @@ pub fn load_content(
     })?;
     Ok(packs.len())
 }
+
+pub mod scale;
