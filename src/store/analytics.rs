@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
 use super::schema::{
     assignment_learners, assignments, kpis, nugget_versions, nuggets, pack_versions, packs,
@@ -157,17 +159,20 @@ pub fn for_each_memory(
             memory_states::learner_id,
             memory_states::nugget_id,
             memory_states::stability.assume_not_null(),
-            memory_states::last_review_at.assume_not_null(),
+            // Text in both engines' `YYYY-MM-DD HH:MM:SS[.ffffff]` form, parsed by hand: chrono's
+            // general parser was the largest cost of reading millions of states on SQLite.
+            sql::<Text>("CAST(memory_states.last_review_at AS TEXT)"),
             memory_states::first_correct,
         ))
         .into_boxed();
     let q = scoped!(q, memory_states, org_id, filter);
-    let rows = q
-        .load_iter::<(String, String, f64, NaiveDateTime, Option<bool>), DefaultLoadingMode>(
-            conn,
-        )?;
+    let rows =
+        q.load_iter::<(String, String, f64, String, Option<bool>), DefaultLoadingMode>(conn)?;
     for row in rows {
         let (learner_id, nugget_id, stability, last_review, first_correct) = row?;
+        let Some(last_review) = parse_timestamp(&last_review) else {
+            continue;
+        };
         f(MemoryFact {
             learner_id,
             nugget_id,
@@ -177,6 +182,33 @@ pub fn for_each_memory(
         });
     }
     Ok(())
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS[.f…]` (how both engines render a TIMESTAMP as text).
+pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let mut nanos = 0u32;
+    if b.len() > 20 && b[19] == b'.' {
+        let digits = &b[20..b.len().min(29)];
+        for (i, &c) in digits.iter().enumerate() {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            nanos += u32::from(c - b'0') * 10u32.pow(8 - i as u32);
+        }
+    } else if b.len() != 19 {
+        return NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();
+    }
+    date.and_hms_nano_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, nanos)
 }
 
 /// One answer, as engagement and trends read it.
@@ -433,4 +465,28 @@ pub fn kpis(
         q = q.filter(kpis::period.eq(p.to_string()));
     }
     Ok(q.load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timestamp;
+
+    #[test]
+    fn timestamps_as_both_engines_render_them() {
+        let t = |s: &str| parse_timestamp(s).map(|d| d.to_string());
+        assert_eq!(
+            t("2026-03-02 08:00:00").as_deref(),
+            Some("2026-03-02 08:00:00")
+        );
+        assert_eq!(
+            t("2026-03-02 08:00:00.25").as_deref(),
+            Some("2026-03-02 08:00:00.250")
+        );
+        assert_eq!(
+            t("2026-03-02 08:00:00.123456").as_deref(),
+            Some("2026-03-02 08:00:00.123456")
+        );
+        assert_eq!(t("2026-02-30 08:00:00"), None);
+        assert_eq!(t("yesterday"), None);
+    }
 }
