@@ -113,6 +113,21 @@ enum Command {
         #[arg(long)]
         org: String,
     },
+    /// Generate an organization at scale (learners in teams, packs, assignments and days of
+    /// answers up to today) for trying and timing the analytics views.
+    Demo {
+        #[arg(long, default_value_t = 1000)]
+        learners: usize,
+        #[arg(long, default_value_t = 100)]
+        nuggets: usize,
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// Organization slug (must not exist yet).
+        #[arg(long, default_value = "scale-demo")]
+        org: String,
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+    },
     /// Simulate a population under the FSRS policy and the Qstream rule.
     Simulate {
         #[arg(long, default_value_t = 100)]
@@ -217,6 +232,51 @@ async fn main() -> anyhow::Result<ExitCode> {
                 } else {
                     simulate::table(&reports)
                 }
+            );
+        }
+        Command::Demo {
+            learners,
+            nuggets,
+            days,
+            org,
+            seed,
+        } => {
+            if learners == 0 || nuggets == 0 || days == 0 {
+                anyhow::bail!("--learners, --nuggets and --days must be at least 1");
+            }
+            let pool = open_database_at(&database_url_from_env())?;
+            let plan = demo::scale::Plan {
+                learners,
+                nuggets,
+                days,
+                org_slug: org,
+                seed,
+            };
+            let started = std::time::Instant::now();
+            let mut last = 0;
+            let out = demo::scale::generate(&pool, &plan, chrono::Utc::now(), |done, total| {
+                if done * 10 / total != last {
+                    last = done * 10 / total;
+                    eprintln!(
+                        "  {done}/{total} learners ({:.0} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            })?;
+            println!(
+                "Generated \"{}\" in {:.1} s: {learners} learners in {} teams, {} packs, {} memory states, {} answers.",
+                plan.org_slug,
+                started.elapsed().as_secs_f64(),
+                out.teams,
+                out.packs,
+                out.memory_states,
+                out.reviews
+            );
+            println!(
+                "Log in as {} (or manager01@{}.example) with the password {}.",
+                out.analyst_email,
+                plan.org_slug,
+                demo::PASSWORD
             );
         }
         Command::Serve { demo, content } => {

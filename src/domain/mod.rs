@@ -1,6 +1,7 @@
 //! Pure domain logic: no actix, no diesel. Time and randomness come in as arguments.
 
 pub mod accounts;
+pub mod analytics;
 pub mod assignments;
 pub mod calendar;
 pub mod catalog;

@@ -14,6 +14,7 @@ use super::body::Json;
 use super::caller::Caller;
 use super::state::AppState;
 use crate::domain::accounts::Role;
+use crate::domain::analytics::{bucket_of, RetentionTally};
 use crate::domain::assignments::{Assignment, PolicyName};
 use crate::domain::calendar::{local_day, local_midnight, weekday_code};
 use crate::domain::catalog::StoredNugget;
@@ -26,8 +27,8 @@ use crate::domain::scheduler::{
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{
-    self, accounts as account_store, content as content_store, learning, reviews, DbConnection,
-    StoreError,
+    self, accounts as account_store, analytics as analytics_store, content as content_store,
+    learning, reviews, DbConnection, StoreError,
 };
 
 /// The caller's time zone: their own, else their organization's.
@@ -443,6 +444,21 @@ fn apply_answer(
             due_after: after.due.map(|d| d.naive_utc()),
         };
         reviews::insert(conn, &row)?;
+        if let (Some(elapsed), Some(stability)) = (row.elapsed_days, row.stability_before) {
+            let mut tally = RetentionTally::default();
+            tally.add(
+                row.correct,
+                scheduler::recall_after(stability, elapsed, &ctx.parameters),
+            );
+            analytics_store::add_to_retention(
+                conn,
+                org,
+                &nugget.pack_id,
+                bucket_of(elapsed),
+                scheduler::fuzz_seed(&caller.user_id, "") as u32,
+                tally,
+            )?;
+        }
         let saved = learning::StoredState {
             nugget_id: req.nugget_id.clone(),
             pack_version_id: version_id,

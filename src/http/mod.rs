@@ -2,6 +2,7 @@
 //! JSON or problem documents. `routes` is the single list of endpoints; the OpenAPI document is
 //! collected from it, so the spec cannot miss a route.
 
+pub mod analytics;
 pub mod assignments;
 pub mod auth;
 pub mod body;
@@ -75,7 +76,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(xapi::list_statements)
         .service(xapi::get_lrs)
         .service(xapi::put_lrs)
-        .service(xapi::delete_lrs);
+        .service(xapi::delete_lrs)
+        .service(analytics::proficiency::proficiency)
+        .service(analytics::proficiency::heatmap)
+        .service(analytics::proficiency::knowledge_gain)
+        .service(analytics::retention::retention_curve)
+        .service(analytics::proficiency::forgetting_risk)
+        .service(analytics::activity::engagement)
+        .service(analytics::activity::trends)
+        .service(analytics::kpi::upload_kpis)
+        .service(analytics::kpi::kpi_correlation);
 }
 
 #[derive(OpenApi)]
@@ -96,6 +106,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "content", description = "Packs of nuggets: upload, publish, export"),
         (name = "assignments", description = "Packs assigned to teams and learners"),
         (name = "organization", description = "Organization settings"),
+        (name = "analytics", description = "Proficiency, retention, engagement and KPIs for HR and managers (JSON, CSV, SVG)"),
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),
         (name = "reviews", description = "The answer log, exported for analysis"),
         (name = "model", description = "The organization's FSRS memory model, fitted on its answers"),

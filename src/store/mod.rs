@@ -5,9 +5,23 @@
 
 pub mod schema;
 
+/// Runs a multi-row `insert_into(..).values(&vec)` on the concrete connection inside the
+/// MultiConnection (diesel's multi backend cannot render batch inserts itself).
+macro_rules! execute_on_backend {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Sqlite(c) => $query.execute(c),
+            $crate::store::DbConnection::Pg(c) => $query.execute(c),
+        }
+    };
+}
+pub(crate) use execute_on_backend;
+
 pub mod accounts;
 pub mod analysis;
+pub mod analytics;
 pub mod assignments;
+pub mod bulk;
 pub mod content;
 pub mod learning;
 pub mod model;

@@ -262,6 +262,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    retention_stats (org_id, pack_id, bucket, shard) {
+        org_id -> Text,
+        pack_id -> Text,
+        bucket -> Integer,
+        shard -> Integer,
+        reviews -> BigInt,
+        correct -> BigInt,
+        predicted_sum -> Double,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     logins,
@@ -282,4 +294,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     pauses,
     kpis,
     xapi_outbox,
+    retention_stats,
 );

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod analytics;
 mod console;
 mod content;
 mod crash;

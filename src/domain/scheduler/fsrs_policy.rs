@@ -28,7 +28,7 @@ pub(super) fn model(parameters: &[f32]) -> FSRS {
 }
 
 /// The decay (w20) of the forgetting curve `parameters` describe.
-fn decay(parameters: &[f32]) -> f32 {
+pub(super) fn decay(parameters: &[f32]) -> f32 {
     check_and_fill_parameters(parameters)
         .or_else(|_| check_and_fill_parameters(&[]))
         .map_or(fsrs::FSRS6_DEFAULT_DECAY, |w| w[20])

@@ -196,6 +196,48 @@ pub fn retrievability(state: &CardState, at: DateTime<Utc>, parameters: &[f32]) 
     Some(fsrs_policy::recall_after(memory, days, parameters))
 }
 
+/// Predicted recall `elapsed_days` after a review that left `stability`: the FSRS forgetting
+/// curve of `parameters` (the crate's `current_retrievability`).
+pub fn recall_after(stability: f64, elapsed_days: f64, parameters: &[f32]) -> f64 {
+    ForgettingCurve::new(parameters).recall(stability, elapsed_days)
+}
+
+/// The forgetting curve of one parameter set, for reading many predictions cheaply (analytics
+/// evaluate it for millions of memory states).
+#[derive(Debug, Clone, Copy)]
+pub struct ForgettingCurve {
+    decay: f32,
+}
+
+impl ForgettingCurve {
+    pub fn new(parameters: &[f32]) -> Self {
+        Self {
+            decay: fsrs_policy::decay(parameters),
+        }
+    }
+
+    /// Predicted recall `elapsed_days` (clamped at 0) after a review that left `stability`.
+    pub fn recall(&self, stability: f64, elapsed_days: f64) -> f64 {
+        let state = fsrs::MemoryState {
+            stability: stability.max(0.001) as f32,
+            difficulty: 5.0,
+        };
+        f64::from(fsrs::current_retrievability(
+            state,
+            elapsed_days.max(0.0) as f32,
+            self.decay,
+        ))
+    }
+
+    /// Predicted recall at `at` of a memory last reviewed at `last_review`.
+    pub fn recall_at(&self, stability: f64, last_review: DateTime<Utc>, at: DateTime<Utc>) -> f64 {
+        self.recall(
+            stability,
+            (at - last_review).num_seconds() as f64 / 86_400.0,
+        )
+    }
+}
+
 /// Stable 64-bit FNV-1a of `learner`, a separator and `nugget`, so fuzz is reproducible
 /// across processes (unlike `std`'s randomly keyed hasher).
 pub fn fuzz_seed(learner: &str, nugget: &str) -> u64 {

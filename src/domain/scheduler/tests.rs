@@ -320,3 +320,22 @@ fn fsrs_items_are_daily_and_time_sorted() {
     assert_eq!((reviews[0].rating, reviews[0].delta_t), (1, 0));
     assert_eq!((reviews[1].rating, reviews[1].delta_t), (3, 3));
 }
+
+#[test]
+fn the_forgetting_curve_matches_retrievability() {
+    let start = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+    let state = CardState {
+        memory: Some(MemoryState {
+            stability: 4.0,
+            difficulty: 5.0,
+        }),
+        last_review: Some(start),
+        ..CardState::default()
+    };
+    let at = start + chrono::Duration::days(4);
+    let r = retrievability(&state, at, &[]).unwrap();
+    assert!((r - 0.9).abs() < 1e-4, "stability is the 90 % point: {r}");
+    assert_eq!(recall_after(4.0, 4.0, &[]), r);
+    assert_eq!(ForgettingCurve::new(&[]).recall_at(4.0, start, at), r);
+    assert_eq!(recall_after(4.0, 0.0, &[]), 1.0);
+}

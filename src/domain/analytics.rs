@@ -1,0 +1,533 @@
+//! HR analytics, the pure part: averaging predicted recall into groups, retention-curve buckets,
+//! forgetting-risk ranking, weekly calendars, correlations and the KPI upload format.
+//!
+//! Nothing here reads the database or the clock: the store hands over plain facts and `now`.
+
+use std::collections::HashSet;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::validation::FieldError;
+
+/// A running mean.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Mean {
+    pub sum: f64,
+    pub n: u64,
+}
+
+impl Mean {
+    pub fn add(&mut self, value: f64) {
+        self.sum += value;
+        self.n += 1;
+    }
+
+    pub fn merge(&mut self, other: Mean) {
+        self.sum += other.sum;
+        self.n += other.n;
+    }
+
+    /// `None` when nothing was added.
+    pub fn value(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / self.n as f64)
+    }
+}
+
+/// Rounds for display (6 decimals): keeps JSON and CSV short without hiding differences HR
+/// could act on.
+pub fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// One bucket of the retention curve: reviews whose time since the previous review of the same
+/// nugget lies in `[from_days, to_days)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetentionBucket {
+    pub label: &'static str,
+    pub from_days: f64,
+    /// `None` for the open last bucket.
+    pub to_days: Option<f64>,
+}
+
+/// The retention curve's buckets. Stored roll-ups are keyed by the index into this list, so it
+/// may only ever grow at the end.
+pub const RETENTION_BUCKETS: [RetentionBucket; 8] = [
+    bucket("0-1", 0.0, Some(1.0)),
+    bucket("1-2", 1.0, Some(2.0)),
+    bucket("2-4", 2.0, Some(4.0)),
+    bucket("4-7", 4.0, Some(7.0)),
+    bucket("7-14", 7.0, Some(14.0)),
+    bucket("14-30", 14.0, Some(30.0)),
+    bucket("30-60", 30.0, Some(60.0)),
+    bucket("60+", 60.0, None),
+];
+
+const fn bucket(label: &'static str, from_days: f64, to_days: Option<f64>) -> RetentionBucket {
+    RetentionBucket {
+        label,
+        from_days,
+        to_days,
+    }
+}
+
+/// Index of the bucket holding `elapsed_days` (negative values, from clock skew, go to the first).
+pub fn bucket_of(elapsed_days: f64) -> usize {
+    RETENTION_BUCKETS
+        .iter()
+        .position(|b| b.to_days.is_none_or(|to| elapsed_days < to))
+        .unwrap_or(RETENTION_BUCKETS.len() - 1)
+}
+
+/// Observed against predicted recall in one bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RetentionTally {
+    pub reviews: u64,
+    pub correct: u64,
+    pub predicted_sum: f64,
+}
+
+impl RetentionTally {
+    pub fn add(&mut self, correct: bool, predicted: f64) {
+        self.reviews += 1;
+        self.correct += u64::from(correct);
+        self.predicted_sum += predicted;
+    }
+
+    pub fn merge(&mut self, other: RetentionTally) {
+        self.reviews += other.reviews;
+        self.correct += other.correct;
+        self.predicted_sum += other.predicted_sum;
+    }
+
+    pub fn observed(&self) -> Option<f64> {
+        (self.reviews > 0).then(|| self.correct as f64 / self.reviews as f64)
+    }
+
+    pub fn predicted(&self) -> Option<f64> {
+        (self.reviews > 0).then(|| self.predicted_sum / self.reviews as f64)
+    }
+}
+
+/// A learner × topic whose predicted recall falls below the threshold within the horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Risk {
+    pub learner_id: String,
+    pub learner: String,
+    pub topic: String,
+    /// Mean predicted recall over the topic's answered nuggets now.
+    pub recall_now: f64,
+    /// The same at the horizon, with no practice in between.
+    pub recall_at_horizon: f64,
+    /// Share of the topic's nuggets answered right the first time.
+    pub initial_proficiency: Option<f64>,
+    /// Memory states behind the figures.
+    pub n: u64,
+    pub suggestion: String,
+}
+
+/// Below this first-attempt share a topic was never really learnt: a refresher question will
+/// not fix it, a conversation with the manager may.
+pub const COACH_BELOW_INITIAL: f64 = 0.5;
+
+/// What to do about a learner's fading topic.
+pub fn suggestion(topic: &str, initial_proficiency: Option<f64>) -> String {
+    match initial_proficiency {
+        Some(p) if p < COACH_BELOW_INITIAL => {
+            format!("coach on {topic}: most first answers were wrong")
+        }
+        _ => format!("assign a refresher on {topic}"),
+    }
+}
+
+/// Keeps the risks below `threshold` at the horizon and orders them most urgent first (lowest
+/// recall at the horizon; ties by learner, then topic, so the order is stable).
+pub fn rank_risks(mut risks: Vec<Risk>, threshold: f64) -> Vec<Risk> {
+    risks.retain(|r| r.recall_at_horizon < threshold);
+    risks.sort_by(|a, b| {
+        a.recall_at_horizon
+            .total_cmp(&b.recall_at_horizon)
+            .then_with(|| a.learner.cmp(&b.learner))
+            .then_with(|| a.topic.cmp(&b.topic))
+    });
+    risks
+}
+
+/// The Monday starting the ISO week of `date`.
+pub fn week_start(date: NaiveDate) -> NaiveDate {
+    date - Duration::days(i64::from(date.weekday().num_days_from_monday()))
+}
+
+/// `2026-W10`.
+pub fn iso_week_label(date: NaiveDate) -> String {
+    let w = date.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// The Mondays of the `weeks` ISO weeks ending with the one holding `today`, oldest first.
+pub fn recent_weeks(today: NaiveDate, weeks: u32) -> Vec<NaiveDate> {
+    let last = week_start(today);
+    (0..i64::from(weeks))
+        .rev()
+        .map(|i| last - Duration::weeks(i))
+        .collect()
+}
+
+/// Median of `values` (mean of the middle two for an even count).
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
+}
+
+/// Fewer pairs than this and a correlation says little: it is still reported, flagged
+/// `too_small`. Eight pairs give a 95 % interval of roughly ±0.7 around r = 0.
+pub const MIN_CORRELATION_PAIRS: usize = 8;
+
+/// Pearson's r; `None` for fewer than two pairs or when either side does not vary.
+pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
+    let n = xs.len().min(ys.len());
+    if n < 2 {
+        return None;
+    }
+    let mx = xs[..n].iter().sum::<f64>() / n as f64;
+    let my = ys[..n].iter().sum::<f64>() / n as f64;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in xs[..n].iter().zip(&ys[..n]) {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    if sxx <= f64::EPSILON || syy <= f64::EPSILON {
+        return None;
+    }
+    Some((sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0))
+}
+
+/// Ranks 1..=n, ties sharing the mean of their ranks.
+pub fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut out = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            out[k] = rank;
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// Spearman's rho: Pearson's r of the ranks (ties averaged).
+pub fn spearman(xs: &[f64], ys: &[f64]) -> Option<f64> {
+    let n = xs.len().min(ys.len());
+    pearson(&ranks(&xs[..n]), &ranks(&ys[..n]))
+}
+
+/// One line of a KPI upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiLine {
+    pub line: usize,
+    pub email: String,
+    pub period: String,
+    pub metric: String,
+    pub value: f64,
+}
+
+/// The header a KPI upload starts with.
+pub const KPI_HEADER: [&str; 4] = ["email", "period", "metric", "value"];
+
+fn line_error(line: usize, field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        line: Some(line),
+        ..FieldError::new(field, message)
+    }
+}
+
+/// 1-based line number of byte `offset` of `text`.
+fn line_at(text: &str, offset: u64) -> usize {
+    // A record's position is where reading resumed, before any blank lines the reader skipped.
+    let mut end = (offset as usize).min(text.len());
+    while end < text.len() && matches!(text.as_bytes()[end], b'\n' | b'\r') {
+        end += 1;
+    }
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Parses a KPI upload (`email,period,metric,value`, one row per seller, period and metric).
+/// Every problem is reported with its line; a (email, period, metric) repeated in the file is one.
+pub fn parse_kpis(text: &str) -> Result<Vec<KpiLine>, Vec<FieldError>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut errors = Vec::new();
+    let mut lines = Vec::new();
+    let mut seen = HashSet::new();
+    let mut header_done = false;
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| line_at(text, p.byte()));
+                errors.push(line_error(line, "body", format!("not valid CSV: {e}")));
+                break;
+            }
+        };
+        let line = record.position().map_or(0, |p| line_at(text, p.byte()));
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        if !header_done {
+            header_done = true;
+            let header: Vec<String> = record.iter().map(str::to_lowercase).collect();
+            if header != KPI_HEADER {
+                errors.push(line_error(
+                    line,
+                    "header",
+                    "the first line must be the header email,period,metric,value",
+                ));
+                break;
+            }
+            continue;
+        }
+        if record.len() != 4 {
+            errors.push(line_error(
+                line,
+                "body",
+                format!("expected 4 columns, found {}", record.len()),
+            ));
+            continue;
+        }
+        let (email, period, metric, value) = (&record[0], &record[1], &record[2], &record[3]);
+        let before = errors.len();
+        let email = match super::accounts::Email::parse("email", email) {
+            Ok(e) => e.as_str().to_string(),
+            Err(e) => {
+                errors.push(line_error(line, "email", e.message));
+                String::new()
+            }
+        };
+        for (field, v) in [("period", period), ("metric", metric)] {
+            if v.is_empty() || v.chars().count() > 64 || v.chars().any(char::is_control) {
+                errors.push(line_error(line, field, "must be 1 to 64 characters"));
+            }
+        }
+        let value = match value.parse::<f64>() {
+            Ok(v) if v.is_finite() => v,
+            _ => {
+                errors.push(line_error(line, "value", "must be a number"));
+                0.0
+            }
+        };
+        if errors.len() > before {
+            continue;
+        }
+        if !seen.insert((email.clone(), period.to_string(), metric.to_string())) {
+            errors.push(line_error(
+                line,
+                "body",
+                format!("{email} already has a {metric} value for {period} in this file"),
+            ));
+            continue;
+        }
+        lines.push(KpiLine {
+            line,
+            email,
+            period: period.to_string(),
+            metric: metric.to_string(),
+            value,
+        });
+    }
+    if !header_done && errors.is_empty() {
+        errors.push(line_error(1, "body", "the upload is empty"));
+    }
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A colour-blind-safe sequential colour (viridis) for `t` in 0..=1, as RGB.
+pub fn viridis(t: f64) -> (u8, u8, u8) {
+    // Nine evenly spaced anchors of matplotlib's viridis, linearly interpolated.
+    const ANCHORS: [(f64, f64, f64); 9] = [
+        (68.0, 1.0, 84.0),
+        (71.0, 44.0, 122.0),
+        (59.0, 81.0, 139.0),
+        (44.0, 113.0, 142.0),
+        (33.0, 144.0, 141.0),
+        (39.0, 173.0, 129.0),
+        (92.0, 200.0, 99.0),
+        (170.0, 220.0, 50.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let pos = t * (ANCHORS.len() - 1) as f64;
+    let i = (pos.floor() as usize).min(ANCHORS.len() - 2);
+    let f = pos - i as f64;
+    let (a, b) = (ANCHORS[i], ANCHORS[i + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_half_open_and_cover_everything() {
+        assert_eq!(bucket_of(-0.1), 0);
+        assert_eq!(bucket_of(0.0), 0);
+        assert_eq!(bucket_of(0.999), 0);
+        assert_eq!(bucket_of(1.0), 1);
+        assert_eq!(bucket_of(3.9), 2);
+        assert_eq!(bucket_of(7.0), 4);
+        assert_eq!(bucket_of(59.99), 6);
+        assert_eq!(bucket_of(60.0), 7);
+        assert_eq!(bucket_of(10_000.0), 7);
+        for pair in RETENTION_BUCKETS.windows(2) {
+            assert_eq!(pair[0].to_days, Some(pair[1].from_days));
+        }
+    }
+
+    #[test]
+    fn pearson_and_spearman_match_a_hand_computed_case() {
+        // x = 1..5, y = 2,4,5,4,5: mean y = 4, sxy = 6, sxx = 10, syy = 6 → r = 6/√60.
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let y = [2.0, 4.0, 5.0, 4.0, 5.0];
+        let r = pearson(&x, &y).unwrap();
+        assert!((r - 6.0 / 60f64.sqrt()).abs() < 1e-12);
+        // Ranks of y: 1, 2.5, 4.5, 2.5, 4.5 → mean 3, sxy = 7, sxx = 10, syy = 9 → 7/√90.
+        assert_eq!(ranks(&y), vec![1.0, 2.5, 4.5, 2.5, 4.5]);
+        let rho = spearman(&x, &y).unwrap();
+        assert!((rho - 7.0 / 90f64.sqrt()).abs() < 1e-12);
+        // A monotone but non-linear relation is perfect for Spearman only.
+        let cubes: Vec<f64> = x.iter().map(|v| v * v * v).collect();
+        assert_eq!(spearman(&x, &cubes), Some(1.0));
+        assert!(pearson(&x, &cubes).unwrap() < 1.0);
+        assert_eq!(pearson(&[1.0], &[2.0]), None);
+        assert_eq!(pearson(&[1.0, 1.0], &[2.0, 3.0]), None);
+    }
+
+    fn risk(learner: &str, topic: &str, at_horizon: f64) -> Risk {
+        Risk {
+            learner_id: learner.into(),
+            learner: learner.into(),
+            topic: topic.into(),
+            recall_now: 0.95,
+            recall_at_horizon: at_horizon,
+            initial_proficiency: Some(1.0),
+            n: 1,
+            suggestion: suggestion(topic, Some(1.0)),
+        }
+    }
+
+    #[test]
+    fn risks_below_threshold_come_lowest_first() {
+        let ranked = rank_risks(
+            vec![
+                risk("bo", "Closing", 0.7),
+                risk("al", "Discovery", 0.85),
+                risk("al", "Closing", 0.5),
+                risk("cy", "Closing", 0.7),
+            ],
+            0.8,
+        );
+        let order: Vec<(&str, &str)> = ranked
+            .iter()
+            .map(|r| (r.learner.as_str(), r.topic.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            vec![("al", "Closing"), ("bo", "Closing"), ("cy", "Closing")]
+        );
+        assert_eq!(
+            suggestion("Closing", Some(1.0)),
+            "assign a refresher on Closing"
+        );
+        assert!(suggestion("Closing", Some(0.25)).starts_with("coach on Closing"));
+    }
+
+    #[test]
+    fn weeks_and_medians() {
+        let d = |m: u32, day: u32| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        // 4 March 2026 is a Wednesday in ISO week 10.
+        assert_eq!(week_start(d(3, 4)), d(3, 2));
+        assert_eq!(iso_week_label(d(3, 4)), "2026-W10");
+        assert_eq!(recent_weeks(d(3, 4), 3), vec![d(2, 16), d(2, 23), d(3, 2)]);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+    }
+
+    #[test]
+    fn kpi_uploads_are_checked_line_by_line() {
+        let ok = parse_kpis("email,period,metric,value\nAnn@x.example,2026-Q1,revenue,1200.5\n\nbo@x.example,2026-Q1,revenue,-3\n").unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[0].email, "ann@x.example");
+        assert_eq!((ok[1].line, ok[1].value), (4, -3.0));
+        let errors = parse_kpis(
+            "email,period,metric,value\nnot-an-email,2026-Q1,revenue,1\nann@x.example,,revenue,abc\nann@x.example,Q1,m,1\nann@x.example,Q1,m,2\nann@x.example,Q1\n",
+        )
+        .unwrap_err();
+        let got: Vec<(Option<usize>, &str)> =
+            errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(2), "email"),
+                (Some(3), "period"),
+                (Some(3), "value"),
+                (Some(5), "body"),
+                (Some(6), "body"),
+            ]
+        );
+        assert_eq!(parse_kpis("name,value\n").unwrap_err()[0].field, "header");
+        assert_eq!(parse_kpis("").unwrap_err()[0].field, "body");
+    }
+
+    #[test]
+    fn viridis_runs_dark_purple_to_yellow() {
+        assert_eq!(viridis(0.0), (68, 1, 84));
+        assert_eq!(viridis(1.0), (253, 231, 37));
+        assert_eq!(viridis(2.0), viridis(1.0));
+        let mid = viridis(0.5);
+        assert_eq!(mid, (33, 144, 141));
+    }
+
+    #[test]
+    fn means_merge() {
+        let mut a = Mean::default();
+        assert_eq!(a.value(), None);
+        a.add(1.0);
+        let mut b = Mean::default();
+        b.add(0.0);
+        a.merge(b);
+        assert_eq!(a.value(), Some(0.5));
+    }
+}

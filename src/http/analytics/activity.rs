@@ -1,0 +1,513 @@
+//! Views over the answer log, week by week (ISO weeks, UTC): engagement and trends.
+//!
+//! Both read every answer of the scope up to the end of the window, ordered by learner, nugget
+//! and time, once: engagement needs each answer's predecessor (was it on time?), trends the
+//! last answer before each week's end (what was predicted then).
+
+use crate::http::caller::{Authorized, Staff};
+use std::collections::{HashMap, HashSet};
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    cell, charts, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
+};
+use crate::domain::analytics::{iso_week_label, median, recent_weeks, Mean};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::state::AppState;
+use crate::store::analytics::{for_each_answer, reach, AnswerFact};
+use crate::store::DbConnection;
+
+/// A group of learners a weekly view reports on: a team, or everyone in scope.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WeeklyGroup {
+    /// Null for everyone in scope.
+    pub team_id: Option<String>,
+    pub team: String,
+}
+
+/// The weeks of a view and, for each, the instant it is read at (its end, or now for the
+/// current week).
+struct Weeks {
+    starts: Vec<NaiveDate>,
+    ends: Vec<DateTime<Utc>>,
+}
+
+fn weeks(now: DateTime<Utc>, count: u32) -> Weeks {
+    let starts = recent_weeks(now.date_naive(), count);
+    let ends = starts
+        .iter()
+        .map(|d| (d.and_hms_opt(0, 0, 0).unwrap().and_utc() + Duration::days(7)).min(now))
+        .collect();
+    Weeks { starts, ends }
+}
+
+fn week_of(w: &Weeks, t: NaiveDateTime) -> Option<usize> {
+    let d = t.date();
+    let i = w.starts.partition_point(|s| *s <= d);
+    (i > 0 && d < w.starts[i - 1] + Duration::days(7)).then(|| i - 1)
+}
+
+fn check_weeks(weeks: Option<u32>, default: u32) -> ApiResult<u32> {
+    let n = weeks.unwrap_or(default);
+    if !(1..=104).contains(&n) {
+        return Err(ApiError::field("weeks", "must be 1 to 104"));
+    }
+    Ok(n)
+}
+
+/// Groups of a weekly view: each visible team, then everyone in scope (last index).
+fn groups(s: &Scope) -> Vec<WeeklyGroup> {
+    let mut g: Vec<WeeklyGroup> = s
+        .teams
+        .iter()
+        .map(|t| WeeklyGroup {
+            team_id: Some(t.id.clone()),
+            team: t.name.clone(),
+        })
+        .collect();
+    g.push(WeeklyGroup {
+        team_id: None,
+        team: "All in scope".into(),
+    });
+    g
+}
+
+/// Group indexes a learner counts in (their visible teams and "all").
+fn groups_of(s: &Scope, learner: &str) -> Vec<usize> {
+    let mut g = s.teams_of(learner).to_vec();
+    g.push(s.teams.len());
+    g
+}
+
+/// Learners in scope (role learner), each with the group indexes they count in.
+fn learners_in_scope(s: &Scope) -> HashMap<String, Vec<usize>> {
+    let in_teams: Option<HashSet<&str>> = s.filter.teams.as_ref().map(|teams| {
+        s.directory
+            .members
+            .iter()
+            .filter(|(t, _)| teams.contains(t))
+            .map(|(_, u)| u.as_str())
+            .collect()
+    });
+    s.directory
+        .users
+        .keys()
+        .filter(|id| s.is_learner(id))
+        .filter(|id| {
+            in_teams
+                .as_ref()
+                .is_none_or(|set| set.contains(id.as_str()))
+        })
+        .map(|id| (id.clone(), groups_of(s, id)))
+        .collect()
+}
+
+/// Streams answers grouped by learner × nugget: `run` gets each history, oldest first.
+fn for_each_history(
+    conn: &mut DbConnection,
+    org: &str,
+    s: &Scope,
+    until: DateTime<Utc>,
+    mut run: impl FnMut(&[AnswerFact]),
+) -> ApiResult<()> {
+    let mut current: Vec<AnswerFact> = Vec::new();
+    for_each_answer(conn, org, &s.filter, until.naive_utc(), |a| {
+        if current
+            .last()
+            .is_some_and(|p| p.learner_id != a.learner_id || p.nugget_id != a.nugget_id)
+        {
+            run(&current);
+            current.clear();
+        }
+        current.push(a);
+    })?;
+    if !current.is_empty() {
+        run(&current);
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyQuery {
+    /// ISO weeks back from the current one (1..=104; 8 for engagement, 12 for trends).
+    pub weeks: Option<u32>,
+    /// Only this team (and teams nested below it).
+    pub team_id: Option<String>,
+    /// `json` (default) or `csv`; trends also `svg`.
+    #[param(value_type = Option<OutputFormat>)]
+    pub format: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EngagementWeek {
+    #[serde(flatten)]
+    pub group: WeeklyGroup,
+    /// ISO week, e.g. `2026-W10`.
+    pub week: String,
+    pub week_start: NaiveDate,
+    /// Learners reached by an assignment started by the week's end.
+    pub invited: usize,
+    /// Invited learners who had answered at least once by the week's end.
+    pub started: usize,
+    /// Learners with an answer in the 7 (30) days before the week's end.
+    pub active_7d: usize,
+    pub active_30d: usize,
+    /// Answers given during the week.
+    pub answers: u64,
+    pub correct_rate: Option<f64>,
+    pub median_response_ms: Option<f64>,
+    /// Share of the week's answers given by the day after they fell due (first answers count
+    /// as on time).
+    pub on_time_rate: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Engagement {
+    pub at: DateTime<Utc>,
+    /// One row per group and week: teams in name order, then everyone in scope; oldest week
+    /// first.
+    pub rows: Vec<EngagementWeek>,
+}
+
+#[derive(Default)]
+struct WeekTally {
+    answers: u64,
+    correct: u64,
+    on_time: u64,
+    response_ms: Vec<f64>,
+}
+
+/// Engagement per team and ISO week: invited, started, active, answers, correct rate, median
+/// response time and on-time rate.
+#[utoipa::path(
+    tag = "analytics",
+    params(WeeklyQuery),
+    responses(
+        (status = 200, content((Engagement = "application/json"), (String = "text/csv"))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/analytics/engagement")]
+pub async fn engagement(
+    state: web::Data<AppState>,
+    caller: Authorized<Staff>,
+    req: HttpRequest,
+    q: web::Query<WeeklyQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let format = negotiate(&req, q.format.as_deref(), false)?;
+    let count = check_weeks(q.weeks, 8)?;
+    let narrowing = Narrowing {
+        team_id: q.team_id,
+        ..Narrowing::default()
+    };
+    let st = state.clone();
+    let report = state
+        .db(move |conn| {
+            let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
+            let org = caller.org_id.as_str();
+            let w = weeks(s.now, count);
+            let groups = groups(&s);
+            let learners = learners_in_scope(&s);
+            // Invited since: the earliest start of an assignment reaching the learner.
+            let r = reach(conn, org)?;
+            let mut invited_on: HashMap<&str, NaiveDate> = HashMap::new();
+            let mut note = |learner: &str, day: NaiveDate| {
+                if let Some((id, _)) = learners.get_key_value(learner) {
+                    let e = invited_on.entry(id.as_str()).or_insert(day);
+                    *e = (*e).min(day);
+                }
+            };
+            for (learner, day) in &r.named {
+                note(learner, *day);
+            }
+            for (team, user) in &s.directory.members {
+                let mut ancestors: Vec<String> = vec![team.clone()];
+                let mut cursor = s.parents.get(team).cloned().flatten();
+                while let Some(p) = cursor {
+                    if ancestors.contains(&p) {
+                        break;
+                    }
+                    cursor = s.parents.get(&p).cloned().flatten();
+                    ancestors.push(p);
+                }
+                for (assigned, day) in &r.team_assignments {
+                    if ancestors.contains(assigned) {
+                        note(user, *day);
+                    }
+                }
+            }
+            let mut first_answer: HashMap<String, NaiveDateTime> = HashMap::new();
+            let mut answer_days: HashMap<String, HashSet<NaiveDate>> = HashMap::new();
+            let mut tallies: HashMap<(usize, usize), WeekTally> = HashMap::new();
+            for_each_history(conn, org, &s, s.now + Duration::seconds(1), |history| {
+                let learner = &history[0].learner_id;
+                let Some(gs) = learners.get(learner) else {
+                    return;
+                };
+                let first = first_answer
+                    .entry(learner.clone())
+                    .or_insert(history[0].answered_at);
+                *first = (*first).min(history[0].answered_at);
+                let days = answer_days.entry(learner.clone()).or_default();
+                let mut previous_due: Option<Option<NaiveDateTime>> = None;
+                for a in history {
+                    days.insert(a.answered_at.date());
+                    if let Some(i) = week_of(&w, a.answered_at) {
+                        let on_time = match previous_due {
+                            None | Some(None) => true,
+                            Some(Some(due)) => a.answered_at <= due + Duration::days(1),
+                        };
+                        for &g in gs {
+                            let t = tallies.entry((g, i)).or_default();
+                            t.answers += 1;
+                            t.correct += u64::from(a.correct);
+                            t.on_time += u64::from(on_time);
+                            t.response_ms.push(f64::from(a.response_ms));
+                        }
+                    }
+                    previous_due = Some(a.due_after);
+                }
+            })?;
+            let mut rows = Vec::new();
+            for (g, group) in groups.iter().enumerate() {
+                let members: Vec<&String> = learners
+                    .iter()
+                    .filter(|(_, gs)| gs.contains(&g))
+                    .map(|(id, _)| id)
+                    .collect();
+                for (i, start) in w.starts.iter().enumerate() {
+                    let end = w.ends[i];
+                    // The week's last day: its end is exclusive (midnight after it, or now).
+                    let end_day = (end - Duration::seconds(1)).date_naive();
+                    let reached_by =
+                        |id: &String| invited_on.get(id.as_str()).is_some_and(|d| *d <= end_day);
+                    let invited = members.iter().filter(|id| reached_by(id)).count();
+                    let started = members
+                        .iter()
+                        .filter(|id| reached_by(id))
+                        .filter(|id| {
+                            first_answer
+                                .get(id.as_str())
+                                .is_some_and(|t| t.and_utc() < end)
+                        })
+                        .count();
+                    let active = |span: i64| {
+                        let from = (end - Duration::days(span)).date_naive();
+                        members
+                            .iter()
+                            .filter(|id| {
+                                answer_days.get(id.as_str()).is_some_and(|days| {
+                                    days.iter().any(|d| *d >= from && *d <= end_day)
+                                })
+                            })
+                            .count()
+                    };
+                    let t = tallies.remove(&(g, i)).unwrap_or_default();
+                    let mut times = t.response_ms;
+                    let rate = |x: u64| (t.answers > 0).then(|| x as f64 / t.answers as f64);
+                    rows.push(EngagementWeek {
+                        group: group.clone(),
+                        week: iso_week_label(*start),
+                        week_start: *start,
+                        invited,
+                        started,
+                        active_7d: active(7),
+                        active_30d: active(30),
+                        answers: t.answers,
+                        correct_rate: share(rate(t.correct)),
+                        median_response_ms: median(&mut times),
+                        on_time_rate: share(rate(t.on_time)),
+                    });
+                }
+            }
+            Ok(Engagement { at: s.now, rows })
+        })
+        .await?;
+    Ok(respond(
+        format,
+        &report,
+        |r| {
+            let mut t = Table::new(&[
+                "team_id",
+                "team",
+                "week",
+                "week_start",
+                "invited",
+                "started",
+                "active_7d",
+                "active_30d",
+                "answers",
+                "correct_rate",
+                "median_response_ms",
+                "on_time_rate",
+            ]);
+            for x in &r.rows {
+                t.push(vec![
+                    x.group.team_id.clone().unwrap_or_default(),
+                    x.group.team.clone(),
+                    x.week.clone(),
+                    x.week_start.to_string(),
+                    x.invited.to_string(),
+                    x.started.to_string(),
+                    x.active_7d.to_string(),
+                    x.active_30d.to_string(),
+                    x.answers.to_string(),
+                    cell(x.correct_rate),
+                    cell(x.median_response_ms),
+                    cell(x.on_time_rate),
+                ]);
+            }
+            t
+        },
+        |_| String::new(),
+        "engagement",
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrendWeek {
+    #[serde(flatten)]
+    pub group: WeeklyGroup,
+    pub week: String,
+    pub week_start: NaiveDate,
+    /// Answers given during the week.
+    pub answers: u64,
+    /// Share of the week's answers that were right.
+    pub correct_rate: Option<f64>,
+    /// Mean predicted recall at the week's end (now for the current week) over every
+    /// learner × nugget answered by then, from the last answer before it.
+    pub proficiency: Option<f64>,
+    /// Memory states behind `proficiency`.
+    pub n: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Trends {
+    pub at: DateTime<Utc>,
+    /// One row per group and week: teams in name order, then everyone in scope; oldest week
+    /// first.
+    pub rows: Vec<TrendWeek>,
+}
+
+/// Weekly trends per team: answers, correct rate and proficiency at each week's end.
+#[utoipa::path(
+    tag = "analytics",
+    params(WeeklyQuery),
+    responses(
+        (status = 200, content((Trends = "application/json"), (String = "text/csv"), (String = "image/svg+xml"))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/analytics/trends")]
+pub async fn trends(
+    state: web::Data<AppState>,
+    caller: Authorized<Staff>,
+    req: HttpRequest,
+    q: web::Query<WeeklyQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let format = negotiate(&req, q.format.as_deref(), true)?;
+    let count = check_weeks(q.weeks, 12)?;
+    let narrowing = Narrowing {
+        team_id: q.team_id,
+        ..Narrowing::default()
+    };
+    let st = state.clone();
+    let report = state
+        .db(move |conn| {
+            let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
+            let org = caller.org_id.as_str();
+            let w = weeks(s.now, count);
+            let groups = groups(&s);
+            let learners = learners_in_scope(&s);
+            let mut answers: HashMap<(usize, usize), Mean> = HashMap::new();
+            let mut recall: HashMap<(usize, usize), Mean> = HashMap::new();
+            for_each_history(conn, org, &s, s.now + Duration::seconds(1), |history| {
+                let Some(gs) = learners.get(&history[0].learner_id) else {
+                    return;
+                };
+                for a in history {
+                    if let Some(i) = week_of(&w, a.answered_at) {
+                        for &g in gs {
+                            answers.entry((g, i)).or_default().add(if a.correct {
+                                1.0
+                            } else {
+                                0.0
+                            });
+                        }
+                    }
+                }
+                for (i, end) in w.ends.iter().enumerate() {
+                    let before = history.partition_point(|a| a.answered_at.and_utc() <= *end);
+                    let Some(last) = before.checked_sub(1).map(|k| &history[k]) else {
+                        continue;
+                    };
+                    let r =
+                        s.curve
+                            .recall_at(last.stability_after, last.answered_at.and_utc(), *end);
+                    for &g in gs {
+                        recall.entry((g, i)).or_default().add(r);
+                    }
+                }
+            })?;
+            let mut rows = Vec::new();
+            for (g, group) in groups.iter().enumerate() {
+                for (i, start) in w.starts.iter().enumerate() {
+                    let a = answers.get(&(g, i)).copied().unwrap_or_default();
+                    let r = recall.get(&(g, i)).copied().unwrap_or_default();
+                    rows.push(TrendWeek {
+                        group: group.clone(),
+                        week: iso_week_label(*start),
+                        week_start: *start,
+                        answers: a.n,
+                        correct_rate: share(a.value()),
+                        proficiency: share(r.value()),
+                        n: r.n,
+                    });
+                }
+            }
+            Ok(Trends { at: s.now, rows })
+        })
+        .await?;
+    Ok(respond(
+        format,
+        &report,
+        |r| {
+            let mut t = Table::new(&[
+                "team_id",
+                "team",
+                "week",
+                "week_start",
+                "answers",
+                "correct_rate",
+                "proficiency",
+                "n",
+            ]);
+            for x in &r.rows {
+                t.push(vec![
+                    x.group.team_id.clone().unwrap_or_default(),
+                    x.group.team.clone(),
+                    x.week.clone(),
+                    x.week_start.to_string(),
+                    x.answers.to_string(),
+                    cell(x.correct_rate),
+                    cell(x.proficiency),
+                    x.n.to_string(),
+                ]);
+            }
+            t
+        },
+        charts::trends,
+        "trends",
+    ))
+}

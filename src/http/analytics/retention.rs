@@ -1,0 +1,142 @@
+//! The retention curve: observed recall against the model's prediction by time since the
+//! previous answer to the same nugget.
+
+use crate::http::caller::{Authorized, Staff};
+use std::collections::HashMap;
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{cell, charts, negotiate, respond, scope, share, Narrowing, OutputFormat, Table};
+use crate::domain::analytics::{bucket_of, RetentionTally, RETENTION_BUCKETS};
+use crate::error::{ApiResult, Problem};
+use crate::http::state::AppState;
+use crate::store::analytics::{for_each_repeat, retention_rollup};
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionQuery {
+    /// Only this pack (slug).
+    pub pack: Option<String>,
+    /// Only this team (and teams nested below it).
+    pub team_id: Option<String>,
+    /// `json` (default), `csv` or `svg`.
+    #[param(value_type = Option<OutputFormat>)]
+    pub format: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetentionPoint {
+    /// Days since the previous answer: `from_days` ≤ d < `to_days`.
+    pub label: String,
+    pub from_days: f64,
+    /// Null for the open last bucket.
+    pub to_days: Option<f64>,
+    /// Answers in the bucket.
+    pub n: u64,
+    /// Share answered right.
+    pub observed_recall: Option<f64>,
+    /// The model's mean predicted recall for those answers, at the time they were given.
+    pub predicted_recall: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetentionCurve {
+    pub pack: Option<String>,
+    pub buckets: Vec<RetentionPoint>,
+}
+
+/// Retention curve: for answers that follow an earlier answer to the same nugget, observed
+/// recall against the model's predicted recall, bucketed by days since that earlier answer.
+///
+/// The whole organization is read from a roll-up kept as answers are recorded (predictions with
+/// the parameters in force then); a team scope is computed from its answers.
+#[utoipa::path(
+    tag = "analytics",
+    params(RetentionQuery),
+    responses(
+        (status = 200, content((RetentionCurve = "application/json"), (String = "text/csv"), (String = "image/svg+xml"))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/analytics/retention-curve")]
+pub async fn retention_curve(
+    state: web::Data<AppState>,
+    caller: Authorized<Staff>,
+    req: HttpRequest,
+    q: web::Query<RetentionQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let format = negotiate(&req, q.format.as_deref(), true)?;
+    let narrowing = Narrowing {
+        team_id: q.team_id,
+        pack: q.pack.clone(),
+        assignment_id: None,
+    };
+    let st = state.clone();
+    let curve = state
+        .db(move |conn| {
+            let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
+            let org = caller.org_id.as_str();
+            let tallies: HashMap<usize, RetentionTally> = if s.whole_org() {
+                retention_rollup(conn, org, s.filter.pack_id.as_deref())?
+            } else {
+                let mut t: HashMap<usize, RetentionTally> = HashMap::new();
+                for_each_repeat(conn, org, &s.filter, |elapsed, stability, correct| {
+                    t.entry(bucket_of(elapsed))
+                        .or_default()
+                        .add(correct, s.curve.recall(stability, elapsed));
+                })?;
+                t
+            };
+            Ok(RetentionCurve {
+                pack: q.pack,
+                buckets: RETENTION_BUCKETS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let t = tallies.get(&i).copied().unwrap_or_default();
+                        RetentionPoint {
+                            label: b.label.to_string(),
+                            from_days: b.from_days,
+                            to_days: b.to_days,
+                            n: t.reviews,
+                            observed_recall: share(t.observed()),
+                            predicted_recall: share(t.predicted()),
+                        }
+                    })
+                    .collect(),
+            })
+        })
+        .await?;
+    Ok(respond(
+        format,
+        &curve,
+        |c| {
+            let mut t = Table::new(&[
+                "bucket",
+                "from_days",
+                "to_days",
+                "n",
+                "observed_recall",
+                "predicted_recall",
+            ]);
+            for b in &c.buckets {
+                t.push(vec![
+                    b.label.clone(),
+                    b.from_days.to_string(),
+                    b.to_days.map(|d| d.to_string()).unwrap_or_default(),
+                    b.n.to_string(),
+                    cell(b.observed_recall),
+                    cell(b.predicted_recall),
+                ]);
+            }
+            t
+        },
+        charts::retention_curve,
+        "retention-curve",
+    ))
+}

@@ -1,0 +1,492 @@
+//! Reads for HR analytics. Queries stay portable (no backend-specific SQL): they filter and
+//! stream plain facts, and the caller computes predicted recall in Rust, because the forgetting
+//! curve is not expressible in SQL both engines share.
+//!
+//! Scopes are team lists (a manager's teams and every team nested below); `None` is the whole
+//! organization. Learners are matched through a `team_members` sub-select so a scope of any size
+//! is one query parameter list of team ids, never a list of learner ids.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use super::schema::{
+    assignment_learners, assignments, kpis, nugget_versions, nuggets, pack_versions, packs,
+    retention_stats, reviews, team_members, users,
+};
+use super::{DbConnection, StoreResult};
+use crate::domain::analytics::RetentionTally;
+
+/// Who is who in an organization: users, and which teams they are direct members of.
+#[derive(Debug, Default)]
+pub struct Directory {
+    /// user id → (name, e-mail, role).
+    pub users: HashMap<String, (String, String, String)>,
+    /// (team id, user id) for every direct membership.
+    pub members: Vec<(String, String)>,
+}
+
+pub fn directory(conn: &mut DbConnection, org_id: &str) -> StoreResult<Directory> {
+    let users = users::table
+        .filter(users::org_id.eq(org_id))
+        .select((users::id, users::name, users::email, users::role))
+        .load::<(String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, name, email, role)| (id, (name, email, role)))
+        .collect();
+    let members = team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .select((team_members::team_id, team_members::user_id))
+        .load(conn)?;
+    Ok(Directory { users, members })
+}
+
+/// What analytics need to know about a nugget.
+#[derive(Debug, Clone)]
+pub struct NuggetInfo {
+    pub pack_id: String,
+    /// The topic in the newest published version that has the nugget.
+    pub topic: String,
+}
+
+/// Every nugget of the organization with its pack and current topic.
+pub fn nugget_catalog(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> StoreResult<HashMap<String, NuggetInfo>> {
+    let rows: Vec<(String, String, String, i32)> = nugget_versions::table
+        .inner_join(
+            pack_versions::table.on(pack_versions::org_id
+                .eq(nugget_versions::org_id)
+                .and(pack_versions::id.eq(nugget_versions::pack_version_id))),
+        )
+        .filter(nugget_versions::org_id.eq(org_id))
+        .select((
+            nugget_versions::nugget_id,
+            pack_versions::pack_id,
+            nugget_versions::topic,
+            pack_versions::version,
+        ))
+        .load(conn)?;
+    let mut newest: HashMap<String, (i32, NuggetInfo)> = HashMap::new();
+    for (nugget, pack_id, topic, version) in rows {
+        match newest.get(&nugget) {
+            Some((v, _)) if *v >= version => {}
+            _ => {
+                newest.insert(nugget, (version, NuggetInfo { pack_id, topic }));
+            }
+        }
+    }
+    Ok(newest.into_iter().map(|(k, (_, info))| (k, info)).collect())
+}
+
+/// pack id → (slug, title).
+pub fn packs(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> StoreResult<HashMap<String, (String, String)>> {
+    Ok(packs::table
+        .filter(packs::org_id.eq(org_id))
+        .select((packs::id, packs::slug, packs::title))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, slug, title)| (id, (slug, title)))
+        .collect())
+}
+
+/// Which memory states or reviews to read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only learners who are direct members of these teams (`None`: everyone in the org).
+    pub teams: Option<Vec<String>>,
+    /// Only nuggets of this pack (id).
+    pub pack_id: Option<String>,
+    pub assignment_id: Option<String>,
+}
+
+/// One learner × nugget memory that has been answered at least once.
+#[derive(Debug, Clone)]
+pub struct MemoryFact {
+    pub learner_id: String,
+    pub nugget_id: String,
+    pub stability: f64,
+    pub last_review: NaiveDateTime,
+    pub first_correct: Option<bool>,
+}
+
+macro_rules! scoped {
+    ($q:expr, $table:ident, $org:expr, $filter:expr) => {{
+        let mut q = $q;
+        if let Some(teams) = &$filter.teams {
+            let members = team_members::table
+                .filter(team_members::org_id.eq($org))
+                .filter(team_members::team_id.eq_any(teams.clone()))
+                .select(team_members::user_id);
+            q = q.filter($table::learner_id.eq_any(members));
+        }
+        if let Some(pack) = &$filter.pack_id {
+            let of_pack = nuggets::table
+                .filter(nuggets::org_id.eq($org))
+                .filter(nuggets::pack_id.eq(pack.clone()))
+                .select(nuggets::id);
+            q = q.filter($table::nugget_id.eq_any(of_pack));
+        }
+        if let Some(a) = &$filter.assignment_id {
+            q = q.filter($table::assignment_id.eq(a.clone()));
+        }
+        q
+    }};
+}
+
+/// Calls `f` with every answered memory state in `filter`, streaming (millions of rows are
+/// never held at once).
+pub fn for_each_memory(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &Filter,
+    mut f: impl FnMut(MemoryFact),
+) -> StoreResult<()> {
+    use super::schema::memory_states;
+    let q = memory_states::table
+        .filter(memory_states::org_id.eq(org_id))
+        .filter(memory_states::stability.is_not_null())
+        .filter(memory_states::last_review_at.is_not_null())
+        .select((
+            memory_states::learner_id,
+            memory_states::nugget_id,
+            memory_states::stability.assume_not_null(),
+            // Text in both engines' `YYYY-MM-DD HH:MM:SS[.ffffff]` form, parsed by hand: chrono's
+            // general parser was the largest cost of reading millions of states on SQLite.
+            sql::<Text>("CAST(memory_states.last_review_at AS TEXT)"),
+            memory_states::first_correct,
+        ))
+        .into_boxed();
+    let q = scoped!(q, memory_states, org_id, filter);
+    let rows =
+        q.load_iter::<(String, String, f64, String, Option<bool>), DefaultLoadingMode>(conn)?;
+    for row in rows {
+        let (learner_id, nugget_id, stability, last_review, first_correct) = row?;
+        let Some(last_review) = parse_timestamp(&last_review) else {
+            continue;
+        };
+        f(MemoryFact {
+            learner_id,
+            nugget_id,
+            stability,
+            last_review,
+            first_correct,
+        });
+    }
+    Ok(())
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS[.f…]` (how both engines render a TIMESTAMP as text).
+pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let mut nanos = 0u32;
+    if b.len() > 20 && b[19] == b'.' {
+        let digits = &b[20..b.len().min(29)];
+        for (i, &c) in digits.iter().enumerate() {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            nanos += u32::from(c - b'0') * 10u32.pow(8 - i as u32);
+        }
+    } else if b.len() != 19 {
+        return NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();
+    }
+    date.and_hms_nano_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, nanos)
+}
+
+/// One answer, as engagement and trends read it.
+#[derive(Debug, Clone)]
+pub struct AnswerFact {
+    pub learner_id: String,
+    pub nugget_id: String,
+    pub answered_at: NaiveDateTime,
+    pub correct: bool,
+    pub response_ms: i32,
+    /// Days since the previous answer to the same nugget; `None` for a first answer.
+    pub elapsed_days: Option<f64>,
+    pub stability_before: Option<f64>,
+    pub stability_after: f64,
+    pub due_after: Option<NaiveDateTime>,
+}
+
+/// Calls `f` with every answer in `filter` answered before `until`, ordered by learner, nugget
+/// and time (so a learner × nugget history arrives in one run).
+pub fn for_each_answer(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &Filter,
+    until: NaiveDateTime,
+    mut f: impl FnMut(AnswerFact),
+) -> StoreResult<()> {
+    let q = reviews::table
+        .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::answered_at.lt(until))
+        .order((
+            reviews::learner_id.asc(),
+            reviews::nugget_id.asc(),
+            reviews::answered_at.asc(),
+        ))
+        .select((
+            reviews::learner_id,
+            reviews::nugget_id,
+            reviews::answered_at,
+            reviews::correct,
+            reviews::response_ms,
+            reviews::elapsed_days,
+            reviews::stability_before,
+            reviews::stability_after,
+            reviews::due_after,
+        ))
+        .into_boxed();
+    let q = scoped!(q, reviews, org_id, filter);
+    type Row = (
+        String,
+        String,
+        NaiveDateTime,
+        bool,
+        i32,
+        Option<f64>,
+        Option<f64>,
+        f64,
+        Option<NaiveDateTime>,
+    );
+    for row in q.load_iter::<Row, DefaultLoadingMode>(conn)? {
+        let (learner_id, nugget_id, answered_at, correct, response_ms, elapsed, before, after, due) =
+            row?;
+        f(AnswerFact {
+            learner_id,
+            nugget_id,
+            answered_at,
+            correct,
+            response_ms,
+            elapsed_days: elapsed,
+            stability_before: before,
+            stability_after: after,
+            due_after: due,
+        });
+    }
+    Ok(())
+}
+
+/// Calls `f(elapsed_days, stability_before, correct)` for every answer in `filter` that follows
+/// an earlier answer to the same nugget (the raw material of the retention curve).
+pub fn for_each_repeat(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &Filter,
+    mut f: impl FnMut(f64, f64, bool),
+) -> StoreResult<()> {
+    let q = reviews::table
+        .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::elapsed_days.is_not_null())
+        .filter(reviews::stability_before.is_not_null())
+        .select((
+            reviews::elapsed_days.assume_not_null(),
+            reviews::stability_before.assume_not_null(),
+            reviews::correct,
+        ))
+        .into_boxed();
+    let q = scoped!(q, reviews, org_id, filter);
+    for row in q.load_iter::<(f64, f64, bool), DefaultLoadingMode>(conn)? {
+        let (elapsed, stability, correct) = row?;
+        f(elapsed, stability, correct);
+    }
+    Ok(())
+}
+
+/// Number of shards of each retention roll-up row: concurrent answers in one organization and
+/// pack update different rows instead of queueing on one.
+pub const RETENTION_SHARDS: u32 = 16;
+
+/// Adds one repeat answer to the organization's retention roll-up (inside the answer's
+/// transaction). Portable upsert: update, and insert when no row was there.
+pub fn add_to_retention(
+    conn: &mut DbConnection,
+    org_id: &str,
+    pack_id: &str,
+    bucket: usize,
+    shard: u32,
+    tally: RetentionTally,
+) -> StoreResult<()> {
+    let key = (
+        org_id,
+        pack_id,
+        bucket as i32,
+        (shard % RETENTION_SHARDS) as i32,
+    );
+    let updated = diesel::update(retention_stats::table.find(key))
+        .set((
+            retention_stats::reviews.eq(retention_stats::reviews + tally.reviews as i64),
+            retention_stats::correct.eq(retention_stats::correct + tally.correct as i64),
+            retention_stats::predicted_sum.eq(retention_stats::predicted_sum + tally.predicted_sum),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(retention_stats::table)
+            .values((
+                retention_stats::org_id.eq(key.0),
+                retention_stats::pack_id.eq(key.1),
+                retention_stats::bucket.eq(key.2),
+                retention_stats::shard.eq(key.3),
+                retention_stats::reviews.eq(tally.reviews as i64),
+                retention_stats::correct.eq(tally.correct as i64),
+                retention_stats::predicted_sum.eq(tally.predicted_sum),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The organization's retention roll-up per bucket index (optionally one pack).
+pub fn retention_rollup(
+    conn: &mut DbConnection,
+    org_id: &str,
+    pack_id: Option<&str>,
+) -> StoreResult<HashMap<usize, RetentionTally>> {
+    let mut q = retention_stats::table
+        .filter(retention_stats::org_id.eq(org_id))
+        .select((
+            retention_stats::bucket,
+            retention_stats::reviews,
+            retention_stats::correct,
+            retention_stats::predicted_sum,
+        ))
+        .into_boxed();
+    if let Some(p) = pack_id {
+        q = q.filter(retention_stats::pack_id.eq(p.to_string()));
+    }
+    let mut out: HashMap<usize, RetentionTally> = HashMap::new();
+    for (bucket, reviews, correct, predicted_sum) in q.load::<(i32, i64, i64, f64)>(conn)? {
+        out.entry(bucket as usize)
+            .or_default()
+            .merge(RetentionTally {
+                reviews: reviews as u64,
+                correct: correct as u64,
+                predicted_sum,
+            });
+    }
+    Ok(out)
+}
+
+/// Learners reached by assignments, with the day the assignment starts: (learner, team of the
+/// assignment or `None` for named learners, starts_on). Team assignments are expanded by the
+/// caller (they reach nested teams).
+pub struct Reach {
+    pub team_assignments: Vec<(String, chrono::NaiveDate)>,
+    pub named: Vec<(String, chrono::NaiveDate)>,
+}
+
+pub fn reach(conn: &mut DbConnection, org_id: &str) -> StoreResult<Reach> {
+    let team_assignments = assignments::table
+        .filter(assignments::org_id.eq(org_id))
+        .filter(assignments::team_id.is_not_null())
+        .select((
+            assignments::team_id.assume_not_null(),
+            assignments::starts_on,
+        ))
+        .load(conn)?;
+    let named = assignment_learners::table
+        .inner_join(
+            assignments::table.on(assignments::org_id
+                .eq(assignment_learners::org_id)
+                .and(assignments::id.eq(assignment_learners::assignment_id))),
+        )
+        .filter(assignment_learners::org_id.eq(org_id))
+        .select((assignment_learners::learner_id, assignments::starts_on))
+        .load(conn)?;
+    Ok(Reach {
+        team_assignments,
+        named,
+    })
+}
+
+/// Replaces KPI values: every (user, period, metric) in `rows` is deleted and inserted again,
+/// in the caller's transaction (no ON CONFLICT: the MultiConnection backend has none).
+pub fn replace_kpis(
+    conn: &mut DbConnection,
+    org_id: &str,
+    rows: &[(String, String, String, f64)],
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    for (user_id, period, metric, _) in rows {
+        diesel::delete(kpis::table.find((org_id, user_id, period, metric))).execute(conn)?;
+    }
+    for chunk in rows.chunks(500) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(user_id, period, metric, value)| {
+                (
+                    kpis::org_id.eq(org_id),
+                    kpis::user_id.eq(user_id),
+                    kpis::period.eq(period),
+                    kpis::metric.eq(metric),
+                    kpis::value.eq(*value),
+                    kpis::uploaded_at.eq(now),
+                )
+            })
+            .collect();
+        super::execute_on_backend!(conn, diesel::insert_into(kpis::table).values(&values))?;
+    }
+    Ok(())
+}
+
+/// KPI values as (user, period, metric, value), optionally one metric and/or period.
+pub fn kpis(
+    conn: &mut DbConnection,
+    org_id: &str,
+    metric: Option<&str>,
+    period: Option<&str>,
+) -> StoreResult<Vec<(String, String, String, f64)>> {
+    let mut q = kpis::table
+        .filter(kpis::org_id.eq(org_id))
+        .select((kpis::user_id, kpis::period, kpis::metric, kpis::value))
+        .into_boxed();
+    if let Some(m) = metric {
+        q = q.filter(kpis::metric.eq(m.to_string()));
+    }
+    if let Some(p) = period {
+        q = q.filter(kpis::period.eq(p.to_string()));
+    }
+    Ok(q.load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timestamp;
+
+    #[test]
+    fn timestamps_as_both_engines_render_them() {
+        let t = |s: &str| parse_timestamp(s).map(|d| d.to_string());
+        assert_eq!(
+            t("2026-03-02 08:00:00").as_deref(),
+            Some("2026-03-02 08:00:00")
+        );
+        assert_eq!(
+            t("2026-03-02 08:00:00.25").as_deref(),
+            Some("2026-03-02 08:00:00.250")
+        );
+        assert_eq!(
+            t("2026-03-02 08:00:00.123456").as_deref(),
+            Some("2026-03-02 08:00:00.123456")
+        );
+        assert_eq!(t("2026-02-30 08:00:00"), None);
+        assert_eq!(t("yesterday"), None);
+    }
+}

@@ -1,0 +1,835 @@
+//! HR analytics over a small org built through the API: two teams of one seller each, one pack
+//! of six nuggets (three "Discovery", three "Closing"), answers on day 0 and day 1.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use reprise::domain::scheduler::{self, CardState, Policy, Rating, SchedulingContext};
+
+use crate::helpers::*;
+
+struct Fixture {
+    learning: Learning,
+    analyst: String,
+    manager: String,
+    south_id: String,
+    /// nugget id → topic, in queue order.
+    nuggets: Vec<(String, String)>,
+}
+
+const SAM: &str = "sam@acme.example";
+const KIM: &str = "kim@acme.example";
+
+/// The option ids that answer `topic`'s `i`-th nugget right (`multi` needs a and c).
+fn right(nugget: &Value) -> Vec<&'static str> {
+    if nugget["multiple"] == true {
+        vec!["a", "c"]
+    } else {
+        vec!["b"]
+    }
+}
+
+/// A wrong choice.
+fn wrong(nugget: &Value) -> Vec<&'static str> {
+    if nugget["multiple"] == true {
+        vec!["b"]
+    } else {
+        vec!["a"]
+    }
+}
+
+async fn answer(app: &TestApp, token: &str, nugget: &str, selected: &[&str]) -> Value {
+    expect_json(
+        app.answer(token, nugget, selected).await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// Day 0: Sam (North) answers 4 of 6 right at first attempt, Kim (South) 1 of 6.
+/// Day 1 (exactly 24 h later): Sam answers his 2 wrong ones right; Kim answers her 5 wrong
+/// ones, 3 right and 2 wrong.
+async fn fixture(app: &TestApp) -> Fixture {
+    let l = app.setup_learning(6).await;
+    let admin = l.org.admin_token.clone();
+    let south = expect_json(
+        app.post_json("/api/v1/teams", Some(&admin), &json!({"name": "South"}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let south_id = south["id"].as_str().unwrap().to_string();
+    let res = app
+        .post_json(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"email": KIM, "name": "Kim", "password": PASSWORD, "role": "learner", "team_ids": [south_id]}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await;
+    let res = app
+        .post_json(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"email": "max@acme.example", "name": "Max", "password": PASSWORD, "role": "manager", "team_ids": [l.team_id]}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await;
+    app.create_user(&l.org, "ana@acme.example", "analyst").await;
+    let res = app
+        .post_json(
+            "/api/v1/assignments",
+            Some(&l.author),
+            &json!({"pack": "sample", "team_id": south_id, "starts_on": "2026-03-02", "daily_cap": 6}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await;
+    let kim = app.token(KIM).await;
+
+    let q = app.queue(&l.learner).await;
+    let items: Vec<Value> = q["nuggets"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 6);
+    let nuggets: Vec<(String, String)> = items
+        .iter()
+        .map(|n| {
+            (
+                n["nugget_id"].as_str().unwrap().to_string(),
+                n["topic"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Sam: wrong on items 2 and 4; Kim: right on item 0 only.
+    for (i, n) in items.iter().enumerate() {
+        let id = n["nugget_id"].as_str().unwrap();
+        let sam_sel = if i == 2 || i == 4 { wrong(n) } else { right(n) };
+        answer(app, &l.learner, id, &sam_sel).await;
+        let kim_sel = if i == 0 { right(n) } else { wrong(n) };
+        answer(app, &kim, id, &kim_sel).await;
+    }
+    app.clock.advance(Duration::days(1));
+    let sam = app.token(SAM).await;
+    let kim = app.token(KIM).await;
+    for i in [2, 4] {
+        answer(app, &sam, &nuggets[i].0, &right(&items[i])).await;
+    }
+    for (i, n) in items.iter().enumerate().skip(1) {
+        let sel = if i <= 3 { right(n) } else { wrong(n) };
+        answer(app, &kim, &nuggets[i].0, &sel).await;
+    }
+    Fixture {
+        analyst: app.token("ana@acme.example").await,
+        manager: app.token("max@acme.example").await,
+        learning: l,
+        south_id,
+        nuggets,
+    }
+}
+
+async fn get_ok(app: &TestApp, path: &str, token: &str) -> Value {
+    expect_json(app.get(path, Some(token)).await, StatusCode::OK).await
+}
+
+fn close(a: &Value, b: f64) -> bool {
+    a.as_f64().is_some_and(|a| (a - b).abs() < 1e-6)
+}
+
+fn group<'a>(report: &'a Value, label: &str) -> &'a Value {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["label"] == label)
+        .unwrap_or_else(|| panic!("no group {label} in {report}"))
+}
+
+#[actix_web::test]
+async fn proficiency_and_knowledge_gain_per_team_learner_and_topic() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    app.clock.advance(Duration::days(3));
+    let analyst = app.token("ana@acme.example").await;
+    let sam = app.token(SAM).await;
+
+    let by_team = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=team",
+        &analyst,
+    )
+    .await;
+    let labels: Vec<&str> = by_team["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["North", "South"]);
+    assert_eq!(group(&by_team, "North")["n"], 6);
+    assert_eq!(group(&by_team, "South")["n"], 6);
+    assert_eq!(by_team["overall"]["n"], 12);
+
+    // The learner's own progress page computes the same predicted recall.
+    let progress = get_ok(&app, "/api/v1/me/progress", &sam).await;
+    let sam_now = progress["overall"]["proficiency"].as_f64().unwrap();
+    assert!(close(&group(&by_team, "North")["proficiency"], sam_now));
+    let by_learner = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=learner",
+        &analyst,
+    )
+    .await;
+    assert!(close(&group(&by_learner, "Sam")["proficiency"], sam_now));
+    let sam_topics = get_ok(
+        &app,
+        &format!(
+            "/api/v1/analytics/proficiency?group_by=topic&team_id={}",
+            f.learning.team_id
+        ),
+        &analyst,
+    )
+    .await;
+    for t in progress["packs"][0]["topics"].as_array().unwrap() {
+        let label = t["topic"].as_str().unwrap();
+        assert!(close(
+            &group(&sam_topics, label)["proficiency"],
+            t["proficiency"].as_f64().unwrap()
+        ));
+        assert_eq!(group(&sam_topics, label)["n"], 3);
+    }
+    let one_topic = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=pack&topic=Closing",
+        &analyst,
+    )
+    .await;
+    assert_eq!(group(&one_topic, "Sample pack sample")["key"], "sample");
+    assert_eq!(group(&one_topic, "Sample pack sample")["n"], 6);
+
+    // Knowledge gain: first attempts 4/6 (North) and 1/6 (South).
+    let gain = get_ok(
+        &app,
+        "/api/v1/analytics/knowledge-gain?group_by=team",
+        &analyst,
+    )
+    .await;
+    let north = group(&gain, "North");
+    assert!(close(&north["initial_proficiency"], 4.0 / 6.0));
+    assert!(close(
+        &group(&gain, "South")["initial_proficiency"],
+        1.0 / 6.0
+    ));
+    assert!(close(&gain["overall"]["initial_proficiency"], 5.0 / 12.0));
+    let now = north["proficiency"].as_f64().unwrap();
+    assert!(close(&north["knowledge_gain"], now - 4.0 / 6.0));
+    assert!(north["predicted_proficiency_30d"].as_f64().unwrap() < now);
+    let by_pack = get_ok(&app, "/api/v1/analytics/knowledge-gain", &analyst).await;
+    assert_eq!(by_pack["group_by"], "pack");
+    assert_eq!(by_pack["groups"][0]["n"], 12);
+
+    // Back to day 1: Kim's heatmap cells are her progress page's topics.
+    app.clock.advance(Duration::days(-3));
+    let analyst = app.token("ana@acme.example").await;
+    let kim = app.token(KIM).await;
+    let heat = get_ok(
+        &app,
+        &format!(
+            "/api/v1/analytics/heatmap?rows=learner&team_id={}",
+            f.south_id
+        ),
+        &analyst,
+    )
+    .await;
+    assert_eq!(heat["topics"], json!(["Closing", "Discovery"]));
+    assert_eq!(heat["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(heat["rows"][0]["label"], "Kim");
+    let progress = get_ok(&app, "/api/v1/me/progress", &kim).await;
+    for (j, topic) in ["Closing", "Discovery"].iter().enumerate() {
+        let cell = &heat["rows"][0]["cells"][j];
+        assert_eq!(cell["topic"], *topic);
+        assert_eq!(cell["n"], 3);
+        let expected = progress["packs"][0]["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["topic"] == *topic)
+            .unwrap()["proficiency"]
+            .as_f64()
+            .unwrap();
+        assert!(close(&cell["value"], expected));
+    }
+    let _ = f.nuggets;
+}
+
+#[actix_web::test]
+async fn retention_curve_compares_observed_with_predicted_recall() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    // Every repeat answer came exactly one day after a wrong first answer: the model predicted
+    // recall of a first-"Again" memory one day on.
+    let t0 = start_time();
+    let after_again = scheduler::review(
+        &CardState::default(),
+        Rating::Again,
+        t0,
+        &SchedulingContext::default(),
+        &Policy::Fsrs,
+        0,
+    );
+    let s = after_again.memory.unwrap().stability;
+    let predicted = scheduler::recall_after(s, 1.0, &[]);
+
+    let curve = get_ok(&app, "/api/v1/analytics/retention-curve", &f.analyst).await;
+    let buckets = curve["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 8);
+    assert_eq!(buckets[0]["label"], "0-1");
+    let b = &buckets[1];
+    assert_eq!(b["label"], "1-2");
+    assert_eq!(b["n"], 7);
+    assert!(close(&b["observed_recall"], 5.0 / 7.0));
+    assert!(close(&b["predicted_recall"], predicted));
+    for (i, other) in buckets.iter().enumerate() {
+        if i != 1 {
+            assert_eq!(other["n"], 0);
+            assert_eq!(other["observed_recall"], Value::Null);
+        }
+    }
+    // A team scope is computed from the answers themselves: North is Sam's 2 right repeats.
+    let north = get_ok(&app, "/api/v1/analytics/retention-curve", &f.manager).await;
+    assert_eq!(north["buckets"][1]["n"], 2);
+    assert!(close(&north["buckets"][1]["observed_recall"], 1.0));
+    assert!(close(&north["buckets"][1]["predicted_recall"], predicted));
+    let south = get_ok(
+        &app,
+        &format!("/api/v1/analytics/retention-curve?team_id={}", f.south_id),
+        &f.analyst,
+    )
+    .await;
+    assert_eq!(south["buckets"][1]["n"], 5);
+    assert!(close(&south["buckets"][1]["observed_recall"], 0.6));
+    let by_pack = get_ok(
+        &app,
+        "/api/v1/analytics/retention-curve?pack=sample",
+        &f.analyst,
+    )
+    .await;
+    assert_eq!(by_pack["buckets"][1]["n"], 7);
+    expect_problem(
+        app.get(
+            "/api/v1/analytics/retention-curve?pack=nope",
+            Some(&f.analyst),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    let svg = app
+        .get(
+            "/api/v1/analytics/retention-curve?format=svg",
+            Some(&f.analyst),
+        )
+        .await;
+    assert_eq!(svg.status(), StatusCode::OK);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let body = svg.text().await.unwrap();
+    assert!(body.starts_with("<svg"), "{}", &body[..80.min(body.len())]);
+    for label in [
+        "Retention curve",
+        "observed recall",
+        "predicted recall",
+        "1-2 d (n=7)",
+    ] {
+        assert!(body.contains(label), "svg lacks {label}");
+    }
+    let csv = app
+        .client
+        .get(app.url("/api/v1/analytics/retention-curve"))
+        .bearer_auth(&f.analyst)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "bucket,from_days,to_days,n,observed_recall,predicted_recall"
+    );
+    assert_eq!(lines.len(), 9);
+    assert!(lines[2].starts_with("1-2,1,2,7,0.714286,"));
+}
+
+#[actix_web::test]
+async fn managers_see_their_teams_learners_nothing_and_other_orgs_nothing() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let mine = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=team",
+        &f.manager,
+    )
+    .await;
+    assert_eq!(mine["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["groups"][0]["label"], "North");
+    assert_eq!(mine["overall"]["n"], 6);
+    let learners = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=learner",
+        &f.manager,
+    )
+    .await;
+    assert_eq!(learners["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(learners["groups"][0]["label"], "Sam");
+    let heat = get_ok(&app, "/api/v1/analytics/heatmap", &f.manager).await;
+    assert_eq!(heat["rows"].as_array().unwrap().len(), 1);
+    expect_problem(
+        app.get(
+            &format!("/api/v1/analytics/heatmap?team_id={}", f.south_id),
+            Some(&f.manager),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let engagement = get_ok(&app, "/api/v1/analytics/engagement?weeks=1", &f.manager).await;
+    let teams: Vec<&str> = engagement["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["team"].as_str().unwrap())
+        .collect();
+    assert_eq!(teams, vec!["North", "All in scope"]);
+
+    let sam = app.token(SAM).await;
+    for path in [
+        "/api/v1/analytics/proficiency?group_by=team",
+        "/api/v1/analytics/heatmap",
+        "/api/v1/analytics/knowledge-gain",
+        "/api/v1/analytics/retention-curve",
+        "/api/v1/analytics/forgetting-risk",
+        "/api/v1/analytics/engagement",
+        "/api/v1/analytics/trends",
+        "/api/v1/analytics/kpi-correlation",
+    ] {
+        expect_problem(app.get(path, Some(&sam)).await, StatusCode::FORBIDDEN).await;
+    }
+    let author = app.token("lena@acme.example").await;
+    expect_problem(
+        app.get("/api/v1/analytics/heatmap", Some(&author)).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    let other = app.create_org("Globex", "gus@globex.example").await;
+    let (_, outsider) = app
+        .create_user(&other, "hr@globex.example", "analyst")
+        .await;
+    let nothing = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=learner",
+        &outsider,
+    )
+    .await;
+    assert_eq!(nothing["groups"], json!([]));
+    assert_eq!(nothing["overall"]["n"], 0);
+    let curve = get_ok(&app, "/api/v1/analytics/retention-curve", &outsider).await;
+    assert!(curve["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["n"] == 0));
+    expect_problem(
+        app.get(
+            &format!("/api/v1/analytics/heatmap?team_id={}", f.south_id),
+            Some(&outsider),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Bad input is a 422 naming the field, never a 500.
+    let bad = expect_problem(
+        app.get(
+            "/api/v1/analytics/proficiency?group_by=planet",
+            Some(&f.analyst),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem_fields(&bad), vec!["group_by"]);
+    let bad = expect_problem(
+        app.get(
+            "/api/v1/analytics/forgetting-risk?threshold=1.5&days=0",
+            Some(&f.analyst),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem_fields(&bad), vec!["threshold", "days"]);
+    let bad = expect_problem(
+        app.get(
+            "/api/v1/analytics/proficiency?group_by=team&format=svg",
+            Some(&f.analyst),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem_fields(&bad), vec!["format"]);
+}
+
+#[actix_web::test]
+async fn csv_and_svg_outputs() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let res = app
+        .get(
+            "/api/v1/analytics/proficiency?group_by=team&format=csv",
+            Some(&f.analyst),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "group_by,key,label,proficiency,n");
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].starts_with(&format!("team,{},North,", f.learning.team_id)));
+    assert!(lines[1].ends_with(",6"));
+
+    let res = app
+        .get("/api/v1/analytics/heatmap?format=csv", Some(&f.analyst))
+        .await;
+    let text = res.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "row_key,row_label,topic,value,n");
+    assert_eq!(lines.len(), 5, "2 teams × 2 topics: {text}");
+
+    let res = app
+        .client
+        .get(app.url("/api/v1/analytics/heatmap"))
+        .bearer_auth(&f.analyst)
+        .header("accept", "image/svg+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    let svg = res.text().await.unwrap();
+    assert!(svg.starts_with("<svg"));
+    for label in ["North", "South", "Closing", "Discovery", "n=3"] {
+        assert!(svg.contains(label), "heatmap svg lacks {label}");
+    }
+    let res = app
+        .get(
+            "/api/v1/analytics/trends?weeks=2&format=svg",
+            Some(&f.analyst),
+        )
+        .await;
+    let svg = res.text().await.unwrap();
+    assert!(svg.starts_with("<svg"));
+    for label in [
+        "Proficiency at week end",
+        "North",
+        "South",
+        "All in scope",
+        "2026-W10",
+    ] {
+        assert!(svg.contains(label), "trends svg lacks {label}");
+    }
+    for path in [
+        "/api/v1/analytics/knowledge-gain?format=csv",
+        "/api/v1/analytics/forgetting-risk?format=csv",
+        "/api/v1/analytics/engagement?format=csv",
+        "/api/v1/analytics/trends?format=csv",
+        "/api/v1/analytics/kpi-correlation?format=csv",
+    ] {
+        let res = app.get(path, Some(&f.analyst)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        let text = res.text().await.unwrap();
+        assert!(text.lines().next().unwrap().contains(','), "{path}: {text}");
+    }
+}
+
+#[actix_web::test]
+async fn forgetting_risk_lists_fading_topics_lowest_first() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let risk = get_ok(
+        &app,
+        "/api/v1/analytics/forgetting-risk?threshold=0.8&days=7",
+        &f.analyst,
+    )
+    .await;
+    let risks = risk["risks"].as_array().unwrap();
+    assert!(!risks.is_empty());
+    assert_eq!(risk["total"], risks.len());
+    let horizon: Vec<f64> = risks
+        .iter()
+        .map(|r| r["recall_at_horizon"].as_f64().unwrap())
+        .collect();
+    assert!(horizon.windows(2).all(|w| w[0] <= w[1]), "{horizon:?}");
+    assert!(horizon.iter().all(|h| *h < 0.8));
+    for r in risks {
+        assert!(r["recall_now"].as_f64().unwrap() >= r["recall_at_horizon"].as_f64().unwrap());
+        assert_eq!(r["n"], 3);
+    }
+    // Kim got every Closing nugget wrong at first: coach rather than refresh.
+    let kim_closing = risks
+        .iter()
+        .find(|r| r["learner"] == "Kim" && r["topic"] == "Closing")
+        .expect("Kim's Closing at risk");
+    assert!(close(&kim_closing["initial_proficiency"], 0.0));
+    assert_eq!(
+        kim_closing["suggestion"],
+        "coach on Closing: most first answers were wrong"
+    );
+    if let Some(sam) = risks.iter().find(|r| r["learner"] == "Sam") {
+        assert!(sam["suggestion"]
+            .as_str()
+            .unwrap()
+            .starts_with("assign a refresher on"));
+    }
+    let top = get_ok(
+        &app,
+        "/api/v1/analytics/forgetting-risk?threshold=0.99&days=30&limit=1",
+        &f.analyst,
+    )
+    .await;
+    assert_eq!(top["risks"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        top["total"], 4,
+        "two learners × two topics all fade below 99 %"
+    );
+    let mine = get_ok(
+        &app,
+        "/api/v1/analytics/forgetting-risk?threshold=0.99&days=30",
+        &f.manager,
+    )
+    .await;
+    assert!(mine["risks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["learner"] == "Sam"));
+}
+
+fn row<'a>(report: &'a Value, team: &str, week: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["team"] == team && r["week"] == week)
+        .unwrap_or_else(|| panic!("no row {team} {week}"))
+}
+
+#[actix_web::test]
+async fn engagement_and_trends_per_team_and_week() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    // Day 5: Kim answers a nugget that fell due on day 2: late.
+    app.clock.advance(Duration::days(4));
+    let kim = app.token(KIM).await;
+    answer(&app, &kim, &f.nuggets[4].0, &["a", "b", "c"]).await;
+    let analyst = app.token("ana@acme.example").await;
+
+    let e = get_ok(&app, "/api/v1/analytics/engagement?weeks=2", &analyst).await;
+    assert_eq!(e["rows"].as_array().unwrap().len(), 6, "3 groups × 2 weeks");
+    let before = row(&e, "North", "2026-W09");
+    assert_eq!(before["invited"], 0);
+    assert_eq!(before["answers"], 0);
+    assert_eq!(before["correct_rate"], Value::Null);
+    let north = row(&e, "North", "2026-W10");
+    assert_eq!(north["week_start"], "2026-03-02");
+    assert_eq!(north["invited"], 1);
+    assert_eq!(north["started"], 1);
+    assert_eq!(north["active_7d"], 1);
+    assert_eq!(north["answers"], 8);
+    assert!(close(&north["correct_rate"], 6.0 / 8.0));
+    assert!(close(&north["median_response_ms"], 12000.0));
+    assert!(close(&north["on_time_rate"], 1.0));
+    let south = row(&e, "South", "2026-W10");
+    assert_eq!(south["answers"], 12);
+    assert!(close(&south["correct_rate"], 4.0 / 12.0));
+    assert!(close(&south["on_time_rate"], 11.0 / 12.0));
+    let all = row(&e, "All in scope", "2026-W10");
+    assert_eq!(all["team_id"], Value::Null);
+    assert_eq!(all["invited"], 2);
+    assert_eq!(all["answers"], 20);
+
+    let t = get_ok(&app, "/api/v1/analytics/trends?weeks=2", &analyst).await;
+    let north = row(&t, "North", "2026-W10");
+    assert_eq!(north["answers"], 8);
+    assert!(close(&north["correct_rate"], 0.75));
+    assert_eq!(north["n"], 6);
+    // The current week is read now: the same figure as proficiency now.
+    let now = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=team",
+        &analyst,
+    )
+    .await;
+    assert!(close(
+        &north["proficiency"],
+        group(&now, "North")["proficiency"].as_f64().unwrap()
+    ));
+    assert_eq!(row(&t, "North", "2026-W09")["n"], 0);
+    expect_problem(
+        app.get("/api/v1/analytics/trends?weeks=0", Some(&analyst))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
+async fn upload_kpis(app: &TestApp, token: &str, csv: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/kpis"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn kpis_upload_all_or_nothing_and_correlate_with_proficiency() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let bad = expect_problem(
+        upload_kpis(
+            &app,
+            &f.analyst,
+            "email,period,metric,value\nsam@acme.example,2026-Q1,revenue,100\nnobody@acme.example,2026-Q1,revenue,5\nkim@acme.example,2026-Q1,revenue,lots\n",
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        bad["errors"],
+        json!([{"field": "value", "message": "must be a number", "line": 4}])
+    );
+    let bad = expect_problem(
+        upload_kpis(
+            &app,
+            &f.analyst,
+            "email,period,metric,value\nnobody@acme.example,2026-Q1,revenue,5\n",
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["line"], 2);
+    assert_eq!(bad["errors"][0]["field"], "email");
+    expect_problem(
+        upload_kpis(&app, &f.manager, "email,period,metric,value\n").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let none = get_ok(&app, "/api/v1/analytics/kpi-correlation", &f.analyst).await;
+    assert_eq!(none["correlations"], json!([]), "nothing was stored");
+
+    let ok = expect_json(
+        upload_kpis(
+            &app,
+            &f.analyst,
+            "email,period,metric,value\nsam@acme.example,2026-Q1,revenue,50\nkim@acme.example,2026-Q1,revenue,100\n",
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ok["rows"], 2);
+    // Uploading again replaces Sam's value.
+    let ok = expect_json(
+        upload_kpis(
+            &app,
+            &f.analyst,
+            "email,period,metric,value\nsam@acme.example,2026-Q1,revenue,300\n",
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ok["metrics"], json!(["revenue"]));
+    let c = get_ok(
+        &app,
+        "/api/v1/analytics/kpi-correlation?metric=revenue",
+        &f.analyst,
+    )
+    .await;
+    assert_eq!(c["min_pairs"], 8);
+    let all = c["correlations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["team_id"].is_null())
+        .unwrap();
+    assert_eq!(all["n"], 2);
+    assert_eq!(all["too_small"], true);
+    // Sam knows more and now sells more: a perfect (if tiny) positive relation.
+    let prof = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=learner",
+        &f.analyst,
+    )
+    .await;
+    let sign = if group(&prof, "Sam")["proficiency"].as_f64()
+        > group(&prof, "Kim")["proficiency"].as_f64()
+    {
+        1.0
+    } else {
+        -1.0
+    };
+    assert!(close(&all["pearson"], sign));
+    assert!(close(&all["spearman"], sign));
+    let north = c["correlations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["team"] == "North")
+        .unwrap();
+    assert_eq!(north["n"], 1);
+    assert_eq!(north["pearson"], Value::Null);
+    let mine = get_ok(&app, "/api/v1/analytics/kpi-correlation", &f.manager).await;
+    assert!(mine["correlations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["n"] == 1));
+}
+
+#[actix_web::test]
+async fn the_scale_generator_fills_an_org_the_views_can_read() {
+    let url = fresh_database_url();
+    let settings = reprise::config::Settings::for_tests(url);
+    let pool = reprise::startup::open_database(&settings).unwrap();
+    let plan = reprise::demo::scale::Plan {
+        learners: 60,
+        nuggets: 30,
+        days: 12,
+        org_slug: "gen-test".into(),
+        seed: 7,
+    };
+    let now = start_time() + Duration::days(12);
+    let out =
+        actix_web::web::block(move || reprise::demo::scale::generate(&pool, &plan, now, |_, _| {}))
+            .await
+            .unwrap()
+            .unwrap();
+    // 60 learners in 3 teams of 25 under one region; 2 packs; every nugget met by day 4.
+    assert_eq!((out.teams, out.packs), (4, 2));
+    assert_eq!(out.memory_states, 60 * 30);
+    assert!(out.reviews > out.memory_states, "{} answers", out.reviews);
+    assert_eq!(out.analyst_email, "analyst@gen-test.example");
+}
