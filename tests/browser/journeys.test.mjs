@@ -328,25 +328,17 @@ test('journey 4: an analyst opens the HR view and downloads a CSV', { timeout: T
   });
   assert.deepEqual(cleaned, { scripts: 0, onload: false, href: false, stroke: 'red', fill: 'rgb(11, 92, 173)' });
 
-  if (await routeExists('/api/v1/analytics/heatmap')) {
-    const body = page.getByTestId('heatmap-body');
-    await body.locator('svg, table, .empty').first().waitFor();
-    await shot(page, 'hr-view');
-    const download = page.waitForEvent('download');
-    await page.getByTestId('heatmap-csv').click();
-    const file = await download;
-    const saved = path.join(ARTIFACTS, 'heatmap.csv');
-    await file.saveAs(saved);
-    const csv = fs.readFileSync(saved, 'utf8');
-    assert.ok(csv.split('\n')[0].includes(','), 'a CSV header row');
-  } else {
-    await page.getByTestId('heatmap-unavailable').waitFor();
-    assert.match(await page.getByTestId('heatmap-unavailable').innerText(), /not available/i);
-    for (const id of ['knowledge-gain', 'retention-curve', 'forgetting-risk', 'engagement', 'kpi-correlation']) {
-      if (!(await routeExists(`/api/v1/analytics/${id}`))) await page.getByTestId(`${id}-unavailable`).waitFor();
-    }
-    await shot(page, 'hr-view');
-  }
+  const body = page.getByTestId('heatmap-body');
+  await body.locator('svg').first().waitFor();
+  await shot(page, 'hr-view');
+  const download = page.waitForEvent('download');
+  await page.getByTestId('heatmap-csv').click();
+  const file = await download;
+  const saved = path.join(ARTIFACTS, 'heatmap.csv');
+  await file.saveAs(saved);
+  const csv = fs.readFileSync(saved, 'utf8').trim().split('\n');
+  assert.ok(csv[0].includes(','), 'a CSV header row');
+  assert.ok(csv.length > 1, 'the demo history gives the heatmap rows');
   // Filters apply with the keyboard too.
   await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
   await page.getByRole('button', { name: 'Apply filters' }).press('Enter');
@@ -389,69 +381,6 @@ test('an expired access token is refreshed without bothering the user', { timeou
   const t = await page.evaluate(() => JSON.parse(sessionStorage.getItem('reprise.tokens')));
   assert.notEqual(t.access_token, 'expired.token.value');
   assertNoConsoleErrors([401]);
-  await context.close();
-});
-
-test('HR reports light up once the analytics routes exist (stubbed in the browser)', { timeout: TEST_TIMEOUT }, async () => {
-  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
-  const query = (name) => ({ name, in: 'query', required: false, schema: { type: ['string', 'null'] } });
-  const formats = { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv', 'svg'] } };
-  await context.route('**/api/v1/openapi.json', async (route) => {
-    const response = await route.fetch();
-    const json = await response.json();
-    json.paths['/api/v1/analytics/heatmap'] = {
-      get: { parameters: [query('team_id'), query('pack'), query('from'), query('to'), formats,
-        { name: 'by', in: 'query', schema: { type: 'string', enum: ['team', 'learner'] } }] },
-    };
-    json.paths['/api/v1/analytics/retention-curve'] = { get: { parameters: [query('team_id'), formats] } };
-    await route.fulfill({ response, json });
-  });
-  const seen = [];
-  await context.route('**/api/v1/analytics/**', async (route) => {
-    const url = new URL(route.request().url());
-    seen.push({ path: url.pathname, params: Object.fromEntries(url.searchParams), auth: route.request().headers().authorization });
-    const format = url.searchParams.get('format');
-    if (format === 'csv') {
-      return route.fulfill({ contentType: 'text/csv', headers: { 'content-disposition': 'attachment; filename="heatmap.csv"' }, body: 'team,topic,proficiency\nField Sales North,Objections,0.72\n' });
-    }
-    if (format === 'svg') {
-      return route.fulfill({ contentType: 'image/svg+xml', body: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 20"><title>Heatmap</title><rect width="60" height="20" style="fill:#2e7d32"/><text x="2" y="14">72 %</text></svg>' });
-    }
-    if (url.pathname.endsWith('/heatmap')) {
-      return route.fulfill({ json: { rows: [{ team: 'Field Sales North', topic: 'Objections', proficiency: 0.72, learners: 10 }] } });
-    }
-    return route.fulfill({ json: { points: [{ days: 1, observed: 0.93, predicted: 0.9 }, { days: 7, observed: 0.81, predicted: 0.83 }] } });
-  });
-
-  await signIn(page, 'analyst@demo.example');
-  await page.getByTestId('heatmap-chart').locator('svg rect').waitFor();
-  await page.getByTestId('retention-curve-chart').locator('svg').waitFor();
-  await page.getByTestId('engagement-unavailable').waitFor();
-  await page.getByTestId('heatmap-body').getByText('The figures as a table').click();
-  await page.getByTestId('heatmap-body').getByRole('cell', { name: '72 %' }).waitFor();
-  await shot(page, 'hr-view-sample-data');
-
-  await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
-  await page.getByLabel('Sellers', { exact: true }).check();
-  seen.length = 0;
-  await page.getByRole('button', { name: 'Apply filters' }).click();
-  await page.getByTestId('heatmap-chart').waitFor();
-  const heatmap = seen.find((r) => r.path.endsWith('/heatmap') && !r.params.format);
-  assert.ok(heatmap, 'the heatmap was fetched again');
-  assert.equal(heatmap.params.by, 'learner');
-  assert.ok(heatmap.params.team_id, 'team filter sent under the documented name');
-  assert.match(heatmap.auth, /^Bearer /);
-  const curve = seen.find((r) => r.path.endsWith('/retention-curve') && !r.params.format);
-  assert.deepEqual(Object.keys(curve.params), ['team_id'], 'only the parameters the route documents');
-
-  const download = page.waitForEvent('download');
-  await page.getByTestId('heatmap-csv').click();
-  const file = await download;
-  assert.equal(file.suggestedFilename(), 'heatmap.csv');
-  const saved = path.join(ARTIFACTS, 'heatmap-sample.csv');
-  await file.saveAs(saved);
-  assert.match(fs.readFileSync(saved, 'utf8'), /^team,topic,proficiency\n/);
-  assertNoConsoleErrors();
   await context.close();
 });
 
