@@ -2,6 +2,7 @@
 //! binary and the integration tests start exactly the same thing.
 
 pub mod auth;
+pub mod bench;
 pub mod catalog_files;
 pub mod clock;
 pub mod config;
