@@ -161,8 +161,9 @@ fn engine(
     let addr = server.addr;
     let learners = Arc::new(rt.block_on(load::prepare(addr, tokens, opts.clients))?);
     let duration = Duration::from_secs_f64(opts.seconds);
-    let measure = |scenario: Scenario| -> anyhow::Result<(load::Outcome, u64)> {
+    let measure = |scenario: Scenario| -> anyhow::Result<(load::Outcome, u64, f64)> {
         server.reset_peak_rss();
+        let cpu_before = server.cpu_seconds();
         let outcome = rt.block_on(load::run(
             addr,
             scenario,
@@ -174,22 +175,23 @@ fn engine(
         if let Some(e) = &outcome.first_error {
             eprintln!("{scenario:?}: {} errors, first: {e}", outcome.errors);
         }
-        Ok((outcome, server.peak_rss_bytes()))
+        let cpu_ms = (server.cpu_seconds() - cpu_before) * 1000.0 / outcome.requests.max(1) as f64;
+        Ok((outcome, server.peak_rss_bytes(), cpu_ms))
     };
-    let (health, _) = measure(Scenario::Health)?;
+    let (health, _, _) = measure(Scenario::Health)?;
     let health_rate = health.per_second();
     println!("{engine}: /healthz over HTTP: {health_rate:.0}/s");
     let mixed_baseline =
         1.0 / ((1.0 - MIXED_ANSWER_SHARE) / health_rate + MIXED_ANSWER_SHARE / raw_rate);
     let mut results = Vec::new();
     for (name, scenario, baseline, baseline_per_s) in [
+        ("queue_read", Scenario::QueueRead, "/healthz", health_rate),
         (
             "answer_write",
             Scenario::AnswerWrite,
             "raw write transactions",
             raw_rate,
         ),
-        ("queue_read", Scenario::QueueRead, "/healthz", health_rate),
         (
             "mixed",
             Scenario::Mixed,
@@ -197,7 +199,7 @@ fn engine(
             mixed_baseline,
         ),
     ] {
-        let (o, rss) = measure(scenario)?;
+        let (o, rss, cpu_ms) = measure(scenario)?;
         let r = ScenarioResult {
             name: format!("{name}{suffix}"),
             requests: o.requests,
@@ -209,15 +211,18 @@ fn engine(
             baseline_per_s,
             ratio_to_baseline: o.per_second() / baseline_per_s,
             peak_rss_bytes: rss,
+            server_cpu_ms_per_request: cpu_ms,
         };
         println!(
-            "{engine}: {:<12} {:>7.0}/s p50 {:.2} ms p99 {:.2} ms, {} errors, peak RSS {:.1} MB",
+            "{engine}: {:<12} {:>7.0}/s p50 {:.2} ms p99 {:.2} ms, {} errors, peak RSS {:.1} MB, \
+             server CPU {:.3} ms/request",
             name,
             r.requests_per_s,
             r.p50_ms,
             r.p99_ms,
             r.errors,
-            rss as f64 / 1_048_576.0
+            rss as f64 / 1_048_576.0,
+            cpu_ms
         );
         results.push(r);
     }

@@ -18,16 +18,26 @@ pub struct ScenarioResult {
     pub baseline_per_s: f64,
     pub ratio_to_baseline: f64,
     pub peak_rss_bytes: u64,
+    /// Server CPU time per request: less sensitive than throughput to other load on the machine.
+    pub server_cpu_ms_per_request: f64,
 }
 
 pub fn print_table(results: &[ScenarioResult]) {
     println!(
-        "{:<22} {:>10} {:>8} {:>8} {:>7} {:>12} {:>7} {:>9}  baseline",
-        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "baseline/s", "ratio", "peak RSS"
+        "{:<22} {:>10} {:>8} {:>8} {:>7} {:>12} {:>7} {:>9} {:>8}  baseline",
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "baseline/s",
+        "ratio",
+        "peak RSS",
+        "cpu ms"
     );
     for r in results {
         println!(
-            "{:<22} {:>10.0} {:>8.2} {:>8.2} {:>7} {:>12.0} {:>6.0}% {:>6.1} MB  {}",
+            "{:<22} {:>10.0} {:>8.2} {:>8.2} {:>7} {:>12.0} {:>6.0}% {:>6.1} MB {:>8.3}  {}",
             r.name,
             r.requests_per_s,
             r.p50_ms,
@@ -36,6 +46,7 @@ pub fn print_table(results: &[ScenarioResult]) {
             r.baseline_per_s,
             r.ratio_to_baseline * 100.0,
             r.peak_rss_bytes as f64 / 1_048_576.0,
+            r.server_cpu_ms_per_request,
             r.baseline
         );
     }

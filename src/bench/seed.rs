@@ -16,8 +16,10 @@ use crate::store::{self, accounts, assignments, content, DbConnection};
 /// assignment reaches a learner through a nested team as in a real sales organization.
 const TEAM_SIZE: usize = 50;
 const TEAMS_PER_REGION: usize = 5;
-/// Nuggets a learner may get per assignment and day: large, so queues stay full under load.
-pub const DAILY_CAP: i32 = 20;
+/// Nuggets a learner gets per assignment and day (the product default).
+pub const DAILY_CAP: i32 = crate::domain::assignments::DEFAULT_DAILY_CAP;
+/// Packs assigned to each region: a learner follows this many campaigns at once.
+const PACKS_PER_REGION: usize = 2;
 
 /// What the load generator needs to know about the generated organization.
 pub struct Org {
@@ -68,7 +70,7 @@ fn generated_pack(p: usize) -> Pack {
 }
 
 /// Creates an organization with `learners` learners in teams of fifty under regions, publishes
-/// `packs` and assigns every pack to every region from yesterday on.
+/// `packs` and assigns two of them to each region (in turn) from yesterday on.
 pub fn generate(
     conn: &mut DbConnection,
     learners: usize,
@@ -131,7 +133,10 @@ pub fn generate(
         for pack in packs {
             content::save_draft(conn, &org.id, pack, now)?;
             content::publish(conn, &org.id, &pack.slug, &author.id, now)?;
-            for region in &regions {
+        }
+        for (r, region) in regions.iter().enumerate() {
+            for k in 0..PACKS_PER_REGION {
+                let pack = &packs[(r * PACKS_PER_REGION + k) % packs.len()];
                 let id = new_id();
                 let new = assignments::NewAssignment {
                     id: &id,
