@@ -377,9 +377,9 @@ fn stored(row: NuggetVersionRow, pack_id: &str, key: String) -> StoredNugget {
 
 /// Published versions are immutable, so their nuggets are read once per process and kept.
 /// Ids are fresh UUIDs, so an entry can never go stale; the map is emptied when it grows large.
-static VERSIONS: std::sync::OnceLock<
-    std::sync::Mutex<std::collections::HashMap<(String, String), Arc<Vec<StoredNugget>>>>,
-> = std::sync::OnceLock::new();
+static VERSIONS: std::sync::OnceLock<std::sync::Mutex<VersionCache>> = std::sync::OnceLock::new();
+/// (organization id, version id) → the version's nuggets.
+type VersionCache = std::collections::HashMap<(String, String), Arc<Vec<StoredNugget>>>;
 const MAX_CACHED_VERSIONS: usize = 512;
 
 /// Every nugget of one version, in pack order (shared, from the version cache).
