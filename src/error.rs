@@ -142,6 +142,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("no such resource".into()),
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Pool(e) => ApiError::Unavailable(format!("database unavailable: {e}")),
+            StoreError::Unavailable(e) => ApiError::Unavailable(e),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -15,7 +15,7 @@ use reprise::http::content::render;
 use reprise::http::reviews::optimize_org;
 use reprise::startup::{open_database_at, Application};
 use reprise::store::{accounts, content, write_tx};
-use reprise::{demo, http, telemetry};
+use reprise::{bench, demo, http, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -127,6 +127,31 @@ enum Command {
         org: String,
         #[arg(long, default_value_t = 2024)]
         seed: u64,
+    },
+    /// Load benchmark on this machine: raw write and /healthz baselines, then answer writes,
+    /// queue reads and a mix against `reprise serve` on a generated organization (SQLite, and
+    /// PostgreSQL when REPRISE_BENCH_DATABASE_URL is set). Writes target/bench/latest.json.
+    Bench {
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Seconds of the raw write baseline.
+        #[arg(long, default_value_t = 5.0)]
+        raw_seconds: f64,
+        #[arg(long, default_value_t = 1000)]
+        learners: usize,
+        /// Concurrent clients (one keep-alive connection each).
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Most requests of one scenario.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_requests: u64,
+        /// Threads of the load generator.
+        #[arg(long, default_value_t = 2)]
+        client_threads: usize,
+        /// Sample packs to publish (generated packs when the folder is missing).
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
     },
     /// Simulate a population under the FSRS policy and the Qstream rule.
     Simulate {
@@ -278,6 +303,34 @@ async fn main() -> anyhow::Result<ExitCode> {
                 plan.org_slug,
                 demo::PASSWORD
             );
+        }
+        Command::Bench {
+            seconds,
+            raw_seconds,
+            learners,
+            clients,
+            max_requests,
+            client_threads,
+            content,
+        } => {
+            let opts = bench::Options {
+                seconds,
+                raw_seconds,
+                learners,
+                clients,
+                max_requests,
+                content,
+                client_threads,
+            };
+            // The benchmark runs its own runtimes; keep them off this one's thread.
+            let ok = std::thread::spawn(move || bench::run(&opts))
+                .join()
+                .map_err(|_| anyhow::anyhow!("the benchmark panicked"))??;
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         Command::Serve { demo, content } => {
             let app = Application::build(Settings::from_env()?, Clock::System).await?;

@@ -33,8 +33,10 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let decoy_hash = web::block(password::decoy_hash).await?;
+        let writes = store::group_commit::GroupCommit::start(&pool)?;
         let state = web::Data::new(AppState {
             pool,
+            writes,
             keys: TokenKeys::new(&settings.jwt_secret, settings.access_ttl_secs),
             clock,
             decoy_hash,

@@ -237,7 +237,8 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
                         Confidence::Unsure
                     }),
                 };
-                apply_with_retry(conn, &caller, &req, at).map_err(|e| anyhow::anyhow!("{e}"))?;
+                apply_with_retry(conn, None, &caller, &req, at)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 answered += 1;
                 at += chrono::Duration::seconds(rng.gen_range(20..120));
             }

@@ -26,6 +26,7 @@ use crate::domain::scheduler::{
 };
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::store::group_commit::GroupCommit;
 use crate::store::{
     self, accounts as account_store, analytics as analytics_store, content as content_store,
     learning, reviews, DbConnection, StoreError,
@@ -191,7 +192,7 @@ pub async fn get_queue(
 ) -> ApiResult<HttpResponse> {
     let st = state.clone();
     let queue = state
-        .db(move |conn| build_queue(conn, &caller, st.clock.now()))
+        .db(move |conn| store::read_tx(conn, |conn| build_queue(conn, &caller, st.clock.now())))
         .await?;
     let body = serde_json::to_vec(&queue).map_err(|e| ApiError::Internal(e.to_string()))?;
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
@@ -331,9 +332,174 @@ fn clamp_time(
     (client, None)
 }
 
-/// Grades, schedules and records one answer in one write transaction.
+/// What recording an answer writes, computed from the state read before.
+struct PreparedAnswer {
+    row: reviews::ReviewRow,
+    state: learning::StoredState,
+    /// Reps of the state read (`None`: first answer); the write checks it is still current.
+    previous_reps: Option<u32>,
+    /// For the retention roll-up of a repeat answer: the pack, and the recall the model
+    /// predicted for this answer.
+    pack_id: String,
+    predicted_recall: Option<f64>,
+}
+
+/// Reads what grading and scheduling need, grades, schedules, and returns the rows to write.
+fn prepare_answer(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    req: &AnswerRequest,
+    now: DateTime<Utc>,
+    fingerprint: &str,
+) -> ApiResult<PreparedAnswer> {
+    let org = caller.org_id.as_str();
+    let (tz, _, _) = learner_tz(conn, caller)?;
+    let existing = learning::state(conn, org, &caller.user_id, &req.nugget_id)?;
+    let today = local_day(tz, now).date;
+    let active = learning::active_assignments(conn, org, &caller.user_id, today)?;
+    let (assignment, version_id) = match &existing {
+        Some(s) => {
+            let a = active.iter().find(|a| a.id == s.assignment_id).cloned();
+            let a = match a {
+                Some(a) => a,
+                None => store::assignments::get(conn, org, &s.assignment_id)?,
+            };
+            (a, s.pack_version_id.clone())
+        }
+        None => {
+            let mut found = None;
+            for a in &active {
+                if let Some(v) = content_store::latest_version_id(conn, org, &a.pack_id)? {
+                    if content_store::nugget_in_version(conn, org, &req.nugget_id, &v).is_ok() {
+                        found = Some((a.clone(), v));
+                        break;
+                    }
+                }
+            }
+            found.ok_or_else(|| ApiError::NotFound("this nugget is not assigned to you".into()))?
+        }
+    };
+    let nugget = content_store::nugget_in_version(conn, org, &req.nugget_id, &version_id)?;
+    let grade = grading::grade(&nugget.options, &req.selected)
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    let thresholds = GradingThresholds {
+        fast_ms: assignment.fast_ms as u32,
+        slow_ms: assignment.slow_ms as u32,
+    };
+    let rating = scheduler::rating_for(grade.correct, req.confidence, req.response_ms, &thresholds);
+    let start = local_midnight(tz, assignment.starts_on);
+    let before = existing
+        .as_ref()
+        .map(|s| s.card.clone())
+        .unwrap_or_default();
+    let (answered_at, clock_flag) = clamp_time(req.answered_at, now, start, before.last_review);
+    let ctx = SchedulingContext {
+        desired_retention: assignment.desired_retention,
+        parameters: learning::fsrs_parameters(conn, org)?,
+        ..SchedulingContext::default()
+    };
+    let after: CardState = scheduler::review(
+        &before,
+        rating,
+        answered_at,
+        &ctx,
+        &policy_of(&assignment),
+        scheduler::fuzz_seed(&caller.user_id, &req.nugget_id),
+    );
+    let memory = after.memory.expect("a reviewed card has a memory state");
+    let row = reviews::ReviewRow {
+        org_id: org.to_string(),
+        id: uuid::Uuid::now_v7().to_string(),
+        learner_id: caller.user_id.clone(),
+        nugget_id: req.nugget_id.clone(),
+        pack_version_id: version_id.clone(),
+        assignment_id: assignment.id.clone(),
+        attempt_id: req.attempt_id.to_string(),
+        request_hash: fingerprint.to_string(),
+        selected: serde_json::to_string(&req.selected).expect("strings serialize"),
+        correct: grade.correct,
+        partial_credit: grade.partial_credit,
+        response_ms: req.response_ms.min(i32::MAX as u32) as i32,
+        confidence: req.confidence.map(|c| match c {
+            Confidence::Sure => "sure".to_string(),
+            Confidence::Unsure => "unsure".to_string(),
+        }),
+        rating: rating.as_u32() as i32,
+        client_answered_at: req.answered_at.naive_utc(),
+        answered_at: answered_at.naive_utc(),
+        received_at: now.naive_utc(),
+        clock_flag,
+        elapsed_days: before
+            .last_review
+            .map(|l| (answered_at - l).num_seconds() as f64 / 86_400.0),
+        stability_before: before.memory.map(|m| m.stability),
+        difficulty_before: before.memory.map(|m| m.difficulty),
+        stability_after: memory.stability,
+        difficulty_after: memory.difficulty,
+        status_after: after.status.as_str().into(),
+        due_after: after.due.map(|d| d.naive_utc()),
+    };
+    let state = learning::StoredState {
+        nugget_id: req.nugget_id.clone(),
+        pack_version_id: version_id,
+        assignment_id: assignment.id.clone(),
+        first_correct: existing
+            .as_ref()
+            .and_then(|s| s.first_correct)
+            .or(Some(grade.correct)),
+        first_answered_at: existing
+            .as_ref()
+            .and_then(|s| s.first_answered_at)
+            .or(Some(answered_at)),
+        card: after,
+    };
+    let predicted_recall = row
+        .elapsed_days
+        .zip(row.stability_before)
+        .map(|(elapsed, stability)| scheduler::recall_after(stability, elapsed, &ctx.parameters));
+    Ok(PreparedAnswer {
+        row,
+        state,
+        previous_reps: existing.map(|s| s.card.reps),
+        pack_id: nugget.pack_id.clone(),
+        predicted_recall,
+    })
+}
+
+/// Writes an answer: the review row, and the memory state if it is still the one read (else
+/// `Conflict`, and nothing is written).
+fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> ApiResult<()> {
+    reviews::insert(conn, &p.row)?;
+    if let (Some(elapsed), Some(predicted)) = (p.row.elapsed_days, p.predicted_recall) {
+        let mut tally = RetentionTally::default();
+        tally.add(p.row.correct, predicted);
+        analytics_store::add_to_retention(
+            conn,
+            &p.row.org_id,
+            &p.pack_id,
+            bucket_of(elapsed),
+            scheduler::fuzz_seed(&p.row.learner_id, "") as u32,
+            tally,
+        )?;
+    }
+    learning::save_state(
+        conn,
+        &p.row.org_id,
+        &p.row.learner_id,
+        &p.state,
+        p.previous_reps,
+        now,
+    )?;
+    Ok(())
+}
+
+/// Grades, schedules and records one answer. The reads happen before the write transaction,
+/// which then only inserts the review and updates the memory state, checking that the state
+/// read is still current (a concurrent answer makes it a conflict, retried by
+/// `apply_with_retry`). With `group` (SQLite) the write joins the next group commit.
 fn apply_answer(
     conn: &mut DbConnection,
+    group: Option<&GroupCommit>,
     caller: &Caller,
     req: &AnswerRequest,
     now: DateTime<Utc>,
@@ -353,136 +519,15 @@ fn apply_answer(
     if let Some(row) = reviews::by_attempt(conn, org, &caller.user_id, &attempt)? {
         return replay(row);
     }
-    let result = store::write_tx(conn, |conn| -> ApiResult<reviews::ReviewRow> {
-        let (tz, _, _) = learner_tz(conn, caller)?;
-        let existing = learning::state(conn, org, &caller.user_id, &req.nugget_id)?;
-        let today = local_day(tz, now).date;
-        let active = learning::active_assignments(conn, org, &caller.user_id, today)?;
-        let (assignment, version_id) = match &existing {
-            Some(s) => {
-                let a = active.iter().find(|a| a.id == s.assignment_id).cloned();
-                let a = match a {
-                    Some(a) => a,
-                    None => store::assignments::get(conn, org, &s.assignment_id)?,
-                };
-                (a, s.pack_version_id.clone())
-            }
-            None => {
-                let mut found = None;
-                for a in &active {
-                    if let Some(v) = content_store::latest_version_id(conn, org, &a.pack_id)? {
-                        if content_store::nugget_in_version(conn, org, &req.nugget_id, &v).is_ok() {
-                            found = Some((a.clone(), v));
-                            break;
-                        }
-                    }
-                }
-                found.ok_or_else(|| {
-                    ApiError::NotFound("this nugget is not assigned to you".into())
-                })?
-            }
-        };
-        let nugget = content_store::nugget_in_version(conn, org, &req.nugget_id, &version_id)?;
-        let grade = grading::grade(&nugget.options, &req.selected)
-            .map_err(|e| ApiError::validation(vec![e]))?;
-        let thresholds = GradingThresholds {
-            fast_ms: assignment.fast_ms as u32,
-            slow_ms: assignment.slow_ms as u32,
-        };
-        let rating =
-            scheduler::rating_for(grade.correct, req.confidence, req.response_ms, &thresholds);
-        let start = local_midnight(tz, assignment.starts_on);
-        let before = existing
-            .as_ref()
-            .map(|s| s.card.clone())
-            .unwrap_or_default();
-        let (answered_at, clock_flag) = clamp_time(req.answered_at, now, start, before.last_review);
-        let ctx = SchedulingContext {
-            desired_retention: assignment.desired_retention,
-            parameters: learning::fsrs_parameters(conn, org)?,
-            ..SchedulingContext::default()
-        };
-        let after: CardState = scheduler::review(
-            &before,
-            rating,
-            answered_at,
-            &ctx,
-            &policy_of(&assignment),
-            scheduler::fuzz_seed(&caller.user_id, &req.nugget_id),
-        );
-        let memory = after.memory.expect("a reviewed card has a memory state");
-        let row = reviews::ReviewRow {
-            org_id: org.to_string(),
-            id: uuid::Uuid::now_v7().to_string(),
-            learner_id: caller.user_id.clone(),
-            nugget_id: req.nugget_id.clone(),
-            pack_version_id: version_id.clone(),
-            assignment_id: assignment.id.clone(),
-            attempt_id: attempt.clone(),
-            request_hash: fingerprint.clone(),
-            selected: serde_json::to_string(&req.selected).expect("strings serialize"),
-            correct: grade.correct,
-            partial_credit: grade.partial_credit,
-            response_ms: req.response_ms.min(i32::MAX as u32) as i32,
-            confidence: req.confidence.map(|c| match c {
-                Confidence::Sure => "sure".to_string(),
-                Confidence::Unsure => "unsure".to_string(),
-            }),
-            rating: rating.as_u32() as i32,
-            client_answered_at: req.answered_at.naive_utc(),
-            answered_at: answered_at.naive_utc(),
-            received_at: now.naive_utc(),
-            clock_flag,
-            elapsed_days: before
-                .last_review
-                .map(|l| (answered_at - l).num_seconds() as f64 / 86_400.0),
-            stability_before: before.memory.map(|m| m.stability),
-            difficulty_before: before.memory.map(|m| m.difficulty),
-            stability_after: memory.stability,
-            difficulty_after: memory.difficulty,
-            status_after: after.status.as_str().into(),
-            due_after: after.due.map(|d| d.naive_utc()),
-        };
-        reviews::insert(conn, &row)?;
-        if let (Some(elapsed), Some(stability)) = (row.elapsed_days, row.stability_before) {
-            let mut tally = RetentionTally::default();
-            tally.add(
-                row.correct,
-                scheduler::recall_after(stability, elapsed, &ctx.parameters),
-            );
-            analytics_store::add_to_retention(
-                conn,
-                org,
-                &nugget.pack_id,
-                bucket_of(elapsed),
-                scheduler::fuzz_seed(&caller.user_id, "") as u32,
-                tally,
-            )?;
-        }
-        let saved = learning::StoredState {
-            nugget_id: req.nugget_id.clone(),
-            pack_version_id: version_id,
-            assignment_id: assignment.id.clone(),
-            first_correct: existing
-                .as_ref()
-                .and_then(|s| s.first_correct)
-                .or(Some(grade.correct)),
-            first_answered_at: existing
-                .as_ref()
-                .and_then(|s| s.first_answered_at)
-                .or(Some(answered_at)),
-            card: after,
-        };
-        learning::save_state(
-            conn,
-            org,
-            &caller.user_id,
-            &saved,
-            existing.map(|s| s.card.reps),
-            now,
-        )?;
-        Ok(row)
-    });
+    let prepared = store::read_tx(conn, |conn| {
+        prepare_answer(conn, caller, req, now, &fingerprint)
+    })?;
+    let result = match group {
+        Some(group) => group.run(move |conn| record(conn, &prepared, now).map(|()| prepared.row)),
+        None => store::write_tx(conn, |conn| {
+            record(conn, &prepared, now).map(|()| prepared.row.clone())
+        }),
+    };
     match result {
         Ok(row) => Ok(Applied::New(row)),
         // A concurrent request recorded this attempt first: answer with what it stored.
@@ -501,13 +546,14 @@ fn apply_answer(
 /// Applies with retries when a concurrent answer to the same nugget won the race.
 pub(crate) fn apply_with_retry(
     conn: &mut DbConnection,
+    group: Option<&GroupCommit>,
     caller: &Caller,
     req: &AnswerRequest,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
     let mut attempt = 0;
     loop {
-        match apply_answer(conn, caller, req, now) {
+        match apply_answer(conn, group, caller, req, now) {
             Err(ApiError::Conflict(msg)) if msg.contains("concurrently") && attempt < 8 => {
                 attempt += 1
             }
@@ -651,8 +697,8 @@ pub async fn post_answer(
     let result = state
         .db(move |conn| {
             let now = st.clock.now();
-            let applied = apply_with_retry(conn, &caller, &req, now)?;
-            render(conn, &caller, applied, now)
+            let applied = apply_with_retry(conn, st.writes.as_ref(), &caller, &req, now)?;
+            store::read_tx(conn, |conn| render(conn, &caller, applied, now))
         })
         .await?;
     Ok(if result.replayed {
@@ -717,8 +763,8 @@ pub async fn post_batch(
             let mut items: Vec<Option<BatchItem>> = (0..answers.len()).map(|_| None).collect();
             for i in order {
                 let req = &answers[i];
-                let item = match apply_with_retry(conn, &caller, req, now)
-                    .and_then(|a| render(conn, &caller, a, now))
+                let item = match apply_with_retry(conn, st.writes.as_ref(), &caller, req, now)
+                    .and_then(|a| store::read_tx(conn, |conn| render(conn, &caller, a, now)))
                 {
                     Ok(result) => BatchItem {
                         attempt_id: req.attempt_id.to_string(),

@@ -8,10 +8,13 @@ use crate::auth::jwt::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
+use crate::store::group_commit::GroupCommit;
 use crate::store::{DbConnection, DbPool, StoreError};
 
 pub struct AppState {
     pub pool: DbPool,
+    /// SQLite's group commit of answers (`None` on PostgreSQL).
+    pub writes: Option<GroupCommit>,
     pub keys: TokenKeys,
     pub clock: Clock,
     pub settings: Arc<Settings>,

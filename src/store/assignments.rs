@@ -37,7 +37,11 @@ fn to_domain(conn: &mut DbConnection, org_id: &str, r: AssignmentRow) -> StoreRe
         .find((org_id, &r.pack_id))
         .select(packs::slug)
         .first(conn)?;
-    Ok(Assignment {
+    Ok(from_row(r, pack_slug, learner_ids))
+}
+
+fn from_row(r: AssignmentRow, pack_slug: String, learner_ids: Vec<String>) -> Assignment {
+    Assignment {
         id: r.id,
         pack_id: r.pack_id,
         pack_slug,
@@ -53,7 +57,7 @@ fn to_domain(conn: &mut DbConnection, org_id: &str, r: AssignmentRow) -> StoreRe
         created_by: r.created_by,
         created_at: r.created_at.and_utc(),
         ended_at: r.ended_at.map(|t| t.and_utc()),
-    })
+    }
 }
 
 /// Why an assignment could not be created: which input named something missing.
@@ -152,6 +156,53 @@ pub fn get(conn: &mut DbConnection, org_id: &str, id: &str) -> StoreResult<Assig
         .select(AssignmentRow::as_select())
         .first(conn)?;
     to_domain(conn, org_id, row)
+}
+
+/// Several assignments in three queries, in the order of `ids` (unknown ids are skipped).
+pub fn get_many(
+    conn: &mut DbConnection,
+    org_id: &str,
+    ids: &[String],
+) -> StoreResult<Vec<Assignment>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<AssignmentRow> = assignments::table
+        .filter(assignments::org_id.eq(org_id))
+        .filter(assignments::id.eq_any(ids))
+        .select(AssignmentRow::as_select())
+        .load(conn)?;
+    let mut named: Vec<(String, String)> = assignment_learners::table
+        .filter(assignment_learners::org_id.eq(org_id))
+        .filter(assignment_learners::assignment_id.eq_any(ids))
+        .select((
+            assignment_learners::assignment_id,
+            assignment_learners::learner_id,
+        ))
+        .load(conn)?;
+    named.sort();
+    let pack_ids: Vec<&str> = rows.iter().map(|r| r.pack_id.as_str()).collect();
+    let slugs: std::collections::HashMap<String, String> = packs::table
+        .filter(packs::org_id.eq(org_id))
+        .filter(packs::id.eq_any(pack_ids))
+        .select((packs::id, packs::slug))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut by_id: std::collections::HashMap<String, AssignmentRow> =
+        rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(r) = by_id.remove(id) else { continue };
+        let learner_ids = named
+            .iter()
+            .filter(|(a, _)| *a == r.id)
+            .map(|(_, l)| l.clone())
+            .collect();
+        let pack_slug = slugs.get(&r.pack_id).cloned().ok_or(StoreError::NotFound)?;
+        out.push(from_row(r, pack_slug, learner_ids));
+    }
+    Ok(out)
 }
 
 /// Assignments of the org, optionally only those of `teams` (a manager's scope).

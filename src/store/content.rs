@@ -3,6 +3,8 @@
 //! A nugget's identity (`nuggets`) is stable across versions by its key, so a learner's memory
 //! state survives a new version; its text lives per version (`nugget_versions`).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -350,12 +352,24 @@ fn stored(row: NuggetVersionRow, pack_id: &str, key: String) -> StoredNugget {
     }
 }
 
-/// Every nugget of one version, in pack order.
-pub fn version_nuggets(
+/// Published versions are immutable, so their nuggets are read once per process and kept.
+/// Ids are fresh UUIDs, so an entry can never go stale; the map is emptied when it grows large.
+static VERSIONS: std::sync::OnceLock<std::sync::Mutex<VersionCache>> = std::sync::OnceLock::new();
+/// (organization id, version id) → the version's nuggets.
+type VersionCache = std::collections::HashMap<(String, String), Arc<Vec<StoredNugget>>>;
+const MAX_CACHED_VERSIONS: usize = 512;
+
+/// Every nugget of one version, in pack order (shared, from the version cache).
+pub fn version_nuggets_shared(
     conn: &mut DbConnection,
     org_id: &str,
     version_id: &str,
-) -> StoreResult<Vec<StoredNugget>> {
+) -> StoreResult<Arc<Vec<StoredNugget>>> {
+    let cache = VERSIONS.get_or_init(Default::default);
+    let key = (org_id.to_string(), version_id.to_string());
+    if let Some(hit) = cache.lock().expect("cache lock").get(&key) {
+        return Ok(hit.clone());
+    }
     let rows: Vec<(NuggetVersionRow, String, String)> = nugget_versions::table
         .inner_join(
             nuggets::table.on(nuggets::org_id
@@ -371,10 +385,29 @@ pub fn version_nuggets(
             nuggets::key,
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(r, pack_id, key)| stored(r, &pack_id, key))
-        .collect())
+    let version: Arc<Vec<StoredNugget>> = Arc::new(
+        rows.into_iter()
+            .map(|(r, pack_id, key)| stored(r, &pack_id, key))
+            .collect(),
+    );
+    // An unknown or not yet committed version reads empty: not worth keeping.
+    if !version.is_empty() {
+        let mut map = cache.lock().expect("cache lock");
+        if map.len() >= MAX_CACHED_VERSIONS {
+            map.clear();
+        }
+        map.insert(key, version.clone());
+    }
+    Ok(version)
+}
+
+/// Every nugget of one version, in pack order.
+pub fn version_nuggets(
+    conn: &mut DbConnection,
+    org_id: &str,
+    version_id: &str,
+) -> StoreResult<Vec<StoredNugget>> {
+    Ok(version_nuggets_shared(conn, org_id, version_id)?.to_vec())
 }
 
 /// A nugget as it reads in `version_id`.
@@ -384,22 +417,11 @@ pub fn nugget_in_version(
     nugget_id: &str,
     version_id: &str,
 ) -> StoreResult<StoredNugget> {
-    let (r, pack_id, key): (NuggetVersionRow, String, String) = nugget_versions::table
-        .inner_join(
-            nuggets::table.on(nuggets::org_id
-                .eq(nugget_versions::org_id)
-                .and(nuggets::id.eq(nugget_versions::nugget_id))),
-        )
-        .filter(nugget_versions::org_id.eq(org_id))
-        .filter(nugget_versions::pack_version_id.eq(version_id))
-        .filter(nugget_versions::nugget_id.eq(nugget_id))
-        .select((
-            NuggetVersionRow::as_select(),
-            nuggets::pack_id,
-            nuggets::key,
-        ))
-        .first(conn)?;
-    Ok(stored(r, &pack_id, key))
+    version_nuggets_shared(conn, org_id, version_id)?
+        .iter()
+        .find(|n| n.nugget_id == nugget_id)
+        .cloned()
+        .ok_or(StoreError::NotFound)
 }
 
 /// A published version rebuilt as a pack (for export); the newest when `version` is `None`.

@@ -73,9 +73,7 @@ pub fn active_assignments(
         .order(assignments::created_at.asc())
         .select(assignments::id)
         .load(conn)?;
-    ids.iter()
-        .map(|id| super::assignments::get(conn, org_id, id))
-        .collect()
+    super::assignments::get_many(conn, org_id, &ids)
 }
 
 /// A stored memory state with what it belongs to.

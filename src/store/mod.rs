@@ -23,6 +23,7 @@ pub mod analytics;
 pub mod assignments;
 pub mod bulk;
 pub mod content;
+pub mod group_commit;
 pub mod learning;
 pub mod model;
 pub mod reviews;
@@ -61,6 +62,8 @@ pub enum StoreError {
     Database(diesel::result::Error),
     #[error("database unavailable: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("migration failed: {0}")]
     Migration(String),
 }
@@ -223,6 +226,25 @@ where
             Err(e)
         }
     }
+}
+
+/// Runs `f` in one read transaction: a single snapshot for all its queries, and on SQLite one
+/// WAL read lock instead of one per statement. Nothing is written, so it always ends in a
+/// rollback (cheap, and safe should `f` write by mistake).
+pub fn read_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    let result = f(conn);
+    rollback(conn);
+    result
 }
 
 fn rollback(conn: &mut DbConnection) {

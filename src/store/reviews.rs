@@ -70,29 +70,42 @@ pub fn option_counts(
     nugget_id: &str,
     team_ids: Option<&[String]>,
 ) -> StoreResult<(Vec<(String, usize)>, usize)> {
-    let mut q = reviews::table
-        .filter(reviews::org_id.eq(org_id))
-        .filter(reviews::nugget_id.eq(nugget_id))
-        .select(reviews::selected)
-        .into_boxed();
-    if let Some(teams) = team_ids {
-        let members = team_members::table
-            .filter(team_members::org_id.eq(org_id))
-            .filter(team_members::team_id.eq_any(teams.to_vec()))
-            .select(team_members::user_id);
-        q = q.filter(reviews::learner_id.eq_any(members));
-    }
-    let rows: Vec<String> = q.load(conn)?;
+    use diesel::dsl::count_star;
+    // One row per distinct choice, counted by the database.
+    let rows: Vec<(String, i64)> = match team_ids {
+        Some(teams) => {
+            let members = team_members::table
+                .filter(team_members::org_id.eq(org_id))
+                .filter(team_members::team_id.eq_any(teams.to_vec()))
+                .select(team_members::user_id);
+            reviews::table
+                .filter(reviews::org_id.eq(org_id))
+                .filter(reviews::nugget_id.eq(nugget_id))
+                .filter(reviews::learner_id.eq_any(members))
+                .group_by(reviews::selected)
+                .select((reviews::selected, count_star()))
+                .load(conn)?
+        }
+        None => reviews::table
+            .filter(reviews::org_id.eq(org_id))
+            .filter(reviews::nugget_id.eq(nugget_id))
+            .group_by(reviews::selected)
+            .select((reviews::selected, count_star()))
+            .load(conn)?,
+    };
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for selected in &rows {
+    let mut total = 0usize;
+    for (selected, n) in &rows {
+        let n = *n as usize;
+        total += n;
         for id in serde_json::from_str::<Vec<String>>(selected).unwrap_or_default() {
             match counts.iter_mut().find(|(o, _)| *o == id) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((id, 1)),
+                Some((_, c)) => *c += n,
+                None => counts.push((id, n)),
             }
         }
     }
-    Ok((counts, rows.len()))
+    Ok((counts, total))
 }
 
 /// Every answer of a learner answered in `[from, to)`, oldest first.

@@ -254,6 +254,37 @@ async fn concurrent_retries_of_one_answer_count_once() {
     assert_eq!(last["org"]["answers"], 1);
 }
 
+/// Answers arriving together share commits (SQLite) or run side by side (PostgreSQL): each one
+/// acknowledged is recorded once, and answers of one learner to one nugget all count.
+#[actix_web::test]
+async fn simultaneous_answers_of_many_learners_are_each_recorded() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let mut tokens = vec![l.learner.clone()];
+    for i in 0..5 {
+        tokens.push(
+            app.add_team_learner(&l, &format!("seller{i}@acme.example"))
+                .await,
+        );
+    }
+    let nugget = ids(&app.queue(&l.learner).await)[0].clone();
+    let sends = tokens
+        .iter()
+        .flat_map(|t| [t, t])
+        .map(|t| app.answer(t, &nugget, &["b"]));
+    let responses = futures_util::future::join_all(sends).await;
+    for res in responses {
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let last = expect_json(
+        app.answer(&l.learner, &nugget, &["a"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(last["org"]["answers"], 13);
+    assert_eq!(last["team"]["answers"], 13);
+}
+
 #[actix_web::test]
 async fn offline_batches_apply_in_answer_order_and_report_each() {
     let app = spawn_app().await;
