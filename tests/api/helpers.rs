@@ -128,9 +128,17 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         .collect()
 }
 
+/// A second server on an existing database (another instance behind the same load balancer).
+pub async fn spawn_on(database_url: &str) -> TestApp {
+    spawn_configured(Settings::for_tests(database_url.to_string()), |_| {}).await
+}
+
 pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_configured(Settings::for_tests(fresh_database_url()), adjust).await
+}
+
+async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     log_buffer();
-    let mut settings = Settings::for_tests(fresh_database_url());
     adjust(&mut settings);
     let database_url = settings.database_url.clone();
     let clock = Clock::manual(start_time());

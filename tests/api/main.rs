@@ -14,6 +14,7 @@ mod learner;
 mod openapi;
 mod operations;
 mod progress;
+mod races;
 mod reviews;
 mod security;
 mod xapi;
