@@ -8,6 +8,7 @@ pub mod body;
 pub mod caller;
 pub mod content;
 pub mod fallback;
+pub mod fields;
 pub mod health;
 pub mod item_analysis;
 pub mod learner;
