@@ -25,7 +25,7 @@ fn free_port() -> u16 {
 }
 
 async fn start(database_url: &str, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_reprise"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
         .arg("serve")
         .env("REPRISE_DATABASE_URL", database_url)
         .env("REPRISE_BIND", format!("127.0.0.1:{port}"))
@@ -49,6 +49,8 @@ async fn start(database_url: &str, port: u16) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("reprise did not become ready");
 }
 
