@@ -36,8 +36,15 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// A field of the input names something that does not exist in the organization: a 404 like
+    /// any reference to a missing resource, naming the field like a validation problem.
+    #[error("{}: {}", .0.field, .0.message)]
+    MissingReference(FieldError),
     #[error("{0}")]
     Conflict(String),
+    /// The path exists but not with this method; `allow` lists the methods it has.
+    #[error("{method} is not allowed here; use {allow}")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("{0}")]
     Unsupported(String),
     #[error("{0}")]
@@ -63,6 +70,11 @@ impl ApiError {
         ApiError::validation(vec![FieldError::new(field, message)])
     }
 
+    /// 404 for a field that names something that does not exist.
+    pub fn missing(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::MissingReference(FieldError::new(field, message))
+    }
+
     pub fn forbidden() -> ApiError {
         ApiError::Forbidden("your role does not allow this".into())
     }
@@ -73,8 +85,9 @@ impl ApiError {
             ApiError::BadRequest(_) => ("bad-request", "Bad request"),
             ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
-            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::NotFound(_) | ApiError::MissingReference(_) => ("not-found", "Not found"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Unsupported(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
@@ -97,6 +110,7 @@ impl ApiError {
             detail,
             errors: match self {
                 ApiError::Validation { errors, .. } => errors.clone(),
+                ApiError::MissingReference(error) => vec![error.clone()],
                 _ => Vec::new(),
             },
         }
@@ -110,8 +124,9 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::MissingReference(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -128,6 +143,9 @@ impl ResponseError for ApiError {
         response.content_type("application/problem+json");
         if let ApiError::TooManyRequests { retry_after_secs } = self {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
         }
         if let ApiError::Unauthorized(_) = self {
             response.insert_header(("WWW-Authenticate", "Bearer"));

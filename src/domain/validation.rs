@@ -51,7 +51,8 @@ impl Errors {
     }
 }
 
-/// Trims `value` and checks its length in characters.
+/// Trims `value` and checks its length in characters: at least `min` once trimmed, at most `max`
+/// as sent (so that the OpenAPI `maxLength` is the rule).
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
@@ -61,7 +62,7 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
             format!("must have at least {min} characters"),
         ));
     }
-    if len > max {
+    if value.chars().count() > max {
         return Err(FieldError::new(
             field,
             format!("must have at most {max} characters"),

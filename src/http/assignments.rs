@@ -13,7 +13,6 @@ use super::caller::{Assigners, Authorized, Readers};
 use super::state::AppState;
 use crate::domain::accounts::Role;
 use crate::domain::assignments::{Assignment, PolicyName, Settings, SettingsInput};
-use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{
     self, accounts as account_store, assignments as assignment_store, DbConnection,
@@ -24,21 +23,31 @@ use crate::store::{
 pub struct CreateAssignmentRequest {
     /// Slug of a published pack.
     pub pack: String,
+    /// The team to assign to; name a team, learners, or both.
     pub team_id: Option<String>,
+    /// Learners to assign to (at most 10000).
     #[serde(default)]
+    #[schema(max_items = 10000)]
     pub learner_ids: Vec<String>,
     /// Usually the training event's date.
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
     /// Nuggets a day from this assignment (1..=20, default 3).
+    #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
+    #[schema(minimum = 1, maximum = 20)]
     pub daily_cap: Option<i32>,
     /// Target recall probability at review time (0.7..=0.99, default 0.9).
+    #[schema(minimum = 0.7, maximum = 0.99)]
     pub desired_retention: Option<f64>,
     /// `fsrs` (default) or `qstream`.
     pub policy: Option<PolicyName>,
-    /// Right, sure and faster than this → Easy (default 8000 ms).
+    /// Right, sure and faster than this → Easy (500..=600000, default 8000 ms).
+    #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
+    #[schema(minimum = 500, maximum = 600000)]
     pub fast_ms: Option<i32>,
-    /// Right but slower than this → Hard (default 30000 ms).
+    /// Right but slower than this → Hard (500..=600000 and above `fast_ms`, default 30000 ms).
+    #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
+    #[schema(minimum = 500, maximum = 600000)]
     pub slow_ms: Option<i32>,
 }
 
@@ -67,7 +76,9 @@ fn check_manager_scope(
     request_body = CreateAssignmentRequest,
     responses(
         (status = 201, body = Assignment),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not an author, admin or manager; or a manager naming another team or learners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such pack, team or learner: `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the pack has no published version yet", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -117,18 +128,17 @@ pub async fn create_assignment(
             let outcome = store::write_tx(conn, |conn| {
                 assignment_store::create(conn, &caller.org_id, new, now)
             })?;
-            outcome.map_err(|missing| {
-                let (field, message) = match missing {
-                    assignment_store::MissingRef::Pack => ("pack", "no such pack".to_string()),
-                    assignment_store::MissingRef::Unpublished => {
-                        ("pack", "the pack has no published version yet".to_string())
-                    }
-                    assignment_store::MissingRef::Team => ("team_id", "no such team".to_string()),
-                    assignment_store::MissingRef::Learner(id) => {
-                        ("learner_ids", format!("no such user {id}"))
-                    }
-                };
-                vec![FieldError::new(field, message)].into()
+            // A reference to something that does not exist is a 404 naming the field; a pack
+            // that exists but has nothing published yet is a conflict with its state.
+            outcome.map_err(|missing| match missing {
+                assignment_store::MissingRef::Pack => ApiError::missing("pack", "no such pack"),
+                assignment_store::MissingRef::Unpublished => {
+                    ApiError::Conflict("pack: the pack has no published version yet".into())
+                }
+                assignment_store::MissingRef::Team => ApiError::missing("team_id", "no such team"),
+                assignment_store::MissingRef::Learner(id) => {
+                    ApiError::missing("learner_ids", format!("no such user {id}"))
+                }
             })
         })
         .await?;
@@ -170,11 +180,20 @@ pub async fn list_assignments(
 #[serde(deny_unknown_fields)]
 pub struct UpdateAssignmentRequest {
     pub starts_on: Option<NaiveDate>,
+    /// Not before `starts_on`.
     pub ends_on: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
+    #[schema(minimum = 1, maximum = 20)]
     pub daily_cap: Option<i32>,
+    #[schema(minimum = 0.7, maximum = 0.99)]
     pub desired_retention: Option<f64>,
     pub policy: Option<PolicyName>,
+    #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
+    #[schema(minimum = 500, maximum = 600000)]
     pub fast_ms: Option<i32>,
+    /// Above `fast_ms`.
+    #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
+    #[schema(minimum = 500, maximum = 600000)]
     pub slow_ms: Option<i32>,
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::Json;
+use super::fields::{EmailAddress, Name, OrgName, Password, TimeZone};
 use super::state::AppState;
 use crate::auth::{password, refresh};
 use crate::domain::accounts::{self, Email, NewPassword, Organization, Role, User};
@@ -64,14 +65,16 @@ pub fn new_id() -> String {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
-    #[schema(example = "Acme Sales")]
+    #[schema(value_type = OrgName)]
     pub org_name: String,
-    #[schema(example = "admin@acme.example")]
+    #[schema(value_type = EmailAddress)]
     pub admin_email: String,
+    #[schema(value_type = Password)]
     pub admin_password: String,
-    #[schema(example = "Ada Admin")]
+    #[schema(value_type = Name)]
     pub admin_name: String,
     /// IANA time zone of the organization (default UTC).
+    #[schema(value_type = Option<TimeZone>)]
     pub timezone: Option<String>,
 }
 

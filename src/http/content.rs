@@ -252,11 +252,32 @@ pub async fn archive_pack(
     Ok(web::Json(pack))
 }
 
+/// The formats a pack can be exported to (Aiken is an import format only).
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Yaml,
+    Json,
+    Gift,
+    Csv,
+}
+
+impl From<ExportFormat> for Format {
+    fn from(f: ExportFormat) -> Format {
+        match f {
+            ExportFormat::Yaml => Format::Yaml,
+            ExportFormat::Json => Format::Json,
+            ExportFormat::Gift => Format::Gift,
+            ExportFormat::Csv => Format::Csv,
+        }
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `yaml` (default), `json`, `gift` or `csv`.
-    pub format: Option<Format>,
+    pub format: Option<ExportFormat>,
     /// Version number; the newest when absent.
     pub version: Option<i32>,
 }
@@ -266,7 +287,13 @@ pub struct ExportQuery {
     tag = "content",
     params(("slug" = String, Path, description = "pack slug"), ExportQuery),
     responses(
-        (status = 200, description = "the pack file", content_type = "application/yaml", body = String),
+        (status = 200, description = "the pack file: the pack format as YAML (`format=yaml`, the default) or JSON (`format=json`), GIFT text (`format=gift`), or CSV with one row per nugget (`format=csv`)",
+            content(
+                (Object = "application/yaml"),
+                (Object = "application/json"),
+                (String = "text/plain"),
+                (String = "text/csv"),
+            )),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -280,7 +307,7 @@ pub async fn export_pack(
     q: web::Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
     let slug = slug.into_inner();
-    let format = q.format.unwrap_or(Format::Yaml);
+    let format = q.format.map_or(Format::Yaml, Format::from);
     let version = q.version;
     let pack = state
         .db(move |conn| {

@@ -219,13 +219,35 @@ pub struct AnswerRequest {
     /// A UUID the app makes per answer; sending it again returns the stored result.
     pub attempt_id: uuid::Uuid,
     pub nugget_id: String,
-    /// Chosen option ids.
+    /// Chosen option ids: at least one, each once.
+    #[serde(deserialize_with = "selected_options")]
+    #[schema(value_type = std::collections::HashSet<String>, min_items = 1)]
     pub selected: Vec<String>,
     /// When the learner answered, on the phone's clock (RFC 3339).
     pub answered_at: DateTime<Utc>,
     /// Time from showing the nugget to answering.
+    /// Response times are stored as 32-bit integers: larger ones are refused, not cut short.
+    #[serde(deserialize_with = "super::body::whole::non_negative_i32")]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub response_ms: u32,
     pub confidence: Option<Confidence>,
+}
+
+/// Chosen options: at least one, none twice (checked on the whole request, so a batch with such
+/// an answer is refused before anything is applied).
+fn selected_options<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let selected = Vec::<String>::deserialize(d)?;
+    if selected.is_empty() {
+        return Err(serde::de::Error::custom("choose at least one option"));
+    }
+    if let Some((_, id)) = selected
+        .iter()
+        .enumerate()
+        .find(|(i, id)| selected[..*i].contains(id))
+    {
+        return Err(serde::de::Error::custom(format!("{id:?} is chosen twice")));
+    }
+    Ok(selected)
 }
 
 impl AnswerRequest {
@@ -380,8 +402,10 @@ fn prepare_answer(
         }
     };
     let nugget = content_store::nugget_in_version(conn, org, &req.nugget_id, &version_id)?;
-    let grade = grading::grade(&nugget.options, &req.selected)
-        .map_err(|e| ApiError::validation(vec![e]))?;
+    // Empty and repeated choices were refused with the body; what is left is an option id
+    // this nugget does not have: a reference to nothing, so 404 naming `selected`.
+    let grade =
+        grading::grade(&nugget.options, &req.selected).map_err(ApiError::MissingReference)?;
     let thresholds = GradingThresholds {
         fast_ms: assignment.fast_ms as u32,
         slow_ms: assignment.slow_ms as u32,
@@ -679,7 +703,7 @@ fn check_learner(caller: &Caller) -> ApiResult<()> {
     responses(
         (status = 201, description = "recorded", body = AnswerResult),
         (status = 200, description = "this attempt id was already recorded: the stored result", body = AnswerResult),
-        (status = 404, description = "nugget unknown or not assigned to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "nugget unknown or not assigned to the caller, or a selected option id it does not have", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "attempt id reused with a different answer", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -713,6 +737,7 @@ pub async fn post_answer(
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// Up to 100 answers collected offline.
+    #[schema(min_items = 1, max_items = 100)]
     pub answers: Vec<AnswerRequest>,
 }
 

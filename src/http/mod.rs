@@ -9,6 +9,8 @@ pub mod body;
 pub mod caller;
 pub mod console;
 pub mod content;
+pub mod fallback;
+pub mod fields;
 pub mod health;
 pub mod item_analysis;
 pub mod learner;
@@ -16,6 +18,7 @@ pub mod login_limits;
 pub mod org;
 pub mod progress;
 pub mod reviews;
+pub mod spec;
 pub mod state;
 pub mod users;
 pub mod xapi;
@@ -98,7 +101,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         license(name = "MIT")
     ),
     modifiers(&BearerAuth),
-    components(schemas(crate::error::Problem)),
+    components(schemas(
+        crate::error::Problem,
+        crate::domain::content::Format,
+        content::ExportFormat,
+        analytics::OutputFormat
+    )),
     tags(
         (name = "auth", description = "Organizations, login and tokens"),
         (name = "users", description = "The caller and user administration"),
@@ -133,14 +141,18 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI 3.1 document of every route in `routes`.
+/// The OpenAPI 3.1 document of every route in `routes`, with the problem responses every
+/// operation can give (`spec::ProblemResponses`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    actix_web::App::new()
+    let mut doc = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts()
-        .1
+        .1;
+    // Modifiers named in `ApiDoc` run before the routes are collected; these need the paths.
+    spec::ProblemResponses.modify(&mut doc);
+    doc
 }
 
 /// Errors produced outside our handlers (actix extractors, the body limit, method mismatches) are
@@ -179,11 +191,8 @@ pub fn problem_fallback<B>(
     ))
 }
 
-/// Unknown routes answer 404 in the same problem shape as every other error.
+/// Requests no route took: 405 with `Allow` for a known path with another method, 404 for an
+/// unknown path, in the same problem shape as every other error.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::NotFound(format!(
-        "no route for {} {}",
-        req.method(),
-        req.path()
-    )))
+    fallback::no_route(req).await
 }

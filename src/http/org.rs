@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::body::Json;
 use super::caller::Caller;
 use super::caller::{Admins, Authorized};
+use super::fields::{OrgName, TimeZone, Weekday};
 use super::state::AppState;
 use crate::domain::accounts::{self, Organization};
 use crate::domain::validation::{self, Errors};
@@ -29,10 +30,13 @@ pub async fn get_org(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgRequest {
+    #[schema(value_type = Option<OrgName>)]
     pub name: Option<String>,
     /// IANA zone: the default for users without their own.
+    #[schema(value_type = Option<TimeZone>)]
     pub timezone: Option<String>,
-    /// Days with no nuggets, e.g. `["sat", "sun"]`.
+    /// Days with no nuggets, e.g. `["sat", "sun"]`: at most six (a repeated day counts).
+    #[schema(value_type = Option<Vec<Weekday>>, max_items = 6)]
     pub quiet_weekdays: Option<Vec<String>>,
 }
 
@@ -57,6 +61,12 @@ pub async fn update_org(
         .name
         .as_deref()
         .and_then(|n| errs.check(validation::text("name", n, 2, 120)));
+    if name
+        .as_deref()
+        .is_some_and(|n| accounts::slugify(n).is_empty())
+    {
+        errs.add("name", "must contain at least one letter or digit");
+    }
     let timezone = b
         .timezone
         .as_deref()

@@ -8,11 +8,12 @@ use super::auth::new_id;
 use super::body::Json;
 use super::caller::Caller;
 use super::caller::{Admins, Authorized, Readers, Staff};
+use super::fields::{EmailAddress, Name, Password, TimeZone, TimeZoneOrEmpty};
 use super::state::AppState;
 use crate::auth::password;
 use crate::domain::accounts::{self, Email, NewPassword, Organization, Role, Team, User};
 use crate::domain::validation::{self, Errors, FieldError};
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{accounts as account_store, tokens, StoreError};
 
 #[derive(Serialize, ToSchema)]
@@ -49,12 +50,15 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Js
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    #[schema(example = "seller21@demo.example")]
+    #[schema(value_type = EmailAddress)]
     pub email: String,
+    #[schema(value_type = Name)]
     pub name: String,
     /// At least 10 characters, not the e-mail address.
+    #[schema(value_type = Password)]
     pub password: String,
     pub role: Role,
+    #[schema(value_type = Option<TimeZone>)]
     pub timezone: Option<String>,
     /// Teams to put the new user in.
     #[serde(default)]
@@ -77,6 +81,7 @@ fn timezone_field(errs: &mut Errors, tz: Option<&str>) -> Option<Option<String>>
     responses(
         (status = 201, body = User),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "a team of `team_ids` does not exist", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -110,11 +115,9 @@ pub async fn create_user(
             };
             account_store::create_user(conn, &caller.org_id, new, &b.team_ids, st.clock.now())
                 .map_err(|e| match e {
-                    StoreError::NotFound => vec![FieldError::new(
-                        "team_ids",
-                        "names a team that does not exist",
-                    )]
-                    .into(),
+                    StoreError::NotFound => {
+                        ApiError::missing("team_ids", "names a team that does not exist")
+                    }
                     other => other.into(),
                 })
         })
@@ -128,7 +131,9 @@ pub struct UserQuery {
     pub role: Option<Role>,
     pub team_id: Option<String>,
     /// 1..=500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -198,14 +203,19 @@ pub async fn get_user(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
     pub role: Option<Role>,
     /// IANA zone, or an empty string to fall back to the organization's.
+    #[schema(value_type = Option<TimeZoneOrEmpty>)]
     pub timezone: Option<String>,
     /// Most nuggets a day (1..=50), or 0 for no personal maximum.
+    #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
+    #[schema(minimum = 0, maximum = 50)]
     pub daily_max: Option<i32>,
     /// `false` deactivates: login and refresh stop at once, access tokens within their life.
     pub active: Option<bool>,
+    #[schema(value_type = Option<Password>)]
     pub password: Option<String>,
 }
 
@@ -253,11 +263,14 @@ pub async fn update_user(
         .password
         .as_deref()
         .and_then(|p| errs.check(NewPassword::parse("password", p, None)));
+    errs.into_result(|| ())?;
+    // Not a property of the input but of who sends it: the caller may not do this to themself.
     if id == caller.user_id && (b.active == Some(false) || b.role.is_some_and(|r| r != Role::Admin))
     {
-        errs.add("active", "admins cannot deactivate or demote themselves");
+        return Err(ApiError::Forbidden(
+            "admins cannot deactivate or demote themselves".into(),
+        ));
     }
-    errs.into_result(|| ())?;
     let password_hash = match pw {
         Some(pw) => Some(web::block(move || password::hash(pw.expose())).await?),
         None => None,
@@ -300,7 +313,9 @@ pub async fn deactivate_user(
 ) -> ApiResult<web::Json<User>> {
     let id = id.into_inner();
     if id == caller.user_id {
-        return Err(vec![FieldError::new("id", "admins cannot deactivate themselves")].into());
+        return Err(ApiError::Forbidden(
+            "admins cannot deactivate themselves".into(),
+        ));
     }
     let st = state.clone();
     let user = state
@@ -321,7 +336,7 @@ pub async fn deactivate_user(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamRequest {
-    #[schema(example = "Benelux field sales")]
+    #[schema(value_type = Name)]
     pub name: String,
     /// Nest the team under another one.
     pub parent_id: Option<String>,
@@ -333,6 +348,7 @@ pub struct CreateTeamRequest {
     request_body = CreateTeamRequest,
     responses(
         (status = 201, body = Team),
+        (status = 404, description = "no parent team by `parent_id`", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -358,7 +374,7 @@ pub async fn create_team(
                 st.clock.now(),
             )
             .map_err(|e| match e {
-                StoreError::NotFound => vec![FieldError::new("parent_id", "no such team")].into(),
+                StoreError::NotFound => ApiError::missing("parent_id", "no such team"),
                 other => other.into(),
             })
         })
@@ -386,6 +402,7 @@ pub async fn list_teams(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MembersRequest {
+    #[schema(min_items = 1, max_items = 1000)]
     pub user_ids: Vec<String>,
 }
 
@@ -394,7 +411,11 @@ pub struct MembersRequest {
     tag = "teams",
     params(("id" = String, Path, description = "team id")),
     request_body = MembersRequest,
-    responses((status = 204, description = "added"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 204, description = "added"),
+        (status = 404, description = "no such team", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`user_ids` is empty, too long, or names a user that does not exist", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/teams/{id}/members")]
@@ -411,12 +432,17 @@ pub async fn add_members(
     }
     state
         .db(move |conn| {
-            Ok(account_store::add_team_members(
-                conn,
-                &caller.org_id,
-                &team,
-                &users,
-            )?)
+            // 404 is for the team the path names. A user id of the body that names nobody is
+            // a 422 on `user_ids`: answering 404 would say the team is gone.
+            account_store::get_team(conn, &caller.org_id, &team)?;
+            account_store::add_team_members(conn, &caller.org_id, &team, &users).map_err(
+                |e| match e {
+                    StoreError::NotFound => {
+                        ApiError::field("user_ids", "names a user that does not exist")
+                    }
+                    other => other.into(),
+                },
+            )
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

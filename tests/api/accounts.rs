@@ -295,7 +295,8 @@ async fn organizations_never_see_each_other() {
         )
         .await;
     expect_problem(res, StatusCode::NOT_FOUND).await;
-    // Nor can Acme put a Globex user in its own team.
+    // Nor can Acme put a Globex user in its own team: to Acme that id names nobody, the same
+    // 422 on `user_ids` as an id that exists nowhere.
     let res = app
         .post_json(
             &format!("/api/v1/teams/{team_id}/members"),
@@ -303,7 +304,8 @@ async fn organizations_never_see_each_other() {
             &json!({"user_ids": [globex.admin_id]}),
         )
         .await;
-    expect_problem(res, StatusCode::NOT_FOUND).await;
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem_fields(&problem), vec!["user_ids"]);
 
     let users = expect_json(
         app.get("/api/v1/users", Some(&globex.admin_token)).await,
@@ -353,7 +355,7 @@ async fn teams_nest_and_hold_members() {
             &json!({"name": "Orphan", "parent_id": "nope"}),
         )
         .await;
-    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let problem = expect_problem(res, StatusCode::NOT_FOUND).await;
     assert_eq!(problem_fields(&problem), vec!["parent_id"]);
     let path = format!("/api/v1/teams/{}/members", benelux["id"].as_str().unwrap());
     let res = app
@@ -374,4 +376,64 @@ async fn teams_nest_and_hold_members() {
     )
     .await;
     assert_eq!(me["team_ids"], json!([]));
+}
+
+#[actix_web::test]
+async fn admins_may_not_lock_themselves_out_and_missing_teams_are_404() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let me = expect_json(
+        app.get("/api/v1/me", Some(&org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let path = format!("/api/v1/users/{}", me["user"]["id"].as_str().unwrap());
+    expect_problem(
+        app.delete(&path, &org.admin_token).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    for body in [json!({"active": false}), json!({"role": "learner"})] {
+        let res = app.patch_json(&path, &org.admin_token, &body).await;
+        expect_problem(res, StatusCode::FORBIDDEN).await;
+    }
+    let res = app
+        .post_json(
+            "/api/v1/users",
+            Some(&org.admin_token),
+            &json!({"email": "sam@acme.example", "name": "Sam", "password": PASSWORD, "role": "learner", "team_ids": ["nope"]}),
+        )
+        .await;
+    let problem = expect_problem(res, StatusCode::NOT_FOUND).await;
+    assert_eq!(problem_fields(&problem), vec!["team_ids"]);
+
+    // Membership: 404 only for the team the path names; unknown users are a 422 on the body.
+    let team = expect_json(
+        app.post_json(
+            "/api/v1/teams",
+            Some(&org.admin_token),
+            &json!({"name": "Benelux"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let members = format!("/api/v1/teams/{}/members", team["id"].as_str().unwrap());
+    let res = app
+        .post_json(
+            &members,
+            Some(&org.admin_token),
+            &json!({"user_ids": ["nope"]}),
+        )
+        .await;
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem_fields(&problem), vec!["user_ids"]);
+    let res = app
+        .post_json(
+            "/api/v1/teams/nope/members",
+            Some(&org.admin_token),
+            &json!({"user_ids": [me["user"]["id"]]}),
+        )
+        .await;
+    expect_problem(res, StatusCode::NOT_FOUND).await;
 }

@@ -317,7 +317,7 @@ async fn assignments_check_their_references_and_manager_scope() {
         )
         .await;
     assert_eq!(
-        problem_fields(&expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await),
+        problem_fields(&expect_problem(res, StatusCode::NOT_FOUND).await),
         vec!["pack"]
     );
     let res = app
@@ -328,7 +328,7 @@ async fn assignments_check_their_references_and_manager_scope() {
         )
         .await;
     assert_eq!(
-        problem_fields(&expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await),
+        problem_fields(&expect_problem(res, StatusCode::NOT_FOUND).await),
         vec!["team_id"]
     );
     expect_json(
@@ -344,7 +344,7 @@ async fn assignments_check_their_references_and_manager_scope() {
             &body("draft-only", &l.team_id),
         )
         .await;
-    expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    expect_problem(res, StatusCode::CONFLICT).await;
     let res = app
         .post_json("/api/v1/assignments", Some(&l.author), &json!({"pack": "sample", "team_id": l.team_id, "starts_on": "2026-03-02", "daily_cap": 0, "desired_retention": 2}))
         .await;

@@ -166,3 +166,47 @@ async fn probes_and_metrics_answer() {
     let res = app.get("/healthz", None).await;
     assert!(res.headers().contains_key("x-request-id"));
 }
+
+#[actix_web::test]
+async fn a_known_path_with_another_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let cases = [
+        ("TRACE", "/readyz", "GET"),
+        ("DELETE", "/api/v1/me", "GET"),
+        ("PUT", "/api/v1/users", "GET, POST"),
+        ("PUT", "/api/v1/users/some-id", "GET, PATCH, DELETE"),
+        ("GET", "/api/v1/teams/t1/members", "POST"),
+        ("POST", "/api/v1/packs/some-pack/export", "GET"),
+        ("HEAD", "/healthz", "GET"),
+        ("POST", "/metrics", "GET"),
+    ];
+    for (method, path, allow) in cases {
+        let res = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        if method != "HEAD" {
+            let problem = expect_problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+            assert_eq!(problem["type"], "/problems/method-not-allowed");
+        }
+    }
+    // Unknown paths stay 404, whatever the method; the routes themselves still answer.
+    for (method, path) in [("TRACE", "/api/v1/nothing"), ("GET", "/api/v1/users/a/b")] {
+        let res = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, StatusCode::NOT_FOUND).await;
+    }
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+}

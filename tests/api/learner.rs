@@ -111,11 +111,20 @@ async fn answers_are_graded_with_feedback_and_scheduled() {
         (Some(false), Some(0.5))
     );
 
+    // An option the nugget does not have is a reference to nothing (404 naming the field);
+    // no choice, or one twice, is invalid input (422).
     let res = app.answer(&l.learner, &all[2], &["z"]).await;
     assert_eq!(
-        problem_fields(&expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await),
+        problem_fields(&expect_problem(res, StatusCode::NOT_FOUND).await),
         vec!["selected"]
     );
+    for selected in [&[][..], &["a", "a"][..]] {
+        let res = app.answer(&l.learner, &all[2], selected).await;
+        assert_eq!(
+            problem_fields(&expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await),
+            vec!["selected"]
+        );
+    }
 }
 
 #[actix_web::test]
@@ -352,4 +361,26 @@ async fn nuggets_of_unassigned_packs_cannot_be_answered() {
     )
     .await;
     assert_eq!(app.queue(&outsider).await["nuggets"], json!([]));
+}
+
+#[actix_web::test]
+async fn response_times_beyond_32_bits_are_refused_whole() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let nugget = ids(&app.queue(&l.learner).await)[0].clone();
+    let answer = json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": nugget, "selected": ["b"], "answered_at": app.clock.now(), "response_ms": 2_147_483_648u64});
+    let res = app
+        .post_json("/api/v1/me/answers", Some(&l.learner), &answer)
+        .await;
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem_fields(&problem), vec!["response_ms"]);
+    let res = app
+        .post_json(
+            "/api/v1/me/answers/batch",
+            Some(&l.learner),
+            &json!({ "answers": [answer] }),
+        )
+        .await;
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem_fields(&problem), vec!["answers[0].response_ms"]);
 }

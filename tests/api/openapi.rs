@@ -30,3 +30,70 @@ async fn spec_and_docs_are_served() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("swagger"));
 }
+
+/// Every `$ref` of the document points at a component it defines.
+#[test]
+fn every_reference_resolves() {
+    let spec = serde_json::to_value(reprise::http::openapi()).unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&spec, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let pointer = r.strip_prefix('#').expect("local reference");
+        assert!(spec.pointer(pointer).is_some(), "unresolvable {r}");
+    }
+}
+
+fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                out.push(r.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// The problem responses each operation can give are documented on every operation, including
+/// routes added later: 401/403 where a token is required, 404 with path parameters, 400/413/415/422
+/// with a body.
+#[test]
+fn every_operation_documents_its_problem_responses() {
+    let spec = serde_json::to_value(reprise::http::openapi()).unwrap();
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let mut expected = Vec::new();
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                expected.extend(["401", "403"]);
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            if op.get("requestBody").is_some() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            for status in expected {
+                let response = &responses
+                    .get(status)
+                    .unwrap_or_else(|| panic!("{method} {path} does not document {status}"));
+                let response = match response["$ref"].as_str() {
+                    Some(r) => spec.pointer(r.strip_prefix('#').unwrap()).unwrap(),
+                    None => response,
+                };
+                assert!(
+                    response["content"]["application/problem+json"].is_object(),
+                    "{method} {path} {status} is not a problem document"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 30);
+    let login = &spec["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    assert!(login["429"].is_object());
+}
