@@ -11,7 +11,8 @@ use utoipa::Modify;
 /// - a request body: 400 (not JSON or not UTF-8 text), 413 (over the body limit), 415 (a content
 ///   type the operation does not read), 422 (a field fails validation);
 /// - query parameters: 400 and 422 (a parameter of the wrong type or out of range);
-/// - path parameters: 404 (nothing by that id in the caller's organization);
+/// - path parameters, and query parameters naming a team, pack, assignment or learner: 404
+///   (nothing by that id in the caller's organization);
 /// - a security requirement: 401 (no, a bad or an expired token) and 403 (the caller's role may
 ///   not do this).
 ///
@@ -88,6 +89,11 @@ fn standard_statuses(path: &str, op: &Operation) -> Vec<&'static str> {
     let has_query = params
         .iter()
         .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+    // A query parameter naming a team, pack, assignment or learner can name nothing.
+    let refers = params.iter().any(|p| {
+        matches!(p.parameter_in, ParameterIn::Query)
+            && (p.name.ends_with("_id") || p.name == "pack")
+    });
     let has_path = path.contains('{');
     let secured = op.security.as_ref().is_some_and(|reqs| {
         reqs.iter().any(|r| {
@@ -101,7 +107,7 @@ fn standard_statuses(path: &str, op: &Operation) -> Vec<&'static str> {
     if has_query {
         statuses.extend(["400", "422"]);
     }
-    if has_path {
+    if has_path || refers {
         statuses.push("404");
     }
     if secured {
