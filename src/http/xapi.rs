@@ -120,9 +120,15 @@ pub async fn list_statements(
 pub struct LrsRequest {
     /// The LRS's xAPI endpoint, e.g. `https://lrs.example.com/xapi`; statements go to
     /// `{endpoint}/statements`.
-    #[schema(example = "https://lrs.example.com/xapi")]
+    #[schema(
+        example = "https://lrs.example.com/xapi",
+        pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&()*+,;=:@/-]*)?$",
+        max_length = 500
+    )]
     pub endpoint: String,
+    #[schema(max_length = 200)]
     pub username: String,
+    #[schema(max_length = 500)]
     pub password: String,
 }
 
@@ -164,19 +170,13 @@ pub async fn put_lrs(
     body: Json<LrsRequest>,
 ) -> ApiResult<web::Json<LrsStatus>> {
     let b = body.0;
-    let endpoint = b.endpoint.trim().trim_end_matches('/').to_string();
-    let valid = (endpoint.starts_with("https://") || endpoint.starts_with("http://"))
-        && endpoint.len() <= 500
-        && !endpoint.contains(char::is_whitespace)
-        && endpoint
-            .split("://")
-            .nth(1)
-            .is_some_and(|rest| !rest.is_empty());
+    let endpoint = b.endpoint.trim_end_matches('/').to_string();
+    let valid = b.endpoint.chars().count() <= 500 && is_lrs_url(&b.endpoint);
     let mut errors = Vec::new();
     if !valid {
         errors.push(FieldError::new("endpoint", "must be an http(s) URL"));
     }
-    if b.username.len() > 200 || b.password.len() > 500 {
+    if b.username.chars().count() > 200 || b.password.chars().count() > 500 {
         errors.push(FieldError::new(
             "username",
             "username ≤ 200 and password ≤ 500 characters",
@@ -200,6 +200,32 @@ pub async fn put_lrs(
     }))
 }
 
+/// An http(s) URL with an ASCII host name or address, an optional port and path: the same
+/// rule as the request schema's pattern.
+fn is_lrs_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    let path_ok = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._~%!$&()*+,;=:@/-".contains(&b));
+    host_ok && port_ok && path_ok
+}
+
 /// Stop forwarding (admins).
 #[utoipa::path(tag = "xapi", responses((status = 204, description = "forwarding off")), security(("bearer" = [])))]
 #[delete("/api/v1/org/lrs")]
@@ -215,6 +241,28 @@ pub async fn delete_lrs(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lrs_urls_are_plain_http_urls() {
+        for good in [
+            "https://lrs.example.com/xapi",
+            "http://127.0.0.1:8080/xapi/",
+            "http://a",
+        ] {
+            assert!(super::is_lrs_url(good), "{good}");
+        }
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http:///x",
+            "http://[::1]/",
+            "http://a b",
+            "http://ä.example",
+            "http://a:99999999/",
+        ] {
+            assert!(!super::is_lrs_url(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn cursors_round_trip() {
         let at = chrono::DateTime::from_timestamp_micros(1_772_438_400_123_456)
