@@ -108,24 +108,6 @@ pub fn option_counts(
     Ok((counts, total))
 }
 
-/// Every answer of a learner answered in `[from, to)`, oldest first.
-pub fn learner_answers(
-    conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> StoreResult<Vec<(NaiveDateTime, bool)>> {
-    Ok(reviews::table
-        .filter(reviews::org_id.eq(org_id))
-        .filter(reviews::learner_id.eq(learner_id))
-        .filter(reviews::answered_at.ge(from.naive_utc()))
-        .filter(reviews::answered_at.lt(to.naive_utc()))
-        .order(reviews::answered_at.asc())
-        .select((reviews::answered_at, reviews::correct))
-        .load(conn)?)
-}
-
 /// Which answers an export covers: `received_at` in `[since, until)`, either bound optional.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReceivedWindow {
