@@ -38,3 +38,57 @@ pub fn weekday_code(date: NaiveDate) -> &'static str {
     ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         [date.weekday().num_days_from_monday() as usize]
 }
+
+/// The answer time to trust from a phone: its clock, unless it lies ahead of the server by more
+/// than 5 minutes (then `now`) or before the previous answer or the assignment's start (then
+/// that bound). Returns the time and, when it was moved, why: `future`, `before_previous` or
+/// `before_start`.
+pub fn trusted_answer_time(
+    client: DateTime<Utc>,
+    now: DateTime<Utc>,
+    start: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
+) -> (DateTime<Utc>, Option<String>) {
+    if client > now + Duration::minutes(5) {
+        return (now, Some("future".into()));
+    }
+    if let Some(prev) = previous.filter(|p| client < *p) {
+        return (prev, Some("before_previous".into()));
+    }
+    if client < start {
+        return (start, Some("before_start".into()));
+    }
+    (client, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_times_are_trusted_within_bounds_only() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+        let previous = Utc.with_ymd_and_hms(2026, 3, 9, 8, 0, 0).unwrap();
+        let prev = Some(previous);
+        let ok = now - Duration::hours(3);
+        assert_eq!(trusted_answer_time(ok, now, start, prev), (ok, None));
+        let skew = now + Duration::minutes(4);
+        assert_eq!(trusted_answer_time(skew, now, start, prev), (skew, None));
+        let ahead = now + Duration::hours(2);
+        assert_eq!(
+            trusted_answer_time(ahead, now, start, prev),
+            (now, Some("future".into()))
+        );
+        let early = Utc.with_ymd_and_hms(2026, 3, 9, 7, 0, 0).unwrap();
+        assert_eq!(
+            trusted_answer_time(early, now, start, prev),
+            (previous, Some("before_previous".into()))
+        );
+        let before = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            trusted_answer_time(before, now, start, None),
+            (start, Some("before_start".into()))
+        );
+    }
+}

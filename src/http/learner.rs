@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,7 +16,7 @@ use super::state::AppState;
 use crate::domain::accounts::Role;
 use crate::domain::analytics::{bucket_of, RetentionTally};
 use crate::domain::assignments::{Assignment, PolicyName};
-use crate::domain::calendar::{local_day, local_midnight, weekday_code};
+use crate::domain::calendar::{self, local_day, local_midnight, weekday_code};
 use crate::domain::catalog::StoredNugget;
 use crate::domain::grading;
 use crate::domain::queue::{self, AssignmentSlots, DueNugget};
@@ -335,25 +335,6 @@ pub(crate) enum Applied {
     Replayed(reviews::ReviewRow),
 }
 
-/// Clamps an untrusted client time into `[floor, now + 5 min]`, saying why when it moved it.
-fn clamp_time(
-    client: DateTime<Utc>,
-    now: DateTime<Utc>,
-    start: DateTime<Utc>,
-    previous: Option<DateTime<Utc>>,
-) -> (DateTime<Utc>, Option<String>) {
-    if client > now + Duration::minutes(5) {
-        return (now, Some("future".into()));
-    }
-    if let Some(prev) = previous.filter(|p| client < *p) {
-        return (prev, Some("before_previous".into()));
-    }
-    if client < start {
-        return (start, Some("before_start".into()));
-    }
-    (client, None)
-}
-
 /// What recording an answer writes, computed from the state read before.
 struct PreparedAnswer {
     row: reviews::ReviewRow,
@@ -416,7 +397,8 @@ fn prepare_answer(
         .as_ref()
         .map(|s| s.card.clone())
         .unwrap_or_default();
-    let (answered_at, clock_flag) = clamp_time(req.answered_at, now, start, before.last_review);
+    let (answered_at, clock_flag) =
+        calendar::trusted_answer_time(req.answered_at, now, start, before.last_review);
     let ctx = SchedulingContext {
         desired_retention: assignment.desired_retention,
         parameters: learning::fsrs_parameters(conn, org)?,
