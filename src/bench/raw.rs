@@ -23,9 +23,9 @@ pub fn write_rate(
     let conn = &mut pool.get()?;
     let org = seed::generate(conn, threads.max(1) * 4, &packs[..1], now)?;
     let org_id = org.org_id.clone();
-    let active =
-        learning::active_assignments(conn, &org_id, &org.learner_ids[0], now.date_naive())?;
+    let active = learning::enrolment(conn, &org_id, &org.learner_ids[0], now.date_naive())?;
     let assignment = active
+        .assignments
         .first()
         .ok_or_else(|| anyhow::anyhow!("nothing assigned"))?;
     let version = content::latest_version_id(conn, &org_id, &assignment.pack_id)?

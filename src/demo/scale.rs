@@ -264,7 +264,7 @@ fn build_org(
     now: DateTime<Utc>,
     first_day: NaiveDate,
     outcome: &mut Outcome,
-) -> anyhow::Result<(Vec<NuggetRef>, Vec<String>)> {
+) -> anyhow::Result<(Vec<NuggetRef>, Vec<String>, Vec<String>)> {
     let hash = password::hash(super::PASSWORD);
     let slug = &plan.org_slug;
     let user = |email: String, role: Role| accounts::NewUser {
@@ -392,7 +392,10 @@ fn build_org(
             });
         }
     }
-    Ok((nuggets, learners))
+    let learner_teams = (0..plan.learners)
+        .map(|i| team_ids[i / TEAM_SIZE].clone())
+        .collect();
+    Ok((nuggets, learners, learner_teams))
 }
 
 fn pack_id_of(conn: &mut DbConnection, org_id: &str, slug: &str) -> anyhow::Result<String> {
@@ -413,10 +416,12 @@ pub fn generate(
     let mut outcome = Outcome::default();
     let conn = &mut pool.get()?;
     let first_day = (now - Duration::days(i64::from(plan.days))).date_naive();
-    let (nuggets, learners) = build_org(conn, plan, now, first_day, &mut outcome)?;
+    let (nuggets, learners, learner_teams) = build_org(conn, plan, now, first_day, &mut outcome)?;
     let org_id = outcome.org_id.clone();
     // One writer: the roll-up needs no shards here (the answer path spreads its writes).
     let mut retention: HashMap<(String, usize), RetentionTally> = HashMap::new();
+    // Choice counts per (nugget, team or "" for the organization, option or "" for answers).
+    let mut choices: HashMap<(String, String, String), u64> = HashMap::new();
     let batches: Vec<(usize, &[String])> = learners
         .chunks(BATCH)
         .enumerate()
@@ -427,7 +432,7 @@ pub fn generate(
         .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (tx, rx) = mpsc::sync_channel::<(usize, Vec<LearnerRows>)>(workers * 2);
+        let (tx, rx) = mpsc::sync_channel::<(usize, usize, Vec<LearnerRows>)>(workers * 2);
         for _ in 0..workers {
             let tx = tx.clone();
             let (batches, nuggets, next, org_id) = (&batches, &nuggets, &next, &org_id);
@@ -451,14 +456,14 @@ pub fn generate(
                         )
                     })
                     .collect();
-                if tx.send((ids.len(), rows)).is_err() {
+                if tx.send((*offset, ids.len(), rows)).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
         let mut done = 0;
-        for (count, rows) in rx {
+        for (offset, count, rows) in rx {
             let reviews: Vec<ReviewRow> = rows
                 .iter()
                 .flat_map(|r| r.reviews.iter().cloned())
@@ -471,7 +476,19 @@ pub fn generate(
             })?;
             outcome.reviews += reviews.len();
             outcome.memory_states += states.len();
-            for r in rows {
+            for (k, r) in rows.into_iter().enumerate() {
+                let team = &learner_teams[offset + k];
+                for review in &r.reviews {
+                    let selected: Vec<String> = serde_json::from_str(&review.selected)?;
+                    for scope in ["", team.as_str()] {
+                        for option in std::iter::once("").chain(selected.iter().map(String::as_str))
+                        {
+                            *choices
+                                .entry((review.nugget_id.clone(), scope.into(), option.into()))
+                                .or_default() += 1;
+                        }
+                    }
+                }
                 for (pack, bucket, t) in r.retention {
                     retention.entry((pack, bucket)).or_default().merge(t);
                 }
@@ -485,7 +502,7 @@ pub fn generate(
         for ((pack, bucket), t) in &retention {
             analytics::add_to_retention(conn, &org_id, pack, *bucket, 0, *t)?;
         }
-        Ok(())
+        bulk::insert_choice_counts(conn, &org_id, &choices)
     })?;
     Ok(outcome)
 }

@@ -1,6 +1,7 @@
 //! The seller's loop: today's queue, answering (one or a batch synced from offline), progress.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -15,9 +16,9 @@ use super::caller::Caller;
 use super::state::AppState;
 use crate::domain::accounts::Role;
 use crate::domain::analytics::{bucket_of, RetentionTally};
-use crate::domain::assignments::{Assignment, PolicyName};
+use crate::domain::assignments::PolicyName;
 use crate::domain::calendar::{self, local_day, local_midnight, weekday_code};
-use crate::domain::catalog::StoredNugget;
+use crate::domain::catalog::{StoredNugget, StoredOption};
 use crate::domain::grading;
 use crate::domain::queue::{self, AssignmentSlots, DueNugget};
 use crate::domain::scheduler::{
@@ -32,20 +33,14 @@ use crate::store::{
     learning, reviews, DbConnection, StoreError,
 };
 
-/// The caller's time zone: their own, else their organization's.
-pub fn learner_tz(
+/// The caller's settings, with their time zone (their own, else their organization's).
+pub fn learner_settings(
     conn: &mut DbConnection,
     caller: &Caller,
-) -> ApiResult<(Tz, Option<i32>, Vec<String>)> {
-    let user = account_store::get_user(conn, &caller.org_id, &caller.user_id)?;
-    let org = account_store::get_org(conn, &caller.org_id)?;
-    let tz = user
-        .timezone
-        .as_deref()
-        .unwrap_or(&org.timezone)
-        .parse::<Tz>()
-        .unwrap_or(Tz::UTC);
-    Ok((tz, user.daily_max, org.quiet_weekdays))
+) -> ApiResult<(Tz, learning::LearnerSettings)> {
+    let settings = learning::learner_settings(conn, &caller.org_id, &caller.user_id)?;
+    let tz = settings.timezone.parse::<Tz>().unwrap_or(Tz::UTC);
+    Ok((tz, settings))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,11 +77,12 @@ pub(crate) fn build_queue(
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> ApiResult<Queue> {
-    let (tz, daily_max, quiet) = learner_tz(conn, caller)?;
+    let (tz, settings) = learner_settings(conn, caller)?;
     let day = local_day(tz, now);
     let paused = learning::pauses(conn, &caller.org_id, &caller.user_id)?
         .iter()
         .any(|(_, from, to)| (*from..=*to).contains(&day.date));
+    let quiet = &settings.quiet_weekdays;
     if paused || quiet.iter().any(|d| d == weekday_code(day.date)) {
         return Ok(Queue {
             date: day.date,
@@ -94,11 +90,11 @@ pub(crate) fn build_queue(
         });
     }
     let org = &caller.org_id;
-    let active = learning::active_assignments(conn, org, &caller.user_id, day.date)?;
+    let active = learning::enrolment(conn, org, &caller.user_id, day.date)?.assignments;
     let states = learning::states(conn, org, &caller.user_id)?;
     let answered = learning::answered_between(conn, org, &caller.user_id, day.start, day.end)?;
     let met: Vec<String> = states.iter().map(|s| s.nugget_id.clone()).collect();
-    let retired = learning::retired(conn, org, &met)?;
+    let retired = learning::retired(conn, org)?;
     let active_ids: Vec<&str> = active.iter().map(|a| a.id.as_str()).collect();
     let due: Vec<DueNugget> = states
         .iter()
@@ -114,17 +110,17 @@ pub(crate) fn build_queue(
             })
         })
         .collect();
-    let mut latest: HashMap<String, Vec<StoredNugget>> = HashMap::new();
+    let mut latest: HashMap<String, Arc<Vec<StoredNugget>>> = HashMap::new();
     let mut slots = Vec::with_capacity(active.len());
     for a in &active {
         let version = content_store::latest_version_id(conn, org, &a.pack_id)?;
         let nuggets = match version {
-            Some(v) => content_store::version_nuggets(conn, org, &v)?,
-            None => Vec::new(),
+            Some(v) => content_store::version_nuggets_shared(conn, org, &v)?,
+            None => Arc::default(),
         };
         slots.push(AssignmentSlots {
             assignment_id: a.id.clone(),
-            daily_cap: a.daily_cap as usize,
+            daily_cap: a.settings.daily_cap as usize,
             answered_today: answered.iter().filter(|(_, aid)| *aid == a.id).count(),
             new_nuggets: nuggets
                 .iter()
@@ -135,7 +131,12 @@ pub(crate) fn build_queue(
         latest.insert(a.id.clone(), nuggets);
     }
     let answered_ids: Vec<String> = answered.into_iter().map(|(n, _)| n).collect();
-    let picked = queue::build(due, &slots, &answered_ids, daily_max.map(|m| m as usize));
+    let picked = queue::build(
+        due,
+        &slots,
+        &answered_ids,
+        settings.daily_max.map(|m| m as usize),
+    );
     let slugs = learning::pack_slugs(conn, org)?;
     let mut nuggets = Vec::with_capacity(picked.len());
     for item in picked {
@@ -322,16 +323,35 @@ pub struct AnswerResult {
     pub replayed: bool,
 }
 
-fn policy_of(a: &Assignment) -> Policy {
-    match a.policy {
+fn policy_of(a: &learning::LearnerAssignment) -> Policy {
+    match a.settings.policy {
         PolicyName::Fsrs => Policy::Fsrs,
         PolicyName::Qstream => Policy::Qstream(QstreamRule::default()),
     }
 }
 
+/// What an answer's result shows of the learner besides the answer: read while the answer was
+/// prepared (and updated with it), or afresh for a replay.
+pub(crate) struct LearnerView {
+    parameters: Vec<f32>,
+    teams: Vec<String>,
+    states: Vec<learning::StoredState>,
+}
+
+impl LearnerView {
+    fn read(conn: &mut DbConnection, caller: &Caller) -> ApiResult<LearnerView> {
+        let org = caller.org_id.as_str();
+        Ok(LearnerView {
+            parameters: learning::fsrs_parameters(conn, org)?,
+            teams: account_store::list_user_teams(conn, org, &caller.user_id)?,
+            states: learning::states(conn, org, &caller.user_id)?,
+        })
+    }
+}
+
 /// Outcome of applying one answer, before the response is rendered.
 pub(crate) enum Applied {
-    New(reviews::ReviewRow),
+    New(reviews::ReviewRow, LearnerView),
     Replayed(reviews::ReviewRow),
 }
 
@@ -345,6 +365,10 @@ struct PreparedAnswer {
     /// predicted for this answer.
     pack_id: String,
     predicted_recall: Option<f64>,
+    /// For the choice counts: the options chosen (the teams are the view's).
+    selected: Vec<String>,
+    /// The learner with this answer applied.
+    view: LearnerView,
 }
 
 /// Reads what grading and scheduling need, grades, schedules, and returns the rows to write.
@@ -356,22 +380,27 @@ fn prepare_answer(
     fingerprint: &str,
 ) -> ApiResult<PreparedAnswer> {
     let org = caller.org_id.as_str();
-    let (tz, _, _) = learner_tz(conn, caller)?;
-    let existing = learning::state(conn, org, &caller.user_id, &req.nugget_id)?;
+    let (tz, settings) = learner_settings(conn, caller)?;
+    let mut states = learning::states(conn, org, &caller.user_id)?;
+    let existing = states
+        .iter()
+        .find(|s| s.nugget_id == req.nugget_id)
+        .cloned();
     let today = local_day(tz, now).date;
-    let active = learning::active_assignments(conn, org, &caller.user_id, today)?;
+    let enrolment = learning::enrolment(conn, org, &caller.user_id, today)?;
+    let active = &enrolment.assignments;
     let (assignment, version_id) = match &existing {
         Some(s) => {
             let a = active.iter().find(|a| a.id == s.assignment_id).cloned();
             let a = match a {
                 Some(a) => a,
-                None => store::assignments::get(conn, org, &s.assignment_id)?,
+                None => learning::assignment(conn, org, &s.assignment_id)?,
             };
             (a, s.pack_version_id.clone())
         }
         None => {
             let mut found = None;
-            for a in &active {
+            for a in active {
                 if let Some(v) = content_store::latest_version_id(conn, org, &a.pack_id)? {
                     if content_store::nugget_in_version(conn, org, &req.nugget_id, &v).is_ok() {
                         found = Some((a.clone(), v));
@@ -388,11 +417,11 @@ fn prepare_answer(
     let grade =
         grading::grade(&nugget.options, &req.selected).map_err(ApiError::MissingReference)?;
     let thresholds = GradingThresholds {
-        fast_ms: assignment.fast_ms as u32,
-        slow_ms: assignment.slow_ms as u32,
+        fast_ms: assignment.settings.fast_ms as u32,
+        slow_ms: assignment.settings.slow_ms as u32,
     };
     let rating = scheduler::rating_for(grade.correct, req.confidence, req.response_ms, &thresholds);
-    let start = local_midnight(tz, assignment.starts_on);
+    let start = local_midnight(tz, assignment.settings.starts_on);
     let before = existing
         .as_ref()
         .map(|s| s.card.clone())
@@ -400,8 +429,8 @@ fn prepare_answer(
     let (answered_at, clock_flag) =
         calendar::trusted_answer_time(req.answered_at, now, start, before.last_review);
     let ctx = SchedulingContext {
-        desired_retention: assignment.desired_retention,
-        parameters: learning::fsrs_parameters(conn, org)?,
+        desired_retention: assignment.settings.desired_retention,
+        parameters: settings.fsrs_parameters.clone(),
         ..SchedulingContext::default()
     };
     let after: CardState = scheduler::review(
@@ -459,6 +488,8 @@ fn prepare_answer(
             .or(Some(answered_at)),
         card: after,
     };
+    states.retain(|s| s.nugget_id != req.nugget_id);
+    states.push(state.clone());
     let predicted_recall = row
         .elapsed_days
         .zip(row.stability_before)
@@ -469,6 +500,12 @@ fn prepare_answer(
         previous_reps: existing.map(|s| s.card.reps),
         pack_id: nugget.pack_id.clone(),
         predicted_recall,
+        selected: req.selected.clone(),
+        view: LearnerView {
+            parameters: settings.fsrs_parameters,
+            teams: enrolment.teams,
+            states,
+        },
     })
 }
 
@@ -488,6 +525,14 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
             tally,
         )?;
     }
+    reviews::count_choices(
+        conn,
+        &p.row.org_id,
+        &p.row.nugget_id,
+        &p.view.teams,
+        &p.selected,
+        scheduler::fuzz_seed(&p.row.learner_id, "") as u32,
+    )?;
     learning::save_state(
         conn,
         &p.row.org_id,
@@ -529,13 +574,11 @@ fn apply_answer(
         prepare_answer(conn, caller, req, now, &fingerprint)
     })?;
     let result = match group {
-        Some(group) => group.run(move |conn| record(conn, &prepared, now).map(|()| prepared.row)),
-        None => store::write_tx(conn, |conn| {
-            record(conn, &prepared, now).map(|()| prepared.row.clone())
-        }),
+        Some(group) => group.run(move |conn| record(conn, &prepared, now).map(|()| prepared)),
+        None => store::write_tx(conn, |conn| record(conn, &prepared, now).map(|()| prepared)),
     };
     match result {
-        Ok(row) => Ok(Applied::New(row)),
+        Ok(p) => Ok(Applied::New(p.row, p.view)),
         // A concurrent request recorded this attempt first: answer with what it stored.
         Err(ApiError::Conflict(_)) => {
             match reviews::by_attempt(conn, org, &caller.user_id, &attempt)? {
@@ -568,18 +611,17 @@ pub(crate) fn apply_with_retry(
     }
 }
 
-fn shares(counts: (Vec<(String, usize)>, usize)) -> PeerAnswers {
-    let (counts, total) = counts;
+/// Shares of each option of `options` among the counted answers, in the nugget's order.
+fn shares(counts: &reviews::ChoiceCounts, options: &[StoredOption]) -> PeerAnswers {
     PeerAnswers {
-        answers: total,
-        options: counts
-            .into_iter()
-            .map(|(id, n)| OptionShare {
-                id,
-                share: if total == 0 {
-                    0.0
-                } else {
-                    n as f64 / total as f64
+        answers: counts.answers as usize,
+        options: options
+            .iter()
+            .map(|o| OptionShare {
+                id: o.id.clone(),
+                share: match counts.answers {
+                    0 => 0.0,
+                    total => counts.options.get(&o.id).copied().unwrap_or(0) as f64 / total as f64,
                 },
             })
             .collect(),
@@ -593,33 +635,38 @@ fn render(
     applied: Applied,
     now: DateTime<Utc>,
 ) -> ApiResult<AnswerResult> {
-    let (row, replayed) = match applied {
-        Applied::New(r) => (r, false),
-        Applied::Replayed(r) => (r, true),
+    let (row, view, replayed) = match applied {
+        Applied::New(row, view) => (row, view, false),
+        Applied::Replayed(row) => (row, LearnerView::read(conn, caller)?, true),
     };
     let org = caller.org_id.as_str();
     let nugget = content_store::nugget_in_version(conn, org, &row.nugget_id, &row.pack_version_id)?;
     let chosen: Vec<String> = serde_json::from_str(&row.selected).unwrap_or_default();
-    let teams = account_store::list_user_teams(conn, org, &caller.user_id)?;
-    let team = shares(reviews::option_counts(
-        conn,
-        org,
-        &row.nugget_id,
-        Some(&teams),
-    )?);
-    let everyone = shares(reviews::option_counts(conn, org, &row.nugget_id, None)?);
-    let params = learning::fsrs_parameters(conn, org)?;
-    let states = learning::states(conn, org, &caller.user_id)?;
+    let (org_counts, team_counts) = reviews::choice_counts(conn, org, &row.nugget_id, &view.teams)?;
+    let team = shares(&team_counts, &nugget.options);
+    let everyone = shares(&org_counts, &nugget.options);
+    let (params, states) = (&view.parameters, &view.states);
     let mut topic_sum = 0.0;
     let mut topic_n = 0usize;
     let mut nugget_recall = 0.0;
-    for s in &states {
-        let Some(r) = scheduler::retrievability(&s.card, now, &params) else {
+    let mut versions: HashMap<&str, Arc<Vec<StoredNugget>>> = HashMap::new();
+    for s in states {
+        let Some(r) = scheduler::retrievability(&s.card, now, params) else {
             continue;
         };
-        let topic =
-            content_store::nugget_in_version(conn, org, &s.nugget_id, &s.pack_version_id)?.topic;
-        if topic == nugget.topic {
+        let version = match versions.get(s.pack_version_id.as_str()) {
+            Some(v) => v.clone(),
+            None => {
+                let v = content_store::version_nuggets_shared(conn, org, &s.pack_version_id)?;
+                versions.insert(&s.pack_version_id, v.clone());
+                v
+            }
+        };
+        let same_topic = version
+            .iter()
+            .find(|n| n.nugget_id == s.nugget_id)
+            .is_some_and(|n| n.topic == nugget.topic);
+        if same_topic {
             topic_sum += r;
             topic_n += 1;
         }

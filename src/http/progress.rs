@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::auth::new_id;
 use super::body::Json;
 use super::caller::Caller;
-use super::learner::learner_tz;
+use super::learner::learner_settings;
 use super::state::AppState;
 use crate::domain::calendar::{local_day, local_midnight, weekday_code};
 use crate::domain::progress::{self, Figures, NuggetProgress, PackProgress};
@@ -52,10 +52,10 @@ pub async fn get_progress(
         .db(move |conn| {
             let now = st.clock.now();
             let org = caller.org_id.as_str();
-            let (tz, _, quiet) = learner_tz(conn, &caller)?;
+            let (tz, settings) = learner_settings(conn, &caller)?;
             let states = learning::states(conn, org, &caller.user_id)?;
             let counts = learning::answer_counts(conn, org, &caller.user_id)?;
-            let params = learning::fsrs_parameters(conn, org)?;
+            let params = settings.fsrs_parameters;
             let slugs = learning::pack_slugs(conn, org)?;
             let mut versions: HashMap<String, HashMap<String, (String, String)>> = HashMap::new();
             let mut items = Vec::with_capacity(states.len());
@@ -96,7 +96,7 @@ pub async fn get_progress(
                 .collect();
             let pauses = learning::pauses(conn, org, &caller.user_id)?;
             let skipped = |d: NaiveDate| {
-                quiet.iter().any(|q| q == weekday_code(d))
+                settings.quiet_weekdays.iter().any(|q| q == weekday_code(d))
                     || pauses
                         .iter()
                         .any(|(_, from, to)| (*from..=*to).contains(&d))
@@ -164,7 +164,7 @@ pub async fn post_pause(
     let pause = state
         .db(move |conn| {
             let now = st.clock.now();
-            let (tz, _, _) = learner_tz(conn, &caller)?;
+            let (tz, _) = learner_settings(conn, &caller)?;
             let today = local_day(tz, now).date;
             let mut errors = Vec::new();
             if starts_on < today {

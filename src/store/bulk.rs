@@ -1,11 +1,13 @@
 //! Multi-row writes for generated data sets (`reprise demo --learners …`): thousands of rows per
 //! statement, inside the caller's transaction. Not used by the request path.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::reviews::ReviewRow;
-use super::schema::{logins, memory_states, reviews, team_members, users};
+use super::schema::{choice_counts, logins, memory_states, reviews, team_members, users};
 use super::{DbConnection, StoreResult};
 
 /// Rows per INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters at 25 columns.
@@ -114,6 +116,34 @@ pub fn insert_states(conn: &mut DbConnection, rows: &[MemoryStateRow]) -> StoreR
         execute_on_backend!(
             conn,
             diesel::insert_into(memory_states::table).values(chunk)
+        )?;
+    }
+    Ok(())
+}
+
+/// Inserts an organization's choice counts, keyed (nugget, team or "", option or ""), shard 0.
+pub fn insert_choice_counts(
+    conn: &mut DbConnection,
+    org_id: &str,
+    counts: &HashMap<(String, String, String), u64>,
+) -> StoreResult<()> {
+    let rows: Vec<_> = counts
+        .iter()
+        .map(|((nugget, team, option), n)| {
+            (
+                choice_counts::org_id.eq(org_id),
+                choice_counts::nugget_id.eq(nugget),
+                choice_counts::team_id.eq(team),
+                choice_counts::option_id.eq(option),
+                choice_counts::shard.eq(0),
+                choice_counts::answers.eq(*n as i64),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK) {
+        execute_on_backend!(
+            conn,
+            diesel::insert_into(choice_counts::table).values(chunk)
         )?;
     }
     Ok(())

@@ -7,56 +7,98 @@ use diesel::prelude::*;
 
 use super::schema::{
     assignment_learners, assignments, memory_states, nuggets, organizations, packs, pauses,
-    reviews, team_members, teams,
+    reviews, team_members, teams, users,
 };
 use super::{DbConnection, StoreError, StoreResult};
-use crate::domain::assignments::Assignment;
+use crate::domain::assignments::{PolicyName, Settings};
 use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
 
-/// Teams the learner is in, and every team above them: an assignment to any of them reaches them.
-fn reaching_teams(
+/// An assignment as the learner's queue and answers use it.
+#[derive(Debug, Clone)]
+pub struct LearnerAssignment {
+    pub id: String,
+    pub pack_id: String,
+    pub settings: Settings,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = assignments)]
+struct LearnerAssignmentRow {
+    id: String,
+    pack_id: String,
+    team_id: Option<String>,
+    starts_on: NaiveDate,
+    ends_on: Option<NaiveDate>,
+    daily_cap: i32,
+    desired_retention: f64,
+    policy: String,
+    fast_ms: i32,
+    slow_ms: i32,
+}
+
+impl From<LearnerAssignmentRow> for LearnerAssignment {
+    fn from(r: LearnerAssignmentRow) -> Self {
+        LearnerAssignment {
+            id: r.id,
+            pack_id: r.pack_id,
+            settings: Settings {
+                daily_cap: r.daily_cap,
+                desired_retention: r.desired_retention,
+                policy: PolicyName::parse(&r.policy).unwrap_or(PolicyName::Fsrs),
+                fast_ms: r.fast_ms,
+                slow_ms: r.slow_ms,
+                starts_on: r.starts_on,
+                ends_on: r.ends_on,
+            },
+        }
+    }
+}
+
+/// What reaches a learner today: the teams they are in, and the running assignments of those
+/// teams, of the teams above them, or naming them.
+pub struct Enrolment {
+    pub teams: Vec<String>,
+    /// Oldest first.
+    pub assignments: Vec<LearnerAssignment>,
+}
+
+/// Every query here has a fixed shape, so each connection prepares it once: this runs for
+/// every queue read and every answer. Filtering by team happens in memory, over the
+/// organization's teams and running assignments (tens to hundreds of rows).
+pub fn enrolment(
     conn: &mut DbConnection,
     org_id: &str,
     learner_id: &str,
-) -> StoreResult<Vec<String>> {
-    let mine: Vec<String> = team_members::table
+    today: NaiveDate,
+) -> StoreResult<Enrolment> {
+    let teams: Vec<String> = team_members::table
         .filter(team_members::org_id.eq(org_id))
         .filter(team_members::user_id.eq(learner_id))
         .select(team_members::team_id)
         .load(conn)?;
-    let all: HashMap<String, Option<String>> = teams::table
+    let parents: HashMap<String, Option<String>> = teams::table
         .filter(teams::org_id.eq(org_id))
         .select((teams::id, teams::parent_id))
         .load::<(String, Option<String>)>(conn)?
         .into_iter()
         .collect();
-    let mut out = Vec::new();
-    for team in mine {
-        let mut cursor = Some(team);
+    let mut reaching: Vec<&str> = Vec::new();
+    for team in &teams {
+        let mut cursor = Some(team.as_str());
         while let Some(t) = cursor {
-            if out.contains(&t) {
+            if reaching.contains(&t) {
                 break;
             }
-            cursor = all.get(&t).cloned().flatten();
-            out.push(t);
+            reaching.push(t);
+            cursor = parents.get(t).and_then(|p| p.as_deref());
         }
     }
-    Ok(out)
-}
-
-/// Assignments running on `today` that reach the learner, oldest first.
-pub fn active_assignments(
-    conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
-    today: NaiveDate,
-) -> StoreResult<Vec<Assignment>> {
-    let teams = reaching_teams(conn, org_id, learner_id)?;
-    let named = assignment_learners::table
+    let named: Vec<String> = assignment_learners::table
         .filter(assignment_learners::org_id.eq(org_id))
         .filter(assignment_learners::learner_id.eq(learner_id))
-        .select(assignment_learners::assignment_id);
-    let ids: Vec<String> = assignments::table
+        .select(assignment_learners::assignment_id)
+        .load(conn)?;
+    let running: Vec<LearnerAssignmentRow> = assignments::table
         .filter(assignments::org_id.eq(org_id))
         .filter(assignments::ended_at.is_null())
         .filter(assignments::starts_on.le(today))
@@ -65,15 +107,30 @@ pub fn active_assignments(
                 .is_null()
                 .or(assignments::ends_on.ge(today)),
         )
-        .filter(
-            assignments::team_id
-                .eq_any(teams)
-                .or(assignments::id.eq_any(named)),
-        )
         .order(assignments::created_at.asc())
-        .select(assignments::id)
+        .select(LearnerAssignmentRow::as_select())
         .load(conn)?;
-    super::assignments::get_many(conn, org_id, &ids)
+    let assignments = running
+        .into_iter()
+        .filter(|a| {
+            a.team_id.as_deref().is_some_and(|t| reaching.contains(&t)) || named.contains(&a.id)
+        })
+        .map(LearnerAssignment::from)
+        .collect();
+    Ok(Enrolment { teams, assignments })
+}
+
+/// One assignment, running or not (a memory state keeps the assignment it started under).
+pub fn assignment(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+) -> StoreResult<LearnerAssignment> {
+    Ok(assignments::table
+        .find((org_id, id))
+        .select(LearnerAssignmentRow::as_select())
+        .first::<LearnerAssignmentRow>(conn)?
+        .into())
 }
 
 /// A stored memory state with what it belongs to.
@@ -216,11 +273,10 @@ pub fn save_state(
     Ok(())
 }
 
-/// Ids of the org's retired nuggets among `ids`.
-pub fn retired(conn: &mut DbConnection, org_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
+/// Ids of the organization's retired nuggets (a short list: a fixed query, prepared once).
+pub fn retired(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<String>> {
     Ok(nuggets::table
         .filter(nuggets::org_id.eq(org_id))
-        .filter(nuggets::id.eq_any(ids))
         .filter(nuggets::retired_at.is_not_null())
         .select(nuggets::id)
         .load(conn)?)
@@ -253,15 +309,64 @@ pub fn pack_slugs(conn: &mut DbConnection, org_id: &str) -> StoreResult<HashMap<
         .collect())
 }
 
+/// What the answer and queue paths need of a learner and their organization, in one read.
+pub struct LearnerSettings {
+    /// The learner's own time zone, else the organization's (an IANA name).
+    pub timezone: String,
+    pub daily_max: Option<i32>,
+    pub quiet_weekdays: Vec<String>,
+    /// The organization's fitted FSRS parameters (empty = the crate's defaults).
+    pub fsrs_parameters: Vec<f32>,
+}
+
+pub fn learner_settings(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+) -> StoreResult<LearnerSettings> {
+    let (own_tz, daily_max, org_tz, quiet, params): (
+        Option<String>,
+        Option<i32>,
+        String,
+        String,
+        Option<String>,
+    ) = users::table
+        .inner_join(organizations::table.on(organizations::id.eq(users::org_id)))
+        .filter(users::org_id.eq(org_id))
+        .filter(users::id.eq(learner_id))
+        .select((
+            users::timezone,
+            users::daily_max,
+            organizations::timezone,
+            organizations::quiet_weekdays,
+            organizations::fsrs_parameters,
+        ))
+        .first(conn)?;
+    Ok(LearnerSettings {
+        timezone: own_tz.unwrap_or(org_tz),
+        daily_max,
+        quiet_weekdays: quiet
+            .split(',')
+            .filter(|d| !d.is_empty())
+            .map(String::from)
+            .collect(),
+        fsrs_parameters: parse_parameters(params),
+    })
+}
+
+fn parse_parameters(stored: Option<String>) -> Vec<f32> {
+    stored
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
 /// The organization's fitted FSRS parameters (empty = the crate's defaults).
 pub fn fsrs_parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<f32>> {
     let stored: Option<String> = organizations::table
         .find(org_id)
         .select(organizations::fsrs_parameters)
         .first(conn)?;
-    Ok(stored
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default())
+    Ok(parse_parameters(stored))
 }
 
 /// A vacation hold: the days off and the instant the first one begins in the learner's zone.

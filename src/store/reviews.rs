@@ -1,9 +1,11 @@
 //! The immutable answer log.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::schema::{nuggets, packs, reviews, team_members, users};
+use super::schema::{choice_counts, nuggets, packs, reviews, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::eval::reprise_format::ReviewRecord;
 
@@ -62,50 +64,91 @@ pub fn by_attempt(
         .optional()?)
 }
 
-/// How often each option was chosen for a nugget (by members of `team_ids` when given), and
-/// how many answers that counts.
-pub fn option_counts(
+/// Rows each choice count is spread over, so concurrent answers to one nugget on PostgreSQL do
+/// not queue on one row lock.
+const CHOICE_SHARDS: u32 = 8;
+
+/// Counts one answer's choices for the organization and for each of the learner's teams (in
+/// the answer's transaction). Portable upsert: update, and insert when no row was there.
+pub fn count_choices(
     conn: &mut DbConnection,
     org_id: &str,
     nugget_id: &str,
-    team_ids: Option<&[String]>,
-) -> StoreResult<(Vec<(String, usize)>, usize)> {
-    use diesel::dsl::count_star;
-    // One row per distinct choice, counted by the database.
-    let rows: Vec<(String, i64)> = match team_ids {
-        Some(teams) => {
-            let members = team_members::table
-                .filter(team_members::org_id.eq(org_id))
-                .filter(team_members::team_id.eq_any(teams.to_vec()))
-                .select(team_members::user_id);
-            reviews::table
-                .filter(reviews::org_id.eq(org_id))
-                .filter(reviews::nugget_id.eq(nugget_id))
-                .filter(reviews::learner_id.eq_any(members))
-                .group_by(reviews::selected)
-                .select((reviews::selected, count_star()))
-                .load(conn)?
-        }
-        None => reviews::table
-            .filter(reviews::org_id.eq(org_id))
-            .filter(reviews::nugget_id.eq(nugget_id))
-            .group_by(reviews::selected)
-            .select((reviews::selected, count_star()))
-            .load(conn)?,
-    };
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    let mut total = 0usize;
-    for (selected, n) in &rows {
-        let n = *n as usize;
-        total += n;
-        for id in serde_json::from_str::<Vec<String>>(selected).unwrap_or_default() {
-            match counts.iter_mut().find(|(o, _)| *o == id) {
-                Some((_, c)) => *c += n,
-                None => counts.push((id, n)),
+    teams: &[String],
+    selected: &[String],
+    shard: u32,
+) -> StoreResult<()> {
+    let shard = (shard % CHOICE_SHARDS) as i32;
+    let options = || std::iter::once("").chain(selected.iter().map(String::as_str));
+    for team in std::iter::once("").chain(teams.iter().map(String::as_str)) {
+        for option in options() {
+            let key = (org_id, nugget_id, team, option, shard);
+            let updated = diesel::update(choice_counts::table.find(key))
+                .set(choice_counts::answers.eq(choice_counts::answers + 1))
+                .execute(conn)?;
+            if updated == 0 {
+                diesel::insert_into(choice_counts::table)
+                    .values((
+                        choice_counts::org_id.eq(org_id),
+                        choice_counts::nugget_id.eq(nugget_id),
+                        choice_counts::team_id.eq(team),
+                        choice_counts::option_id.eq(option),
+                        choice_counts::shard.eq(shard),
+                        choice_counts::answers.eq(1i64),
+                    ))
+                    .execute(conn)
+                    .map_err(|e| StoreError::unique_as(e, "choice count created concurrently"))?;
             }
         }
     }
-    Ok((counts, total))
+    Ok(())
+}
+
+/// How many answers a nugget had and how often each option was among their choices.
+#[derive(Debug, Default, PartialEq)]
+pub struct ChoiceCounts {
+    pub answers: u64,
+    pub options: HashMap<String, u64>,
+}
+
+/// The nugget's choice counts over the whole organization, and summed over `teams` (a peer in
+/// two of them counts in both).
+pub fn choice_counts(
+    conn: &mut DbConnection,
+    org_id: &str,
+    nugget_id: &str,
+    teams: &[String],
+) -> StoreResult<(ChoiceCounts, ChoiceCounts)> {
+    // One fixed-shape query per scope (prepared once per connection), not an `IN` list.
+    let mut rows: Vec<(String, String, i64)> = Vec::new();
+    for scope in std::iter::once("").chain(teams.iter().map(String::as_str)) {
+        rows.extend(
+            choice_counts::table
+                .filter(choice_counts::org_id.eq(org_id))
+                .filter(choice_counts::nugget_id.eq(nugget_id))
+                .filter(choice_counts::team_id.eq(scope))
+                .select((
+                    choice_counts::team_id,
+                    choice_counts::option_id,
+                    choice_counts::answers,
+                ))
+                .load::<(String, String, i64)>(conn)?,
+        );
+    }
+    let (mut org, mut team) = (ChoiceCounts::default(), ChoiceCounts::default());
+    for (scope, option, n) in rows {
+        let counts = if scope.is_empty() {
+            &mut org
+        } else {
+            &mut team
+        };
+        if option.is_empty() {
+            counts.answers += n as u64;
+        } else {
+            *counts.options.entry(option).or_default() += n as u64;
+        }
+    }
+    Ok((org, team))
 }
 
 /// Which answers an export covers: `received_at` in `[since, until)`, either bound optional.

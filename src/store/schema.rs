@@ -274,6 +274,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    choice_counts (org_id, nugget_id, team_id, option_id, shard) {
+        org_id -> Text,
+        nugget_id -> Text,
+        team_id -> Text,
+        option_id -> Text,
+        shard -> Integer,
+        answers -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     logins,
@@ -295,4 +306,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     kpis,
     xapi_outbox,
     retention_stats,
+    choice_counts,
 );

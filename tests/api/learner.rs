@@ -71,7 +71,9 @@ async fn answers_are_graded_with_feedback_and_scheduled() {
     assert_eq!(right["options"][0]["feedback"], "Not this one.");
     assert_eq!(right["options"][1]["chosen"], true);
     assert_eq!(right["team"]["answers"], 1);
-    assert_eq!(right["org"]["options"][0]["id"], "b");
+    // Every option in the nugget's order, with the share of answers that chose it.
+    assert_eq!(right["org"]["options"][0], json!({"id": "a", "share": 0.0}));
+    assert_eq!(right["org"]["options"][1], json!({"id": "b", "share": 1.0}));
     assert_eq!(right["proficiency"]["topic"], "Discovery");
     assert!(right["proficiency"]["nugget"].as_f64().unwrap() > 0.99);
     let due = chrono::DateTime::parse_from_rfc3339(right["next_due"].as_str().unwrap()).unwrap();
@@ -292,6 +294,18 @@ async fn simultaneous_answers_of_many_learners_are_each_recorded() {
     .await;
     assert_eq!(last["org"]["answers"], 13);
     assert_eq!(last["team"]["answers"], 13);
+    let share = |id: &str| {
+        last["org"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == id)
+            .unwrap()["share"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((share("b") - 12.0 / 13.0).abs() < 1e-9);
+    assert!((share("a") - 1.0 / 13.0).abs() < 1e-9);
 }
 
 #[actix_web::test]

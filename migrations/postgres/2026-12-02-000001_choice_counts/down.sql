@@ -1,0 +1,1 @@
+DROP TABLE choice_counts;
