@@ -1,7 +1,7 @@
 //! Grading a chosen set of options against a nugget's answer key.
 
 use super::catalog::StoredOption;
-use super::validation::FieldError;
+use super::validation::{quoted, FieldError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grade {
@@ -22,13 +22,13 @@ pub fn grade(options: &[StoredOption], selected: &[String]) -> Result<Grade, Fie
         if !options.iter().any(|o| &o.id == id) {
             return Err(FieldError::new(
                 "selected",
-                format!("{id:?} is not an option of this nugget"),
+                format!("{} is not an option of this nugget", quoted(id)),
             ));
         }
         if seen.contains(&id.as_str()) {
             return Err(FieldError::new(
                 "selected",
-                format!("{id:?} is chosen twice"),
+                format!("{} is chosen twice", quoted(id)),
             ));
         }
         seen.push(id);

@@ -51,6 +51,23 @@ impl Errors {
     }
 }
 
+/// Shortens `text` to its first and last `keep` characters around an ellipsis when it is
+/// longer, so a message that repeats what the client sent (a value, a field name) stays small.
+pub fn elide(text: &str, keep: usize) -> String {
+    let chars = text.chars().count();
+    if chars <= 2 * keep + 1 {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(keep).collect();
+    let tail: String = text.chars().skip(chars - keep).collect();
+    format!("{head}…{tail}")
+}
+
+/// A client's value quoted for a message, as `{:?}` does, its middle elided when long.
+pub fn quoted(value: &str) -> String {
+    format!("{:?}", elide(value, 24))
+}
+
 /// Trims `value` and checks its length in characters: at least `min` once trimmed, at most `max`
 /// as sent (so that the OpenAPI `maxLength` is the rule).
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
@@ -75,4 +92,20 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
         ));
     }
     Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_client_text_is_elided_in_messages() {
+        assert_eq!(elide("short", 2), "short");
+        assert_eq!(elide("abcde", 2), "abcde");
+        assert_eq!(elide("abcdef", 2), "ab…ef");
+        assert_eq!(elide(&"é".repeat(1000), 3), "ééé…ééé");
+        assert_eq!(quoted("a\"b"), r#""a\"b""#);
+        let long = quoted(&"x".repeat(100_000));
+        assert!(long.len() < 60, "{long}");
+    }
 }

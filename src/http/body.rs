@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{elide, FieldError};
 use crate::error::ApiError;
 
 /// A JSON request body of type `T` (`application/json` or any `+json` type).
@@ -35,8 +35,9 @@ pub fn decode_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
         return ApiError::BadRequest(format!("the body is not valid JSON: {message}"));
     }
     let mut field = e.path().to_string();
-    // serde names a missing field in its message; the path stops at the parent object.
-    if let Some(rest) = message.split("missing field `").nth(1) {
+    // serde names a missing field in its message; the path stops at the parent object. Only
+    // serde's own message counts: a value quoted in another message may contain the words.
+    if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or_default();
         field = if field == "." || field.is_empty() {
             name.to_string()
@@ -47,17 +48,43 @@ pub fn decode_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
     if field == "." {
         field = "body".into();
     }
+    // serde quotes the value or key it refused in full: keep both ends of a long message (what
+    // was refused, what was expected) and of a path through long keys.
     let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_string();
-    ApiError::validation(vec![FieldError::new(field, message)])
+        .rsplit_once(" at line ")
+        .map_or(&*message, |(m, _)| m);
+    ApiError::validation(vec![FieldError::new(
+        elide(&field, 100),
+        elide(message, 160),
+    )])
 }
 
+/// Reads a whole JSON body as `T`: anything after the value, but whitespace, is a syntax error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(de).map_err(decode_error)?;
+    let value = match serde_path_to_error::deserialize(&mut *de) {
+        Ok(value) => value,
+        // serde_json reports a number, boolean, list or null where a name from a fixed list is
+        // expected (an enum) as a syntax error. If the body is JSON after all, that is a value
+        // of the wrong type in the field at the path.
+        Err(e)
+            if e.inner().is_syntax()
+                && e.inner().to_string().starts_with("expected value")
+                && serde_json::from_slice::<serde_json::Value>(bytes).is_ok() =>
+        {
+            let field = match e.path().to_string() {
+                root if root == "." => "body".to_string(),
+                path => elide(&path, 100),
+            };
+            return Err(ApiError::field(
+                &field,
+                "invalid type: expected a string, one of the values this field allows",
+            ));
+        }
+        Err(e) => return Err(decode_error(e)),
+    };
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
 }
 

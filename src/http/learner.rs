@@ -25,7 +25,7 @@ use crate::domain::scheduler::{
     self, CardState, CardStatus, Confidence, GradingThresholds, Policy, QstreamRule,
     SchedulingContext,
 };
-use crate::domain::validation::FieldError;
+use crate::domain::validation::quoted;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{
@@ -241,12 +241,13 @@ fn selected_options<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String
     if selected.is_empty() {
         return Err(serde::de::Error::custom("choose at least one option"));
     }
-    if let Some((_, id)) = selected
-        .iter()
-        .enumerate()
-        .find(|(i, id)| selected[..*i].contains(id))
-    {
-        return Err(serde::de::Error::custom(format!("{id:?} is chosen twice")));
+    // A set, not a scan of the ids before each one: a body may list a great many.
+    let mut seen = std::collections::HashSet::with_capacity(selected.len());
+    if let Some(id) = selected.iter().find(|id| !seen.insert(id.as_str())) {
+        return Err(serde::de::Error::custom(format!(
+            "{} is chosen twice",
+            quoted(id)
+        )));
     }
     Ok(selected)
 }
@@ -762,12 +763,50 @@ pub async fn post_answer(
     .json(result))
 }
 
+/// The most answers one batch may carry.
+pub const MAX_BATCH_ANSWERS: usize = 100;
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// Up to 100 answers collected offline.
+    #[serde(deserialize_with = "batch_answers")]
     #[schema(min_items = 1, max_items = 100)]
     pub answers: Vec<AnswerRequest>,
+}
+
+/// 1 to [`MAX_BATCH_ANSWERS`] answers. The limit is checked while reading: the answers past it
+/// are skipped, not decoded, so an oversized batch costs no more than a full one.
+fn batch_answers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<AnswerRequest>, D::Error> {
+    struct Answers;
+    impl<'de> serde::de::Visitor<'de> for Answers {
+        type Value = Vec<AnswerRequest>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of 1 to {MAX_BATCH_ANSWERS} answers")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let refused =
+                || serde::de::Error::custom(format!("send 1 to {MAX_BATCH_ANSWERS} answers"));
+            let mut answers = Vec::new();
+            while answers.len() < MAX_BATCH_ANSWERS {
+                match seq.next_element::<AnswerRequest>()? {
+                    Some(answer) => answers.push(answer),
+                    None if answers.is_empty() => return Err(refused()),
+                    None => return Ok(answers),
+                }
+            }
+            match seq.next_element::<serde::de::IgnoredAny>()? {
+                Some(_) => Err(refused()),
+                None => Ok(answers),
+            }
+        }
+    }
+    d.deserialize_seq(Answers)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -804,10 +843,8 @@ pub async fn post_batch(
     body: Json<BatchRequest>,
 ) -> ApiResult<web::Json<BatchResult>> {
     check_learner(&caller)?;
+    // 1 to MAX_BATCH_ANSWERS, checked while reading the body.
     let answers = body.0.answers;
-    if answers.is_empty() || answers.len() > 100 {
-        return Err(vec![FieldError::new("answers", "send 1 to 100 answers")].into());
-    }
     let st = state.clone();
     let results = state
         .db(move |conn| {
@@ -845,3 +882,6 @@ pub async fn post_batch(
         .await?;
     Ok(web::Json(results))
 }
+
+#[cfg(test)]
+mod proptests;

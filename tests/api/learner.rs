@@ -363,6 +363,131 @@ async fn offline_batches_apply_in_answer_order_and_report_each() {
     assert_eq!(again["results"][0]["result"]["org"]["answers"], 2);
 }
 
+/// An attempt id sent twice in one batch is recorded once: the same answer again is a replay,
+/// a different answer under that id a conflict, whatever order they arrive in.
+#[actix_web::test]
+async fn an_attempt_id_twice_in_one_batch_is_recorded_once() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let all = ids(&app.queue(&l.learner).await);
+    let t0 = app.clock.now() - Duration::hours(2);
+    let reviews = |app: &TestApp| {
+        table_counts(&app.database_url)
+            .into_iter()
+            .find(|(t, _)| *t == "reviews")
+            .unwrap()
+            .1
+    };
+    let same = uuid::Uuid::new_v4();
+    let a = json!({"attempt_id": same, "nugget_id": all[0], "selected": ["b"], "answered_at": t0, "response_ms": 5000});
+    let statuses = |res: &Value| -> Vec<u64> {
+        res["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_u64().unwrap())
+            .collect()
+    };
+    let before = reviews(&app);
+    let res = expect_json(
+        app.post_json(
+            "/api/v1/me/answers/batch",
+            Some(&l.learner),
+            &json!({"answers": [a, a]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(statuses(&res), vec![201, 200]);
+    assert_eq!(res["results"][1]["result"]["replayed"], true);
+    assert_eq!(reviews(&app), before + 1);
+
+    // A different answer under one id: the earlier answer is recorded, the other refused.
+    let other = uuid::Uuid::new_v4();
+    let late = json!({"attempt_id": other, "nugget_id": all[1], "selected": ["a"], "answered_at": t0 + Duration::minutes(30), "response_ms": 5000});
+    let early = json!({"attempt_id": other, "nugget_id": all[1], "selected": ["b"], "answered_at": t0 + Duration::minutes(5), "response_ms": 5000});
+    let res = expect_json(
+        app.post_json(
+            "/api/v1/me/answers/batch",
+            Some(&l.learner),
+            &json!({"answers": [late, early]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(statuses(&res), vec![409, 201]);
+    assert_eq!(res["results"][1]["result"]["correct"], true);
+    assert_eq!(res["results"][0]["problem"]["status"], 409);
+    assert_eq!(reviews(&app), before + 2);
+}
+
+/// Phone clocks at the edges of what RFC 3339 can say are recorded, flagged, and replayed.
+#[actix_web::test]
+async fn answers_at_the_edges_of_time_are_recorded_and_replayed() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let all = ids(&app.queue(&l.learner).await);
+    let answers: Vec<Value> = [
+        "9999-12-31T23:59:59-23:59",
+        "0000-01-01T00:00:00+23:59",
+        "2026-12-31T23:59:60Z",
+    ]
+    .iter()
+    .zip(&all)
+    .map(|(at, nugget)| {
+        json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": nugget, "selected": ["b"],
+            "answered_at": at, "response_ms": 5000})
+    })
+    .collect();
+    let batch = json!({ "answers": answers });
+    let first = expect_json(
+        app.post_json("/api/v1/me/answers/batch", Some(&l.learner), &batch)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let flags: Vec<(u64, Value)> = first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_u64().unwrap(),
+                r["result"]["clock_flag"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        vec![
+            (201, json!("future")),
+            (201, json!("before_start")),
+            (201, json!("future"))
+        ],
+        "{first}"
+    );
+    let again = expect_json(
+        app.post_json("/api/v1/me/answers/batch", Some(&l.learner), &batch)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    for r in again["results"].as_array().unwrap() {
+        assert_eq!(r["status"], 200, "{again}");
+    }
+    let export = app
+        .client
+        .get(app.url("/api/v1/reviews/export"))
+        .bearer_auth(&l.org.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(export.text().await.unwrap().lines().count() >= 4);
+}
+
 #[actix_web::test]
 async fn nuggets_of_unassigned_packs_cannot_be_answered() {
     let app = spawn_app().await;

@@ -200,6 +200,115 @@ async fn hostile_bodies_get_problems_and_change_nothing() {
     );
 }
 
+/// Offline batches built to hurt: each is refused whole with a small problem naming the field,
+/// promptly, and nothing of it is recorded.
+#[actix_web::test]
+async fn hostile_batches_are_refused_whole_naming_the_field() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let nugget = app.queue(&l.learner).await["nuggets"][0]["nugget_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = |selected: Value| {
+        json!({"attempt_id": uuid::Uuid::new_v4(), "nugget_id": nugget, "selected": selected,
+            "answered_at": app.clock.now(), "response_ms": 4000})
+    };
+    let batch = |n: usize| {
+        let answers: Vec<Value> = (0..n).map(|_| answer(json!(["b"]))).collect();
+        json!({ "answers": answers }).to_string()
+    };
+    let huge = "x".repeat(100_000);
+    let many: Vec<String> = (0..180_000).map(|i| format!("o{i}")).collect();
+    let mut wrong_confidence = answer(json!(["b"]));
+    wrong_confidence["confidence"] = json!(true);
+    let mut huge_key = answer(json!(["b"]));
+    huge_key[huge.as_str()] = json!(1);
+    let cases: Vec<(&str, String, StatusCode, &str)> = vec![
+        (
+            "no answers",
+            batch(0),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "answers",
+        ),
+        (
+            "one too many",
+            batch(101),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "answers",
+        ),
+        (
+            "a thousand",
+            batch(1000),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "answers",
+        ),
+        (
+            "text after the batch",
+            format!("{} trailing", batch(1)),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            "a confidence of the wrong type",
+            json!({ "answers": [wrong_confidence] }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "answers[0].confidence",
+        ),
+        (
+            "a long option id chosen twice",
+            json!({ "answers": [answer(json!([huge, huge]))] }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "answers[0].selected",
+        ),
+        (
+            "an unknown field with a long name",
+            json!({ "answers": [huge_key] }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+        ),
+        (
+            "many distinct option ids, the last chosen twice",
+            json!({ "answers": [answer(json!([many.clone(), vec!["o0".to_string()]].concat()))] })
+                .to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "answers[0].selected",
+        ),
+    ];
+    let before = table_counts(&app.database_url);
+    for (what, body, status, field) in cases {
+        let started = std::time::Instant::now();
+        let res = app
+            .client
+            .post(app.url("/api/v1/me/answers/batch"))
+            .bearer_auth(&l.learner)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let len = res.content_length();
+        let problem = expect_problem(res, status).await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: took {:?}",
+            started.elapsed()
+        );
+        assert!(len.is_some_and(|n| n < 2048), "{what}: {len:?} bytes");
+        let fields = problem_fields(&problem);
+        match field {
+            "" if status == StatusCode::BAD_REQUEST => assert!(fields.is_empty(), "{what}"),
+            "" => assert_eq!(fields.len(), 1, "{what}: {problem}"),
+            field => assert_eq!(fields, vec![field], "{what}: {problem}"),
+        }
+    }
+    assert_eq!(
+        table_counts(&app.database_url),
+        before,
+        "a refused batch changed the database"
+    );
+}
+
 /// Fills `{…}` path parameters with the ids of `l`'s organization.
 fn fill(path: &str, l: &Learning) -> String {
     let mut out = path
