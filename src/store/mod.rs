@@ -173,6 +173,21 @@ pub fn connect(url: &str, max_size: u32, sync: SqliteSync) -> StoreResult<DbPool
     Ok(pool)
 }
 
+/// How long a read waits for a replica connection before the primary answers instead.
+pub const REPLICA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Builds a pool on a PostgreSQL read replica. Unlike [`connect`] it opens no connection up
+/// front, so the service starts while the replica is down, and it waits only
+/// [`REPLICA_CONNECT_TIMEOUT`] for one: callers fall back to the primary and log why themselves.
+pub fn connect_replica(url: &str, max_size: u32) -> DbPool {
+    Pool::builder()
+        .max_size(max_size.max(1))
+        .min_idle(Some(0))
+        .connection_timeout(REPLICA_CONNECT_TIMEOUT)
+        .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
+        .build_unchecked(ConnectionManager::<DbConnection>::new(url))
+}
+
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
 pub fn migrate(conn: &mut DbConnection) -> StoreResult<usize> {
     let ran = match conn {
