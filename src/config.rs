@@ -142,16 +142,7 @@ impl Settings {
         };
         let backend = Backend::of_url(&database_url);
         let read_database_url = var("REPRISE_READ_DATABASE_URL");
-        if let Some(read_url) = &read_database_url {
-            if backend != Backend::Postgres || Backend::of_url(read_url) != Backend::Postgres {
-                return Err(ConfigError::Invalid {
-                    name: "REPRISE_READ_DATABASE_URL",
-                    message: "must be a postgres:// URL, with REPRISE_DATABASE_URL on PostgreSQL \
-                              too (the replica streams from it)"
-                        .into(),
-                });
-            }
-        }
+        check_read_url(&database_url, read_database_url.as_deref())?;
         Ok(Settings {
             read_database_url,
             read_pool_size: parse_var("REPRISE_READ_DB_POOL_SIZE", 8)?,
@@ -200,6 +191,24 @@ impl Settings {
             public_url: "http://reprise.test".into(),
             xapi_forward_interval_ms: 60_000,
         }
+    }
+}
+
+/// A read replica is a PostgreSQL standby of a PostgreSQL primary.
+fn check_read_url(database_url: &str, read_url: Option<&str>) -> Result<(), ConfigError> {
+    match read_url {
+        Some(read_url)
+            if Backend::of_url(database_url) != Backend::Postgres
+                || Backend::of_url(read_url) != Backend::Postgres =>
+        {
+            Err(ConfigError::Invalid {
+                name: "REPRISE_READ_DATABASE_URL",
+                message: "must be a postgres:// URL, with REPRISE_DATABASE_URL on PostgreSQL too \
+                          (the replica streams from it)"
+                    .into(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -257,7 +266,18 @@ fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{check_read_url, redact_url};
+
+    #[test]
+    fn a_read_replica_is_postgres_behind_postgres() {
+        let pg = "postgres://app@db/reprise";
+        let replica = "postgresql://app@replica/reprise";
+        assert!(check_read_url(pg, None).is_ok());
+        assert!(check_read_url("sqlite://data/reprise.db", None).is_ok());
+        assert!(check_read_url(pg, Some(replica)).is_ok());
+        assert!(check_read_url(pg, Some("sqlite://copy.db")).is_err());
+        assert!(check_read_url("sqlite://data/reprise.db", Some(replica)).is_err());
+    }
 
     #[test]
     fn passwords_in_urls_are_hidden() {
