@@ -160,7 +160,7 @@ as_pg "$PGBIN/pg_ctl" -D "$REPLICA" -m immediate stop >/dev/null
 expect_all primary
 grep -q "read replica unavailable" "$SERVER_LOG" || fail "no warning about the replica in the server log"
 grep -q "read_replica_fallbacks_total [1-9]" <(curl -s "$url/metrics") || fail "no fallback counted in /metrics"
-echo "ok: the server log warns: $(grep -m1 "read replica unavailable" "$SERVER_LOG" | cut -c1-240)"
+echo "ok: the server log warns: $(grep -m1 "read replica unavailable" "$SERVER_LOG" | cut -c1-400)"
 
 echo "== restarting the replica"
 start_pg "$REPLICA" "$REPLICA_PORT"

@@ -15,7 +15,7 @@ use prometheus::IntCounter;
 
 use crate::config::redact_url;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{self, DbConnection, DbPool, StoreError};
+use crate::store::{self, DbConnection, DbPool, ReplicaPool, StoreError};
 
 /// Names the database that answered a replica-eligible read: `replica` or `primary`.
 pub static READ_SOURCE: HeaderName = HeaderName::from_static("x-reprise-read-source");
@@ -47,7 +47,7 @@ impl ReadSource {
 
 /// The replica's pool and what is known about its health.
 pub struct ReadReplica {
-    pool: DbPool,
+    pool: ReplicaPool,
     /// The URL for logs, password hidden.
     shown_url: String,
     /// While set and in the future, reads skip the replica.

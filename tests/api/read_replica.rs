@@ -112,6 +112,8 @@ async fn views_and_exports_fall_back_to_the_primary_when_the_read_database_is_do
         .expect("a warning names the unavailable replica");
     assert!(warning.contains("WARN"), "{warning}");
     assert!(warning.contains("127.0.0.1:1/reprise"), "{warning}");
+    // PostgreSQL's own reason, not a generic one.
+    assert!(warning.contains("Connection refused"), "{warning}");
     assert!(!logs.contains("s3cret"), "the replica's password is logged");
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     let fallbacks: u64 = metrics
