@@ -10,6 +10,11 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/reprise.db";
 pub struct Settings {
     /// `sqlite://PATH`, a plain file path, or `postgres://…`.
     pub database_url: String,
+    /// A PostgreSQL streaming replica that analytics views and exports read from (`None`: they
+    /// read from the primary like everything else).
+    pub read_database_url: Option<String>,
+    /// Connections kept open to the read replica.
+    pub read_pool_size: u32,
     /// Address to listen on; port 0 picks a free port (tests).
     pub bind: String,
     /// HMAC key for access tokens.
@@ -43,6 +48,11 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "read_database_url",
+                &self.read_database_url.as_deref().map(redact_url),
+            )
+            .field("read_pool_size", &self.read_pool_size)
             .field("bind", &self.bind)
             .field("jwt_secret", &"***")
             .field("access_ttl_secs", &self.access_ttl_secs)
@@ -131,7 +141,11 @@ impl Settings {
             None => persisted_secret(&database_url)?,
         };
         let backend = Backend::of_url(&database_url);
+        let read_database_url = var("REPRISE_READ_DATABASE_URL");
+        check_read_url(&database_url, read_database_url.as_deref())?;
         Ok(Settings {
+            read_database_url,
+            read_pool_size: parse_var("REPRISE_READ_DB_POOL_SIZE", 8)?,
             bind: var("REPRISE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             jwt_secret,
             access_ttl_secs: parse_var("REPRISE_ACCESS_TOKEN_TTL_SECS", 900)?,
@@ -160,6 +174,8 @@ impl Settings {
     pub fn for_tests(database_url: String) -> Settings {
         Settings {
             database_url,
+            read_database_url: None,
+            read_pool_size: 2,
             bind: "127.0.0.1:0".into(),
             jwt_secret: b"test-secret-test-secret-test-secret!".to_vec(),
             access_ttl_secs: 900,
@@ -175,6 +191,24 @@ impl Settings {
             public_url: "http://reprise.test".into(),
             xapi_forward_interval_ms: 60_000,
         }
+    }
+}
+
+/// A read replica is a PostgreSQL standby of a PostgreSQL primary.
+fn check_read_url(database_url: &str, read_url: Option<&str>) -> Result<(), ConfigError> {
+    match read_url {
+        Some(read_url)
+            if Backend::of_url(database_url) != Backend::Postgres
+                || Backend::of_url(read_url) != Backend::Postgres =>
+        {
+            Err(ConfigError::Invalid {
+                name: "REPRISE_READ_DATABASE_URL",
+                message: "must be a postgres:// URL, with REPRISE_DATABASE_URL on PostgreSQL too \
+                          (the replica streams from it)"
+                    .into(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -232,7 +266,18 @@ fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{check_read_url, redact_url};
+
+    #[test]
+    fn a_read_replica_is_postgres_behind_postgres() {
+        let pg = "postgres://app@db/reprise";
+        let replica = "postgresql://app@replica/reprise";
+        assert!(check_read_url(pg, None).is_ok());
+        assert!(check_read_url("sqlite://data/reprise.db", None).is_ok());
+        assert!(check_read_url(pg, Some(replica)).is_ok());
+        assert!(check_read_url(pg, Some("sqlite://copy.db")).is_err());
+        assert!(check_read_url("sqlite://data/reprise.db", Some(replica)).is_err());
+    }
 
     #[test]
     fn passwords_in_urls_are_hidden() {

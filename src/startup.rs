@@ -14,6 +14,7 @@ use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
 use crate::http::login_limits::LoginLimiter;
+use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
 use crate::store::{self, DbPool};
 
@@ -34,8 +35,15 @@ impl Application {
         let port = listener.local_addr()?.port();
         let decoy_hash = web::block(password::decoy_hash).await?;
         let writes = store::group_commit::GroupCommit::start(&pool)?;
+        // No migrations on the replica: a hot standby takes no writes and has the primary's
+        // schema as soon as it has replayed it.
+        let replica = settings
+            .read_database_url
+            .as_deref()
+            .map(|url| Arc::new(ReadReplica::new(url, settings.read_pool_size)));
         let state = web::Data::new(AppState {
             pool,
+            replica,
             writes,
             keys: TokenKeys::new(&settings.jwt_secret, settings.access_ttl_secs),
             clock,
@@ -108,6 +116,12 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
         n => n,
     };
     let prometheus = metrics();
+    if let Some(replica) = &state.replica {
+        prometheus
+            .registry
+            .register(Box::new(replica.fallbacks()))
+            .map_err(std::io::Error::other)?;
+    }
     let api = http::openapi();
     let server = HttpServer::new(move || {
         App::new()

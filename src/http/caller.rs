@@ -105,6 +105,12 @@ role_set!(/// Who reads people data (managers scoped to their teams by the handl
 /// read, so a caller without the role learns nothing about the route's input.
 pub struct Authorized<S>(pub Caller, std::marker::PhantomData<S>);
 
+impl<S> Clone for Authorized<S> {
+    fn clone(&self) -> Self {
+        Authorized(self.0.clone(), std::marker::PhantomData)
+    }
+}
+
 impl<S> std::ops::Deref for Authorized<S> {
     type Target = Caller;
 

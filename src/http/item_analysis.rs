@@ -1,11 +1,12 @@
 //! Item analysis for authors: how each nugget of a pack performs, to rewrite the ones that do
 //! not measure what they should.
 
-use actix_web::{get, web};
+use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::caller::{Authorized, Authors};
+use super::read_replica::ReadSource;
 use super::state::AppState;
 use crate::domain::item_analysis::{self, ItemAnalysis};
 use crate::error::{ApiResult, Problem};
@@ -37,7 +38,7 @@ pub struct PackItemAnalysis {
     tag = "content",
     params(("slug" = String, Path, description = "pack slug")),
     responses(
-        (status = 200, description = "figures per nugget and for the pack", body = PackItemAnalysis),
+        (status = 200, description = "figures per nugget and for the pack", body = PackItemAnalysis, headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, description = "not an author or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such pack in the caller's organization", body = Problem, content_type = "application/problem+json"),
     ),
@@ -48,16 +49,18 @@ pub async fn pack_analysis(
     state: web::Data<AppState>,
     caller: Authorized<Authors>,
     slug: web::Path<String>,
-) -> ApiResult<web::Json<PackItemAnalysis>> {
+) -> ApiResult<HttpResponse> {
     let slug = slug.into_inner();
-    let input = state
-        .db(move |conn| Ok(analysis_store::load(conn, &caller.org_id, &slug)?))
+    let (input, source) = state
+        .read_db(move |conn| Ok(analysis_store::load(conn, &caller.org_id, &slug)?))
         .await?;
     let analysis = item_analysis::analyse(&input.items, &input.attempts, &input.first_attempts);
-    Ok(web::Json(PackItemAnalysis {
-        slug: input.pack.slug,
-        title: input.pack.title,
-        latest_version: input.pack.latest_version,
-        analysis,
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header(source.header())
+        .json(PackItemAnalysis {
+            slug: input.pack.slug,
+            title: input.pack.title,
+            latest_version: input.pack.latest_version,
+            analysis,
+        }))
 }

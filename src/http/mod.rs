@@ -17,6 +17,7 @@ pub mod learner;
 pub mod login_limits;
 pub mod org;
 pub mod progress;
+pub mod read_replica;
 pub mod reviews;
 pub mod spec;
 pub mod state;
@@ -105,7 +106,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         crate::error::Problem,
         crate::domain::content::Format,
         content::ExportFormat,
-        analytics::OutputFormat
+        analytics::OutputFormat,
+        read_replica::ReadSource
     )),
     tags(
         (name = "auth", description = "Organizations, login and tokens"),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::{Admins, Analysts, Authorized};
+use super::read_replica::{self, ReadReplica, ReadSource};
 use super::state::AppState;
 use crate::domain::eval::reprise_format::write_records;
 use crate::domain::scheduler::{fit_parameters, FitError, FitOutcome, MIN_FIT_REVIEWS};
@@ -74,14 +75,29 @@ enum Step {
     Done,
 }
 
+/// Loads the page after `cursor` from where the first page came: a replica-backed export keeps
+/// reading from the replica (or the primary should the replica fail), a primary-backed one stays
+/// on the primary.
 fn load_page(
     pool: &DbPool,
+    replica: Option<&ReadReplica>,
     org_id: &str,
     window: ReceivedWindow,
     cursor: &ExportCursor,
-) -> Result<ExportPage, StoreError> {
-    let mut conn = pool.get()?;
-    export_page(&mut conn, org_id, window, Some(cursor), EXPORT_PAGE_ROWS)
+) -> ApiResult<ExportPage> {
+    let page = |conn: &mut DbConnection| -> ApiResult<ExportPage> {
+        Ok(export_page(
+            conn,
+            org_id,
+            window,
+            Some(cursor),
+            EXPORT_PAGE_ROWS,
+        )?)
+    };
+    match replica {
+        Some(replica) => read_replica::read(pool, Some(replica), page).map(|(p, _)| p),
+        None => page(&mut *pool.get().map_err(StoreError::from)?),
+    }
 }
 
 /// The organization's answer log as CSV, one row per stored answer ordered by received time.
@@ -101,7 +117,7 @@ fn load_page(
     tag = "reviews",
     params(ExportQuery),
     responses(
-        (status = 200, description = "the answer log", content_type = "text/csv", body = String),
+        (status = 200, description = "the answer log", content_type = "text/csv", body = String, headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, description = "analysts and admins only", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`since` or `until` is not an RFC 3339 time, or not in order", body = Problem, content_type = "application/problem+json"),
     ),
@@ -116,16 +132,20 @@ pub async fn export_reviews(
     let window = q.window()?;
     let org_id = caller.org_id.clone();
     let org = org_id.clone();
-    let first = state
-        .db(move |conn| Ok(export_page(conn, &org, window, None, EXPORT_PAGE_ROWS)?))
+    let (first, source) = state
+        .read_db(move |conn| Ok(export_page(conn, &org, window, None, EXPORT_PAGE_ROWS)?))
         .await?;
     let pool = state.pool.clone();
+    let replica = match source {
+        ReadSource::Replica => state.replica.clone(),
+        ReadSource::Primary => None,
+    };
     let start = Step::First(
         web::Bytes::from(write_records(&first.records, true)),
         first.next,
     );
     let body = stream::unfold(start, move |step| {
-        let (pool, org_id) = (pool.clone(), org_id.clone());
+        let (pool, replica, org_id) = (pool.clone(), replica.clone(), org_id.clone());
         async move {
             let cursor = match step {
                 Step::Done => return None,
@@ -134,7 +154,9 @@ pub async fn export_reviews(
                 }
                 Step::Load(cursor) => cursor,
             };
-            let loaded = web::block(move || load_page(&pool, &org_id, window, &cursor)).await;
+            let loaded =
+                web::block(move || load_page(&pool, replica.as_deref(), &org_id, window, &cursor))
+                    .await;
             match loaded {
                 Ok(Ok(page)) if page.records.is_empty() => None,
                 Ok(Ok(page)) => Some((
@@ -144,7 +166,7 @@ pub async fn export_reviews(
                 // The status line is sent: all we can do is cut the body short and log why.
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "review export aborted");
-                    Some((Err(ApiError::from(e)), Step::Done))
+                    Some((Err(e), Step::Done))
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "review export aborted");
@@ -159,6 +181,7 @@ pub async fn export_reviews(
             actix_web::http::header::CONTENT_DISPOSITION,
             "attachment; filename=\"reviews.csv\"",
         ))
+        .insert_header(source.header())
         .streaming(body))
 }
 

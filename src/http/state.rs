@@ -11,8 +11,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{DbConnection, DbPool, StoreError};
 
+use super::read_replica::{self, ReadReplica, ReadSource};
+
 pub struct AppState {
     pub pool: DbPool,
+    /// Where analytics views and exports read (`REPRISE_READ_DATABASE_URL`), if set.
+    pub replica: Option<Arc<ReadReplica>>,
     /// SQLite's group commit of answers (`None` on PostgreSQL).
     pub writes: Option<GroupCommit>,
     pub keys: TokenKeys,
@@ -37,5 +41,20 @@ impl AppState {
         })
         .await
         .map_err(ApiError::from)?
+    }
+
+    /// Runs blocking read-only work of an analytics view or export: on the read replica when one
+    /// is configured and answers, else on the primary (see [`read_replica::read`]). `f` may run
+    /// twice, once on each, so it must not write.
+    pub async fn read_db<T, F>(&self, f: F) -> ApiResult<(T, ReadSource)>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Clone + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let replica = self.replica.clone();
+        web::block(move || read_replica::read(&pool, replica.as_deref(), f))
+            .await
+            .map_err(ApiError::from)?
     }
 }

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::Json;
 use super::caller::{Admins, Analysts, Authorized};
+use super::read_replica::ReadSource;
 use super::state::AppState;
 use crate::domain::validation::FieldError;
 use crate::domain::xapi::Statement;
@@ -54,7 +55,10 @@ fn decode_cursor(cursor: &str) -> Option<(NaiveDateTime, String)> {
 #[utoipa::path(
     tag = "xapi",
     params(StatementParams),
-    responses((status = 200, body = StatementResult), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, body = StatementResult, headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/xapi/statements")]
@@ -62,7 +66,7 @@ pub async fn list_statements(
     state: web::Data<AppState>,
     caller: Authorized<Analysts>,
     params: web::Query<StatementParams>,
-) -> ApiResult<web::Json<StatementResult>> {
+) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     let limit = p.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
@@ -84,8 +88,8 @@ pub async fn list_statements(
         attempt_ids: None,
         limit,
     };
-    let page = state
-        .db(move |conn| {
+    let (page, source) = state
+        .read_db(move |conn| {
             Ok(xapi::statements(
                 conn,
                 &org,
@@ -109,10 +113,12 @@ pub async fn list_statements(
         }
         _ => String::new(),
     };
-    Ok(web::Json(StatementResult {
-        statements: page.statements,
-        more,
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header(source.header())
+        .json(StatementResult {
+            statements: page.statements,
+            more,
+        }))
 }
 
 #[derive(Deserialize, ToSchema)]

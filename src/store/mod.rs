@@ -173,6 +173,56 @@ pub fn connect(url: &str, max_size: u32, sync: SqliteSync) -> StoreResult<DbPool
     Ok(pool)
 }
 
+/// How long a read waits for a replica connection before the primary answers instead.
+pub const REPLICA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Opens connections to a PostgreSQL read replica as PostgreSQL connections directly, so that a
+/// failure reports PostgreSQL's own reason (refused, unknown host, …).
+#[derive(Debug)]
+pub struct ReplicaManager {
+    url: String,
+}
+
+impl diesel::r2d2::ManageConnection for ReplicaManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        use diesel::Connection;
+        let connected = match Backend::of_url(&self.url) {
+            Backend::Postgres => PgConnection::establish(&self.url).map(DbConnection::Pg),
+            // Only tests stand a SQLite file in for a replica (settings refuse it).
+            Backend::Sqlite => DbConnection::establish(&sqlite_path(&self.url)),
+        };
+        connected.map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+pub type ReplicaPool = Pool<ReplicaManager>;
+
+/// Builds a pool on a PostgreSQL read replica. Unlike [`connect`] it opens no connection up
+/// front, so the service starts while the replica is down, and it waits only
+/// [`REPLICA_CONNECT_TIMEOUT`] for one: callers fall back to the primary and log why themselves.
+pub fn connect_replica(url: &str, max_size: u32) -> ReplicaPool {
+    Pool::builder()
+        .max_size(max_size.max(1))
+        .min_idle(Some(0))
+        .connection_timeout(REPLICA_CONNECT_TIMEOUT)
+        .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
+        .build_unchecked(ReplicaManager {
+            url: url.to_string(),
+        })
+}
+
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
 pub fn migrate(conn: &mut DbConnection) -> StoreResult<usize> {
     let ran = match conn {

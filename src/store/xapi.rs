@@ -35,7 +35,7 @@ pub struct StatementPage {
 }
 
 /// Filters of a statement query.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub struct StatementQuery {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,

@@ -15,6 +15,7 @@ mod openapi;
 mod operations;
 mod progress;
 mod races;
+mod read_replica;
 mod reviews;
 mod security;
 mod xapi;

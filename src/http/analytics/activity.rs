@@ -17,6 +17,7 @@ use super::{
 };
 use crate::domain::analytics::{iso_week_label, median, recent_weeks, Mean};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::analytics::{for_each_answer, reach, AnswerFact};
 use crate::store::DbConnection;
@@ -188,7 +189,7 @@ struct WeekTally {
     tag = "analytics",
     params(WeeklyQuery),
     responses(
-        (status = 200, content((Engagement = "application/json"), (String = "text/csv"))),
+        (status = 200, content((Engagement = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -209,8 +210,8 @@ pub async fn engagement(
         ..Narrowing::default()
     };
     let st = state.clone();
-    let report = state
-        .db(move |conn| {
+    let (report, source) = state
+        .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let org = caller.org_id.as_str();
             let w = weeks(s.now, count);
@@ -333,6 +334,7 @@ pub async fn engagement(
         .await?;
     Ok(respond(
         format,
+        source,
         &report,
         |r| {
             let mut t = Table::new(&[
@@ -402,7 +404,7 @@ pub struct Trends {
     tag = "analytics",
     params(WeeklyQuery),
     responses(
-        (status = 200, content((Trends = "application/json"), (String = "text/csv"), (String = "image/svg+xml"))),
+        (status = 200, content((Trends = "application/json"), (String = "text/csv"), (String = "image/svg+xml")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -423,8 +425,8 @@ pub async fn trends(
         ..Narrowing::default()
     };
     let st = state.clone();
-    let report = state
-        .db(move |conn| {
+    let (report, source) = state
+        .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let org = caller.org_id.as_str();
             let w = weeks(s.now, count);
@@ -481,6 +483,7 @@ pub async fn trends(
         .await?;
     Ok(respond(
         format,
+        source,
         &report,
         |r| {
             let mut t = Table::new(&[

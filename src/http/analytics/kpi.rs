@@ -11,6 +11,7 @@ use super::{cell, negotiate, respond, scope, share, Narrowing, OutputFormat, Tab
 use crate::domain::analytics::{parse_kpis, pearson, spearman, Mean, MIN_CORRELATION_PAIRS};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::analytics::{self as analytics_store, for_each_memory};
 use crate::store::{self};
@@ -152,7 +153,7 @@ pub struct KpiCorrelation {
     tag = "analytics",
     params(CorrelationQuery),
     responses(
-        (status = 200, content((KpiCorrelation = "application/json"), (String = "text/csv"))),
+        (status = 200, content((KpiCorrelation = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -171,8 +172,8 @@ pub async fn kpi_correlation(
         ..Narrowing::default()
     };
     let st = state.clone();
-    let report = state
-        .db(move |conn| {
+    let (report, source) = state
+        .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let org = caller.org_id.as_str();
             let mut proficiency: HashMap<String, Mean> = HashMap::new();
@@ -228,6 +229,7 @@ pub async fn kpi_correlation(
         .await?;
     Ok(respond(
         format,
+        source,
         &report,
         |r| {
             let mut t = Table::new(&[

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::Caller;
+use super::read_replica::ReadSource;
 use crate::domain::accounts::{with_descendants, Role};
 use crate::domain::analytics::round6;
 use crate::domain::scheduler::ForgettingCurve;
@@ -112,26 +113,27 @@ pub fn cell(v: Option<f64>) -> String {
     v.map(|x| round6(x).to_string()).unwrap_or_default()
 }
 
-/// Renders a view in the negotiated format.
+/// Renders a view in the negotiated format, saying which database answered.
 pub fn respond<T: Serialize>(
     format: OutputFormat,
+    source: ReadSource,
     body: &T,
     table: impl FnOnce(&T) -> Table,
     svg: impl FnOnce(&T) -> String,
     name: &str,
 ) -> HttpResponse {
+    let mut ok = HttpResponse::Ok();
+    ok.insert_header(source.header());
     match format {
-        OutputFormat::Json => HttpResponse::Ok().json(body),
-        OutputFormat::Csv => HttpResponse::Ok()
+        OutputFormat::Json => ok.json(body),
+        OutputFormat::Csv => ok
             .content_type("text/csv; charset=utf-8")
             .insert_header((
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}.csv\""),
             ))
             .body(table(body).to_csv()),
-        OutputFormat::Svg => HttpResponse::Ok()
-            .content_type("image/svg+xml")
-            .body(svg(body)),
+        OutputFormat::Svg => ok.content_type("image/svg+xml").body(svg(body)),
     }
 }
 

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::domain::analytics::{rank_risks, suggestion, Mean, Risk};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::analytics::for_each_memory;
 use crate::store::DbConnection;
@@ -185,7 +186,7 @@ pub struct ProficiencyReport {
     tag = "analytics",
     params(ProficiencyQuery),
     responses(
-        (status = 200, content((ProficiencyReport = "application/json"), (String = "text/csv"))),
+        (status = 200, content((ProficiencyReport = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "unknown team, pack or assignment", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -208,8 +209,8 @@ pub async fn proficiency(
         assignment_id: q.assignment_id,
     };
     let st = state.clone();
-    let report = state
-        .db(move |conn| {
+    let (report, source) = state
+        .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let (groups, overall) = collect(
                 conn,
@@ -238,6 +239,7 @@ pub async fn proficiency(
         .await?;
     Ok(respond(
         format,
+        source,
         &report,
         |r| {
             let mut t = Table::new(&["group_by", "key", "label", "proficiency", "n"]);
@@ -309,7 +311,7 @@ pub struct Heatmap {
     tag = "analytics",
     params(HeatmapQuery),
     responses(
-        (status = 200, content((Heatmap = "application/json"), (String = "text/csv"), (String = "image/svg+xml"))),
+        (status = 200, content((Heatmap = "application/json"), (String = "text/csv"), (String = "image/svg+xml")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -334,8 +336,8 @@ pub async fn heatmap(
     };
     let topic = q.topic;
     let st = state.clone();
-    let map = state
-        .db(move |conn| {
+    let (map, source) = state
+        .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             // row key → topic → mean; looked up by reference (millions of rows).
             let mut cells: HashMap<String, HashMap<String, Mean>> = HashMap::new();
@@ -412,6 +414,7 @@ pub async fn heatmap(
         .await?;
     Ok(respond(
         format,
+        source,
         &map,
         |m| {
             let mut t = Table::new(&["row_key", "row_label", "topic", "value", "n"]);
@@ -492,7 +495,7 @@ fn gain_group(key: String, label: String, acc: Acc) -> GainGroup {
     tag = "analytics",
     params(GainQuery),
     responses(
-        (status = 200, content((KnowledgeGain = "application/json"), (String = "text/csv"))),
+        (status = 200, content((KnowledgeGain = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
@@ -514,8 +517,8 @@ pub async fn knowledge_gain(
         assignment_id: q.assignment_id,
     };
     let st = state.clone();
-    let report = state
-        .db(move |conn| {
+    let (report, source) = state
+        .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let (groups, overall) = collect(
                 conn,
@@ -538,6 +541,7 @@ pub async fn knowledge_gain(
         .await?;
     Ok(respond(
         format,
+        source,
         &report,
         |r| {
             let mut t = Table::new(&[
@@ -603,7 +607,7 @@ pub struct ForgettingRisk {
     tag = "analytics",
     params(RiskQuery),
     responses(
-        (status = 200, content((ForgettingRisk = "application/json"), (String = "text/csv"))),
+        (status = 200, content((ForgettingRisk = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -650,8 +654,8 @@ pub async fn forgetting_risk(
     };
     let topic = q.topic;
     let st = state.clone();
-    let report = state
-        .db(move |conn| {
+    let (report, source) = state
+        .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let horizon = s.now + Duration::days(days);
             let mut pairs: HashMap<(String, String), Acc> = HashMap::new();
@@ -706,6 +710,7 @@ pub async fn forgetting_risk(
         .await?;
     Ok(respond(
         format,
+        source,
         &report,
         |r| {
             let mut t = Table::new(&[

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{cell, charts, negotiate, respond, scope, share, Narrowing, OutputFormat, Table};
 use crate::domain::analytics::{bucket_of, RetentionTally, RETENTION_BUCKETS};
 use crate::error::{ApiResult, Problem};
+use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::analytics::{for_each_repeat, retention_rollup};
 
@@ -56,7 +57,7 @@ pub struct RetentionCurve {
     tag = "analytics",
     params(RetentionQuery),
     responses(
-        (status = 200, content((RetentionCurve = "application/json"), (String = "text/csv"), (String = "image/svg+xml"))),
+        (status = 200, content((RetentionCurve = "application/json"), (String = "text/csv"), (String = "image/svg+xml")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
@@ -77,8 +78,8 @@ pub async fn retention_curve(
         assignment_id: None,
     };
     let st = state.clone();
-    let curve = state
-        .db(move |conn| {
+    let (curve, source) = state
+        .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let org = caller.org_id.as_str();
             let tallies: HashMap<usize, RetentionTally> = if s.whole_org() {
@@ -114,6 +115,7 @@ pub async fn retention_curve(
         .await?;
     Ok(respond(
         format,
+        source,
         &curve,
         |c| {
             let mut t = Table::new(&[
