@@ -154,6 +154,7 @@ pub fn load_content(
 pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<usize> {
     use rand::{Rng, SeedableRng};
 
+    use crate::domain::calendar;
     use crate::domain::scheduler::{self, Confidence};
     use crate::http::learner::{apply_with_retry, build_queue, AnswerRequest};
     use crate::http::Caller;
@@ -175,6 +176,11 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
     }) {
         return Ok(0);
     }
+    let tz = org
+        .timezone
+        .parse::<chrono_tz::Tz>()
+        .unwrap_or(chrono_tz::Tz::UTC);
+    let today = calendar::local_day(tz, now).date;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
     let params = crate::store::learning::fsrs_parameters(conn, &org.id)?;
     let mut answered = 0;
@@ -189,7 +195,10 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
                 org_id: org.id.clone(),
                 role: Role::Learner,
             };
-            let mut at = now - chrono::Duration::days(day)
+            // Between 08:00 and 18:00 of a past day in the organization's zone, so today's
+            // queue is whole whatever the hour the demo starts.
+            let mut at = calendar::local_midnight(tz, today - chrono::Duration::days(day))
+                + chrono::Duration::hours(8)
                 + chrono::Duration::minutes(rng.gen_range(0..600));
             let queue = build_queue(conn, &caller, at).map_err(|e| anyhow::anyhow!("{e}"))?;
             for nugget in queue.nuggets {
