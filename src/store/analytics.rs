@@ -18,7 +18,7 @@ use super::schema::{
     assignment_learners, assignments, kpis, nugget_versions, nuggets, pack_versions, packs,
     retention_stats, reviews, team_members, users,
 };
-use super::{DbConnection, StoreResult};
+use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::RetentionTally;
 
 /// Who is who in an organization: users, and which teams they are direct members of.
@@ -349,7 +349,9 @@ pub fn add_to_retention(
                 retention_stats::correct.eq(tally.correct as i64),
                 retention_stats::predicted_sum.eq(tally.predicted_sum),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            // Another answer created the row first: the answer is retried.
+            .map_err(|e| StoreError::unique_as(e, "retention row created concurrently"))?;
     }
     Ok(())
 }

@@ -306,6 +306,23 @@ async fn simultaneous_answers_of_many_learners_are_each_recorded() {
     };
     assert!((share("b") - 12.0 / 13.0).abs() < 1e-9);
     assert!((share("a") - 1.0 / 13.0).abs() < 1e-9);
+
+    // Repeat answers, all at once: they create the retention roll-up rows and
+    // bump the same counters concurrently; each is recorded (a losing insert is retried).
+    app.clock.advance(Duration::minutes(10));
+    let sends = tokens
+        .iter()
+        .flat_map(|t| [t, t])
+        .map(|t| app.answer(t, &nugget, &["b"]));
+    for res in futures_util::future::join_all(sends).await {
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let last = expect_json(
+        app.answer(&l.learner, &nugget, &["b"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(last["org"]["answers"], 26);
 }
 
 #[actix_web::test]
