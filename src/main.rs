@@ -131,15 +131,30 @@ enum Command {
     /// Load benchmark on this machine: raw write and /healthz baselines, then answer writes,
     /// queue reads and a mix against `reprise serve` on a generated organization (SQLite, and
     /// PostgreSQL when REPRISE_BENCH_DATABASE_URL is set). Writes target/bench/latest.json.
+    /// With --analytics: every analytics view timed on an organization at scale instead.
     Bench {
+        /// Time the analytics views (against a 1 s budget each) instead of the load scenarios.
+        #[arg(long)]
+        analytics: bool,
         /// Seconds per scenario.
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
         /// Seconds of the raw write baseline.
         #[arg(long, default_value_t = 5.0)]
         raw_seconds: f64,
-        #[arg(long, default_value_t = 1000)]
-        learners: usize,
+        /// Learners of the generated organization [default: 1000; 10000 with --analytics].
+        #[arg(long)]
+        learners: Option<usize>,
+        /// Nuggets of the analytics organization (--analytics).
+        #[arg(long, default_value_t = 200)]
+        nuggets: usize,
+        /// Days of simulated answers of the analytics organization (--analytics). 60 by default:
+        /// 180 days at 10,000 learners is about 25 M answers and a 25 GB SQLite file.
+        #[arg(long, default_value_t = 60)]
+        days: u32,
+        /// Requests per analytics view (--analytics).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
         /// Concurrent clients (one keep-alive connection each).
         #[arg(long, default_value_t = 64)]
         clients: usize,
@@ -305,25 +320,43 @@ async fn main() -> anyhow::Result<ExitCode> {
             );
         }
         Command::Bench {
+            analytics,
             seconds,
             raw_seconds,
             learners,
+            nuggets,
+            days,
+            repeat,
             clients,
             max_requests,
             client_threads,
             content,
         } => {
-            let opts = bench::Options {
-                seconds,
-                raw_seconds,
-                learners,
-                clients,
-                max_requests,
-                content,
-                client_threads,
+            let run: Box<dyn FnOnce() -> anyhow::Result<bool> + Send> = if analytics {
+                let opts = bench::analytics::Options {
+                    learners: learners.unwrap_or(10_000),
+                    nuggets,
+                    days,
+                    repeat,
+                };
+                if opts.learners == 0 || nuggets == 0 || days == 0 || repeat == 0 {
+                    anyhow::bail!("--learners, --nuggets, --days and --repeat must be at least 1");
+                }
+                Box::new(move || bench::analytics::run(&opts))
+            } else {
+                let opts = bench::Options {
+                    seconds,
+                    raw_seconds,
+                    learners: learners.unwrap_or(1000),
+                    clients,
+                    max_requests,
+                    content,
+                    client_threads,
+                };
+                Box::new(move || bench::run(&opts))
             };
             // The benchmark runs its own runtimes; keep them off this one's thread.
-            let ok = std::thread::spawn(move || bench::run(&opts))
+            let ok = std::thread::spawn(run)
                 .join()
                 .map_err(|_| anyhow::anyhow!("the benchmark panicked"))??;
             return Ok(if ok {

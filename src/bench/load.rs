@@ -65,7 +65,7 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
 }
 
 /// One request on a client's connection, reconnecting once if the server dropped it.
-async fn send(
+pub(super) async fn send(
     addr: SocketAddr,
     sender: &mut Option<Sender>,
     method: Method,

@@ -6,6 +6,7 @@
 //! `reprise serve` as a child process on it, and the load generator driving `/healthz` (the
 //! baseline of reads), `answer_write`, `queue_read` and `mixed` over loopback.
 
+pub mod analytics;
 mod load;
 mod raw;
 mod report;

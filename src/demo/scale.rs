@@ -66,6 +66,7 @@ pub struct Outcome {
     pub reviews: usize,
     /// `analyst@<slug>.example` and the managers share the demo password.
     pub analyst_email: String,
+    pub analyst_id: String,
 }
 
 /// Where each generated nugget lives.
@@ -292,8 +293,9 @@ fn build_org(
     let regions = teams.div_ceil(TEAMS_PER_REGION);
     outcome.teams = teams + regions;
     let now_naive = now.naive_utc();
+    outcome.analyst_id = new_id();
     let mut users: Vec<bulk::NewUserRow> = vec![(
-        new_id(),
+        outcome.analyst_id.clone(),
         outcome.analyst_email.clone(),
         "Analyst".into(),
         "analyst".into(),

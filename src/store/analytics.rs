@@ -469,6 +469,16 @@ pub fn kpis(
     Ok(q.load(conn)?)
 }
 
+/// An organization's right answers, counted by the database in one pass over its answer log
+/// without sending rows to the application: the floor under any view that reads every answer.
+pub fn count_correct_answers(conn: &mut DbConnection, org_id: &str) -> StoreResult<i64> {
+    Ok(reviews::table
+        .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::correct.eq(true))
+        .count()
+        .get_result(conn)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_timestamp;
