@@ -289,6 +289,7 @@ pub struct OptionShare {
 pub struct PeerAnswers {
     /// How many answers the shares are computed from.
     pub answers: usize,
+    /// Every option of the nugget, in its order.
     pub options: Vec<OptionShare>,
 }
 
@@ -310,7 +311,8 @@ pub struct AnswerResult {
     pub correct_option_ids: Vec<String>,
     pub explanation: String,
     pub options: Vec<OptionFeedback>,
-    /// How the learner's teams answered this nugget.
+    /// How the learner's teams answered this nugget (answers given while in them; summed over
+    /// several teams).
     pub team: PeerAnswers,
     /// How the whole organization answered it.
     pub org: PeerAnswers,
