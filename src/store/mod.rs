@@ -278,9 +278,9 @@ where
     }
 }
 
-/// Runs `f` in one read transaction: a single snapshot for all its queries, and on SQLite one
-/// WAL read lock instead of one per statement. Nothing is written, so it always ends in a
-/// rollback (cheap, and safe should `f` write by mistake).
+/// Runs `f` in one read transaction: a single snapshot for all its queries (on PostgreSQL a
+/// read-only REPEATABLE READ transaction, which never fails to serialize; on SQLite one WAL read
+/// lock instead of one per statement). It always ends in a rollback.
 pub fn read_tx<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -290,7 +290,10 @@ where
 {
     match conn {
         DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c)?,
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
     }
     let result = f(conn);
     rollback(conn);
