@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl};
 
 use crate::auth::jwt::TokenKeys;
@@ -162,7 +163,18 @@ fn engine(
     let addr = server.addr;
     let learners = Arc::new(rt.block_on(load::prepare(addr, tokens, opts.clients))?);
     let duration = Duration::from_secs_f64(opts.seconds);
+    // A live PostgreSQL keeps planner statistics current through autovacuum; a database that
+    // grew from empty moments ago has none, and plans chosen for near-empty tables (sequential
+    // scans) made the scenario after the answer burst several times slower than either of its
+    // parts. Refreshed before each scenario, as autovacuum would have done.
+    let stats_pool = match Backend::of_url(app_url) {
+        Backend::Postgres => Some(store::connect(app_url, 1, sync)?),
+        Backend::Sqlite => None,
+    };
     let measure = |scenario: Scenario| -> anyhow::Result<(load::Outcome, u64, f64)> {
+        if let Some(pool) = &stats_pool {
+            pool.get()?.batch_execute("ANALYZE")?;
+        }
         server.reset_peak_rss();
         let cpu_before = server.cpu_seconds();
         let outcome = rt.block_on(load::run(
