@@ -397,7 +397,7 @@ fn prepare_answer(
             let a = active.iter().find(|a| a.id == s.assignment_id).cloned();
             let a = match a {
                 Some(a) => a,
-                None => learning::assignment(conn, org, &s.assignment_id)?,
+                None => store::assignments::for_learner(conn, org, &s.assignment_id)?,
             };
             (a, s.pack_version_id.clone())
         }

@@ -6,11 +6,11 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    assignment_learners, assignments, memory_states, nuggets, organizations, packs, pauses,
-    reviews, team_members, teams, users,
+    assignment_learners, memory_states, nuggets, organizations, packs, pauses, reviews,
+    team_members, teams, users,
 };
 use super::{DbConnection, StoreError, StoreResult};
-use crate::domain::assignments::{PolicyName, Settings};
+use crate::domain::assignments::Settings;
 use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
 
 /// An assignment as the learner's queue and answers use it.
@@ -19,39 +19,6 @@ pub struct LearnerAssignment {
     pub id: String,
     pub pack_id: String,
     pub settings: Settings,
-}
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = assignments)]
-struct LearnerAssignmentRow {
-    id: String,
-    pack_id: String,
-    team_id: Option<String>,
-    starts_on: NaiveDate,
-    ends_on: Option<NaiveDate>,
-    daily_cap: i32,
-    desired_retention: f64,
-    policy: String,
-    fast_ms: i32,
-    slow_ms: i32,
-}
-
-impl From<LearnerAssignmentRow> for LearnerAssignment {
-    fn from(r: LearnerAssignmentRow) -> Self {
-        LearnerAssignment {
-            id: r.id,
-            pack_id: r.pack_id,
-            settings: Settings {
-                daily_cap: r.daily_cap,
-                desired_retention: r.desired_retention,
-                policy: PolicyName::parse(&r.policy).unwrap_or(PolicyName::Fsrs),
-                fast_ms: r.fast_ms,
-                slow_ms: r.slow_ms,
-                starts_on: r.starts_on,
-                ends_on: r.ends_on,
-            },
-        }
-    }
 }
 
 /// What reaches a learner today: the teams they are in, and the running assignments of those
@@ -98,39 +65,14 @@ pub fn enrolment(
         .filter(assignment_learners::learner_id.eq(learner_id))
         .select(assignment_learners::assignment_id)
         .load(conn)?;
-    let running: Vec<LearnerAssignmentRow> = assignments::table
-        .filter(assignments::org_id.eq(org_id))
-        .filter(assignments::ended_at.is_null())
-        .filter(assignments::starts_on.le(today))
-        .filter(
-            assignments::ends_on
-                .is_null()
-                .or(assignments::ends_on.ge(today)),
-        )
-        .order(assignments::created_at.asc())
-        .select(LearnerAssignmentRow::as_select())
-        .load(conn)?;
-    let assignments = running
+    let assignments = super::assignments::running(conn, org_id, today)?
         .into_iter()
-        .filter(|a| {
-            a.team_id.as_deref().is_some_and(|t| reaching.contains(&t)) || named.contains(&a.id)
+        .filter(|(team, a)| {
+            team.as_deref().is_some_and(|t| reaching.contains(&t)) || named.contains(&a.id)
         })
-        .map(LearnerAssignment::from)
+        .map(|(_, a)| a)
         .collect();
     Ok(Enrolment { teams, assignments })
-}
-
-/// One assignment, running or not (a memory state keeps the assignment it started under).
-pub fn assignment(
-    conn: &mut DbConnection,
-    org_id: &str,
-    id: &str,
-) -> StoreResult<LearnerAssignment> {
-    Ok(assignments::table
-        .find((org_id, id))
-        .select(LearnerAssignmentRow::as_select())
-        .first::<LearnerAssignmentRow>(conn)?
-        .into())
 }
 
 /// A stored memory state with what it belongs to.
