@@ -85,41 +85,28 @@ fn in_savepoint<T, E: From<diesel::result::Error>>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E> {
-    begin(conn)?;
+    savepoint(conn)?;
     match catch_unwind(AssertUnwindSafe(|| f(conn))) {
         Ok(Ok(value)) => {
-            release(conn)?;
+            super::commit(conn)?;
             Ok(value)
         }
         Ok(Err(e)) => {
-            rollback(conn)?;
+            super::roll_back(conn)?;
             Err(e)
         }
         Err(panic) => {
-            let _ = rollback(conn);
+            let _ = super::roll_back(conn);
             std::panic::resume_unwind(panic)
         }
     }
 }
 
-fn begin(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+/// Opens the savepoint one write runs in, inside the group's transaction.
+fn savepoint(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c),
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c),
-    }
-}
-
-fn release(conn: &mut DbConnection) -> diesel::QueryResult<()> {
-    match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
-        DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c),
-    }
-}
-
-fn rollback(conn: &mut DbConnection) -> diesel::QueryResult<()> {
-    match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
-        DbConnection::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
     }
 }
 
@@ -135,13 +122,7 @@ fn writer(mut conn: PooledConn, jobs: Receiver<Job>) {
             }
         }
         let conn: &mut DbConnection = &mut conn;
-        let began = match conn {
-            DbConnection::Sqlite(c) => {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-            }
-            DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c),
-        };
-        if let Err(e) = began {
+        if let Err(e) = super::begin_write(conn) {
             // Nothing ran: dropping the writes tells each submitter it did not complete.
             tracing::warn!(error = %e, "could not begin a group of writes");
             drop(group);
@@ -155,14 +136,10 @@ fn writer(mut conn: PooledConn, jobs: Receiver<Job>) {
                 delivers.push(d);
             }
         }
-        let committed = match conn {
-            DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
-            DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c),
-        };
-        match committed {
+        match super::commit(conn) {
             Ok(()) => delivers.into_iter().for_each(|d| d(None)),
             Err(e) => {
-                let _ = rollback(conn);
+                let _ = super::roll_back(conn);
                 let why = e.to_string();
                 delivers.into_iter().for_each(|d| d(Some(&why)));
             }

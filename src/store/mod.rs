@@ -243,6 +243,27 @@ pub fn is_ready(conn: &mut DbConnection) -> bool {
     matches!(pending, Ok(false))
 }
 
+/// Opens a transaction with the statement each engine needs.
+fn begin_with(conn: &mut DbConnection, sqlite: &str, postgres: &str) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite),
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, postgres),
+    }
+}
+
+/// Opens a write transaction: on SQLite `BEGIN IMMEDIATE`, taking the write lock up front.
+pub(crate) fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    begin_with(conn, "BEGIN IMMEDIATE", "BEGIN")
+}
+
+/// Commits the innermost open transaction (or releases the innermost savepoint).
+pub(crate) fn commit(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+        DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c),
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write
 /// lock up front so that concurrent writers wait on `busy_timeout` instead of failing on a
 /// read-to-write upgrade.
@@ -253,19 +274,10 @@ pub fn write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+    begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
-            let committed = match conn {
-                DbConnection::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
-                DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c),
-            };
-            if let Err(e) = committed {
+            if let Err(e) = commit(conn) {
                 rollback(conn);
                 return Err(e.into());
             }
@@ -288,24 +300,26 @@ pub fn read_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c)?,
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
-            c,
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        )?,
-    }
+    begin_with(
+        conn,
+        "BEGIN",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    )?;
     let result = f(conn);
     rollback(conn);
     result
 }
 
-fn rollback(conn: &mut DbConnection) {
-    let result = match conn {
+/// Rolls back the innermost open transaction (or savepoint).
+pub(crate) fn roll_back(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match conn {
         DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
         DbConnection::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
-    };
-    if let Err(e) = result {
+    }
+}
+
+fn rollback(conn: &mut DbConnection) {
+    if let Err(e) = roll_back(conn) {
         tracing::warn!(error = %e, "rollback failed");
     }
 }
