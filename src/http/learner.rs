@@ -516,6 +516,9 @@ fn prepare_answer(
 /// `Conflict`, and nothing is written).
 fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> ApiResult<()> {
     reviews::insert(conn, &p.row)?;
+    // Which shard of the roll-up rows this learner's answers add to: a stable hash of the
+    // learner, so concurrent answers of different learners rarely meet on one row.
+    let shard = scheduler::fuzz_seed(&p.row.learner_id, "") as u32;
     if let (Some(elapsed), Some(predicted)) = (p.row.elapsed_days, p.predicted_recall) {
         let mut tally = RetentionTally::default();
         tally.add(p.row.correct, predicted);
@@ -524,7 +527,7 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
             &p.row.org_id,
             &p.pack_id,
             bucket_of(elapsed),
-            scheduler::fuzz_seed(&p.row.learner_id, "") as u32,
+            shard,
             tally,
         )?;
     }
@@ -534,7 +537,7 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
         &p.row.nugget_id,
         &p.view.teams,
         &p.selected,
-        scheduler::fuzz_seed(&p.row.learner_id, "") as u32,
+        shard,
     )?;
     learning::save_state(
         conn,
