@@ -42,6 +42,8 @@ pub struct Settings {
     pub public_url: String,
     /// How often statements are forwarded to organizations' LRSs.
     pub xapi_forward_interval_ms: u64,
+    /// Memory for daily queues kept to be served again (0 keeps none).
+    pub queue_cache_bytes: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -166,6 +168,8 @@ impl Settings {
                 .trim_end_matches('/')
                 .to_string(),
             xapi_forward_interval_ms: parse_var("REPRISE_XAPI_FORWARD_INTERVAL_MS", 10_000)?,
+            queue_cache_bytes: parse_var::<usize>("REPRISE_QUEUE_CACHE_MB", 32)?
+                .saturating_mul(1024 * 1024),
             database_url,
         })
     }
@@ -190,6 +194,7 @@ impl Settings {
             trust_forwarded_for: false,
             public_url: "http://reprise.test".into(),
             xapi_forward_interval_ms: 60_000,
+            queue_cache_bytes: 32 * 1024 * 1024,
         }
     }
 }

@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
+use crate::http::learner::kept_queues::KeptQueues;
 use crate::http::login_limits::LoginLimiter;
 use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
@@ -52,6 +53,7 @@ impl Application {
                 settings.login_burst_per_account,
                 settings.login_burst_per_address,
             ),
+            queues: KeptQueues::new(settings.queue_cache_bytes),
             settings: Arc::new(settings),
         });
         let server = serve(listener, state.clone())?;

@@ -200,7 +200,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
             let mut at = calendar::local_midnight(tz, today - chrono::Duration::days(day))
                 + chrono::Duration::hours(8)
                 + chrono::Duration::minutes(rng.gen_range(0..600));
-            let queue = build_queue(conn, &caller, at).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, queue) = build_queue(conn, &caller, at).map_err(|e| anyhow::anyhow!("{e}"))?;
             for nugget in queue.nuggets {
                 let state =
                     crate::store::learning::state(conn, &org.id, &learner.id, &nugget.nugget_id)?;

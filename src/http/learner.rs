@@ -1,5 +1,7 @@
 //! The seller's loop: today's queue, answering (one or a batch synced from offline), progress.
 
+pub mod kept_queues;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use super::state::AppState;
 use crate::domain::accounts::Role;
 use crate::domain::analytics::{bucket_of, RetentionTally};
 use crate::domain::assignments::PolicyName;
-use crate::domain::calendar::{self, local_day, local_midnight, weekday_code};
+use crate::domain::calendar::{self, local_day, local_midnight, weekday_code, LocalDay};
 use crate::domain::catalog::{StoredNugget, StoredOption};
 use crate::domain::grading;
 use crate::domain::queue::{self, AssignmentSlots, DueNugget};
@@ -32,6 +34,7 @@ use crate::store::{
     self, accounts as account_store, analytics as analytics_store, content as content_store,
     learning, reviews, DbConnection, StoreError,
 };
+use kept_queues::KeptQueue;
 
 /// The caller's settings, with their time zone (their own, else their organization's).
 pub fn learner_settings(
@@ -71,12 +74,12 @@ pub struct Queue {
     pub nuggets: Vec<QueueNugget>,
 }
 
-/// Builds today's queue for the caller.
+/// Builds today's queue for the caller, with the local day it is for.
 pub(crate) fn build_queue(
     conn: &mut DbConnection,
     caller: &Caller,
     now: DateTime<Utc>,
-) -> ApiResult<Queue> {
+) -> ApiResult<(LocalDay, Queue)> {
     let (tz, settings) = learner_settings(conn, caller)?;
     let day = local_day(tz, now);
     let paused = learning::pauses(conn, &caller.org_id, &caller.user_id)?
@@ -84,10 +87,11 @@ pub(crate) fn build_queue(
         .any(|(_, from, to)| (*from..=*to).contains(&day.date));
     let quiet = &settings.quiet_weekdays;
     if paused || quiet.iter().any(|d| d == weekday_code(day.date)) {
-        return Ok(Queue {
+        let queue = Queue {
             date: day.date,
             nuggets: Vec::new(),
-        });
+        };
+        return Ok((day, queue));
     }
     let org = &caller.org_id;
     let active = learning::enrolment(conn, org, &caller.user_id, day.date)?.assignments;
@@ -168,10 +172,11 @@ pub(crate) fn build_queue(
             review: item.review,
         });
     }
-    Ok(Queue {
+    let queue = Queue {
         date: day.date,
         nuggets,
-    })
+    };
+    Ok((day, queue))
 }
 
 /// Today's nuggets, never with their answers. Sends an `ETag`; `If-None-Match` with it gives 304
@@ -191,27 +196,62 @@ pub async fn get_queue(
     caller: Caller,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    let (org_id, learner_id) = (caller.org_id.clone(), caller.user_id.clone());
+    let kept = state.queues.get(&org_id, &learner_id);
     let st = state.clone();
+    let (org, learner) = (org_id.clone(), learner_id.clone());
     let queue = state
-        .db(move |conn| store::read_tx(conn, |conn| build_queue(conn, &caller, st.clock.now())))
-        .await?;
-    let body = serde_json::to_vec(&queue).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+        .db(move |conn| {
+            let now = st.clock.now();
+            if let Some(kept) = kept {
+                let epochs = learning::queue_epochs(conn, &org, &learner)?;
+                if kept.is_current(epochs, now) {
+                    return Ok((kept, false));
+                }
+            }
+            store::read_tx(conn, |conn| {
+                // Read in the queue's own snapshot, so the counters kept are the ones it was
+                // built from.
+                let epochs = learning::queue_epochs(conn, &org, &learner)?;
+                let (day, queue) = build_queue(conn, &caller, now)?;
+                let body =
+                    serde_json::to_vec(&queue).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+                let kept = KeptQueue {
+                    epochs,
+                    day,
+                    body: body.into(),
+                    etag,
+                };
+                Ok((Arc::new(kept), true))
+            })
+        })
+        .await;
+    let queue = match queue? {
+        (queue, true) => {
+            state.queues.keep(&org_id, &learner_id, queue.clone());
+            queue
+        }
+        (queue, false) => queue,
+    };
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == queue.etag || t.trim() == "*")
+        });
     if matches {
         return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
+            .insert_header((header::ETAG, queue.etag.clone()))
             .finish());
     }
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag))
+        .insert_header((header::ETAG, queue.etag.clone()))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .content_type("application/json")
-        .body(body))
+        .body(queue.body.clone()))
 }
 
 #[derive(Deserialize, ToSchema, Clone)]

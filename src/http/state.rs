@@ -25,6 +25,8 @@ pub struct AppState {
     /// Hash verified against when a login names an unknown e-mail (equal timing).
     pub decoy_hash: String,
     pub login_limiter: super::login_limits::LoginLimiter,
+    /// Daily queues built by this server, served again while unchanged.
+    pub queues: super::learner::kept_queues::KeptQueues,
 }
 
 impl AppState {

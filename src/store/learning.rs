@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    assignment_learners, memory_states, nuggets, organizations, packs, pauses, reviews,
-    team_members, teams, users,
+    assignment_learners, memory_states, nuggets, organizations, packs, pauses, queue_epochs,
+    reviews, team_members, teams, users,
 };
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::assignments::Settings;
@@ -239,6 +239,30 @@ pub fn answered_between(
         .filter(reviews::answered_at.lt(to.naive_utc()))
         .select((reviews::nugget_id, reviews::assignment_id))
         .load(conn)?)
+}
+
+/// The counters a learner's queue depends on: (organization's, learner's own), 0 where nothing
+/// has changed yet. Kept by triggers (migration `queue_epochs`), read in one fixed statement.
+pub fn queue_epochs(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+) -> StoreResult<(i64, i64)> {
+    let rows: Vec<(String, i64)> = queue_epochs::table
+        .filter(queue_epochs::org_id.eq(org_id))
+        .filter(
+            queue_epochs::learner_id
+                .eq("")
+                .or(queue_epochs::learner_id.eq(learner_id)),
+        )
+        .select((queue_epochs::learner_id, queue_epochs::epoch))
+        .load(conn)?;
+    let of = |learner: &str| {
+        rows.iter()
+            .find(|(l, _)| l == learner)
+            .map_or(0, |(_, e)| *e)
+    };
+    Ok((of(""), of(learner_id)))
 }
 
 /// The pack slug of each pack id.

@@ -285,6 +285,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    queue_epochs (org_id, learner_id) {
+        org_id -> Text,
+        learner_id -> Text,
+        epoch -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     logins,
@@ -307,4 +315,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     xapi_outbox,
     retention_stats,
     choice_counts,
+    queue_epochs,
 );

@@ -208,6 +208,72 @@ async fn the_queue_etag_gives_304_until_something_changes() {
     assert_eq!(changed.status(), StatusCode::OK);
 }
 
+/// Servers keep the queues they build: a change made through another server behind the same
+/// load balancer must still reach the learner's next queue on this one.
+#[actix_web::test]
+async fn kept_queues_follow_changes_made_through_another_server() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let other = spawn_on(&app.database_url).await;
+    let q = app.queue(&l.learner).await;
+    assert_eq!(ids(&q).len(), 3);
+    // An answer through the other server leaves two.
+    expect_json(
+        other.answer(&l.learner, &ids(&q)[0], &["b"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let q = app.queue(&l.learner).await;
+    assert_eq!(ids(&q).len(), 2, "{q}");
+    // Today made a quiet day for the organization: nothing.
+    let res = other
+        .patch_json(
+            "/api/v1/org",
+            &l.org.admin_token,
+            &json!({"quiet_weekdays": ["mon"]}),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await;
+    assert_eq!(ids(&app.queue(&l.learner).await).len(), 0);
+    let res = other
+        .patch_json(
+            "/api/v1/org",
+            &l.org.admin_token,
+            &json!({"quiet_weekdays": []}),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await;
+    assert_eq!(ids(&app.queue(&l.learner).await).len(), 2);
+    // Out of the team the assignment reaches: nothing.
+    let res = other
+        .delete(
+            &format!("/api/v1/teams/{}/members/{}", l.team_id, l.learner_id),
+            &l.org.admin_token,
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(ids(&app.queue(&l.learner).await).len(), 0);
+    // Back in the team, then the assignment ended: nothing again.
+    let res = other
+        .post_json(
+            &format!("/api/v1/teams/{}/members", l.team_id),
+            Some(&l.org.admin_token),
+            &json!({"user_ids": [l.learner_id]}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(ids(&app.queue(&l.learner).await).len(), 2);
+    let res = other
+        .post_json(
+            &format!("/api/v1/assignments/{}/end", l.assignment_id),
+            Some(&l.author),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(ids(&app.queue(&l.learner).await).len(), 0);
+}
+
 #[actix_web::test]
 async fn retried_answers_are_recorded_once() {
     let app = spawn_app().await;

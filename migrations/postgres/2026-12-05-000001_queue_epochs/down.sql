@@ -1,0 +1,13 @@
+DROP TRIGGER queue_epoch_organizations ON organizations;
+DROP TRIGGER queue_epoch_teams ON teams;
+DROP TRIGGER queue_epoch_team_members ON team_members;
+DROP TRIGGER queue_epoch_assignments ON assignments;
+DROP TRIGGER queue_epoch_assignment_learners ON assignment_learners;
+DROP TRIGGER queue_epoch_packs ON packs;
+DROP TRIGGER queue_epoch_pack_versions ON pack_versions;
+DROP TRIGGER queue_epoch_nuggets ON nuggets;
+DROP TRIGGER queue_epoch_users ON users;
+DROP TRIGGER queue_epoch_pauses ON pauses;
+DROP TRIGGER queue_epoch_memory_states ON memory_states;
+DROP FUNCTION bump_queue_epoch();
+DROP TABLE queue_epochs;
