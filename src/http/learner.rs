@@ -197,42 +197,42 @@ pub async fn get_queue(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let (org_id, learner_id) = (caller.org_id.clone(), caller.user_id.clone());
-    let kept = state.queues.get(&org_id, &learner_id);
-    let st = state.clone();
-    let (org, learner) = (org_id.clone(), learner_id.clone());
-    let queue = state
-        .db(move |conn| {
-            let now = st.clock.now();
-            if let Some(kept) = kept {
-                let epochs = learning::queue_epochs(conn, &org, &learner)?;
-                if kept.is_current(epochs, now) {
-                    return Ok((kept, false));
-                }
-            }
-            store::read_tx(conn, |conn| {
-                // Read in the queue's own snapshot, so the counters kept are the ones it was
-                // built from.
-                let epochs = learning::queue_epochs(conn, &org, &learner)?;
-                let (day, queue) = build_queue(conn, &caller, now)?;
-                let body =
-                    serde_json::to_vec(&queue).map_err(|e| ApiError::Internal(e.to_string()))?;
-                let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
-                let kept = KeptQueue {
-                    epochs,
-                    day,
-                    body: body.into(),
-                    etag,
-                };
-                Ok((Arc::new(kept), true))
-            })
-        })
-        .await;
-    let queue = match queue? {
-        (queue, true) => {
-            state.queues.keep(&org_id, &learner_id, queue.clone());
-            queue
+    let now = state.clock.now();
+    let kept = match state.queues.get(&org_id, &learner_id) {
+        Some(kept) => {
+            let (org, learner) = (org_id.clone(), learner_id.clone());
+            let epochs = state
+                .quick_read(move |conn| Ok(learning::queue_epochs(conn, &org, &learner)?))
+                .await?;
+            kept.is_current(epochs, now).then_some(kept)
         }
-        (queue, false) => queue,
+        None => None,
+    };
+    let queue = match kept {
+        Some(kept) => kept,
+        None => {
+            let built = state
+                .db(move |conn| {
+                    store::read_tx(conn, |conn| {
+                        // Read in the queue's own snapshot, so the counters kept are the ones it
+                        // was built from.
+                        let epochs = learning::queue_epochs(conn, &caller.org_id, &caller.user_id)?;
+                        let (day, queue) = build_queue(conn, &caller, now)?;
+                        let body = serde_json::to_vec(&queue)
+                            .map_err(|e| ApiError::Internal(e.to_string()))?;
+                        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+                        Ok(Arc::new(KeptQueue {
+                            epochs,
+                            day,
+                            body: body.into(),
+                            etag,
+                        }))
+                    })
+                })
+                .await?;
+            state.queues.keep(&org_id, &learner_id, built.clone());
+            built
+        }
     };
     let matches = req
         .headers()
