@@ -10,15 +10,14 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Text, Timestamp};
 
 use super::schema::{
     assignment_learners, assignments, kpis, nugget_versions, nuggets, pack_versions, packs,
     retention_stats, reviews, team_members, users,
 };
-use super::{DbConnection, StoreError, StoreResult};
+use super::{DbConnection, MultiRawValue, StoreError, StoreResult};
 use crate::domain::analytics::RetentionTally;
 
 /// Who is who in an organization: users, and which teams they are direct members of.
@@ -108,14 +107,85 @@ pub struct Filter {
     pub assignment_id: Option<String>,
 }
 
-/// One learner × nugget memory that has been answered at least once.
-#[derive(Debug, Clone)]
-pub struct MemoryFact {
-    pub learner_id: String,
-    pub nugget_id: String,
+/// One learner × nugget memory that has been answered at least once. The ids borrow from the
+/// scan's row buffers: a scan reads millions of them and copies none onto the heap.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryFact<'a> {
+    pub learner_id: &'a str,
+    pub nugget_id: &'a str,
     pub stability: f64,
     pub last_review: NaiveDateTime,
     pub first_correct: Option<bool>,
+}
+
+/// Longest text [`ShortText`] holds without allocating: ids are 36-character UUIDs.
+const SHORT_TEXT: usize = 40;
+
+/// A text column of the memory-state scan decoded without a heap allocation when it fits in
+/// [`SHORT_TEXT`] bytes (diesel's `String` costs an allocation and a free per value, a large
+/// share of reading millions of rows); longer text still decodes, on the heap.
+#[derive(diesel::deserialize::FromSqlRow)]
+enum ShortText {
+    Inline { len: u8, bytes: [u8; SHORT_TEXT] },
+    Heap(Box<str>),
+}
+
+impl ShortText {
+    fn as_str(&self) -> &str {
+        match self {
+            // Copied whole from a `str` (see `from_sql`), so always valid UTF-8.
+            ShortText::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            ShortText::Heap(s) => s,
+        }
+    }
+}
+
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+/// Reads the text of a row value without copying it.
+fn with_text<T>(
+    value: <Backend as diesel::backend::Backend>::RawValue<'_>,
+    read: impl FnOnce(&str) -> T,
+) -> diesel::deserialize::Result<T> {
+    let text = value.from_sql::<*const str, Text>()?;
+    // SAFETY: both engines' `*const str` points into the row value `from_sql` was given, which
+    // lives until this function returns; `read` gets it for no longer than that.
+    Ok(read(unsafe { &*text }))
+}
+
+impl diesel::deserialize::FromSql<Text, Backend> for ShortText {
+    fn from_sql(
+        value: <Backend as diesel::backend::Backend>::RawValue<'_>,
+    ) -> diesel::deserialize::Result<Self> {
+        with_text(value, |text| match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= SHORT_TEXT => {
+                let mut bytes = [0; SHORT_TEXT];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                ShortText::Inline { len, bytes }
+            }
+            _ => ShortText::Heap(text.into()),
+        })
+    }
+}
+
+/// `last_review_at` as the memory-state scan reads it: PostgreSQL sends timestamps in binary
+/// (rendering them as text cost its server about 40 % of the scan); SQLite stores them as
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]` text, parsed by hand (chrono's general parser was the largest
+/// cost of reading millions of states). `None` when the text is not a timestamp.
+#[derive(diesel::deserialize::FromSqlRow)]
+struct ReviewedAt(Option<NaiveDateTime>);
+
+impl diesel::deserialize::FromSql<Timestamp, Backend> for ReviewedAt {
+    fn from_sql(
+        value: <Backend as diesel::backend::Backend>::RawValue<'_>,
+    ) -> diesel::deserialize::Result<Self> {
+        Ok(ReviewedAt(match value {
+            MultiRawValue::Pg(_) => Some(value.from_sql::<NaiveDateTime, Timestamp>()?),
+            MultiRawValue::Sqlite(_) => with_text(value, parse_timestamp)?,
+        }))
+    }
 }
 
 macro_rules! scoped {
@@ -148,7 +218,7 @@ pub fn for_each_memory(
     conn: &mut DbConnection,
     org_id: &str,
     filter: &Filter,
-    mut f: impl FnMut(MemoryFact),
+    mut f: impl FnMut(MemoryFact<'_>),
 ) -> StoreResult<()> {
     use super::schema::memory_states;
     let q = memory_states::table
@@ -159,23 +229,23 @@ pub fn for_each_memory(
             memory_states::learner_id,
             memory_states::nugget_id,
             memory_states::stability.assume_not_null(),
-            // Text in both engines' `YYYY-MM-DD HH:MM:SS[.ffffff]` form, parsed by hand: chrono's
-            // general parser was the largest cost of reading millions of states on SQLite.
-            sql::<Text>("CAST(memory_states.last_review_at AS TEXT)"),
+            memory_states::last_review_at.assume_not_null(),
             memory_states::first_correct,
         ))
         .into_boxed();
     let q = scoped!(q, memory_states, org_id, filter);
-    let rows =
-        q.load_iter::<(String, String, f64, String, Option<bool>), DefaultLoadingMode>(conn)?;
+    let rows = q
+        .load_iter::<(ShortText, ShortText, f64, ReviewedAt, Option<bool>), DefaultLoadingMode>(
+            conn,
+        )?;
     for row in rows {
-        let (learner_id, nugget_id, stability, last_review, first_correct) = row?;
-        let Some(last_review) = parse_timestamp(&last_review) else {
+        let (learner_id, nugget_id, stability, ReviewedAt(last_review), first_correct) = row?;
+        let Some(last_review) = last_review else {
             continue;
         };
         f(MemoryFact {
-            learner_id,
-            nugget_id,
+            learner_id: learner_id.as_str(),
+            nugget_id: nugget_id.as_str(),
             stability,
             last_review,
             first_correct,
@@ -185,7 +255,7 @@ pub fn for_each_memory(
 }
 
 /// Parses `YYYY-MM-DD HH:MM:SS[.f…]` (how both engines render a TIMESTAMP as text).
-pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     let b = s.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();

@@ -178,13 +178,17 @@ pub async fn kpi_correlation(
             let org = caller.org_id.as_str();
             let mut proficiency: HashMap<String, Mean> = HashMap::new();
             for_each_memory(conn, org, &s.filter, |f| {
-                proficiency
-                    .entry(f.learner_id)
-                    .or_default()
-                    .add(
-                        s.curve
-                            .recall_at(f.stability, f.last_review.and_utc(), s.now),
-                    );
+                let recall = s
+                    .curve
+                    .recall_at(f.stability, f.last_review.and_utc(), s.now);
+                // Looked up by reference: a key is allocated once per learner, not per state.
+                match proficiency.get_mut(f.learner_id) {
+                    Some(mean) => mean.add(recall),
+                    None => proficiency
+                        .entry(f.learner_id.to_string())
+                        .or_default()
+                        .add(recall),
+                }
             })?;
             let values =
                 analytics_store::kpis(conn, org, q.metric.as_deref(), q.period.as_deref())?;

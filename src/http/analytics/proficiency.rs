@@ -70,7 +70,7 @@ fn collect(
     let mut overall = Acc::default();
     let later_at = s.now + horizon;
     for_each_memory(conn, org, &s.filter, |f| {
-        let Some(info) = s.nuggets.get(&f.nugget_id) else {
+        let Some(info) = s.nuggets.get(f.nugget_id) else {
             return;
         };
         if topic.is_some_and(|t| t != info.topic) {
@@ -96,9 +96,9 @@ fn collect(
             }
         };
         match group_by {
-            GroupBy::Learner => add(&f.learner_id),
+            GroupBy::Learner => add(f.learner_id),
             GroupBy::Team => {
-                for &t in s.teams_of(&f.learner_id) {
+                for &t in s.teams_of(f.learner_id) {
                     add(&s.teams[t].id);
                 }
             }
@@ -352,7 +352,7 @@ pub async fn heatmap(
                 }
             };
             for_each_memory(conn, &caller.org_id, &s.filter, |f| {
-                let Some(t) = s.topic_of(&f.nugget_id) else {
+                let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
                 };
                 if topic.as_deref().is_some_and(|x| x != t) {
@@ -362,9 +362,9 @@ pub async fn heatmap(
                     .curve
                     .recall_at(f.stability, f.last_review.and_utc(), s.now);
                 match rows_by {
-                    HeatmapRows::Learner => add(&f.learner_id, t, r),
+                    HeatmapRows::Learner => add(f.learner_id, t, r),
                     HeatmapRows::Team => {
-                        for &i in s.teams_of(&f.learner_id) {
+                        for &i in s.teams_of(f.learner_id) {
                             add(&s.teams[i].id, t, r);
                         }
                     }
@@ -658,18 +658,24 @@ pub async fn forgetting_risk(
         .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let horizon = s.now + Duration::days(days);
-            let mut pairs: HashMap<(String, String), Acc> = HashMap::new();
+            // learner → topic → sums; looked up by reference (millions of rows).
+            let mut pairs: HashMap<String, HashMap<String, Acc>> = HashMap::new();
             for_each_memory(conn, &caller.org_id, &s.filter, |f| {
-                let Some(t) = s.topic_of(&f.nugget_id) else {
+                let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
                 };
                 if topic.as_deref().is_some_and(|x| x != t) {
                     return;
                 }
                 let last = f.last_review.and_utc();
-                let acc = pairs
-                    .entry((f.learner_id.clone(), t.to_string()))
-                    .or_default();
+                let topics = match pairs.get_mut(f.learner_id) {
+                    Some(topics) => topics,
+                    None => pairs.entry(f.learner_id.to_string()).or_default(),
+                };
+                let acc = match topics.get_mut(t) {
+                    Some(acc) => acc,
+                    None => topics.entry(t.to_string()).or_default(),
+                };
                 acc.now.add(s.curve.recall_at(f.stability, last, s.now));
                 acc.later.add(s.curve.recall_at(f.stability, last, horizon));
                 if let Some(c) = f.first_correct {
@@ -678,8 +684,13 @@ pub async fn forgetting_risk(
             })?;
             let risks: Vec<Risk> = pairs
                 .into_iter()
-                .filter(|((learner, _), _)| s.is_learner(learner))
-                .map(|((learner, topic), acc)| {
+                .filter(|(learner, _)| s.is_learner(learner))
+                .flat_map(|(learner, topics)| {
+                    topics
+                        .into_iter()
+                        .map(move |(topic, acc)| (learner.clone(), topic, acc))
+                })
+                .map(|(learner, topic, acc)| {
                     let initial = acc.first.value();
                     Risk {
                         learner: s.learner_name(&learner),
