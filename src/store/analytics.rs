@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use arrayvec::ArrayString;
 use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
@@ -118,26 +119,17 @@ pub struct MemoryFact<'a> {
     pub first_correct: Option<bool>,
 }
 
-/// Longest text [`ShortText`] holds without allocating: ids are 36-character UUIDs.
-const SHORT_TEXT: usize = 40;
-
-/// A text column of the memory-state scan decoded without a heap allocation when it fits in
-/// [`SHORT_TEXT`] bytes (diesel's `String` costs an allocation and a free per value, a large
-/// share of reading millions of rows); longer text still decodes, on the heap.
+/// A text column of the memory-state scan decoded without a heap allocation when it fits
+/// (ids are 36-character UUIDs): diesel's `String` costs an allocation and a free per value, a
+/// large share of reading millions of rows. Longer text still decodes, on the heap.
 #[derive(diesel::deserialize::FromSqlRow)]
-enum ShortText {
-    Inline { len: u8, bytes: [u8; SHORT_TEXT] },
-    Heap(Box<str>),
-}
+struct ShortText(Result<ArrayString<40>, Box<str>>);
 
 impl ShortText {
     fn as_str(&self) -> &str {
-        match self {
-            // Copied whole from a `str` (see `from_sql`), so always valid UTF-8.
-            ShortText::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
-            ShortText::Heap(s) => s,
+        match &self.0 {
+            Ok(inline) => inline,
+            Err(heap) => heap,
         }
     }
 }
@@ -159,13 +151,8 @@ impl diesel::deserialize::FromSql<Text, Backend> for ShortText {
     fn from_sql(
         value: <Backend as diesel::backend::Backend>::RawValue<'_>,
     ) -> diesel::deserialize::Result<Self> {
-        with_text(value, |text| match u8::try_from(text.len()) {
-            Ok(len) if text.len() <= SHORT_TEXT => {
-                let mut bytes = [0; SHORT_TEXT];
-                bytes[..text.len()].copy_from_slice(text.as_bytes());
-                ShortText::Inline { len, bytes }
-            }
-            _ => ShortText::Heap(text.into()),
+        with_text(value, |text| {
+            ShortText(ArrayString::from(text).map_err(|_| Box::<str>::from(text)))
         })
     }
 }
