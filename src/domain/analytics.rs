@@ -700,12 +700,18 @@ mod tests {
         assert_eq!(times(&[2_000_000]).median(), Some(1_024_000.0));
         // Three of four answers in one bucket: the median is a third of the way into it.
         let m = times(&[1_000, 5_000, 5_100, 5_200]).median().unwrap();
-        assert!((m - 4_757f64 * (5_657f64 / 4_757.0).powf(1.0 / 3.0)).abs() < 1e-6, "{m}");
+        assert!(
+            (m - 4_757f64 * (5_657f64 / 4_757.0).powf(1.0 / 3.0)).abs() < 1e-6,
+            "{m}"
+        );
         // Spread over many buckets, it stays within a bucket of the exact median.
         let spread: Vec<u32> = (0..101).map(|i| 2_500 + i * 325).collect();
         let exact = f64::from(spread[50]);
         let m = times(&spread).median().unwrap();
-        assert!(m / exact < 2f64.powf(0.25) && exact / m < 2f64.powf(0.25), "{m}");
+        assert!(
+            m / exact < 2f64.powf(0.25) && exact / m < 2f64.powf(0.25),
+            "{m}"
+        );
     }
 
     #[test]
@@ -735,7 +741,10 @@ mod tests {
             .unwrap();
         assert!(on_time(due - Duration::days(3), Some(due)));
         assert!(on_time(due + Duration::days(1), Some(due)));
-        assert!(!on_time(due + Duration::days(1) + Duration::seconds(1), Some(due)));
+        assert!(!on_time(
+            due + Duration::days(1) + Duration::seconds(1),
+            Some(due)
+        ));
         assert!(on_time(due + Duration::days(30), None));
     }
 }

@@ -29,8 +29,8 @@ use crate::domain::validation::quoted;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{
-    self, accounts as account_store, activity as activity_store, analytics as analytics_store, content as content_store,
-    learning, reviews, DbConnection, StoreError,
+    self, accounts as account_store, activity as activity_store, analytics as analytics_store,
+    content as content_store, learning, reviews, DbConnection, StoreError,
 };
 
 /// The caller's settings, with their time zone (their own, else their organization's).
@@ -550,13 +550,7 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
         &p.selected,
         shard,
     )?;
-    activity_store::add_week(
-        conn,
-        &p.row.org_id,
-        &p.row.learner_id,
-        p.week.0,
-        &p.week.1,
-    )?;
+    activity_store::add_week(conn, &p.row.org_id, &p.row.learner_id, p.week.0, &p.week.1)?;
     learning::save_state(
         conn,
         &p.row.org_id,

@@ -88,13 +88,56 @@ macro_rules! learner_week_rows {
 diesel::infix_operator!(BitOr, " | ", diesel::sql_types::Integer);
 
 learner_week_rows!(
-    rt_00 = 0, rt_01 = 1, rt_02 = 2, rt_03 = 3, rt_04 = 4, rt_05 = 5, rt_06 = 6, rt_07 = 7,
-    rt_08 = 8, rt_09 = 9, rt_10 = 10, rt_11 = 11, rt_12 = 12, rt_13 = 13, rt_14 = 14, rt_15 =
-    15, rt_16 = 16, rt_17 = 17, rt_18 = 18, rt_19 = 19, rt_20 = 20, rt_21 = 21, rt_22 = 22,
-    rt_23 = 23, rt_24 = 24, rt_25 = 25, rt_26 = 26, rt_27 = 27, rt_28 = 28, rt_29 = 29, rt_30 =
-    30, rt_31 = 31, rt_32 = 32, rt_33 = 33, rt_34 = 34, rt_35 = 35, rt_36 = 36, rt_37 = 37,
-    rt_38 = 38, rt_39 = 39, rt_40 = 40, rt_41 = 41, rt_42 = 42, rt_43 = 43, rt_44 = 44, rt_45 =
-    45, rt_46 = 46, rt_47 = 47, rt_48 = 48, rt_49 = 49
+    rt_00 = 0,
+    rt_01 = 1,
+    rt_02 = 2,
+    rt_03 = 3,
+    rt_04 = 4,
+    rt_05 = 5,
+    rt_06 = 6,
+    rt_07 = 7,
+    rt_08 = 8,
+    rt_09 = 9,
+    rt_10 = 10,
+    rt_11 = 11,
+    rt_12 = 12,
+    rt_13 = 13,
+    rt_14 = 14,
+    rt_15 = 15,
+    rt_16 = 16,
+    rt_17 = 17,
+    rt_18 = 18,
+    rt_19 = 19,
+    rt_20 = 20,
+    rt_21 = 21,
+    rt_22 = 22,
+    rt_23 = 23,
+    rt_24 = 24,
+    rt_25 = 25,
+    rt_26 = 26,
+    rt_27 = 27,
+    rt_28 = 28,
+    rt_29 = 29,
+    rt_30 = 30,
+    rt_31 = 31,
+    rt_32 = 32,
+    rt_33 = 33,
+    rt_34 = 34,
+    rt_35 = 35,
+    rt_36 = 36,
+    rt_37 = 37,
+    rt_38 = 38,
+    rt_39 = 39,
+    rt_40 = 40,
+    rt_41 = 41,
+    rt_42 = 42,
+    rt_43 = 43,
+    rt_44 = 44,
+    rt_45 = 45,
+    rt_46 = 46,
+    rt_47 = 47,
+    rt_48 = 48,
+    rt_49 = 49
 );
 
 /// Adds one answer's week (or any activity) to a learner's row, inside the answer's
@@ -108,7 +151,9 @@ pub fn add_week(
 ) -> StoreResult<()> {
     if !add_to_row(conn, org_id, learner_id, week_start, activity)? {
         diesel::insert_into(learner_weeks::table)
-            .values(LearnerWeekRow::new(org_id, learner_id, week_start, activity))
+            .values(LearnerWeekRow::new(
+                org_id, learner_id, week_start, activity,
+            ))
             .execute(conn)
             // Another answer of this learner created the row first: the answer is retried.
             .map_err(|e| StoreError::unique_as(e, "learner week created concurrently"))?;
@@ -176,6 +221,7 @@ pub fn first_weeks(
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, NaiveDateTime};
+    use diesel::connection::SimpleConnection;
     use diesel::sqlite::SqliteConnection;
     use diesel_migrations::MigrationHarness;
 
@@ -234,7 +280,9 @@ mod tests {
         let DbConnection::Sqlite(c) = &mut conn else {
             unreachable!()
         };
-        let pending = c.pending_migrations(super::super::SQLITE_MIGRATIONS).unwrap();
+        let pending = c
+            .pending_migrations(super::super::SQLITE_MIGRATIONS)
+            .unwrap();
         let (last, earlier) = pending.split_last().unwrap();
         assert!(last.name().to_string().ends_with("learner_weeks"));
         for m in earlier {
@@ -258,6 +306,8 @@ mod tests {
                 rows.push(review("cid", &nugget, at(3, 12, 0), true, ms as i32, None));
             }
         }
+        // Answers alone, without the organization, nuggets and assignments they refer to.
+        c.batch_execute("PRAGMA foreign_keys = OFF").unwrap();
         for r in &rows {
             reviews::insert(&mut conn, r).unwrap();
         }
@@ -300,7 +350,10 @@ mod tests {
         let after = weeks_since(&mut conn, "org", at(7, 0, 0).date()).unwrap();
         let ann: Vec<_> = after.iter().filter(|(l, _, _)| l == "ann").collect();
         assert_eq!(ann.len(), 2);
-        let next = ann.iter().find(|(_, w, _)| *w == at(7, 0, 0).date()).unwrap();
+        let next = ann
+            .iter()
+            .find(|(_, w, _)| *w == at(7, 0, 0).date())
+            .unwrap();
         assert_eq!((next.2.answers, next.2.correct, next.2.days), (2, 1, 0b100));
         let firsts = first_weeks(&mut conn, "org").unwrap();
         assert_eq!(firsts["ann"], at(0, 0, 0).date());

@@ -740,7 +740,10 @@ async fn answers_count_in_the_week_they_were_given() {
 
     let e = get_ok(&app, "/api/v1/analytics/engagement?weeks=3", &analyst).await;
     let w09 = row(&e, "All in scope", "2026-W09");
-    assert_eq!((w09["answers"].as_u64(), w09["started"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (w09["answers"].as_u64(), w09["started"].as_u64()),
+        (Some(0), Some(0))
+    );
     let w10 = row(&e, "All in scope", "2026-W10");
     assert_eq!(w10["answers"], 2);
     assert_eq!(w10["started"], 1);
@@ -760,7 +763,10 @@ async fn answers_count_in_the_week_they_were_given() {
 
     let t = get_ok(&app, "/api/v1/analytics/trends?weeks=3", &analyst).await;
     assert_eq!(row(&t, "All in scope", "2026-W10")["answers"], 2);
-    assert!(close(&row(&t, "All in scope", "2026-W11")["correct_rate"], 1.0));
+    assert!(close(
+        &row(&t, "All in scope", "2026-W11")["correct_rate"],
+        1.0
+    ));
 }
 
 async fn upload_kpis(app: &TestApp, token: &str, csv: &str) -> reqwest::Response {

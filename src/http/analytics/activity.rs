@@ -137,8 +137,10 @@ fn tallies(
 ) -> HashMap<(usize, usize), WeekActivity> {
     let mut out: HashMap<(usize, usize), WeekActivity> = HashMap::new();
     for (learner, week, a) in rows {
-        let (Some(gs), Some(i)) = (learners.get(learner), w.starts.iter().position(|s| s == week))
-        else {
+        let (Some(gs), Some(i)) = (
+            learners.get(learner),
+            w.starts.iter().position(|s| s == week),
+        ) else {
             continue;
         };
         for &g in gs {
@@ -428,7 +430,11 @@ pub async fn trends(
             let groups = groups(&s);
             let learners = learners_in_scope(&s);
             // Answers and correct rate: from the weekly roll-up.
-            let answers = tallies(&activity::weeks_since(conn, org, w.starts[0])?, &learners, &w);
+            let answers = tallies(
+                &activity::weeks_since(conn, org, w.starts[0])?,
+                &learners,
+                &w,
+            );
             let mut recall: HashMap<(usize, usize), Mean> = HashMap::new();
             for_each_history(conn, org, &s, s.now + Duration::seconds(1), |history| {
                 let Some(gs) = learners.get(&history[0].learner_id) else {
