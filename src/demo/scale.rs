@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::auth::password;
 use crate::domain::accounts::Role;
-use crate::domain::analytics::{bucket_of, RetentionTally};
+use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity};
 use crate::domain::assignments::Settings;
 use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
 use crate::domain::scheduler::{
@@ -25,7 +25,9 @@ use crate::domain::scheduler::{
 };
 use crate::store::bulk::{self, MemoryStateRow};
 use crate::store::reviews::ReviewRow;
-use crate::store::{self, accounts, analytics, assignments, content, DbConnection, DbPool};
+use crate::store::{
+    self, accounts, activity, analytics, assignments, content, DbConnection, DbPool,
+};
 
 pub const TEAM_SIZE: usize = 25;
 pub const TEAMS_PER_REGION: usize = 10;
@@ -84,6 +86,8 @@ struct LearnerRows {
     reviews: Vec<ReviewRow>,
     states: Vec<MemoryStateRow>,
     retention: Vec<(String, usize, RetentionTally)>,
+    /// The learner's weekly activity roll-up, by week start.
+    weeks: HashMap<NaiveDate, WeekActivity>,
 }
 
 fn simulate_learner(
@@ -108,6 +112,7 @@ fn simulate_learner(
         reviews: Vec::new(),
         states: Vec::new(),
         retention: Vec::new(),
+        weeks: HashMap::new(),
     };
     for d in 0..days {
         // About one day in seven without practice.
@@ -155,6 +160,13 @@ fn simulate_learner(
                 out.retention
                     .push((nuggets[i].pack_id.clone(), bucket_of(e), t));
             }
+            let (week, answer) = WeekActivity::of_answer(
+                at.naive_utc(),
+                correct,
+                on_time(at.naive_utc(), before.due.map(|d| d.naive_utc())),
+                response_ms,
+            );
+            out.weeks.entry(week).or_default().merge(&answer);
             let n = &nuggets[i];
             out.reviews.push(ReviewRow {
                 org_id: org_id.to_string(),
@@ -472,9 +484,16 @@ pub fn generate(
                 .collect();
             let states: Vec<MemoryStateRow> =
                 rows.iter().flat_map(|r| r.states.iter().cloned()).collect();
+            // Each learner is simulated whole in one batch: their weeks are complete here.
+            let weeks: Vec<_> = rows
+                .iter()
+                .zip(&learners[offset..offset + count])
+                .flat_map(|(r, id)| r.weeks.iter().map(move |(w, a)| (id.clone(), *w, *a)))
+                .collect();
             store::write_tx(conn, |conn| -> store::StoreResult<()> {
                 bulk::insert_states(conn, &states)?;
-                bulk::insert_reviews(conn, &reviews)
+                bulk::insert_reviews(conn, &reviews)?;
+                activity::insert_weeks(conn, &org_id, &weeks)
             })?;
             outcome.reviews += reviews.len();
             outcome.memory_states += states.len();

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -186,6 +186,138 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     } else {
         values[mid]
     })
+}
+
+/// Where the response-time buckets of the weekly roll-up part, in ms: 250 · 2^(k/4) rounded,
+/// quarter-octave steps from 250 ms to 1,024,000 ms (17 min). Bucket 0 holds the times below the
+/// first edge, bucket k those from edge k-1 up to edge k, the last one everything from the last
+/// edge. Log spacing keeps the relative precision the same for a quick tap and a long think.
+/// The `learner_weeks` migrations spell out the same edges to back-fill in SQL.
+pub const RESPONSE_EDGES_MS: [u32; 49] = [
+    250, 297, 354, 420, 500, 595, 707, 841, 1000, 1189, 1414, 1682, 2000, 2378, 2828, 3364, 4000,
+    4757, 5657, 6727, 8000, 9514, 11_314, 13_454, 16_000, 19_027, 22_627, 26_909, 32_000, 38_055,
+    45_255, 53_817, 64_000, 76_109, 90_510, 107_635, 128_000, 152_219, 181_019, 215_269, 256_000,
+    304_437, 362_039, 430_539, 512_000, 608_874, 724_077, 861_078, 1_024_000,
+];
+
+/// Buckets of [`ResponseTimes`]: one more than edges.
+pub const RESPONSE_BUCKETS: usize = RESPONSE_EDGES_MS.len() + 1;
+
+/// The bucket of a response time.
+pub fn response_bucket(ms: u32) -> usize {
+    RESPONSE_EDGES_MS.partition_point(|edge| *edge <= ms)
+}
+
+/// A histogram of response times: counts per bucket of [`RESPONSE_EDGES_MS`]. Unlike the list
+/// of times it sums over learners and weeks, so a weekly roll-up can hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseTimes(pub [u64; RESPONSE_BUCKETS]);
+
+impl Default for ResponseTimes {
+    fn default() -> Self {
+        ResponseTimes([0; RESPONSE_BUCKETS])
+    }
+}
+
+impl ResponseTimes {
+    pub fn add(&mut self, ms: u32) {
+        self.0[response_bucket(ms)] += 1;
+    }
+
+    pub fn merge(&mut self, other: &ResponseTimes) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    /// The median, interpolated within the bucket holding it (geometrically, as the buckets
+    /// are log-spaced; linearly in the first, which starts at 0), so it lies in the same bucket
+    /// as the exact median: within a factor 2^¼ (19 %) of it from 250 ms to 17 min, within
+    /// 250 ms below that, and reported as 1,024,000 ms above. `None` when empty.
+    pub fn median(&self) -> Option<f64> {
+        let n: u64 = self.0.iter().sum();
+        if n == 0 {
+            return None;
+        }
+        let half = n as f64 / 2.0;
+        let mut below = 0u64;
+        for (k, &count) in self.0.iter().enumerate() {
+            if count == 0 || ((below + count) as f64) < half {
+                below += count;
+                continue;
+            }
+            let f = (half - below as f64) / count as f64;
+            let last = RESPONSE_EDGES_MS.len();
+            return Some(match k {
+                0 => f * f64::from(RESPONSE_EDGES_MS[0]),
+                k if k == last => f64::from(RESPONSE_EDGES_MS[last - 1]),
+                k => {
+                    let (lo, hi) = (
+                        f64::from(RESPONSE_EDGES_MS[k - 1]),
+                        f64::from(RESPONSE_EDGES_MS[k]),
+                    );
+                    lo * (hi / lo).powf(f)
+                }
+            });
+        }
+        unreachable!("half of a positive count lies in some bucket")
+    }
+}
+
+/// Whether an answer was on time: given by the day after the nugget fell due. First answers,
+/// and answers to a nugget with nothing due, always are.
+pub fn on_time(answered_at: NaiveDateTime, previous_due: Option<NaiveDateTime>) -> bool {
+    previous_due.is_none_or(|due| answered_at <= due + Duration::days(1))
+}
+
+/// Answers of one learner (or summed over a group) in one ISO week: what engagement and trends
+/// read instead of the answers themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WeekActivity {
+    pub answers: u64,
+    pub correct: u64,
+    pub on_time: u64,
+    /// Bit d set when an answer was given on the week's day d (Monday = 0).
+    pub days: u8,
+    pub response_times: ResponseTimes,
+}
+
+impl WeekActivity {
+    /// Counts an answer given at `answered_at` (within this week).
+    pub fn add(&mut self, answered_at: NaiveDateTime, correct: bool, on_time: bool, ms: u32) {
+        self.answers += 1;
+        self.correct += u64::from(correct);
+        self.on_time += u64::from(on_time);
+        self.days |= 1 << answered_at.weekday().num_days_from_monday();
+        self.response_times.add(ms);
+    }
+
+    /// One answer's week and its contribution: what recording it adds to the roll-up.
+    pub fn of_answer(
+        answered_at: NaiveDateTime,
+        correct: bool,
+        on_time: bool,
+        ms: u32,
+    ) -> (NaiveDate, WeekActivity) {
+        let mut w = WeekActivity::default();
+        w.add(answered_at, correct, on_time, ms);
+        (week_start(answered_at.date()), w)
+    }
+
+    pub fn merge(&mut self, other: &WeekActivity) {
+        self.answers += other.answers;
+        self.correct += other.correct;
+        self.on_time += other.on_time;
+        self.days |= other.days;
+        self.response_times.merge(&other.response_times);
+    }
+
+    /// The days of the week starting `week_start` with an answer.
+    pub fn active_days(&self, week_start: NaiveDate) -> impl Iterator<Item = NaiveDate> + '_ {
+        (0..7u8)
+            .filter(|d| self.days & (1 << d) != 0)
+            .map(move |d| week_start + Duration::days(i64::from(d)))
+    }
 }
 
 /// Fewer pairs than this and a correlation says little: it is still reported, flagged
@@ -529,5 +661,90 @@ mod tests {
         b.add(0.0);
         a.merge(b);
         assert_eq!(a.value(), Some(0.5));
+    }
+
+    #[test]
+    fn response_buckets_are_quarter_octaves_from_250_ms() {
+        for (k, edge) in RESPONSE_EDGES_MS.iter().enumerate() {
+            let exact = 250.0 * 2f64.powf(k as f64 / 4.0);
+            assert!((f64::from(*edge) - exact).abs() <= 0.5, "edge {k}");
+        }
+        assert_eq!(response_bucket(0), 0);
+        assert_eq!(response_bucket(249), 0);
+        assert_eq!(response_bucket(250), 1);
+        assert_eq!(response_bucket(296), 1);
+        assert_eq!(response_bucket(297), 2);
+        assert_eq!(response_bucket(12_000), 23);
+        assert_eq!(response_bucket(1_023_999), 48);
+        assert_eq!(response_bucket(1_024_000), 49);
+        assert_eq!(response_bucket(u32::MAX), RESPONSE_BUCKETS - 1);
+    }
+
+    fn times(ms: &[u32]) -> ResponseTimes {
+        let mut t = ResponseTimes::default();
+        for m in ms {
+            t.add(*m);
+        }
+        t
+    }
+
+    #[test]
+    fn histogram_median_is_interpolated_within_its_bucket() {
+        assert_eq!(ResponseTimes::default().median(), None);
+        // One answer: the geometric middle of [11,314, 13,454).
+        let one = times(&[12_000]).median().unwrap();
+        assert!((one - (11_314f64 * 13_454.0).sqrt()).abs() < 1e-6, "{one}");
+        // Below 250 ms the bucket starts at 0 and is read linearly.
+        assert!((times(&[100]).median().unwrap() - 125.0).abs() < 1e-9);
+        // Beyond 17 min only a floor is known.
+        assert_eq!(times(&[2_000_000]).median(), Some(1_024_000.0));
+        // Three of four answers in one bucket: the median is a third of the way into it.
+        let m = times(&[1_000, 5_000, 5_100, 5_200]).median().unwrap();
+        assert!(
+            (m - 4_757f64 * (5_657f64 / 4_757.0).powf(1.0 / 3.0)).abs() < 1e-6,
+            "{m}"
+        );
+        // Spread over many buckets, it stays within a bucket of the exact median.
+        let spread: Vec<u32> = (0..101).map(|i| 2_500 + i * 325).collect();
+        let exact = f64::from(spread[50]);
+        let m = times(&spread).median().unwrap();
+        assert!(
+            m / exact < 2f64.powf(0.25) && exact / m < 2f64.powf(0.25),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn week_activity_sums_answers_and_ors_days() {
+        let monday = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let at = |d: i64, h: u32| (monday + Duration::days(d)).and_hms_opt(h, 0, 0).unwrap();
+        let (start, mut w) = WeekActivity::of_answer(at(2, 9), true, true, 4_000);
+        assert_eq!(start, monday);
+        let (sunday_start, other) = WeekActivity::of_answer(at(6, 23), false, false, 6_000);
+        assert_eq!(sunday_start, monday);
+        w.merge(&other);
+        w.add(at(2, 18), true, false, 4_100);
+        assert_eq!((w.answers, w.correct, w.on_time), (3, 2, 1));
+        assert_eq!(w.days, 0b100_0100);
+        assert_eq!(
+            w.active_days(monday).collect::<Vec<_>>(),
+            vec![monday + Duration::days(2), monday + Duration::days(6)]
+        );
+        assert_eq!(w.response_times.0.iter().sum::<u64>(), 3);
+    }
+
+    #[test]
+    fn on_time_until_the_day_after_due() {
+        let due = NaiveDate::from_ymd_opt(2026, 3, 2)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        assert!(on_time(due - Duration::days(3), Some(due)));
+        assert!(on_time(due + Duration::days(1), Some(due)));
+        assert!(!on_time(
+            due + Duration::days(1) + Duration::seconds(1),
+            Some(due)
+        ));
+        assert!(on_time(due + Duration::days(30), None));
     }
 }

@@ -17,7 +17,7 @@ use super::body::Json;
 use super::caller::Caller;
 use super::state::AppState;
 use crate::domain::accounts::Role;
-use crate::domain::analytics::{bucket_of, RetentionTally};
+use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity};
 use crate::domain::assignments::PolicyName;
 use crate::domain::calendar::{self, local_day, local_midnight, weekday_code, LocalDay};
 use crate::domain::catalog::{StoredNugget, StoredOption};
@@ -31,8 +31,8 @@ use crate::domain::validation::quoted;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{
-    self, accounts as account_store, analytics as analytics_store, content as content_store,
-    learning, reviews, DbConnection, StoreError,
+    self, accounts as account_store, activity as activity_store, analytics as analytics_store,
+    content as content_store, learning, reviews, DbConnection, StoreError,
 };
 use kept_queues::KeptQueue;
 
@@ -410,6 +410,8 @@ struct PreparedAnswer {
     predicted_recall: Option<f64>,
     /// For the choice counts: the options chosen (the teams are the view's).
     selected: Vec<String>,
+    /// For the weekly activity roll-up: the answer's ISO week and what it adds to it.
+    week: (NaiveDate, WeekActivity),
     /// The learner with this answer applied.
     view: LearnerView,
 }
@@ -533,6 +535,14 @@ fn prepare_answer(
     };
     states.retain(|s| s.nugget_id != req.nugget_id);
     states.push(state.clone());
+    // On time against the due date the learner was shown: the memory state's, which a pause
+    // moves later.
+    let week = WeekActivity::of_answer(
+        row.answered_at,
+        row.correct,
+        on_time(row.answered_at, before.due.map(|d| d.naive_utc())),
+        req.response_ms,
+    );
     let predicted_recall = row
         .elapsed_days
         .zip(row.stability_before)
@@ -544,6 +554,7 @@ fn prepare_answer(
         pack_id: nugget.pack_id.clone(),
         predicted_recall,
         selected: req.selected.clone(),
+        week,
         view: LearnerView {
             parameters: settings.fsrs_parameters,
             teams: enrolment.teams,
@@ -579,6 +590,7 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
         &p.selected,
         shard,
     )?;
+    activity_store::add_week(conn, &p.row.org_id, &p.row.learner_id, p.week.0, &p.week.1)?;
     learning::save_state(
         conn,
         &p.row.org_id,

@@ -18,6 +18,7 @@ macro_rules! execute_on_backend {
 pub(crate) use execute_on_backend;
 
 pub mod accounts;
+pub mod activity;
 pub mod analysis;
 pub mod analytics;
 pub mod assignments;
