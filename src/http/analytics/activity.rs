@@ -1,8 +1,9 @@
 //! Views over the answer log, week by week (ISO weeks, UTC): engagement and trends.
 //!
 //! Both read every answer of the scope up to the end of the window, ordered by learner, nugget
-//! and time, once: engagement needs each answer's predecessor (was it on time?), trends the
-//! last answer before each week's end (what was predicted then).
+//! and time, once: engagement needs each answer's predecessor (was it on time?), trends each
+//! week's answers. Trends' proficiency comes from weekly snapshots instead (see
+//! [`super::weekly_recall`]).
 
 use crate::http::caller::{Authorized, Staff};
 use std::collections::{HashMap, HashSet};
@@ -12,6 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::weekly_recall::recall_means;
 use super::{
     cell, charts, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
 };
@@ -433,7 +435,6 @@ pub async fn trends(
             let groups = groups(&s);
             let learners = learners_in_scope(&s);
             let mut answers: HashMap<(usize, usize), Mean> = HashMap::new();
-            let mut recall: HashMap<(usize, usize), Mean> = HashMap::new();
             for_each_history(conn, org, &s, s.now + Duration::seconds(1), |history| {
                 let Some(gs) = learners.get(&history[0].learner_id) else {
                     return;
@@ -449,19 +450,8 @@ pub async fn trends(
                         }
                     }
                 }
-                for (i, end) in w.ends.iter().enumerate() {
-                    let before = history.partition_point(|a| a.answered_at.and_utc() <= *end);
-                    let Some(last) = before.checked_sub(1).map(|k| &history[k]) else {
-                        continue;
-                    };
-                    let r =
-                        s.curve
-                            .recall_at(last.stability_after, last.answered_at.and_utc(), *end);
-                    for &g in gs {
-                        recall.entry((g, i)).or_default().add(r);
-                    }
-                }
             })?;
+            let recall = recall_means(conn, org, &s, &w.starts, &w.ends, &learners)?;
             let mut rows = Vec::new();
             for (g, group) in groups.iter().enumerate() {
                 for (i, start) in w.starts.iter().enumerate() {
