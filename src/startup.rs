@@ -58,6 +58,7 @@ impl Application {
         });
         let server = serve(listener, state.clone())?;
         actix_web::rt::spawn(crate::forwarder::run(state.clone()));
+        actix_web::rt::spawn(crate::weekly_recall::run(state.clone()));
         Ok(Application {
             port,
             server,

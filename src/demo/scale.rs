@@ -6,7 +6,8 @@
 //! it is due (now and then a day or two late, and on about one day in seven not at all). Whether
 //! an answer is right is drawn from the model's own predicted recall, scaled by the learner's
 //! skill. Rows are written in multi-row INSERTs inside one transaction per batch of learners,
-//! while two threads simulate the next batches.
+//! while two threads simulate the next batches; the weekly recall snapshots the trends view reads
+//! are computed from the same simulated histories and written complete.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -17,16 +18,18 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::auth::password;
 use crate::domain::accounts::Role;
-use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity};
+use crate::domain::analytics::{bucket_of, on_time, Mean, RetentionTally, WeekActivity};
 use crate::domain::assignments::Settings;
 use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
+use crate::domain::recall_weeks::{kept_weeks, recall_at_ends, week_end};
 use crate::domain::scheduler::{
-    self, rating_for, CardState, GradingThresholds, Policy, SchedulingContext,
+    self, rating_for, CardState, ForgettingCurve, GradingThresholds, Policy, SchedulingContext,
 };
 use crate::store::bulk::{self, MemoryStateRow};
 use crate::store::reviews::ReviewRow;
 use crate::store::{
-    self, accounts, activity, analytics, assignments, content, DbConnection, DbPool,
+    self, accounts, activity, analytics, assignments, content, learning, recall_weeks,
+    DbConnection, DbPool,
 };
 
 pub const TEAM_SIZE: usize = 25;
@@ -88,6 +91,8 @@ struct LearnerRows {
     retention: Vec<(String, usize, RetentionTally)>,
     /// The learner's weekly activity roll-up, by week start.
     weeks: HashMap<NaiveDate, WeekActivity>,
+    /// Summed recall at the end of each kept week (the trends view's snapshots).
+    recall_weeks: Vec<Mean>,
 }
 
 fn simulate_learner(
@@ -113,6 +118,7 @@ fn simulate_learner(
         states: Vec::new(),
         retention: Vec::new(),
         weeks: HashMap::new(),
+        recall_weeks: Vec::new(),
     };
     for d in 0..days {
         // About one day in seven without practice.
@@ -226,6 +232,25 @@ fn simulate_learner(
         });
     }
     out
+}
+
+/// A learner's summed recall at each of `ends` from their answers (in time order), as the
+/// snapshot task would compute it from the log.
+fn recall_at_week_ends(
+    reviews: &[ReviewRow],
+    curve: &ForgettingCurve,
+    ends: &[DateTime<Utc>],
+) -> Vec<Mean> {
+    let mut histories: HashMap<&str, Vec<&ReviewRow>> = HashMap::new();
+    for r in reviews {
+        histories.entry(r.nugget_id.as_str()).or_default().push(r);
+    }
+    let mut sums = vec![Mean::default(); ends.len()];
+    for history in histories.values() {
+        let at = |r: &&ReviewRow| (r.answered_at, r.stability_after);
+        recall_at_ends(curve, history, at, ends, |i, r| sums[i].add(r));
+    }
+    sums
 }
 
 fn generated_pack(p: usize, size: usize) -> Pack {
@@ -436,6 +461,12 @@ pub fn generate(
     let mut retention: HashMap<(String, usize), RetentionTally> = HashMap::new();
     // Choice counts per (nugget, team or "" for the organization, option or "" for answers).
     let mut choices: HashMap<(String, String, String), u64> = HashMap::new();
+    // The history is written in bulk, so its weekly recall snapshots are complete too: the
+    // trends view reads them as it would after the background task's first pass.
+    let curve = ForgettingCurve::new(&learning::fsrs_parameters(conn, &org_id)?);
+    let weeks = kept_weeks(now);
+    let ends: Vec<DateTime<Utc>> = weeks.iter().map(|w| week_end(*w)).collect();
+    let mut recall_weeks: Vec<Vec<(String, Mean)>> = vec![Vec::new(); weeks.len()];
     let batches: Vec<(usize, &[String])> = learners
         .chunks(BATCH)
         .enumerate()
@@ -450,6 +481,7 @@ pub fn generate(
         for _ in 0..workers {
             let tx = tx.clone();
             let (batches, nuggets, next, org_id) = (&batches, &nuggets, &next, &org_id);
+            let (curve, ends) = (&curve, &ends);
             scope.spawn(move || loop {
                 let b = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some((offset, ids)) = batches.get(b) else {
@@ -459,7 +491,7 @@ pub fn generate(
                     .iter()
                     .enumerate()
                     .map(|(k, id)| {
-                        simulate_learner(
+                        let mut rows = simulate_learner(
                             org_id,
                             id,
                             offset + k,
@@ -467,7 +499,9 @@ pub fn generate(
                             first_day,
                             plan.days,
                             plan.seed,
-                        )
+                        );
+                        rows.recall_weeks = recall_at_week_ends(&rows.reviews, curve, ends);
+                        rows
                     })
                     .collect();
                 if tx.send((*offset, ids.len(), rows)).is_err() {
@@ -510,6 +544,9 @@ pub fn generate(
                         }
                     }
                 }
+                for (i, m) in r.recall_weeks.iter().enumerate().filter(|(_, m)| m.n > 0) {
+                    recall_weeks[i].push((learners[offset + k].clone(), *m));
+                }
                 for (pack, bucket, t) in r.retention {
                     retention.entry((pack, bucket)).or_default().merge(t);
                 }
@@ -523,7 +560,11 @@ pub fn generate(
         for ((pack, bucket), t) in &retention {
             analytics::add_to_retention(conn, &org_id, pack, *bucket, 0, *t)?;
         }
-        bulk::insert_choice_counts(conn, &org_id, &choices)
+        bulk::insert_choice_counts(conn, &org_id, &choices)?;
+        for (week, rows) in weeks.iter().zip(&recall_weeks) {
+            recall_weeks::complete_week(conn, &org_id, *week, curve.decay(), rows)?;
+        }
+        Ok(())
     })?;
     Ok(outcome)
 }

@@ -11,6 +11,7 @@ pub mod grading;
 pub mod item_analysis;
 pub mod progress;
 pub mod queue;
+pub mod recall_weeks;
 pub mod scheduler;
 pub mod validation;
 pub mod xapi;

@@ -23,6 +23,7 @@ use crate::domain::calendar::{self, local_day, local_midnight, weekday_code, Loc
 use crate::domain::catalog::{StoredNugget, StoredOption};
 use crate::domain::grading;
 use crate::domain::queue::{self, AssignmentSlots, DueNugget};
+use crate::domain::recall_weeks;
 use crate::domain::scheduler::{
     self, CardState, CardStatus, Confidence, GradingThresholds, Policy, QstreamRule,
     SchedulingContext,
@@ -580,6 +581,16 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
             bucket_of(elapsed),
             shard,
             tally,
+        )?;
+    }
+    // An answer timed before the current week (synced late from a phone) changes weekly recall
+    // snapshots that may exist: they are dropped and the learner marked for recomputing.
+    if recall_weeks::changes_past_week(p.row.answered_at, now) {
+        store::recall_weeks::invalidate(
+            conn,
+            &p.row.org_id,
+            &p.row.learner_id,
+            recall_weeks::first_week_affected(p.row.answered_at),
         )?;
     }
     reviews::count_choices(

@@ -106,6 +106,8 @@ pub struct Filter {
     /// Only nuggets of this pack (id).
     pub pack_id: Option<String>,
     pub assignment_id: Option<String>,
+    /// Only this learner (id).
+    pub learner_id: Option<String>,
 }
 
 /// One learner × nugget memory that has been answered at least once. The ids borrow from the
@@ -194,6 +196,9 @@ macro_rules! scoped {
         }
         if let Some(a) = &$filter.assignment_id {
             q = q.filter($table::assignment_id.eq(a.clone()));
+        }
+        if let Some(l) = &$filter.learner_id {
+            q = q.filter($table::learner_id.eq(l.clone()));
         }
         q
     }};

@@ -27,6 +27,7 @@ pub mod content;
 pub mod group_commit;
 pub mod learning;
 pub mod model;
+pub mod recall_weeks;
 pub mod reviews;
 pub mod tokens;
 pub mod xapi;

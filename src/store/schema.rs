@@ -355,6 +355,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    recall_weeks (org_id, learner_id, week_start) {
+        org_id -> Text,
+        learner_id -> Text,
+        week_start -> Date,
+        decay -> Double,
+        recall_sum -> Double,
+        states -> Integer,
+    }
+}
+
+diesel::table! {
+    recall_weeks_done (org_id, week_start) {
+        org_id -> Text,
+        week_start -> Date,
+        decay -> Double,
+    }
+}
+
+diesel::table! {
+    recall_weeks_stale (org_id, learner_id) {
+        org_id -> Text,
+        learner_id -> Text,
+        from_week -> Date,
+        version -> Integer,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     logins,
@@ -379,4 +407,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     choice_counts,
     queue_epochs,
     learner_weeks,
+    recall_weeks,
+    recall_weeks_done,
+    recall_weeks_stale,
 );

@@ -912,3 +912,87 @@ async fn the_scale_generator_fills_an_org_the_views_can_read() {
     assert!(out.reviews > out.memory_states, "{} answers", out.reviews);
     assert_eq!(out.analyst_email, "analyst@gen-test.example");
 }
+
+/// The trends' weekly recall read from snapshots: the same report before the snapshot task ran
+/// (the answer log replayed), after it, after an answer back-dated into an ended week (the
+/// learner's own log for the weeks it changed) and with every snapshot gone again.
+#[actix_web::test]
+async fn trends_are_the_same_from_snapshots_and_after_a_back_dated_answer() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    // Tuesday of the second week after: W10 and W11 have ended.
+    app.clock.advance(Duration::days(14));
+    let analyst = app.token("ana@acme.example").await;
+    let path = "/api/v1/analytics/trends?weeks=4";
+    let pool =
+        reprise::store::connect(&app.database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
+    let mut conn = pool.get().unwrap();
+    let snapshot = |conn: &mut reprise::store::DbConnection| {
+        reprise::weekly_recall::refresh(conn, app.clock.now())
+    };
+
+    let from_log = get_ok(&app, path, &analyst).await;
+    assert_eq!(row(&from_log, "North", "2026-W10")["n"], 6);
+    assert_eq!(row(&from_log, "North", "2026-W11")["n"], 6);
+    let filled = snapshot(&mut conn);
+    assert!(filled.weeks >= 2, "{filled:?}");
+    assert_eq!(
+        snapshot(&mut conn),
+        Default::default(),
+        "nothing left to do"
+    );
+    assert_eq!(get_ok(&app, path, &analyst).await, from_log);
+
+    // Sam's phone syncs an answer it took offline on Friday of W10: wrong this time.
+    let sam = app.token(SAM).await;
+    let friday = reprise::domain::recall_weeks::week_end(
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+    ) - Duration::days(3)
+        + Duration::hours(10);
+    let batch = json!({"answers": [{
+        "attempt_id": uuid::Uuid::new_v4(),
+        "nugget_id": f.nuggets[0].0,
+        "selected": ["a"],
+        "answered_at": friday,
+        "response_ms": 9000,
+    }]});
+    let res = expect_json(
+        app.post_json("/api/v1/me/answers/batch", Some(&sam), &batch)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(res["results"][0]["status"], 201, "{res}");
+    assert_eq!(res["results"][0]["result"]["clock_flag"], Value::Null);
+
+    let stale = get_ok(&app, path, &analyst).await;
+    for week in ["2026-W10", "2026-W11"] {
+        let (was, now) = (row(&from_log, "North", week), row(&stale, "North", week));
+        assert_eq!(now["n"], 6, "the same nuggets");
+        assert_ne!(now["proficiency"], was["proficiency"], "{week} changed");
+        assert_eq!(row(&stale, "South", week), row(&from_log, "South", week));
+    }
+    assert_eq!(
+        row(&stale, "North", "2026-W10")["answers"],
+        row(&from_log, "North", "2026-W10")["answers"]
+            .as_u64()
+            .unwrap()
+            + 1
+    );
+    assert_eq!(
+        row(&stale, "North", "2026-W09"),
+        row(&from_log, "North", "2026-W09")
+    );
+
+    let redone = snapshot(&mut conn);
+    assert_eq!(redone.learners, 1, "{redone:?}");
+    assert_eq!(get_ok(&app, path, &analyst).await, stale);
+
+    use diesel::RunQueryDsl;
+    for table in ["recall_weeks_stale", "recall_weeks_done", "recall_weeks"] {
+        diesel::sql_query(format!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    assert_eq!(get_ok(&app, path, &analyst).await, stale, "the log agrees");
+}

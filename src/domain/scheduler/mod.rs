@@ -216,6 +216,16 @@ impl ForgettingCurve {
         }
     }
 
+    /// The curve's decay, as stored beside values computed with it.
+    pub fn decay(&self) -> f64 {
+        f64::from(self.decay)
+    }
+
+    /// Whether values stored with `decay` were computed with this curve (a refit changes it).
+    pub fn is(&self, decay: f64) -> bool {
+        self.decay() == decay
+    }
+
     /// Predicted recall `elapsed_days` (clamped at 0) after a review that left `stability`.
     pub fn recall(&self, stability: f64, elapsed_days: f64) -> f64 {
         let state = fsrs::MemoryState {

@@ -2,9 +2,7 @@
 //!
 //! Counts of answers (engagement, and the answers and correct rate of trends) come from the
 //! weekly roll-up written with each answer (`learner_weeks`): at most learners × weeks rows.
-//! Trends' proficiency reads every answer of the scope up to the end of the window, ordered by
-//! learner, nugget and time, once: it needs the last answer before each week's end (what was
-//! predicted then).
+//! Trends' proficiency comes from weekly recall snapshots (see [`super::weekly_recall`]).
 
 use crate::http::caller::{Authorized, Staff};
 use std::collections::{HashMap, HashSet};
@@ -14,16 +12,16 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::weekly_recall::recall_means;
 use super::{
     cell, charts, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
 };
-use crate::domain::analytics::{iso_week_label, recent_weeks, Mean, WeekActivity};
+use crate::domain::analytics::{iso_week_label, recent_weeks, WeekActivity};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::activity;
-use crate::store::analytics::{for_each_answer, reach, AnswerFact};
-use crate::store::DbConnection;
+use crate::store::analytics::reach;
 
 /// A group of learners a weekly view reports on: a team, or everyone in scope.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -102,31 +100,6 @@ fn learners_in_scope(s: &Scope) -> HashMap<String, Vec<usize>> {
         })
         .map(|id| (id.clone(), groups_of(s, id)))
         .collect()
-}
-
-/// Streams answers grouped by learner × nugget: `run` gets each history, oldest first.
-fn for_each_history(
-    conn: &mut DbConnection,
-    org: &str,
-    s: &Scope,
-    until: DateTime<Utc>,
-    mut run: impl FnMut(&[AnswerFact]),
-) -> ApiResult<()> {
-    let mut current: Vec<AnswerFact> = Vec::new();
-    for_each_answer(conn, org, &s.filter, until.naive_utc(), |a| {
-        if current
-            .last()
-            .is_some_and(|p| p.learner_id != a.learner_id || p.nugget_id != a.nugget_id)
-        {
-            run(&current);
-            current.clear();
-        }
-        current.push(a);
-    })?;
-    if !current.is_empty() {
-        run(&current);
-    }
-    Ok(())
 }
 
 /// The roll-up's weeks of the learners in scope summed per (group, week of `w`).
@@ -435,24 +408,7 @@ pub async fn trends(
                 &learners,
                 &w,
             );
-            let mut recall: HashMap<(usize, usize), Mean> = HashMap::new();
-            for_each_history(conn, org, &s, s.now + Duration::seconds(1), |history| {
-                let Some(gs) = learners.get(&history[0].learner_id) else {
-                    return;
-                };
-                for (i, end) in w.ends.iter().enumerate() {
-                    let before = history.partition_point(|a| a.answered_at.and_utc() <= *end);
-                    let Some(last) = before.checked_sub(1).map(|k| &history[k]) else {
-                        continue;
-                    };
-                    let r =
-                        s.curve
-                            .recall_at(last.stability_after, last.answered_at.and_utc(), *end);
-                    for &g in gs {
-                        recall.entry((g, i)).or_default().add(r);
-                    }
-                }
-            })?;
+            let recall = recall_means(conn, org, &s, &w.starts, &w.ends, &learners)?;
             let mut rows = Vec::new();
             for (g, group) in groups.iter().enumerate() {
                 for (i, start) in w.starts.iter().enumerate() {

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod kpi;
 pub mod proficiency;
 pub mod retention;
+pub mod weekly_recall;
 
 use std::collections::{HashMap, HashSet};
 
@@ -259,6 +260,7 @@ pub fn scope(
             teams: visible,
             pack_id,
             assignment_id: narrowing.assignment_id.clone(),
+            learner_id: None,
         },
         teams,
         learner_teams,
