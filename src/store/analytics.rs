@@ -6,7 +6,7 @@
 //! organization. Learners are matched through a `team_members` sub-select so a scope of any size
 //! is one query parameter list of team ids, never a list of learner ids.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use arrayvec::ArrayString;
 use chrono::NaiveDateTime;

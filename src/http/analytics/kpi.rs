@@ -1,7 +1,8 @@
 //! Business KPIs (sales figures per seller and period) and their correlation with proficiency.
 
 use crate::http::caller::{Analysts, Authorized, Staff};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};

@@ -11,7 +11,8 @@ pub mod proficiency;
 pub mod retention;
 pub mod weekly_recall;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::HashSet;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};

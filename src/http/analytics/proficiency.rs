@@ -2,7 +2,8 @@
 //! heatmap, knowledge gain (first attempts → now → 30 days on) and forgetting risk.
 
 use crate::http::caller::{Authorized, Staff};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};

@@ -2,7 +2,7 @@
 //! previous answer to the same nugget.
 
 use crate::http::caller::{Authorized, Staff};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
