@@ -273,19 +273,14 @@ fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     date.and_hms_nano_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, nanos)
 }
 
-/// One answer, as engagement and trends read it.
+/// One answer, as the replay of trends' weekly recall reads it: who, which nugget, when, and
+/// the stability it left (nothing more: the replay reads millions of them).
 #[derive(Debug, Clone)]
 pub struct AnswerFact {
     pub learner_id: String,
     pub nugget_id: String,
     pub answered_at: NaiveDateTime,
-    pub correct: bool,
-    pub response_ms: i32,
-    /// Days since the previous answer to the same nugget; `None` for a first answer.
-    pub elapsed_days: Option<f64>,
-    pub stability_before: Option<f64>,
     pub stability_after: f64,
-    pub due_after: Option<NaiveDateTime>,
 }
 
 /// Calls `f` with every answer in `filter` answered before `until`, ordered by learner, nugget
@@ -309,39 +304,17 @@ pub fn for_each_answer(
             reviews::learner_id,
             reviews::nugget_id,
             reviews::answered_at,
-            reviews::correct,
-            reviews::response_ms,
-            reviews::elapsed_days,
-            reviews::stability_before,
             reviews::stability_after,
-            reviews::due_after,
         ))
         .into_boxed();
     let q = scoped!(q, reviews, org_id, filter);
-    type Row = (
-        String,
-        String,
-        NaiveDateTime,
-        bool,
-        i32,
-        Option<f64>,
-        Option<f64>,
-        f64,
-        Option<NaiveDateTime>,
-    );
-    for row in q.load_iter::<Row, DefaultLoadingMode>(conn)? {
-        let (learner_id, nugget_id, answered_at, correct, response_ms, elapsed, before, after, due) =
-            row?;
+    for row in q.load_iter::<(String, String, NaiveDateTime, f64), DefaultLoadingMode>(conn)? {
+        let (learner_id, nugget_id, answered_at, stability_after) = row?;
         f(AnswerFact {
             learner_id,
             nugget_id,
             answered_at,
-            correct,
-            response_ms,
-            elapsed_days: elapsed,
-            stability_before: before,
-            stability_after: after,
-            due_after: due,
+            stability_after,
         });
     }
     Ok(())
