@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::schema::learner_weeks;
-use super::{DbConnection, StoreError, StoreResult};
+use super::{kept, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{ResponseTimes, WeekActivity, RESPONSE_BUCKETS};
 
 /// Rows per multi-row INSERT: 57 columns × 500 stays under SQLite's 32,766 bound parameters.
@@ -60,7 +60,7 @@ macro_rules! learner_week_rows {
         }
 
         /// Adds `a` to an existing row; false when there is none. Every column is set, adding
-        /// 0 to most, so the statement has one shape and is prepared once per connection.
+        /// 0 to most, so the statement has one shape and is kept prepared.
         fn add_to_row(
             conn: &mut DbConnection,
             org_id: &str,
@@ -71,15 +71,21 @@ macro_rules! learner_week_rows {
             use learner_weeks as w;
             let t = &a.response_times.0;
             let days = i32::from(a.days).into_sql::<diesel::sql_types::Integer>();
-            let updated = diesel::update(w::table.find((org_id, learner_id, week_start)))
-                .set((
+            let updated = kept::update(
+                w::table,
+                (
                     w::answers.eq(w::answers + a.answers as i64),
                     w::correct.eq(w::correct + a.correct as i64),
                     w::on_time.eq(w::on_time + a.on_time as i64),
                     w::days.eq(BitOr::new(w::days, days)),
                     $(w::$col.eq(w::$col + t[$k] as i32),)*
-                ))
-                .execute(conn)?;
+                ),
+                w::org_id
+                    .eq(org_id)
+                    .and(w::learner_id.eq(learner_id))
+                    .and(w::week_start.eq(week_start)),
+            )
+            .execute(conn)?;
             Ok(updated > 0)
         }
     };

@@ -9,7 +9,7 @@ use super::schema::{
     assignment_learners, memory_states, nuggets, organizations, packs, pauses, queue_epochs,
     reviews, team_members, teams, users,
 };
-use super::{DbConnection, StoreError, StoreResult};
+use super::{kept, DbConnection, StoreError, StoreResult};
 use crate::domain::assignments::Settings;
 use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
 
@@ -201,10 +201,16 @@ pub fn save_state(
                 .map_err(|e| StoreError::unique_as(e, "memory state created concurrently"))?;
         }
         Some(reps) => {
-            let n = diesel::update(memory_states::table.find((org_id, learner_id, &s.nugget_id)))
-                .filter(memory_states::reps.eq(reps as i32))
-                .set(values)
-                .execute(conn)?;
+            let n = kept::update(
+                memory_states::table,
+                values,
+                memory_states::org_id
+                    .eq(org_id)
+                    .and(memory_states::learner_id.eq(learner_id))
+                    .and(memory_states::nugget_id.eq(&s.nugget_id))
+                    .and(memory_states::reps.eq(reps as i32)),
+            )
+            .execute(conn)?;
             if n != 1 {
                 return Err(StoreError::Conflict(
                     "memory state changed concurrently".into(),

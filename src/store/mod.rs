@@ -25,6 +25,7 @@ pub mod assignments;
 pub mod bulk;
 pub mod content;
 pub mod group_commit;
+pub mod kept;
 pub mod learning;
 pub mod model;
 pub mod recall_weeks;

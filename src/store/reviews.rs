@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{choice_counts, nuggets, packs, reviews, users};
-use super::{DbConnection, StoreError, StoreResult};
+use super::{kept, DbConnection, StoreError, StoreResult};
 use crate::domain::eval::reprise_format::ReviewRecord;
 
 /// One stored answer.
@@ -82,10 +82,17 @@ pub fn count_choices(
     let options = || std::iter::once("").chain(selected.iter().map(String::as_str));
     for team in std::iter::once("").chain(teams.iter().map(String::as_str)) {
         for option in options() {
-            let key = (org_id, nugget_id, team, option, shard);
-            let updated = diesel::update(choice_counts::table.find(key))
-                .set(choice_counts::answers.eq(choice_counts::answers + 1))
-                .execute(conn)?;
+            let updated = kept::update(
+                choice_counts::table,
+                choice_counts::answers.eq(choice_counts::answers + 1),
+                choice_counts::org_id
+                    .eq(org_id)
+                    .and(choice_counts::nugget_id.eq(nugget_id))
+                    .and(choice_counts::team_id.eq(team))
+                    .and(choice_counts::option_id.eq(option))
+                    .and(choice_counts::shard.eq(shard)),
+            )
+            .execute(conn)?;
             if updated == 0 {
                 diesel::insert_into(choice_counts::table)
                     .values((
