@@ -155,6 +155,10 @@ enum Command {
         /// Requests per analytics view (--analytics).
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// With --analytics and REPRISE_BENCH_DATABASE_URL: skip the SQLite run (a full-size
+        /// organization takes a quarter of an hour to generate on each engine).
+        #[arg(long)]
+        postgres_only: bool,
         /// Concurrent clients (one keep-alive connection each).
         #[arg(long, default_value_t = 64)]
         clients: usize,
@@ -327,6 +331,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             nuggets,
             days,
             repeat,
+            postgres_only,
             clients,
             max_requests,
             client_threads,
@@ -338,6 +343,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                     nuggets,
                     days,
                     repeat,
+                    postgres_only,
                 };
                 if opts.learners == 0 || nuggets == 0 || days == 0 || repeat == 0 {
                     anyhow::bail!("--learners, --nuggets, --days and --repeat must be at least 1");

@@ -24,6 +24,8 @@ pub struct Options {
     pub days: u32,
     /// Requests per view.
     pub repeat: usize,
+    /// Skip the SQLite run.
+    pub postgres_only: bool,
 }
 
 /// The budget of one view (issue: "< 1 s per view" at 10,000 learners × 200 nuggets).
@@ -168,14 +170,19 @@ pub fn run(opts: &Options) -> anyhow::Result<bool> {
     );
     let mut views = Vec::new();
     let mut runs = Vec::new();
-    let sqlite_url = dir.path().join("analytics.db").display().to_string();
-    let (v, r) = engine(opts, &sqlite_url, dir.path(), "")?;
-    views.extend(v);
-    runs.push(r);
-    if let Some(admin) = std::env::var("REPRISE_BENCH_DATABASE_URL")
+    let postgres = std::env::var("REPRISE_BENCH_DATABASE_URL")
         .ok()
-        .filter(|u| !u.is_empty())
-    {
+        .filter(|u| !u.is_empty());
+    if opts.postgres_only && postgres.is_none() {
+        anyhow::bail!("--postgres-only needs REPRISE_BENCH_DATABASE_URL");
+    }
+    if !opts.postgres_only {
+        let sqlite_url = dir.path().join("analytics.db").display().to_string();
+        let (v, r) = engine(opts, &sqlite_url, dir.path(), "")?;
+        views.extend(v);
+        runs.push(r);
+    }
+    if let Some(admin) = postgres {
         let db = PgDatabase::create(&admin)?;
         let (v, r) = engine(opts, &db.url, dir.path(), "_postgres")?;
         views.extend(v);

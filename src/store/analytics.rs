@@ -18,7 +18,7 @@ use super::schema::{
     assignment_learners, assignments, kpis, nugget_versions, nuggets, pack_versions, packs,
     retention_stats, reviews, team_members, users,
 };
-use super::{DbConnection, MultiRawValue, StoreError, StoreResult};
+use super::{kept, DbConnection, MultiRawValue, StoreError, StoreResult};
 use crate::domain::analytics::RetentionTally;
 
 /// Who is who in an organization: users, and which teams they are direct members of.
@@ -204,16 +204,62 @@ macro_rules! scoped {
     }};
 }
 
-/// Calls `f` with every answered memory state in `filter`, streaming (millions of rows are
-/// never held at once).
+/// Learners per read of the memory-state scan: some 50,000 states of 200 nuggets each.
+/// PostgreSQL's client library holds a whole result in memory before the first row is read, so
+/// one query over 2 M states cost the server 400 MB; a slice of learners costs some 10 MB.
+const SCAN_LEARNERS: usize = 250;
+
+/// Calls `f` with every answered memory state in `filter`, learner by learner (millions of rows
+/// are never held at once). The states are read in slices of learners (contiguous ranges of the
+/// primary key) inside one read transaction, so every slice sees the same snapshot.
 pub fn for_each_memory(
     conn: &mut DbConnection,
     org_id: &str,
     filter: &Filter,
     mut f: impl FnMut(MemoryFact<'_>),
 ) -> StoreResult<()> {
+    if filter.learner_id.is_some() {
+        return memory_slice(conn, org_id, filter, (None, None), &mut f);
+    }
+    let mut scan = |conn: &mut DbConnection| -> StoreResult<()> {
+        let learners: Vec<String> = users::table
+            .filter(users::org_id.eq(org_id))
+            .select(users::id)
+            .order(users::id)
+            .load(conn)?;
+        // Slice boundaries: from one learner (inclusive) to the next slice's first (exclusive);
+        // the first and last slices are open, so the slices cover every key.
+        let starts: Vec<&str> = learners
+            .iter()
+            .step_by(SCAN_LEARNERS)
+            .skip(1)
+            .map(String::as_str)
+            .collect();
+        let mut from = None;
+        for to in starts.iter().copied().map(Some).chain([None]) {
+            memory_slice(conn, org_id, filter, (from, to), &mut f)?;
+            from = to;
+        }
+        Ok(())
+    };
+    if super::in_transaction(conn) {
+        scan(conn)
+    } else {
+        super::read_tx(conn, scan)
+    }
+}
+
+/// The answered memory states of `filter` whose learner lies in `[from, to)` (open where
+/// `None`).
+fn memory_slice(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &Filter,
+    (from, to): (Option<&str>, Option<&str>),
+    f: &mut impl FnMut(MemoryFact<'_>),
+) -> StoreResult<()> {
     use super::schema::memory_states;
-    let q = memory_states::table
+    let mut q = memory_states::table
         .filter(memory_states::org_id.eq(org_id))
         .filter(memory_states::stability.is_not_null())
         .filter(memory_states::last_review_at.is_not_null())
@@ -225,6 +271,12 @@ pub fn for_each_memory(
             memory_states::first_correct,
         ))
         .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(memory_states::learner_id.ge(from));
+    }
+    if let Some(to) = to {
+        q = q.filter(memory_states::learner_id.lt(to));
+    }
     let q = scoped!(q, memory_states, org_id, filter);
     let rows = q
         .load_iter::<(ShortText, ShortText, f64, ReviewedAt, Option<bool>), DefaultLoadingMode>(
@@ -366,13 +418,20 @@ pub fn add_to_retention(
         bucket as i32,
         (shard % RETENTION_SHARDS) as i32,
     );
-    let updated = diesel::update(retention_stats::table.find(key))
-        .set((
+    let updated = kept::update(
+        retention_stats::table,
+        (
             retention_stats::reviews.eq(retention_stats::reviews + tally.reviews as i64),
             retention_stats::correct.eq(retention_stats::correct + tally.correct as i64),
             retention_stats::predicted_sum.eq(retention_stats::predicted_sum + tally.predicted_sum),
-        ))
-        .execute(conn)?;
+        ),
+        retention_stats::org_id
+            .eq(key.0)
+            .and(retention_stats::pack_id.eq(key.1))
+            .and(retention_stats::bucket.eq(key.2))
+            .and(retention_stats::shard.eq(key.3)),
+    )
+    .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(retention_stats::table)
             .values((

@@ -313,6 +313,20 @@ where
     result
 }
 
+/// Whether a transaction is open on `conn` (a read that must see one snapshot opens its own only
+/// when none is).
+pub(crate) fn in_transaction(conn: &mut DbConnection) -> bool {
+    let depth = match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+        }
+        DbConnection::Pg(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+        }
+    };
+    !matches!(depth, Ok(None))
+}
+
 /// Rolls back the innermost open transaction (or savepoint).
 pub(crate) fn roll_back(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     match conn {

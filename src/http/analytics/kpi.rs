@@ -8,7 +8,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{cell, negotiate, respond, scope, share, Narrowing, OutputFormat, Table};
+use super::{cell, negotiate, respond, scope, share, Narrowing, OutputFormat, PerLearner, Table};
 use crate::domain::analytics::{parse_kpis, pearson, spearman, Mean, MIN_CORRELATION_PAIRS};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -178,19 +178,19 @@ pub async fn kpi_correlation(
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let org = caller.org_id.as_str();
             let mut proficiency: HashMap<String, Mean> = HashMap::new();
+            let mut flush = |learner: &str, m: Mean| {
+                proficiency.entry(learner.to_string()).or_default().merge(m);
+            };
+            let mut per_learner = PerLearner::<Mean>::default();
             for_each_memory(conn, org, &s.filter, |f| {
-                let recall = s
-                    .curve
-                    .recall_at(f.stability, f.last_review.and_utc(), s.now);
-                // Looked up by reference: a key is allocated once per learner, not per state.
-                match proficiency.get_mut(f.learner_id) {
-                    Some(mean) => mean.add(recall),
-                    None => proficiency
-                        .entry(f.learner_id.to_string())
-                        .or_default()
-                        .add(recall),
-                }
+                per_learner
+                    .of(f.learner_id, &mut flush)
+                    .add(
+                        s.curve
+                            .recall_at(f.stability, f.last_review.and_utc(), s.now),
+                    );
             })?;
+            per_learner.finish(&mut flush);
             let values =
                 analytics_store::kpis(conn, org, q.metric.as_deref(), q.period.as_deref())?;
             // (metric, period) → group index → pairs; the last group is everyone in scope.

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    cell, charts, choice, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
+    cell, charts, choice, negotiate, respond, scope, share, Narrowing, OutputFormat, PerLearner,
+    Scope, Table,
 };
 use crate::domain::analytics::{rank_risks, suggestion, Mean, Risk};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -54,6 +55,14 @@ struct Acc {
     first: Mean,
 }
 
+impl Acc {
+    fn merge(&mut self, other: Acc) {
+        self.now.merge(other.now);
+        self.later.merge(other.later);
+        self.first.merge(other.first);
+    }
+}
+
 /// Sums per (label, key), in label order.
 type Groups = BTreeMap<(String, String), Acc>;
 
@@ -70,6 +79,25 @@ fn collect(
     let mut groups: HashMap<String, Acc> = HashMap::new();
     let mut overall = Acc::default();
     let later_at = s.now + horizon;
+    // Millions of rows: look up by reference, allocate a key only for a new group.
+    fn add(groups: &mut HashMap<String, Acc>, key: &str, acc: Acc) {
+        match groups.get_mut(key) {
+            Some(g) => g.merge(acc),
+            None => {
+                groups.insert(key.to_string(), acc);
+            }
+        }
+    }
+    let mut learner = PerLearner::<Acc>::default();
+    let mut flush = |id: &str, acc: Acc| match group_by {
+        GroupBy::Team => {
+            for &t in s.teams_of(id) {
+                add(&mut groups, &s.teams[t].id, acc);
+            }
+        }
+        _ => add(&mut groups, id, acc),
+    };
+    let mut by_nugget = HashMap::<String, Acc>::new();
     for_each_memory(conn, org, &s.filter, |f| {
         let Some(info) = s.nuggets.get(f.nugget_id) else {
             return;
@@ -85,31 +113,15 @@ fn collect(
         if let Some(c) = f.first_correct {
             acc.first.add(if c { 1.0 } else { 0.0 });
         }
-        // Millions of rows: look up by reference, allocate a key only for a new group.
-        let mut add = |key: &str| match groups.get_mut(key) {
-            Some(g) => {
-                g.now.merge(acc.now);
-                g.later.merge(acc.later);
-                g.first.merge(acc.first);
-            }
-            None => {
-                groups.insert(key.to_string(), acc);
-            }
-        };
         match group_by {
-            GroupBy::Learner => add(f.learner_id),
-            GroupBy::Team => {
-                for &t in s.teams_of(f.learner_id) {
-                    add(&s.teams[t].id);
-                }
-            }
-            GroupBy::Pack => add(&info.pack_id),
-            GroupBy::Topic => add(&info.topic),
+            GroupBy::Learner | GroupBy::Team => learner.of(f.learner_id, &mut flush).merge(acc),
+            GroupBy::Pack => add(&mut by_nugget, &info.pack_id, acc),
+            GroupBy::Topic => add(&mut by_nugget, &info.topic, acc),
         }
-        overall.now.merge(acc.now);
-        overall.later.merge(acc.later);
-        overall.first.merge(acc.first);
+        overall.merge(acc);
     })?;
+    learner.finish(&mut flush);
+    groups.extend(by_nugget);
     let label = |key: &str| -> String {
         match group_by {
             GroupBy::Learner => s.learner_name(key),
@@ -342,16 +354,31 @@ pub async fn heatmap(
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             // row key → topic → mean; looked up by reference (millions of rows).
             let mut cells: HashMap<String, HashMap<String, Mean>> = HashMap::new();
-            let mut add = |row: &str, topic: &str, r: f64| {
+            let mut add = |row: &str, topic: &str, m: Mean| {
                 let row = match cells.get_mut(row) {
                     Some(c) => c,
                     None => cells.entry(row.to_string()).or_default(),
                 };
                 match row.get_mut(topic) {
-                    Some(m) => m.add(r),
-                    None => row.entry(topic.to_string()).or_default().add(r),
+                    Some(cell) => cell.merge(m),
+                    None => {
+                        row.insert(topic.to_string(), m);
+                    }
                 }
             };
+            let mut flush = |learner: &str, topics: HashMap<&str, Mean>| {
+                for (t, m) in topics {
+                    match rows_by {
+                        HeatmapRows::Learner => add(learner, t, m),
+                        HeatmapRows::Team => {
+                            for &i in s.teams_of(learner) {
+                                add(&s.teams[i].id, t, m);
+                            }
+                        }
+                    }
+                }
+            };
+            let mut learner = PerLearner::<HashMap<&str, Mean>>::default();
             for_each_memory(conn, &caller.org_id, &s.filter, |f| {
                 let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
@@ -362,15 +389,13 @@ pub async fn heatmap(
                 let r = s
                     .curve
                     .recall_at(f.stability, f.last_review.and_utc(), s.now);
-                match rows_by {
-                    HeatmapRows::Learner => add(f.learner_id, t, r),
-                    HeatmapRows::Team => {
-                        for &i in s.teams_of(f.learner_id) {
-                            add(&s.teams[i].id, t, r);
-                        }
-                    }
-                }
+                learner
+                    .of(f.learner_id, &mut flush)
+                    .entry(t)
+                    .or_default()
+                    .add(r);
             })?;
+            learner.finish(&mut flush);
             let topics: BTreeSet<&String> = cells.values().flat_map(|c| c.keys()).collect();
             let topics: Vec<String> = topics.into_iter().cloned().collect();
             let mut row_keys: Vec<(String, String)> = match rows_by {
@@ -659,8 +684,15 @@ pub async fn forgetting_risk(
         .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let horizon = s.now + Duration::days(days);
-            // learner → topic → sums; looked up by reference (millions of rows).
-            let mut pairs: HashMap<String, HashMap<String, Acc>> = HashMap::new();
+            // learner → topic → sums.
+            let mut pairs: HashMap<String, HashMap<&str, Acc>> = HashMap::new();
+            let mut flush = |learner: &str, topics: HashMap<_, Acc>| {
+                let into = pairs.entry(learner.to_string()).or_default();
+                for (t, acc) in topics {
+                    into.entry(t).or_default().merge(acc);
+                }
+            };
+            let mut learner = PerLearner::<HashMap<&str, Acc>>::default();
             for_each_memory(conn, &caller.org_id, &s.filter, |f| {
                 let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
@@ -669,27 +701,21 @@ pub async fn forgetting_risk(
                     return;
                 }
                 let last = f.last_review.and_utc();
-                let topics = match pairs.get_mut(f.learner_id) {
-                    Some(topics) => topics,
-                    None => pairs.entry(f.learner_id.to_string()).or_default(),
-                };
-                let acc = match topics.get_mut(t) {
-                    Some(acc) => acc,
-                    None => topics.entry(t.to_string()).or_default(),
-                };
+                let acc = learner.of(f.learner_id, &mut flush).entry(t).or_default();
                 acc.now.add(s.curve.recall_at(f.stability, last, s.now));
                 acc.later.add(s.curve.recall_at(f.stability, last, horizon));
                 if let Some(c) = f.first_correct {
                     acc.first.add(if c { 1.0 } else { 0.0 });
                 }
             })?;
+            learner.finish(&mut flush);
             let risks: Vec<Risk> = pairs
                 .into_iter()
                 .filter(|(learner, _)| s.is_learner(learner))
                 .flat_map(|(learner, topics)| {
                     topics
                         .into_iter()
-                        .map(move |(topic, acc)| (learner.clone(), topic, acc))
+                        .map(move |(topic, acc)| (learner.clone(), topic.to_string(), acc))
                 })
                 .map(|(learner, topic, acc)| {
                     let initial = acc.first.value();

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::Scope;
+use super::{PerLearner, Scope};
 use crate::domain::analytics::Mean;
 use crate::domain::recall_weeks::week_end;
 use crate::error::ApiResult;
@@ -101,24 +101,31 @@ pub fn recall_means(
             )?;
         }
         if let Some(current) = (0..starts.len()).find(|&i| week_end(starts[i]) > s.now) {
+            let mut flush = |learner: &str, m: Mean| {
+                if let Some(gs) = learners.get(learner) {
+                    add(gs, current, m);
+                }
+            };
+            let mut per_learner = PerLearner::<Mean>::default();
             for_each_memory(conn, org, &s.filter, |m| {
-                let Some(gs) = learners.get(m.learner_id) else {
-                    return;
-                };
                 if m.last_review.and_utc() > s.now {
+                    if !learners.contains_key(m.learner_id) {
+                        return;
+                    }
                     from_log
                         .entry(m.learner_id.to_string())
                         .or_default()
                         .push(current);
                     return;
                 }
-                let mut one = Mean::default();
-                one.add(
-                    s.curve
-                        .recall_at(m.stability, m.last_review.and_utc(), s.now),
-                );
-                add(gs, current, one);
+                per_learner
+                    .of(m.learner_id, &mut flush)
+                    .add(
+                        s.curve
+                            .recall_at(m.stability, m.last_review.and_utc(), s.now),
+                    );
             })?;
+            per_learner.finish(&mut flush);
         }
         let mut take = |learner: &str, sums: &[Mean], weeks: &mut dyn Iterator<Item = usize>| {
             if let Some(gs) = learners.get(learner) {
