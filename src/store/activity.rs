@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
+use super::analytics::in_learner_slices;
 use super::schema::learner_weeks;
 use super::{kept, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{ResponseTimes, WeekActivity, RESPONSE_BUCKETS};
@@ -186,24 +187,37 @@ pub fn insert_weeks(
     Ok(())
 }
 
+/// Learners per read of [`weeks_since`]: up to 104 wide rows each (see
+/// [`in_learner_slices`]; one read of 10,000 learners' 8 weeks cost PostgreSQL's client 300 MB).
+const WEEK_SLICE: usize = 500;
+
 /// Every learner's weeks from `from` on: (learner, week start, activity).
 pub fn weeks_since(
     conn: &mut DbConnection,
     org_id: &str,
     from: NaiveDate,
 ) -> StoreResult<Vec<(String, NaiveDate, WeekActivity)>> {
-    Ok(learner_weeks::table
-        .filter(learner_weeks::org_id.eq(org_id))
-        .filter(learner_weeks::week_start.ge(from))
-        .select(LearnerWeekRow::as_select())
-        .load_iter::<LearnerWeekRow, diesel::connection::DefaultLoadingMode>(conn)?
-        .map(|r| {
-            r.map(|r| {
-                let a = r.activity();
-                (r.learner_id, r.week_start, a)
-            })
-        })
-        .collect::<Result<_, _>>()?)
+    let mut weeks = Vec::new();
+    in_learner_slices(conn, org_id, WEEK_SLICE, |conn, (first, end)| {
+        let mut q = learner_weeks::table
+            .filter(learner_weeks::org_id.eq(org_id))
+            .filter(learner_weeks::week_start.ge(from))
+            .select(LearnerWeekRow::as_select())
+            .into_boxed();
+        if let Some(first) = first {
+            q = q.filter(learner_weeks::learner_id.ge(first));
+        }
+        if let Some(end) = end {
+            q = q.filter(learner_weeks::learner_id.lt(end));
+        }
+        for row in q.load_iter::<LearnerWeekRow, diesel::connection::DefaultLoadingMode>(conn)? {
+            let row = row?;
+            let a = row.activity();
+            weeks.push((row.learner_id, row.week_start, a));
+        }
+        Ok(())
+    })?;
+    Ok(weeks)
 }
 
 /// The week of each learner's first answer (a pass over the primary key: learners × weeks of

@@ -209,35 +209,29 @@ macro_rules! scoped {
 /// one query over 2 M states cost the server 400 MB; a slice of learners costs some 10 MB.
 const SCAN_LEARNERS: usize = 250;
 
-/// Calls `f` with every answered memory state in `filter`, learner by learner (millions of rows
-/// are never held at once). The states are read in slices of learners (contiguous ranges of the
-/// primary key) inside one read transaction, so every slice sees the same snapshot.
-pub fn for_each_memory(
+/// A contiguous range of learner ids: from (inclusive) to (exclusive), open where `None`.
+pub type LearnerRange<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// Calls `f` with consecutive ranges of the organization's learner ids, `per_slice` learners
+/// each, that together cover every id (the first and last are open), inside one read
+/// transaction (or the caller's), so every slice reads the same snapshot. Reads over every
+/// learner go slice by slice so that no result is held whole (see [`SCAN_LEARNERS`]).
+pub fn in_learner_slices(
     conn: &mut DbConnection,
     org_id: &str,
-    filter: &Filter,
-    mut f: impl FnMut(MemoryFact<'_>),
+    per_slice: usize,
+    mut f: impl FnMut(&mut DbConnection, LearnerRange<'_>) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    if filter.learner_id.is_some() {
-        return memory_slice(conn, org_id, filter, (None, None), &mut f);
-    }
     let mut scan = |conn: &mut DbConnection| -> StoreResult<()> {
         let learners: Vec<String> = users::table
             .filter(users::org_id.eq(org_id))
             .select(users::id)
             .order(users::id)
             .load(conn)?;
-        // Slice boundaries: from one learner (inclusive) to the next slice's first (exclusive);
-        // the first and last slices are open, so the slices cover every key.
-        let starts: Vec<&str> = learners
-            .iter()
-            .step_by(SCAN_LEARNERS)
-            .skip(1)
-            .map(String::as_str)
-            .collect();
         let mut from = None;
-        for to in starts.iter().copied().map(Some).chain([None]) {
-            memory_slice(conn, org_id, filter, (from, to), &mut f)?;
+        let starts = learners.iter().step_by(per_slice.max(1)).skip(1);
+        for to in starts.map(|s| Some(s.as_str())).chain([None]) {
+            f(conn, (from, to))?;
             from = to;
         }
         Ok(())
@@ -249,13 +243,29 @@ pub fn for_each_memory(
     }
 }
 
+/// Calls `f` with every answered memory state in `filter`, learner by learner (millions of rows
+/// are never held at once; see [`in_learner_slices`]).
+pub fn for_each_memory(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &Filter,
+    mut f: impl FnMut(MemoryFact<'_>),
+) -> StoreResult<()> {
+    if filter.learner_id.is_some() {
+        return memory_slice(conn, org_id, filter, (None, None), &mut f);
+    }
+    in_learner_slices(conn, org_id, SCAN_LEARNERS, |conn, range| {
+        memory_slice(conn, org_id, filter, range, &mut f)
+    })
+}
+
 /// The answered memory states of `filter` whose learner lies in `[from, to)` (open where
 /// `None`).
 fn memory_slice(
     conn: &mut DbConnection,
     org_id: &str,
     filter: &Filter,
-    (from, to): (Option<&str>, Option<&str>),
+    (from, to): LearnerRange<'_>,
     f: &mut impl FnMut(MemoryFact<'_>),
 ) -> StoreResult<()> {
     use super::schema::memory_states;
