@@ -8,8 +8,10 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{cell, negotiate, respond, scope, share, Narrowing, OutputFormat, PerLearner, Table};
-use crate::domain::analytics::{parse_kpis, pearson, spearman, Mean, MIN_CORRELATION_PAIRS};
+use super::{cell, negotiate, respond, scope, share, Narrowing, OutputFormat, Table};
+use crate::domain::analytics::{
+    parse_kpis, pearson, spearman, Mean, PerLearner, MIN_CORRELATION_PAIRS,
+};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;

@@ -32,39 +32,6 @@ use crate::store::{accounts as account_store, learning, DbConnection};
 pub const ANALYSTS: &[Role] = &[Role::Analyst, Role::Admin];
 pub const READERS: &[Role] = &[Role::Manager, Role::Analyst, Role::Admin];
 
-/// Folds consecutive rows of one learner together before they reach the view's groups. The
-/// memory-state scan reads learner by learner (its primary key's order), so a learner's teams
-/// are looked up and their groups added to once per learner, not once per state (2 M states at
-/// 10,000 learners). Any order stays correct: a learner met again is simply flushed again.
-#[derive(Default)]
-pub struct PerLearner<T> {
-    learner: Option<String>,
-    acc: T,
-}
-
-impl<T: Default> PerLearner<T> {
-    /// The sums of `learner`, after handing the previous learner's to `flush`.
-    pub fn of(&mut self, learner: &str, flush: &mut impl FnMut(&str, T)) -> &mut T {
-        match &mut self.learner {
-            Some(current) if current == learner => {}
-            Some(current) => {
-                flush(current, std::mem::take(&mut self.acc));
-                current.clear();
-                current.push_str(learner);
-            }
-            None => self.learner = Some(learner.to_string()),
-        }
-        &mut self.acc
-    }
-
-    /// Hands the last learner's sums to `flush`.
-    pub fn finish(self, flush: &mut impl FnMut(&str, T)) {
-        if let Some(learner) = self.learner {
-            flush(&learner, self.acc);
-        }
-    }
-}
-
 /// How a view is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -349,36 +316,4 @@ impl Scope {
 /// Percent-free share for JSON: rounded to six decimals.
 pub fn share(v: Option<f64>) -> Option<f64> {
     v.map(round6)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::PerLearner;
-
-    /// Runs `rows` (learner, value) through a `PerLearner` sum and returns each flush.
-    fn flushes(rows: &[(&str, u32)]) -> Vec<(String, u32)> {
-        let mut out = Vec::new();
-        let mut flush = |learner: &str, sum: u32| out.push((learner.to_string(), sum));
-        let mut per = PerLearner::<u32>::default();
-        for &(learner, v) in rows {
-            *per.of(learner, &mut flush) += v;
-        }
-        per.finish(&mut flush);
-        out
-    }
-
-    #[test]
-    fn rows_of_one_learner_reach_the_groups_once() {
-        assert_eq!(
-            flushes(&[("a", 1), ("a", 2), ("b", 5), ("b", 1), ("c", 7)]),
-            vec![("a".into(), 3), ("b".into(), 6), ("c".into(), 7)]
-        );
-    }
-
-    #[test]
-    fn a_learner_met_again_is_flushed_again_and_nothing_is_lost() {
-        let out = flushes(&[("a", 1), ("b", 2), ("a", 4)]);
-        assert_eq!(out, vec![("a".into(), 1), ("b".into(), 2), ("a".into(), 4)]);
-        assert!(flushes(&[]).is_empty());
-    }
 }

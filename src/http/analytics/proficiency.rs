@@ -11,10 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    cell, charts, choice, negotiate, respond, scope, share, Narrowing, OutputFormat, PerLearner,
-    Scope, Table,
+    cell, charts, choice, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
 };
-use crate::domain::analytics::{rank_risks, suggestion, Mean, Risk};
+use crate::domain::analytics::{rank_risks, suggestion, Mean, PerLearner, Risk};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
@@ -97,7 +96,8 @@ fn collect(
         }
         _ => add(&mut groups, id, acc),
     };
-    let mut by_nugget = HashMap::<String, Acc>::new();
+    // Pack and topic groups do not depend on the learner: added to row by row.
+    let mut by_content = HashMap::<String, Acc>::new();
     for_each_memory(conn, org, &s.filter, |f| {
         let Some(info) = s.nuggets.get(f.nugget_id) else {
             return;
@@ -115,13 +115,13 @@ fn collect(
         }
         match group_by {
             GroupBy::Learner | GroupBy::Team => learner.of(f.learner_id, &mut flush).merge(acc),
-            GroupBy::Pack => add(&mut by_nugget, &info.pack_id, acc),
-            GroupBy::Topic => add(&mut by_nugget, &info.topic, acc),
+            GroupBy::Pack => add(&mut by_content, &info.pack_id, acc),
+            GroupBy::Topic => add(&mut by_content, &info.topic, acc),
         }
         overall.merge(acc);
     })?;
     learner.finish(&mut flush);
-    groups.extend(by_nugget);
+    groups.extend(by_content);
     let label = |key: &str| -> String {
         match group_by {
             GroupBy::Learner => s.learner_name(key),

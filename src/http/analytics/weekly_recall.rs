@@ -17,8 +17,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{PerLearner, Scope};
-use crate::domain::analytics::Mean;
+use super::Scope;
+use crate::domain::analytics::{Mean, PerLearner};
 use crate::domain::recall_weeks::week_end;
 use crate::error::ApiResult;
 use crate::store::analytics::{for_each_memory, Filter};
