@@ -769,6 +769,47 @@ async fn answers_count_in_the_week_they_were_given() {
     ));
 }
 
+/// A phone clock a few minutes ahead: the answer counts from the moment it was given, and until
+/// then the current week reads that learner's recall once (not from both the states and the log).
+#[actix_web::test]
+async fn an_answer_timed_ahead_of_now_leaves_this_weeks_recall_as_it_was() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let analyst = app.token("ana@acme.example").await;
+    let path = "/api/v1/analytics/trends?weeks=1";
+    let before = get_ok(&app, path, &analyst).await;
+    let sam = app.token(SAM).await;
+    let batch = json!({"answers": [{
+        "attempt_id": uuid::Uuid::new_v4(),
+        "nugget_id": f.nuggets[1].0,
+        "selected": ["a"],
+        "answered_at": app.clock.now() + Duration::minutes(3),
+        "response_ms": 5000,
+    }]});
+    let res = expect_json(
+        app.post_json("/api/v1/me/answers/batch", Some(&sam), &batch)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(res["results"][0]["status"], 201, "{res}");
+    assert_eq!(res["results"][0]["result"]["clock_flag"], Value::Null);
+    let after = get_ok(&app, path, &analyst).await;
+    let (was, now) = (
+        row(&before, "North", "2026-W10"),
+        row(&after, "North", "2026-W10"),
+    );
+    assert_eq!(now["n"], 6, "Sam's six nuggets, each once: {after}");
+    assert!(close(
+        &now["proficiency"],
+        was["proficiency"].as_f64().unwrap()
+    ));
+    assert_eq!(
+        row(&after, "South", "2026-W10"),
+        row(&before, "South", "2026-W10")
+    );
+}
+
 async fn upload_kpis(app: &TestApp, token: &str, csv: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/kpis"))

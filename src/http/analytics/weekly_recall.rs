@@ -101,21 +101,23 @@ pub fn recall_means(
             )?;
         }
         if let Some(current) = (0..starts.len()).find(|&i| week_end(starts[i]) > s.now) {
+            // A learner is read whole from one source: a state answered after `now` sends all of
+            // theirs to the log, whichever order the scan meets their states in.
+            let mut now_sums: HashMap<String, Mean> = HashMap::new();
             let mut flush = |learner: &str, m: Mean| {
-                if let Some(gs) = learners.get(learner) {
-                    add(gs, current, m);
+                if learners.contains_key(learner) {
+                    now_sums.entry(learner.to_string()).or_default().merge(m);
                 }
             };
             let mut per_learner = PerLearner::<Mean>::default();
             for_each_memory(conn, org, &s.filter, |m| {
                 if m.last_review.and_utc() > s.now {
-                    if !learners.contains_key(m.learner_id) {
-                        return;
+                    if learners.contains_key(m.learner_id) {
+                        from_log
+                            .entry(m.learner_id.to_string())
+                            .or_default()
+                            .push(current);
                     }
-                    from_log
-                        .entry(m.learner_id.to_string())
-                        .or_default()
-                        .push(current);
                     return;
                 }
                 per_learner
@@ -126,6 +128,11 @@ pub fn recall_means(
                     );
             })?;
             per_learner.finish(&mut flush);
+            for (learner, m) in now_sums {
+                if !from_log.get(&learner).is_some_and(|w| w.contains(&current)) {
+                    add(&learners[&learner], current, m);
+                }
+            }
         }
         let mut take = |learner: &str, sums: &[Mean], weeks: &mut dyn Iterator<Item = usize>| {
             if let Some(gs) = learners.get(learner) {
