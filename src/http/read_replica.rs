@@ -15,7 +15,8 @@ use prometheus::IntCounter;
 
 use crate::config::redact_url;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{self, DbConnection, DbPool, ReplicaPool, StoreError};
+use crate::store::reader::Reader;
+use crate::store::{self, DbPool, ReplicaPool, StoreError};
 
 /// Names the database that answered a replica-eligible read: `replica` or `primary`.
 pub static READ_SOURCE: HeaderName = HeaderName::from_static("x-reprise-read-source");
@@ -118,12 +119,12 @@ pub fn read<T, F>(
     f: F,
 ) -> ApiResult<(T, ReadSource)>
 where
-    F: FnOnce(&mut DbConnection) -> ApiResult<T> + Clone,
+    F: FnOnce(&mut Reader<'_>) -> ApiResult<T> + Clone,
 {
     if let Some(replica) = replica {
         if !replica.resting() {
             match replica.pool.get() {
-                Ok(mut conn) => match f.clone()(&mut conn) {
+                Ok(mut conn) => match f.clone()(&mut Reader::new(&mut conn, &replica.pool)) {
                     Ok(value) => {
                         replica.answered();
                         return Ok((value, ReadSource::Replica));
@@ -153,5 +154,5 @@ where
         }
     }
     let mut conn = primary.get().map_err(StoreError::from)?;
-    f(&mut conn).map(|value| (value, ReadSource::Primary))
+    f(&mut Reader::new(&mut conn, primary)).map(|value| (value, ReadSource::Primary))
 }

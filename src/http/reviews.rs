@@ -14,6 +14,7 @@ use crate::domain::eval::reprise_format::write_records;
 use crate::domain::scheduler::{fit_parameters, FitError, FitOutcome, MIN_FIT_REVIEWS};
 use crate::domain::validation::{Errors, FieldError};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::store::reader::Reader;
 use crate::store::reviews::{export_page, ExportCursor, ExportPage, ReceivedWindow};
 use crate::store::{model, DbConnection, DbPool, StoreError};
 
@@ -85,7 +86,7 @@ fn load_page(
     window: ReceivedWindow,
     cursor: &ExportCursor,
 ) -> ApiResult<ExportPage> {
-    let page = |conn: &mut DbConnection| -> ApiResult<ExportPage> {
+    let page = |conn: &mut Reader<'_>| -> ApiResult<ExportPage> {
         Ok(export_page(
             conn,
             org_id,
@@ -96,7 +97,9 @@ fn load_page(
     };
     match replica {
         Some(replica) => read_replica::read(pool, Some(replica), page).map(|(p, _)| p),
-        None => page(&mut *pool.get().map_err(StoreError::from)?),
+        None => page(&mut Reader::alone(
+            &mut *pool.get().map_err(StoreError::from)?,
+        )),
     }
 }
 

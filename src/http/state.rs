@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
 use crate::store::group_commit::GroupCommit;
+use crate::store::reader::Reader;
 use crate::store::{DbConnection, DbPool, StoreError};
 
 use super::read_replica::{self, ReadReplica, ReadSource};
@@ -68,7 +69,7 @@ impl AppState {
     /// twice, once on each, so it must not write.
     pub async fn read_db<T, F>(&self, f: F) -> ApiResult<(T, ReadSource)>
     where
-        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Clone + Send + 'static,
+        F: FnOnce(&mut Reader<'_>) -> ApiResult<T> + Clone + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();

@@ -7,6 +7,8 @@
 //! is one query parameter list of team ids, never a list of learner ids.
 
 use foldhash::{HashMap, HashMapExt};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use arrayvec::ArrayString;
 use chrono::NaiveDateTime;
@@ -14,12 +16,14 @@ use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
+use super::reader::{Helper, Helpers, Reader};
 use super::schema::{
     assignment_learners, assignments, kpis, nugget_versions, nuggets, pack_versions, packs,
     retention_stats, reviews, team_members, users,
 };
 use super::{kept, DbConnection, MultiRawValue, StoreError, StoreResult};
-use crate::domain::analytics::RetentionTally;
+use crate::domain::analytics::{PerLearner, RetentionTally};
+use diesel::connection::SimpleConnection;
 
 /// Who is who in an organization: users, and which teams they are direct members of.
 #[derive(Debug, Default)]
@@ -212,30 +216,40 @@ const SCAN_LEARNERS: usize = 250;
 /// A contiguous range of learner ids: from (inclusive) to (exclusive), open where `None`.
 pub type LearnerRange<'a> = (Option<&'a str>, Option<&'a str>);
 
-/// Calls `f` with consecutive ranges of the organization's learner ids, `per_slice` learners
-/// each, that together cover every id (the first and last are open), inside one read
-/// transaction (or the caller's), so every slice reads the same snapshot. Reads over every
-/// learner go slice by slice so that no result is held whole (see [`SCAN_LEARNERS`]).
-pub fn in_learner_slices(
+/// The organization's user ids in order.
+fn learner_ids(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<String>> {
+    Ok(users::table
+        .filter(users::org_id.eq(org_id))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)?)
+}
+
+/// Consecutive ranges of the ordered `ids`, `per_slice` each, that together cover every id
+/// (the first and last are open, so ids added since are covered too).
+fn ranges(ids: Vec<String>, per_slice: usize) -> Vec<OwnedRange> {
+    let mut ranges = Vec::new();
+    let mut from = None;
+    let starts = ids.into_iter().step_by(per_slice.max(1)).skip(1);
+    for to in starts.map(Some).chain([None]) {
+        ranges.push((from.take(), to.clone()));
+        from = to;
+    }
+    ranges
+}
+
+/// A [`LearnerRange`] that owns its bounds.
+type OwnedRange = (Option<String>, Option<String>);
+
+fn borrowed((from, to): &OwnedRange) -> LearnerRange<'_> {
+    (from.as_deref(), to.as_deref())
+}
+
+/// Runs `scan` in one read transaction on `conn`, or in the caller's when one is open.
+fn in_snapshot<T>(
     conn: &mut DbConnection,
-    org_id: &str,
-    per_slice: usize,
-    mut f: impl FnMut(&mut DbConnection, LearnerRange<'_>) -> StoreResult<()>,
-) -> StoreResult<()> {
-    let mut scan = |conn: &mut DbConnection| -> StoreResult<()> {
-        let learners: Vec<String> = users::table
-            .filter(users::org_id.eq(org_id))
-            .select(users::id)
-            .order(users::id)
-            .load(conn)?;
-        let mut from = None;
-        let starts = learners.iter().step_by(per_slice.max(1)).skip(1);
-        for to in starts.map(|s| Some(s.as_str())).chain([None]) {
-            f(conn, (from, to))?;
-            from = to;
-        }
-        Ok(())
-    };
+    scan: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
     if super::in_transaction(conn) {
         scan(conn)
     } else {
@@ -243,20 +257,201 @@ pub fn in_learner_slices(
     }
 }
 
-/// Calls `f` with every answered memory state in `filter`, learner by learner (millions of rows
-/// are never held at once; see [`in_learner_slices`]).
-pub fn for_each_memory(
+/// Calls `f` with consecutive ranges of the organization's learner ids, `per_slice` learners
+/// each, that together cover every id, inside one read transaction (or the caller's), so every
+/// slice reads the same snapshot. Reads over every learner go slice by slice so that no result
+/// is held whole (see [`SCAN_LEARNERS`]).
+pub fn in_learner_slices(
     conn: &mut DbConnection,
     org_id: &str,
-    filter: &Filter,
-    mut f: impl FnMut(MemoryFact<'_>),
+    per_slice: usize,
+    mut f: impl FnMut(&mut DbConnection, LearnerRange<'_>) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    if filter.learner_id.is_some() {
-        return memory_slice(conn, org_id, filter, (None, None), &mut f);
-    }
-    in_learner_slices(conn, org_id, SCAN_LEARNERS, |conn, range| {
-        memory_slice(conn, org_id, filter, range, &mut f)
+    in_snapshot(conn, |conn| {
+        for range in ranges(learner_ids(conn, org_id)?, per_slice) {
+            f(conn, borrowed(&range))?;
+        }
+        Ok(())
     })
+}
+
+/// Connections the memory-state scan splits its slices over: one per core (the read's own and
+/// helpers), so that a view keeps every core busy rather than one, and at most
+/// [`MAX_SCAN_WORKERS`] so that one view does not take the pool.
+fn scan_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_SCAN_WORKERS)
+}
+
+const MAX_SCAN_WORKERS: usize = 4;
+
+/// Calls `flush` with the sums `add` folds from the answered memory states in `filter`, per
+/// learner, and returns when every state has been folded.
+///
+/// The learner slices are read on up to one connection per core at once, `add` running on
+/// those threads and `flush` on the caller's. A learner's states are all read on one connection
+/// in one transaction; a learner may reach `flush` in more than one part, so sums must merge.
+/// On PostgreSQL the helper connections import the read's snapshot (`SET TRANSACTION
+/// SNAPSHOT`), so the whole scan sees one instant. SQLite cannot share a snapshot between
+/// connections: a helper's begins when it starts reading, an instant after the read's own, and
+/// an answer committed in between counts only if its learner's slice is read by a helper.
+pub fn fold_memory<T, A, F>(
+    reader: &mut Reader<'_>,
+    org_id: &str,
+    filter: &Filter,
+    add: A,
+    mut flush: F,
+) -> StoreResult<()>
+where
+    T: Default + Send,
+    A: Fn(&mut T, MemoryFact<'_>) + Sync,
+    F: FnMut(&str, T),
+{
+    if filter.learner_id.is_some() {
+        let mut learner = PerLearner::<T>::default();
+        memory_slice(reader, org_id, filter, (None, None), &mut |f| {
+            add(learner.of(f.learner_id, &mut flush), f)
+        })?;
+        learner.finish(&mut flush);
+        return Ok(());
+    }
+    let (conn, pool) = reader.parts();
+    in_snapshot(conn, |conn| {
+        let ids = learner_ids(conn, org_id)?;
+        let workers = scan_workers();
+        // Small organizations split too (a few slices per worker), so every scan takes the same path.
+        let per_slice = ids.len().div_ceil(4 * workers).clamp(1, SCAN_LEARNERS);
+        let ranges = ranges(ids, per_slice);
+        let wanted = workers.min(ranges.len()) - 1;
+        let mut helpers = if wanted == 0 {
+            Vec::new()
+        } else {
+            joined_helpers(conn, pool, wanted)
+        };
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let slices = Slices {
+            org_id,
+            filter,
+            ranges: &ranges,
+            next: &next,
+            failed: &failed,
+            add: &add,
+        };
+        std::thread::scope(|scope| {
+            let (sender, sums) = mpsc::sync_channel::<Vec<(String, T)>>(2 * (1 + helpers.len()));
+            let mut workers = Vec::new();
+            for helper in &mut helpers {
+                let sender = sender.clone();
+                workers.push(scope.spawn(move || {
+                    let conn = &mut **helper;
+                    let scanned = slices.scan(conn, &sender);
+                    super::roll_back(conn)?;
+                    scanned
+                }));
+            }
+            workers.push(scope.spawn(move || slices.scan(conn, &sender)));
+            for batch in sums {
+                for (learner, sums) in batch {
+                    flush(&learner, sums);
+                }
+            }
+            workers
+                .into_iter()
+                .try_for_each(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        })
+    })
+}
+
+/// Helper connections that have opened a read transaction on `conn`'s snapshot (PostgreSQL) or
+/// a fresh one (SQLite). A helper that cannot is let go: the scan reads with fewer.
+fn joined_helpers(conn: &mut DbConnection, pool: &dyn Helpers, n: usize) -> Vec<Helper> {
+    let snapshot = match conn {
+        DbConnection::Pg(_) => {
+            match diesel::select(diesel::dsl::sql::<Text>("pg_export_snapshot()"))
+                .get_result::<String>(conn)
+            {
+                Ok(id) if id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') => Some(id),
+                Ok(id) => {
+                    tracing::warn!(id, "unexpected snapshot id; scanning on one connection");
+                    return Vec::new();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot export the snapshot; scanning on one connection");
+                    return Vec::new();
+                }
+            }
+        }
+        DbConnection::Sqlite(_) => None,
+    };
+    let mut helpers = Vec::new();
+    for mut helper in (0..n).map_while(|_| pool.helper()) {
+        let joined = super::begin_read(&mut helper).and_then(|()| match &snapshot {
+            Some(id) => helper.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'")),
+            None => Ok(()),
+        });
+        match joined {
+            Ok(()) => helpers.push(helper),
+            Err(e) => {
+                let _ = super::roll_back(&mut helper);
+                tracing::warn!(error = %e, "a helper connection cannot join the scan");
+            }
+        }
+    }
+    helpers
+}
+
+/// The memory-state scan's shared work list: threads take the next slice until none is left.
+struct Slices<'s, A> {
+    org_id: &'s str,
+    filter: &'s Filter,
+    ranges: &'s [OwnedRange],
+    next: &'s AtomicUsize,
+    /// Set by the first thread that fails, so that the others stop.
+    failed: &'s AtomicBool,
+    add: &'s A,
+}
+
+impl<A> Clone for Slices<'_, A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A> Copy for Slices<'_, A> {}
+
+impl<A> Slices<'_, A> {
+    /// Folds slices on `conn` per learner and sends each slice's sums, until none is left.
+    fn scan<T: Default>(
+        self,
+        conn: &mut DbConnection,
+        out: &mpsc::SyncSender<Vec<(String, T)>>,
+    ) -> StoreResult<()>
+    where
+        A: Fn(&mut T, MemoryFact<'_>),
+    {
+        while !self.failed.load(Ordering::Relaxed) {
+            let Some(range) = self.ranges.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
+            let mut sums = Vec::new();
+            let mut keep = |learner: &str, t: T| sums.push((learner.to_string(), t));
+            let mut learner = PerLearner::<T>::default();
+            let read = memory_slice(conn, self.org_id, self.filter, borrowed(range), &mut |f| {
+                (self.add)(learner.of(f.learner_id, &mut keep), f)
+            });
+            if let Err(e) = read {
+                self.failed.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+            learner.finish(&mut keep);
+            if out.send(sums).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The answered memory states of `filter` whose learner lies in `[from, to)` (open where

@@ -28,6 +28,7 @@ pub mod group_commit;
 pub mod kept;
 pub mod learning;
 pub mod model;
+pub mod reader;
 pub mod recall_weeks;
 pub mod reviews;
 pub mod tokens;
@@ -303,14 +304,19 @@ pub fn read_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    begin_read(conn)?;
+    let result = f(conn);
+    rollback(conn);
+    result
+}
+
+/// Opens the transaction of [`read_tx`].
+pub(crate) fn begin_read(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     begin_with(
         conn,
         "BEGIN",
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    )?;
-    let result = f(conn);
-    rollback(conn);
-    result
+    )
 }
 
 /// Whether a transaction is open on `conn` (a read that must see one snapshot opens its own only

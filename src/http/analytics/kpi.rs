@@ -9,14 +9,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{cell, negotiate, respond, scope, share, Narrowing, OutputFormat, Table};
-use crate::domain::analytics::{
-    parse_kpis, pearson, spearman, Mean, PerLearner, MIN_CORRELATION_PAIRS,
-};
+use crate::domain::analytics::{parse_kpis, pearson, spearman, Mean, MIN_CORRELATION_PAIRS};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
-use crate::store::analytics::{self as analytics_store, for_each_memory};
+use crate::store::analytics::{self as analytics_store, fold_memory, MemoryFact};
 use crate::store::{self};
 
 /// (proficiency, KPI value) of the sellers in one group.
@@ -180,19 +178,15 @@ pub async fn kpi_correlation(
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let org = caller.org_id.as_str();
             let mut proficiency: HashMap<String, Mean> = HashMap::new();
-            let mut flush = |learner: &str, m: Mean| {
-                proficiency.entry(learner.to_string()).or_default().merge(m);
+            let fold = |m: &mut Mean, f: MemoryFact<'_>| {
+                m.add(
+                    s.curve
+                        .recall_at(f.stability, f.last_review.and_utc(), s.now),
+                );
             };
-            let mut per_learner = PerLearner::<Mean>::default();
-            for_each_memory(conn, org, &s.filter, |f| {
-                per_learner
-                    .of(f.learner_id, &mut flush)
-                    .add(
-                        s.curve
-                            .recall_at(f.stability, f.last_review.and_utc(), s.now),
-                    );
+            fold_memory(conn, org, &s.filter, fold, |learner, m| {
+                proficiency.entry(learner.to_string()).or_default().merge(m);
             })?;
-            per_learner.finish(&mut flush);
             let values =
                 analytics_store::kpis(conn, org, q.metric.as_deref(), q.period.as_deref())?;
             // (metric, period) → group index → pairs; the last group is everyone in scope.

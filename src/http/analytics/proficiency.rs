@@ -13,12 +13,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     cell, charts, choice, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
 };
-use crate::domain::analytics::{rank_risks, suggestion, Mean, PerLearner, Risk};
+use crate::domain::analytics::{rank_risks, suggestion, Mean, Risk};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
-use crate::store::analytics::for_each_memory;
-use crate::store::DbConnection;
+use crate::store::analytics::{fold_memory, MemoryFact};
+use crate::store::reader::Reader;
 
 /// What a view's rows are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
@@ -68,7 +68,7 @@ type Groups = BTreeMap<(String, String), Acc>;
 /// Streams the scope's memory states into groups: (key, label) → sums. `later` is predicted
 /// recall at `now + horizon`.
 fn collect(
-    conn: &mut DbConnection,
+    reader: &mut Reader<'_>,
     org: &str,
     s: &Scope,
     group_by: GroupBy,
@@ -87,41 +87,42 @@ fn collect(
             }
         }
     }
-    let mut learner = PerLearner::<Acc>::default();
-    let mut flush = |id: &str, acc: Acc| match group_by {
-        GroupBy::Team => {
-            for &t in s.teams_of(id) {
-                add(&mut groups, &s.teams[t].id, acc);
-            }
-        }
-        _ => add(&mut groups, id, acc),
-    };
-    // Pack and topic groups do not depend on the learner: added to row by row.
-    let mut by_content = HashMap::<String, Acc>::new();
-    for_each_memory(conn, org, &s.filter, |f| {
+    // A learner's sums per pack or topic (one entry, "", when grouping by learner or team).
+    let fold = |sums: &mut HashMap<_, Acc>, f: MemoryFact<'_>| {
         let Some(info) = s.nuggets.get(f.nugget_id) else {
             return;
         };
         if topic.is_some_and(|t| t != info.topic) {
             return;
         }
+        let key = match group_by {
+            GroupBy::Learner | GroupBy::Team => "",
+            GroupBy::Pack => info.pack_id.as_str(),
+            GroupBy::Topic => info.topic.as_str(),
+        };
         let last = f.last_review.and_utc();
-        let mut acc = Acc::default();
+        let acc = sums.entry(key).or_default();
         acc.now.add(s.curve.recall_at(f.stability, last, s.now));
         acc.later
             .add(s.curve.recall_at(f.stability, last, later_at));
         if let Some(c) = f.first_correct {
             acc.first.add(if c { 1.0 } else { 0.0 });
         }
-        match group_by {
-            GroupBy::Learner | GroupBy::Team => learner.of(f.learner_id, &mut flush).merge(acc),
-            GroupBy::Pack => add(&mut by_content, &info.pack_id, acc),
-            GroupBy::Topic => add(&mut by_content, &info.topic, acc),
+    };
+    fold_memory(reader, org, &s.filter, fold, |learner, sums| {
+        for (key, acc) in sums {
+            overall.merge(acc);
+            match group_by {
+                GroupBy::Learner => add(&mut groups, learner, acc),
+                GroupBy::Team => {
+                    for &t in s.teams_of(learner) {
+                        add(&mut groups, &s.teams[t].id, acc);
+                    }
+                }
+                GroupBy::Pack | GroupBy::Topic => add(&mut groups, key, acc),
+            }
         }
-        overall.merge(acc);
     })?;
-    learner.finish(&mut flush);
-    groups.extend(by_content);
     let label = |key: &str| -> String {
         match group_by {
             GroupBy::Learner => s.learner_name(key),
@@ -366,7 +367,19 @@ pub async fn heatmap(
                     }
                 }
             };
-            let mut flush = |learner: &str, topics: HashMap<&str, Mean>| {
+            let fold = |topics: &mut HashMap<_, Mean>, f: MemoryFact<'_>| {
+                let Some(t) = s.topic_of(f.nugget_id) else {
+                    return;
+                };
+                if topic.as_deref().is_some_and(|x| x != t) {
+                    return;
+                }
+                let r = s
+                    .curve
+                    .recall_at(f.stability, f.last_review.and_utc(), s.now);
+                topics.entry(t).or_default().add(r);
+            };
+            fold_memory(conn, &caller.org_id, &s.filter, fold, |learner, topics| {
                 for (t, m) in topics {
                     match rows_by {
                         HeatmapRows::Learner => add(learner, t, m),
@@ -377,25 +390,7 @@ pub async fn heatmap(
                         }
                     }
                 }
-            };
-            let mut learner = PerLearner::<HashMap<&str, Mean>>::default();
-            for_each_memory(conn, &caller.org_id, &s.filter, |f| {
-                let Some(t) = s.topic_of(f.nugget_id) else {
-                    return;
-                };
-                if topic.as_deref().is_some_and(|x| x != t) {
-                    return;
-                }
-                let r = s
-                    .curve
-                    .recall_at(f.stability, f.last_review.and_utc(), s.now);
-                learner
-                    .of(f.learner_id, &mut flush)
-                    .entry(t)
-                    .or_default()
-                    .add(r);
             })?;
-            learner.finish(&mut flush);
             let topics: BTreeSet<&String> = cells.values().flat_map(|c| c.keys()).collect();
             let topics: Vec<String> = topics.into_iter().cloned().collect();
             let mut row_keys: Vec<(String, String)> = match rows_by {
@@ -686,14 +681,7 @@ pub async fn forgetting_risk(
             let horizon = s.now + Duration::days(days);
             // learner → topic → sums.
             let mut pairs: HashMap<String, HashMap<&str, Acc>> = HashMap::new();
-            let mut flush = |learner: &str, topics: HashMap<_, Acc>| {
-                let into = pairs.entry(learner.to_string()).or_default();
-                for (t, acc) in topics {
-                    into.entry(t).or_default().merge(acc);
-                }
-            };
-            let mut learner = PerLearner::<HashMap<&str, Acc>>::default();
-            for_each_memory(conn, &caller.org_id, &s.filter, |f| {
+            let fold = |topics: &mut HashMap<_, Acc>, f: MemoryFact<'_>| {
                 let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
                 };
@@ -701,14 +689,19 @@ pub async fn forgetting_risk(
                     return;
                 }
                 let last = f.last_review.and_utc();
-                let acc = learner.of(f.learner_id, &mut flush).entry(t).or_default();
+                let acc = topics.entry(t).or_default();
                 acc.now.add(s.curve.recall_at(f.stability, last, s.now));
                 acc.later.add(s.curve.recall_at(f.stability, last, horizon));
                 if let Some(c) = f.first_correct {
                     acc.first.add(if c { 1.0 } else { 0.0 });
                 }
+            };
+            fold_memory(conn, &caller.org_id, &s.filter, fold, |learner, topics| {
+                let into = pairs.entry(learner.to_string()).or_default();
+                for (t, acc) in topics {
+                    into.entry(t).or_default().merge(acc);
+                }
             })?;
-            learner.finish(&mut flush);
             let risks: Vec<Risk> = pairs
                 .into_iter()
                 .filter(|(learner, _)| s.is_learner(learner))

@@ -18,24 +18,26 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Scope;
-use crate::domain::analytics::{Mean, PerLearner};
+use crate::domain::analytics::Mean;
 use crate::domain::recall_weeks::week_end;
 use crate::error::ApiResult;
-use crate::store::analytics::{for_each_memory, Filter};
+use crate::store;
+use crate::store::analytics::{fold_memory, Filter, MemoryFact};
+use crate::store::reader::Reader;
 use crate::store::recall_weeks::{done_weeks, for_each_row, stale_learners, sums_from_log};
-use crate::store::{self, DbConnection};
 
 /// Mean recall per (group, week index) at the instants `ends` of the weeks `starts` (the last
 /// may be the current week, read at `s.now`), over the learners in `learners` (learner → group
 /// indexes).
 pub fn recall_means(
-    conn: &mut DbConnection,
+    reader: &mut Reader<'_>,
     org: &str,
     s: &Scope,
     starts: &[NaiveDate],
     ends: &[DateTime<Utc>],
     learners: &HashMap<String, Vec<usize>>,
 ) -> ApiResult<HashMap<(usize, usize), Mean>> {
+    let (conn, pool) = reader.parts();
     store::read_tx(conn, |conn| {
         let mut means: HashMap<(usize, usize), Mean> = HashMap::new();
         let mut add = |gs: &[usize], i: usize, m: Mean| {
@@ -104,30 +106,34 @@ pub fn recall_means(
             // A learner is read whole from one source: a state answered after `now` sends all of
             // theirs to the log, whichever order the scan meets their states in.
             let mut now_sums: HashMap<String, Mean> = HashMap::new();
-            let mut flush = |learner: &str, m: Mean| {
-                if learners.contains_key(learner) {
-                    now_sums.entry(learner.to_string()).or_default().merge(m);
+            // A learner's recall now, and whether a state was answered after `now`.
+            let fold = |(sum, ahead): &mut (Mean, bool), m: MemoryFact<'_>| {
+                if m.last_review.and_utc() > s.now {
+                    *ahead = true;
+                } else {
+                    let last = m.last_review.and_utc();
+                    sum.add(s.curve.recall_at(m.stability, last, s.now));
                 }
             };
-            let mut per_learner = PerLearner::<Mean>::default();
-            for_each_memory(conn, org, &s.filter, |m| {
-                if m.last_review.and_utc() > s.now {
-                    if learners.contains_key(m.learner_id) {
+            fold_memory(
+                &mut Reader::new(conn, pool),
+                org,
+                &s.filter,
+                fold,
+                |learner, (m, ahead)| {
+                    if !learners.contains_key(learner) {
+                        return;
+                    }
+                    if ahead {
                         from_log
-                            .entry(m.learner_id.to_string())
+                            .entry(learner.to_string())
                             .or_default()
                             .push(current);
+                    } else {
+                        now_sums.entry(learner.to_string()).or_default().merge(m);
                     }
-                    return;
-                }
-                per_learner
-                    .of(m.learner_id, &mut flush)
-                    .add(
-                        s.curve
-                            .recall_at(m.stability, m.last_review.and_utc(), s.now),
-                    );
-            })?;
-            per_learner.finish(&mut flush);
+                },
+            )?;
             for (learner, m) in now_sums {
                 if !from_log.get(&learner).is_some_and(|w| w.contains(&current)) {
                     add(&learners[&learner], current, m);
