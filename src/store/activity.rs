@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::analytics::in_learner_slices;
+use super::analytics::{in_parallel_slices, LearnerRange};
+use super::reader::Reader;
 use super::schema::learner_weeks;
 use super::{kept, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{ResponseTimes, WeekActivity, RESPONSE_BUCKETS};
@@ -188,17 +189,18 @@ pub fn insert_weeks(
 }
 
 /// Learners per read of [`weeks_since`]: up to 104 wide rows each (see
-/// [`in_learner_slices`]; one read of 10,000 learners' 8 weeks cost PostgreSQL's client 300 MB).
+/// [`in_parallel_slices`]; one read of 10,000 learners' 8 weeks cost PostgreSQL's client 300 MB).
 const WEEK_SLICE: usize = 500;
 
-/// Every learner's weeks from `from` on: (learner, week start, activity).
+/// Every learner's weeks from `from` on: (learner, week start, activity), in no particular order.
 pub fn weeks_since(
-    conn: &mut DbConnection,
+    reader: &mut Reader<'_>,
     org_id: &str,
     from: NaiveDate,
 ) -> StoreResult<Vec<(String, NaiveDate, WeekActivity)>> {
-    let mut weeks = Vec::new();
-    in_learner_slices(conn, org_id, WEEK_SLICE, |conn, (first, end)| {
+    let read = |conn: &mut DbConnection,
+                (first, end): LearnerRange<'_>,
+                out: &mut Vec<(String, NaiveDate, WeekActivity)>| {
         let mut q = learner_weeks::table
             .filter(learner_weeks::org_id.eq(org_id))
             .filter(learner_weeks::week_start.ge(from))
@@ -213,10 +215,12 @@ pub fn weeks_since(
         for row in q.load_iter::<LearnerWeekRow, diesel::connection::DefaultLoadingMode>(conn)? {
             let row = row?;
             let a = row.activity();
-            weeks.push((row.learner_id, row.week_start, a));
+            out.push((row.learner_id, row.week_start, a));
         }
         Ok(())
-    })?;
+    };
+    let mut weeks = Vec::new();
+    in_parallel_slices(reader, org_id, WEEK_SLICE, read, |rows| weeks.extend(rows))?;
     Ok(weeks)
 }
 
@@ -358,7 +362,7 @@ mod tests {
                 .merge(&a);
         }
         let stored: HashMap<(String, NaiveDate), WeekActivity> =
-            weeks_since(&mut conn, "org", at(-30, 0, 0).date())
+            weeks_since(&mut Reader::alone(&mut conn), "org", at(-30, 0, 0).date())
                 .unwrap()
                 .into_iter()
                 .map(|(learner, week, a)| ((learner, week), a))
@@ -372,7 +376,7 @@ mod tests {
         add_week(&mut conn, "org", "ann", week, &a).unwrap();
         let (week, a) = WeekActivity::of_answer(at(14, 9, 0), true, true, 3_000);
         add_week(&mut conn, "org", "ann", week, &a).unwrap();
-        let after = weeks_since(&mut conn, "org", at(7, 0, 0).date()).unwrap();
+        let after = weeks_since(&mut Reader::alone(&mut conn), "org", at(7, 0, 0).date()).unwrap();
         let ann: Vec<_> = after.iter().filter(|(l, _, _)| l == "ann").collect();
         assert_eq!(ann.len(), 2);
         let next = ann

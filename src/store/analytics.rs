@@ -257,27 +257,76 @@ fn in_snapshot<T>(
     }
 }
 
-/// Calls `f` with consecutive ranges of the organization's learner ids, `per_slice` learners
-/// each, that together cover every id, inside one read transaction (or the caller's), so every
-/// slice reads the same snapshot. Reads over every learner go slice by slice so that no result
-/// is held whole (see [`SCAN_LEARNERS`]).
-pub fn in_learner_slices(
-    conn: &mut DbConnection,
+/// Reads every learner of the organization slice by slice, on up to one connection per core at
+/// once, and hands each slice's results to `take` on the caller's thread.
+///
+/// `read` runs on the worker threads with a contiguous range of learner ids, at most
+/// `max_per_slice` learners (fewer in a small organization, which splits into a few slices per
+/// worker all the same, so every scan takes this path); the ranges cover every id. Slicing keeps
+/// results small (PostgreSQL's client library holds a whole result in memory before the first
+/// row is read); splitting keeps every core busy rather than one.
+///
+/// Every connection reads in one transaction (the caller's, when one is open on the read's own
+/// connection). On PostgreSQL the helpers import the read's snapshot (`SET TRANSACTION
+/// SNAPSHOT`), so the whole read sees one instant. SQLite cannot share a snapshot between
+/// connections: a helper's begins when it starts reading, an instant after the read's own, and
+/// an answer committed in between counts only if its learner's slice is read by a helper. Either
+/// way a learner is read whole on one connection.
+pub fn in_parallel_slices<R, F, T>(
+    reader: &mut Reader<'_>,
     org_id: &str,
-    per_slice: usize,
-    mut f: impl FnMut(&mut DbConnection, LearnerRange<'_>) -> StoreResult<()>,
-) -> StoreResult<()> {
+    max_per_slice: usize,
+    read: F,
+    mut take: T,
+) -> StoreResult<()>
+where
+    R: Send,
+    F: Fn(&mut DbConnection, LearnerRange<'_>, &mut Vec<R>) -> StoreResult<()> + Sync,
+    T: FnMut(Vec<R>),
+{
+    let (conn, pool) = reader.parts();
     in_snapshot(conn, |conn| {
-        for range in ranges(learner_ids(conn, org_id)?, per_slice) {
-            f(conn, borrowed(&range))?;
-        }
-        Ok(())
+        let ids = learner_ids(conn, org_id)?;
+        let workers = scan_workers();
+        let per_slice = ids.len().div_ceil(4 * workers).clamp(1, max_per_slice);
+        let ranges = ranges(ids, per_slice);
+        let wanted = workers.min(ranges.len()) - 1;
+        let mut helpers = if wanted == 0 {
+            Vec::new()
+        } else {
+            joined_helpers(conn, pool, wanted)
+        };
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let slices = Slices {
+            ranges: &ranges,
+            next: &next,
+            failed: &failed,
+            read: &read,
+        };
+        std::thread::scope(|scope| {
+            let (sender, results) = mpsc::sync_channel::<Vec<R>>(2 * (1 + helpers.len()));
+            let mut workers = Vec::new();
+            for helper in &mut helpers {
+                let sender = sender.clone();
+                workers.push(scope.spawn(move || {
+                    let conn = &mut **helper;
+                    let scanned = slices.scan(conn, &sender);
+                    super::roll_back(conn)?;
+                    scanned
+                }));
+            }
+            workers.push(scope.spawn(move || slices.scan(conn, &sender)));
+            results.into_iter().for_each(&mut take);
+            workers
+                .into_iter()
+                .try_for_each(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        })
     })
 }
 
-/// Connections the memory-state scan splits its slices over: one per core (the read's own and
-/// helpers), so that a view keeps every core busy rather than one, and at most
-/// [`MAX_SCAN_WORKERS`] so that one view does not take the pool.
+/// Connections a read splits its slices over: one per core (the read's own and helpers), and
+/// at most [`MAX_SCAN_WORKERS`] so that one view does not take the pool.
 fn scan_workers() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -287,15 +336,9 @@ fn scan_workers() -> usize {
 const MAX_SCAN_WORKERS: usize = 4;
 
 /// Calls `flush` with the sums `add` folds from the answered memory states in `filter`, per
-/// learner, and returns when every state has been folded.
-///
-/// The learner slices are read on up to one connection per core at once, `add` running on
-/// those threads and `flush` on the caller's. A learner's states are all read on one connection
-/// in one transaction; a learner may reach `flush` in more than one part, so sums must merge.
-/// On PostgreSQL the helper connections import the read's snapshot (`SET TRANSACTION
-/// SNAPSHOT`), so the whole scan sees one instant. SQLite cannot share a snapshot between
-/// connections: a helper's begins when it starts reading, an instant after the read's own, and
-/// an answer committed in between counts only if its learner's slice is read by a helper.
+/// learner, and returns when every state has been folded. `add` runs on the worker threads of
+/// [`in_parallel_slices`], `flush` on the caller's; a learner may reach `flush` in more than
+/// one part, so sums must merge.
 pub fn fold_memory<T, A, F>(
     reader: &mut Reader<'_>,
     org_id: &str,
@@ -316,56 +359,24 @@ where
         learner.finish(&mut flush);
         return Ok(());
     }
-    let (conn, pool) = reader.parts();
-    in_snapshot(conn, |conn| {
-        let ids = learner_ids(conn, org_id)?;
-        let workers = scan_workers();
-        // Small organizations split too (a few slices per worker), so every scan takes the same path.
-        let per_slice = ids.len().div_ceil(4 * workers).clamp(1, SCAN_LEARNERS);
-        let ranges = ranges(ids, per_slice);
-        let wanted = workers.min(ranges.len()) - 1;
-        let mut helpers = if wanted == 0 {
-            Vec::new()
-        } else {
-            joined_helpers(conn, pool, wanted)
-        };
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let slices = Slices {
-            org_id,
-            filter,
-            ranges: &ranges,
-            next: &next,
-            failed: &failed,
-            add: &add,
-        };
-        std::thread::scope(|scope| {
-            let (sender, sums) = mpsc::sync_channel::<Vec<(String, T)>>(2 * (1 + helpers.len()));
-            let mut workers = Vec::new();
-            for helper in &mut helpers {
-                let sender = sender.clone();
-                workers.push(scope.spawn(move || {
-                    let conn = &mut **helper;
-                    let scanned = slices.scan(conn, &sender);
-                    super::roll_back(conn)?;
-                    scanned
-                }));
-            }
-            workers.push(scope.spawn(move || slices.scan(conn, &sender)));
-            for batch in sums {
-                for (learner, sums) in batch {
-                    flush(&learner, sums);
-                }
-            }
-            workers
-                .into_iter()
-                .try_for_each(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-        })
+    let read = |conn: &mut DbConnection, range: LearnerRange<'_>, out: &mut Vec<(String, T)>| {
+        let mut keep = |learner: &str, t: T| out.push((learner.to_string(), t));
+        let mut learner = PerLearner::<T>::default();
+        memory_slice(conn, org_id, filter, range, &mut |f| {
+            add(learner.of(f.learner_id, &mut keep), f)
+        })?;
+        learner.finish(&mut keep);
+        Ok(())
+    };
+    in_parallel_slices(reader, org_id, SCAN_LEARNERS, read, |sums| {
+        for (learner, t) in sums {
+            flush(&learner, t);
+        }
     })
 }
 
 /// Helper connections that have opened a read transaction on `conn`'s snapshot (PostgreSQL) or
-/// a fresh one (SQLite). A helper that cannot is let go: the scan reads with fewer.
+/// a fresh one (SQLite). A helper that cannot is let go: the read goes on with fewer.
 fn joined_helpers(conn: &mut DbConnection, pool: &dyn Helpers, n: usize) -> Vec<Helper> {
     let snapshot = match conn {
         DbConnection::Pg(_) => {
@@ -374,11 +385,11 @@ fn joined_helpers(conn: &mut DbConnection, pool: &dyn Helpers, n: usize) -> Vec<
             {
                 Ok(id) if id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') => Some(id),
                 Ok(id) => {
-                    tracing::warn!(id, "unexpected snapshot id; scanning on one connection");
+                    tracing::warn!(id, "unexpected snapshot id; reading on one connection");
                     return Vec::new();
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot export the snapshot; scanning on one connection");
+                    tracing::warn!(error = %e, "cannot export the snapshot; reading on one connection");
                     return Vec::new();
                 }
             }
@@ -395,58 +406,47 @@ fn joined_helpers(conn: &mut DbConnection, pool: &dyn Helpers, n: usize) -> Vec<
             Ok(()) => helpers.push(helper),
             Err(e) => {
                 let _ = super::roll_back(&mut helper);
-                tracing::warn!(error = %e, "a helper connection cannot join the scan");
+                tracing::warn!(error = %e, "a helper connection cannot join the read");
             }
         }
     }
     helpers
 }
 
-/// The memory-state scan's shared work list: threads take the next slice until none is left.
-struct Slices<'s, A> {
-    org_id: &'s str,
-    filter: &'s Filter,
+/// The shared work list of [`in_parallel_slices`]: threads take the next slice until none is
+/// left.
+struct Slices<'s, F> {
     ranges: &'s [OwnedRange],
     next: &'s AtomicUsize,
     /// Set by the first thread that fails, so that the others stop.
     failed: &'s AtomicBool,
-    add: &'s A,
+    read: &'s F,
 }
 
-impl<A> Clone for Slices<'_, A> {
+impl<F> Clone for Slices<'_, F> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<A> Copy for Slices<'_, A> {}
+impl<F> Copy for Slices<'_, F> {}
 
-impl<A> Slices<'_, A> {
-    /// Folds slices on `conn` per learner and sends each slice's sums, until none is left.
-    fn scan<T: Default>(
-        self,
-        conn: &mut DbConnection,
-        out: &mpsc::SyncSender<Vec<(String, T)>>,
-    ) -> StoreResult<()>
+impl<F> Slices<'_, F> {
+    /// Reads slices on `conn` and sends each one's results, until none is left.
+    fn scan<R>(self, conn: &mut DbConnection, out: &mpsc::SyncSender<Vec<R>>) -> StoreResult<()>
     where
-        A: Fn(&mut T, MemoryFact<'_>),
+        F: Fn(&mut DbConnection, LearnerRange<'_>, &mut Vec<R>) -> StoreResult<()>,
     {
         while !self.failed.load(Ordering::Relaxed) {
             let Some(range) = self.ranges.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
                 break;
             };
-            let mut sums = Vec::new();
-            let mut keep = |learner: &str, t: T| sums.push((learner.to_string(), t));
-            let mut learner = PerLearner::<T>::default();
-            let read = memory_slice(conn, self.org_id, self.filter, borrowed(range), &mut |f| {
-                (self.add)(learner.of(f.learner_id, &mut keep), f)
-            });
-            if let Err(e) = read {
+            let mut results = Vec::new();
+            if let Err(e) = (self.read)(conn, borrowed(range), &mut results) {
                 self.failed.store(true, Ordering::Relaxed);
                 return Err(e);
             }
-            learner.finish(&mut keep);
-            if out.send(sums).is_err() {
+            if out.send(results).is_err() {
                 break;
             }
         }
