@@ -192,19 +192,51 @@ pub fn insert_weeks(
 /// [`in_parallel_slices`]; one read of 10,000 learners' 8 weeks cost PostgreSQL's client 300 MB).
 const WEEK_SLICE: usize = 500;
 
+/// How much of a week [`weeks_since`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeekDetail {
+    /// Counts and active days, response times left empty: a tenth of the columns.
+    Totals,
+    /// Everything, response-time histogram included (for medians).
+    WithResponseTimes,
+}
+
+/// The counts of a `learner_weeks` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = learner_weeks)]
+struct WeekTotals {
+    learner_id: String,
+    week_start: NaiveDate,
+    answers: i64,
+    correct: i64,
+    on_time: i64,
+    days: i32,
+}
+
+impl WeekTotals {
+    fn activity(&self) -> WeekActivity {
+        WeekActivity {
+            answers: self.answers.max(0) as u64,
+            correct: self.correct.max(0) as u64,
+            on_time: self.on_time.max(0) as u64,
+            days: self.days as u8,
+            response_times: ResponseTimes::default(),
+        }
+    }
+}
+
 /// Every learner's weeks from `from` on: (learner, week start, activity), in no particular order.
 pub fn weeks_since(
     reader: &mut Reader<'_>,
     org_id: &str,
     from: NaiveDate,
+    detail: WeekDetail,
 ) -> StoreResult<Vec<(String, NaiveDate, WeekActivity)>> {
-    let read = |conn: &mut DbConnection,
-                (first, end): LearnerRange<'_>,
-                out: &mut Vec<(String, NaiveDate, WeekActivity)>| {
+    type Week = (String, NaiveDate, WeekActivity);
+    let read = |conn: &mut DbConnection, (first, end): LearnerRange<'_>, out: &mut Vec<Week>| {
         let mut q = learner_weeks::table
             .filter(learner_weeks::org_id.eq(org_id))
             .filter(learner_weeks::week_start.ge(from))
-            .select(LearnerWeekRow::as_select())
             .into_boxed();
         if let Some(first) = first {
             q = q.filter(learner_weeks::learner_id.ge(first));
@@ -212,10 +244,24 @@ pub fn weeks_since(
         if let Some(end) = end {
             q = q.filter(learner_weeks::learner_id.lt(end));
         }
-        for row in q.load_iter::<LearnerWeekRow, diesel::connection::DefaultLoadingMode>(conn)? {
-            let row = row?;
-            let a = row.activity();
-            out.push((row.learner_id, row.week_start, a));
+        use diesel::connection::DefaultLoadingMode as Rows;
+        match detail {
+            WeekDetail::Totals => {
+                let q = q.select(WeekTotals::as_select());
+                for row in q.load_iter::<WeekTotals, Rows>(conn)? {
+                    let row = row?;
+                    let a = row.activity();
+                    out.push((row.learner_id, row.week_start, a));
+                }
+            }
+            WeekDetail::WithResponseTimes => {
+                let q = q.select(LearnerWeekRow::as_select());
+                for row in q.load_iter::<LearnerWeekRow, Rows>(conn)? {
+                    let row = row?;
+                    let a = row.activity();
+                    out.push((row.learner_id, row.week_start, a));
+                }
+            }
         }
         Ok(())
     };
@@ -361,12 +407,16 @@ mod tests {
                 .or_default()
                 .merge(&a);
         }
-        let stored: HashMap<(String, NaiveDate), WeekActivity> =
-            weeks_since(&mut Reader::alone(&mut conn), "org", at(-30, 0, 0).date())
-                .unwrap()
-                .into_iter()
-                .map(|(learner, week, a)| ((learner, week), a))
-                .collect();
+        let stored: HashMap<(String, NaiveDate), WeekActivity> = weeks_since(
+            &mut Reader::alone(&mut conn),
+            "org",
+            at(-30, 0, 0).date(),
+            WeekDetail::WithResponseTimes,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(learner, week, a)| ((learner, week), a))
+        .collect();
         assert_eq!(stored, expected);
         let ann = &stored[&("ann".to_string(), at(0, 0, 0).date())];
         assert_eq!((ann.answers, ann.on_time, ann.days), (4, 3, 0b100_0101));
@@ -376,7 +426,13 @@ mod tests {
         add_week(&mut conn, "org", "ann", week, &a).unwrap();
         let (week, a) = WeekActivity::of_answer(at(14, 9, 0), true, true, 3_000);
         add_week(&mut conn, "org", "ann", week, &a).unwrap();
-        let after = weeks_since(&mut Reader::alone(&mut conn), "org", at(7, 0, 0).date()).unwrap();
+        let after = weeks_since(
+            &mut Reader::alone(&mut conn),
+            "org",
+            at(7, 0, 0).date(),
+            WeekDetail::Totals,
+        )
+        .unwrap();
         let ann: Vec<_> = after.iter().filter(|(l, _, _)| l == "ann").collect();
         assert_eq!(ann.len(), 2);
         let next = ann

@@ -20,7 +20,7 @@ use crate::domain::analytics::{iso_week_label, recent_weeks, WeekActivity};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
-use crate::store::activity;
+use crate::store::activity::{self, WeekDetail};
 use crate::store::analytics::reach;
 
 /// A group of learners a weekly view reports on: a team, or everyone in scope.
@@ -239,6 +239,7 @@ pub async fn engagement(
                 conn,
                 org,
                 w.starts[0] - Duration::weeks(ACTIVE_LOOKBACK_WEEKS),
+                WeekDetail::WithResponseTimes,
             )?;
             let first_week = activity::first_weeks(conn, org)?;
             let mut answer_days: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
@@ -404,7 +405,7 @@ pub async fn trends(
             let learners = learners_in_scope(&s);
             // Answers and correct rate: from the weekly roll-up.
             let answers = tallies(
-                &activity::weeks_since(conn, org, w.starts[0])?,
+                &activity::weeks_since(conn, org, w.starts[0], WeekDetail::Totals)?,
                 &learners,
                 &w,
             );
