@@ -780,7 +780,31 @@ pub fn count_correct_answers(conn: &mut DbConnection, org_id: &str) -> StoreResu
 
 #[cfg(test)]
 mod tests {
-    use super::parse_timestamp;
+    use super::{parse_timestamp, ranges};
+
+    #[test]
+    fn learner_ranges_cover_every_id_once_and_ids_added_later() {
+        let ids: Vec<String> = ["a", "c", "e", "g", "i"].map(String::from).into();
+        let r = ranges(ids.clone(), 2);
+        let bounds: Vec<(Option<&str>, Option<&str>)> = r
+            .iter()
+            .map(|(f, t)| (f.as_deref(), t.as_deref()))
+            .collect();
+        assert_eq!(
+            bounds,
+            [(None, Some("e")), (Some("e"), Some("i")), (Some("i"), None)]
+        );
+        // Every id, listed or added since (before, between, after them), is in exactly one range.
+        for id in ["0", "a", "b", "e", "f", "i", "z"] {
+            let holding = bounds
+                .iter()
+                .filter(|(f, t)| f.is_none_or(|f| id >= f) && t.is_none_or(|t| id < t))
+                .count();
+            assert_eq!(holding, 1, "{id}");
+        }
+        assert_eq!(ranges(Vec::new(), 250), [(None, None)]);
+        assert_eq!(ranges(ids, 250).len(), 1);
+    }
 
     #[test]
     fn timestamps_as_both_engines_render_them() {
