@@ -121,6 +121,11 @@ expect_all() { # expected source
   echo "ok: ${#VIEWS[@]} analytics views and exports and the item analysis answer 200 from the $1"
 }
 expect_all replica
+# The views split their reads over helper connections that share the replica's snapshot.
+if grep -E "cannot export the snapshot|cannot join the read" "$SERVER_LOG" >&2; then
+  fail "helper connections could not share the replica's snapshot"
+fi
+echo "ok: helper connections shared the replica's snapshot"
 
 # Routes that are not analytics stay on the primary (and carry no read-source header).
 got=$(answer /api/v1/me)

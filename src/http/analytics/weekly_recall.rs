@@ -10,7 +10,9 @@
 //!   stability and time); a learner with an answer timed after `now` (a phone's clock slightly
 //!   ahead) is read from the log, which leaves that answer out as the view always has.
 //!
-//! Everything is read in one transaction, so the snapshot rows, the marks and the log agree.
+//! Everything is read in one transaction, so the snapshot rows, the marks and the log agree (the
+//! current week's memory states are split over more connections; on SQLite those may read an
+//! instant later, see `store::analytics::in_parallel_slices`).
 //! Nothing is written: the view may run on a read replica.
 
 use std::collections::{HashMap, HashSet};
