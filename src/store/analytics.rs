@@ -312,7 +312,7 @@ where
                 workers.push(scope.spawn(move || {
                     let conn = &mut **helper;
                     let scanned = slices.scan(conn, &sender);
-                    super::roll_back(conn)?;
+                    super::rollback(conn);
                     scanned
                 }));
             }
@@ -405,7 +405,7 @@ fn joined_helpers(conn: &mut DbConnection, pool: &dyn Helpers, n: usize) -> Vec<
         match joined {
             Ok(()) => helpers.push(helper),
             Err(e) => {
-                let _ = super::roll_back(&mut helper);
+                super::rollback(&mut helper);
                 tracing::warn!(error = %e, "a helper connection cannot join the read");
             }
         }
