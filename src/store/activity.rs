@@ -24,12 +24,8 @@ macro_rules! learner_week_rows {
         #[diesel(table_name = learner_weeks)]
         struct LearnerWeekRow {
             org_id: String,
-            learner_id: String,
-            week_start: NaiveDate,
-            answers: i64,
-            correct: i64,
-            on_time: i64,
-            days: i32,
+            #[diesel(embed)]
+            totals: WeekTotals,
             $($col: i32,)*
         }
 
@@ -38,12 +34,14 @@ macro_rules! learner_week_rows {
                 let t = &a.response_times.0;
                 LearnerWeekRow {
                     org_id: org_id.to_string(),
-                    learner_id: learner_id.to_string(),
-                    week_start,
-                    answers: a.answers as i64,
-                    correct: a.correct as i64,
-                    on_time: a.on_time as i64,
-                    days: i32::from(a.days),
+                    totals: WeekTotals {
+                        learner_id: learner_id.to_string(),
+                        week_start,
+                        answers: a.answers as i64,
+                        correct: a.correct as i64,
+                        on_time: a.on_time as i64,
+                        days: i32::from(a.days),
+                    },
                     $($col: t[$k] as i32,)*
                 }
             }
@@ -52,11 +50,8 @@ macro_rules! learner_week_rows {
                 let mut t = [0u64; RESPONSE_BUCKETS];
                 $(t[$k] = self.$col.max(0) as u64;)*
                 WeekActivity {
-                    answers: self.answers.max(0) as u64,
-                    correct: self.correct.max(0) as u64,
-                    on_time: self.on_time.max(0) as u64,
-                    days: self.days as u8,
                     response_times: ResponseTimes(t),
+                    ..self.totals.activity()
                 }
             }
         }
@@ -201,8 +196,8 @@ pub enum WeekDetail {
     WithResponseTimes,
 }
 
-/// The counts of a `learner_weeks` row.
-#[derive(Queryable, Selectable)]
+/// The counts of a `learner_weeks` row (all of it but the organization and the histogram).
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = learner_weeks)]
 struct WeekTotals {
     learner_id: String,
@@ -259,7 +254,7 @@ pub fn weeks_since(
                 for row in q.load_iter::<LearnerWeekRow, Rows>(conn)? {
                     let row = row?;
                     let a = row.activity();
-                    out.push((row.learner_id, row.week_start, a));
+                    out.push((row.totals.learner_id, row.totals.week_start, a));
                 }
             }
         }

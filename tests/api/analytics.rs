@@ -47,6 +47,32 @@ async fn answer(app: &TestApp, token: &str, nugget: &str, selected: &[&str]) -> 
     .await
 }
 
+/// One answer synced from a phone that was offline, given at `answered_at`: recorded (201) at
+/// that time, not moved by the server's clock checks.
+async fn sync_answer(
+    app: &TestApp,
+    token: &str,
+    nugget: &str,
+    selected: &[&str],
+    answered_at: chrono::DateTime<chrono::Utc>,
+) {
+    let batch = json!({"answers": [{
+        "attempt_id": uuid::Uuid::new_v4(),
+        "nugget_id": nugget,
+        "selected": selected,
+        "answered_at": answered_at,
+        "response_ms": 9000,
+    }]});
+    let res = expect_json(
+        app.post_json("/api/v1/me/answers/batch", Some(token), &batch)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(res["results"][0]["status"], 201, "{res}");
+    assert_eq!(res["results"][0]["result"]["clock_flag"], Value::Null);
+}
+
 /// Day 0: Sam (North) answers 4 of 6 right at first attempt, Kim (South) 1 of 6.
 /// Day 1 (exactly 24 h later): Sam answers his 2 wrong ones right; Kim answers her 5 wrong
 /// ones, 3 right and 2 wrong.
@@ -779,21 +805,8 @@ async fn an_answer_timed_ahead_of_now_leaves_this_weeks_recall_as_it_was() {
     let path = "/api/v1/analytics/trends?weeks=1";
     let before = get_ok(&app, path, &analyst).await;
     let sam = app.token(SAM).await;
-    let batch = json!({"answers": [{
-        "attempt_id": uuid::Uuid::new_v4(),
-        "nugget_id": f.nuggets[1].0,
-        "selected": ["a"],
-        "answered_at": app.clock.now() + Duration::minutes(3),
-        "response_ms": 5000,
-    }]});
-    let res = expect_json(
-        app.post_json("/api/v1/me/answers/batch", Some(&sam), &batch)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(res["results"][0]["status"], 201, "{res}");
-    assert_eq!(res["results"][0]["result"]["clock_flag"], Value::Null);
+    let ahead = app.clock.now() + Duration::minutes(3);
+    sync_answer(&app, &sam, &f.nuggets[1].0, &["a"], ahead).await;
     let after = get_ok(&app, path, &analyst).await;
     let (was, now) = (
         row(&before, "North", "2026-W10"),
@@ -990,21 +1003,7 @@ async fn trends_are_the_same_from_snapshots_and_after_a_back_dated_answer() {
         chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
     ) - Duration::days(3)
         + Duration::hours(10);
-    let batch = json!({"answers": [{
-        "attempt_id": uuid::Uuid::new_v4(),
-        "nugget_id": f.nuggets[0].0,
-        "selected": ["a"],
-        "answered_at": friday,
-        "response_ms": 9000,
-    }]});
-    let res = expect_json(
-        app.post_json("/api/v1/me/answers/batch", Some(&sam), &batch)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(res["results"][0]["status"], 201, "{res}");
-    assert_eq!(res["results"][0]["result"]["clock_flag"], Value::Null);
+    sync_answer(&app, &sam, &f.nuggets[0].0, &["a"], friday).await;
 
     let stale = get_ok(&app, path, &analyst).await;
     for week in ["2026-W10", "2026-W11"] {
