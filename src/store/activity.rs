@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::analytics::{in_parallel_slices, LearnerRange};
-use super::reader::Reader;
+use super::reader::{in_parallel_slices, LearnerRange, Reader};
 use super::schema::learner_weeks;
 use super::{kept, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{ResponseTimes, WeekActivity, RESPONSE_BUCKETS};

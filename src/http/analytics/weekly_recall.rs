@@ -12,7 +12,7 @@
 //!
 //! Everything is read in one transaction, so the snapshot rows, the marks and the log agree (the
 //! current week's memory states are split over more connections; on SQLite those may read an
-//! instant later, see `store::analytics::in_parallel_slices`).
+//! instant later, see `store::reader::in_parallel_slices`).
 //! Nothing is written: the view may run on a read replica.
 
 use std::collections::{HashMap, HashSet};
