@@ -14,6 +14,7 @@ use super::{
     cell, charts, choice, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
 };
 use crate::domain::analytics::{rank_risks, suggestion, Mean, Risk};
+use crate::domain::scheduler::ForgettingCurve;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
@@ -55,6 +56,22 @@ struct Acc {
 }
 
 impl Acc {
+    /// Adds one memory state: its recall at `now` and at `later`, and its first attempt.
+    fn add_state(
+        &mut self,
+        curve: &ForgettingCurve,
+        f: &MemoryFact<'_>,
+        now: DateTime<Utc>,
+        later: DateTime<Utc>,
+    ) {
+        let last = f.last_review.and_utc();
+        self.now.add(curve.recall_at(f.stability, last, now));
+        self.later.add(curve.recall_at(f.stability, last, later));
+        if let Some(c) = f.first_correct {
+            self.first.add(if c { 1.0 } else { 0.0 });
+        }
+    }
+
     fn merge(&mut self, other: Acc) {
         self.now.merge(other.now);
         self.later.merge(other.later);
@@ -100,14 +117,9 @@ fn collect(
             GroupBy::Pack => info.pack_id.as_str(),
             GroupBy::Topic => info.topic.as_str(),
         };
-        let last = f.last_review.and_utc();
-        let acc = sums.entry(key).or_default();
-        acc.now.add(s.curve.recall_at(f.stability, last, s.now));
-        acc.later
-            .add(s.curve.recall_at(f.stability, last, later_at));
-        if let Some(c) = f.first_correct {
-            acc.first.add(if c { 1.0 } else { 0.0 });
-        }
+        sums.entry(key)
+            .or_default()
+            .add_state(&s.curve, &f, s.now, later_at);
     };
     fold_memory(reader, org, &s.filter, fold, |learner, sums| {
         for (key, acc) in sums {
@@ -688,13 +700,10 @@ pub async fn forgetting_risk(
                 if topic.as_deref().is_some_and(|x| x != t) {
                     return;
                 }
-                let last = f.last_review.and_utc();
-                let acc = topics.entry(t).or_default();
-                acc.now.add(s.curve.recall_at(f.stability, last, s.now));
-                acc.later.add(s.curve.recall_at(f.stability, last, horizon));
-                if let Some(c) = f.first_correct {
-                    acc.first.add(if c { 1.0 } else { 0.0 });
-                }
+                topics
+                    .entry(t)
+                    .or_default()
+                    .add_state(&s.curve, &f, s.now, horizon);
             };
             fold_memory(conn, &caller.org_id, &s.filter, fold, |learner, topics| {
                 let into = pairs.entry(learner.to_string()).or_default();
