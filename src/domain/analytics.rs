@@ -35,6 +35,34 @@ impl Mean {
     }
 }
 
+/// Sums kept per small index (a topic's or a pack's number) in a vector grown on demand: what
+/// a fold adds to for each of millions of states, without hashing a key each time.
+#[derive(Debug, Clone)]
+pub struct Slots<T>(Vec<Option<T>>);
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots(Vec::new())
+    }
+}
+
+impl<T: Default> Slots<T> {
+    pub fn at(&mut self, index: usize) -> &mut T {
+        if self.0.len() <= index {
+            self.0.resize_with(index + 1, || None);
+        }
+        self.0[index].get_or_insert_with(T::default)
+    }
+
+    /// The slots added to, by index.
+    pub fn into_filled(self) -> impl Iterator<Item = (usize, T)> {
+        self.0
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.map(|t| (i, t)))
+    }
+}
+
 /// Folds consecutive rows of one learner together before they reach a view's groups. The
 /// memory-state scan reads learner by learner (its primary key's order), so a learner's teams
 /// are looked up and their groups added to once per learner, not once per state (2 M states at
@@ -563,6 +591,19 @@ pub fn viridis(t: f64) -> (u8, u8, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_hand_back_only_what_was_added_to() {
+        let mut s = Slots::<Mean>::default();
+        s.at(3).add(0.5);
+        s.at(0).add(1.0);
+        s.at(3).add(1.0);
+        let filled: Vec<(usize, Mean)> = s.into_filled().collect();
+        assert_eq!(
+            filled,
+            vec![(0, Mean { sum: 1.0, n: 1 }), (3, Mean { sum: 1.5, n: 2 })]
+        );
+    }
 
     #[test]
     fn buckets_are_half_open_and_cover_everything() {

@@ -238,6 +238,14 @@ async fn proficiency_and_knowledge_gain_per_team_learner_and_topic() {
     .await;
     assert_eq!(group(&one_topic, "Sample pack sample")["key"], "sample");
     assert_eq!(group(&one_topic, "Sample pack sample")["n"], 6);
+    let no_topic = get_ok(
+        &app,
+        "/api/v1/analytics/proficiency?group_by=topic&topic=Nowhere",
+        &analyst,
+    )
+    .await;
+    assert_eq!(no_topic["groups"], serde_json::json!([]));
+    assert_eq!(no_topic["overall"]["n"], 0);
 
     // Knowledge gain: first attempts 4/6 (North) and 1/6 (South).
     let gain = get_ok(

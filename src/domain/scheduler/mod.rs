@@ -241,10 +241,12 @@ impl ForgettingCurve {
 
     /// Predicted recall at `at` of a memory last reviewed at `last_review`.
     pub fn recall_at(&self, stability: f64, last_review: DateTime<Utc>, at: DateTime<Utc>) -> f64 {
-        self.recall(
-            stability,
-            (at - last_review).num_seconds() as f64 / 86_400.0,
-        )
+        self.recall_after_seconds(stability, (at - last_review).num_seconds())
+    }
+
+    /// Predicted recall `seconds` (whole) after a review that left `stability`.
+    pub fn recall_after_seconds(&self, stability: f64, seconds: i64) -> f64 {
+        self.recall(stability, seconds as f64 / 86_400.0)
     }
 }
 

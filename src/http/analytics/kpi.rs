@@ -14,7 +14,7 @@ use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
-use crate::store::analytics::{self as analytics_store, fold_memory, MemoryFact};
+use crate::store::analytics::{self as analytics_store, fold_memory, MemoryFact, MemoryRead};
 use crate::store::{self};
 
 /// (proficiency, KPI value) of the sellers in one group.
@@ -178,15 +178,18 @@ pub async fn kpi_correlation(
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let org = caller.org_id.as_str();
             let mut proficiency: HashMap<String, Mean> = HashMap::new();
-            let fold = |m: &mut Mean, f: MemoryFact<'_>| {
-                m.add(
-                    s.curve
-                        .recall_at(f.stability, f.last_review.and_utc(), s.now),
-                );
-            };
-            fold_memory(conn, org, &s.filter, fold, |learner, m| {
-                proficiency.entry(learner.to_string()).or_default().merge(m);
-            })?;
+            let now_us = s.now.timestamp_micros();
+            let fold = |m: &mut Mean, f: MemoryFact<'_>| m.add(f.recall_at(&s.curve, now_us));
+            fold_memory(
+                conn,
+                org,
+                &s.filter,
+                MemoryRead::Recall,
+                fold,
+                |learner, m| {
+                    proficiency.entry(learner.to_string()).or_default().merge(m);
+                },
+            )?;
             let values =
                 analytics_store::kpis(conn, org, q.metric.as_deref(), q.period.as_deref())?;
             // (metric, period) → group index → pairs; the last group is everyone in scope.

@@ -12,7 +12,7 @@ pub mod retention;
 pub mod weekly_recall;
 
 use foldhash::{HashMap, HashMapExt};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -160,9 +160,43 @@ pub struct Scope {
     /// Every team of the organization → its parent.
     pub parents: HashMap<String, Option<String>>,
     pub directory: Directory,
-    pub nuggets: HashMap<String, NuggetInfo>,
+    /// nugget id → its pack and topic as indexes into `pack_ids` and `topics`: folds over
+    /// millions of states keep their sums in small vectors by index, not in maps keyed by text.
+    pub nuggets: HashMap<String, ScopedNugget>,
+    /// Every topic of the organization's nuggets, sorted.
+    pub topics: Vec<String>,
+    pub pack_ids: Vec<String>,
     /// pack id → (slug, title).
     pub packs: HashMap<String, (String, String)>,
+}
+
+/// A nugget as folds see it (indexes into [`Scope::pack_ids`] and [`Scope::topics`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ScopedNugget {
+    pub pack: usize,
+    pub topic: usize,
+}
+
+/// Numbers every topic and pack of the catalog.
+fn index_catalog(
+    catalog: HashMap<String, NuggetInfo>,
+) -> (HashMap<String, ScopedNugget>, Vec<String>, Vec<String>) {
+    let topics: BTreeSet<&str> = catalog.values().map(|n| n.topic.as_str()).collect();
+    let topics: Vec<String> = topics.into_iter().map(str::to_string).collect();
+    let pack_ids: BTreeSet<&str> = catalog.values().map(|n| n.pack_id.as_str()).collect();
+    let pack_ids: Vec<String> = pack_ids.into_iter().map(str::to_string).collect();
+    let position = |list: &[String], key: &str| list.binary_search_by(|x| x.as_str().cmp(key));
+    let nuggets = catalog
+        .iter()
+        .map(|(id, n)| {
+            let nugget = ScopedNugget {
+                pack: position(&pack_ids, &n.pack_id).expect("listed above"),
+                topic: position(&topics, &n.topic).expect("listed above"),
+            };
+            (id.clone(), nugget)
+        })
+        .collect();
+    (nuggets, topics, pack_ids)
 }
 
 /// Filters a view may take beside the caller's scope.
@@ -254,6 +288,7 @@ pub fn scope(
     }
     let parameters = learning::fsrs_parameters(conn, org)?;
     let parents = parents.into_iter().collect();
+    let (nuggets, topics, pack_ids) = index_catalog(analytics_store::nugget_catalog(conn, org)?);
     Ok(Scope {
         now,
         curve: ForgettingCurve::new(&parameters),
@@ -266,7 +301,9 @@ pub fn scope(
         teams,
         learner_teams,
         parents,
-        nuggets: analytics_store::nugget_catalog(conn, org)?,
+        nuggets,
+        topics,
+        pack_ids,
         packs,
         directory,
     })
@@ -296,15 +333,14 @@ impl Scope {
             .unwrap_or(&[])
     }
 
-    pub fn topic_of(&self, nugget: &str) -> Option<&str> {
-        self.nuggets.get(nugget).map(|n| n.topic.as_str())
+    pub fn topic_of(&self, nugget: &str) -> Option<usize> {
+        self.nuggets.get(nugget).map(|n| n.topic)
     }
 
-    /// (slug, title) of a nugget's pack.
-    pub fn pack_of(&self, nugget: &str) -> Option<&(String, String)> {
-        self.nuggets
-            .get(nugget)
-            .and_then(|n| self.packs.get(&n.pack_id))
+    /// Which topic index a `topic` filter keeps: `None` without a filter, `Some(None)` for a
+    /// topic no nugget has (nothing is kept).
+    pub fn topic_filter(&self, topic: Option<&str>) -> Option<Option<usize>> {
+        topic.map(|t| self.topics.binary_search_by(|x| x.as_str().cmp(t)).ok())
     }
 
     /// Whether the whole organization is in view (no team restriction).

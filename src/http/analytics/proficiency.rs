@@ -13,12 +13,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     cell, charts, choice, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
 };
-use crate::domain::analytics::{rank_risks, suggestion, Mean, Risk};
+use crate::domain::analytics::{rank_risks, suggestion, Mean, Risk, Slots};
 use crate::domain::scheduler::ForgettingCurve;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
-use crate::store::analytics::{fold_memory, MemoryFact};
+use crate::store::analytics::{fold_memory, MemoryFact, MemoryRead};
 use crate::store::reader::Reader;
 
 /// What a view's rows are.
@@ -56,17 +56,22 @@ struct Acc {
 }
 
 impl Acc {
-    /// Adds one memory state: its recall at `now` and at `later`, and its first attempt.
+    /// Adds one memory state: its recall at `now_us` and at `later_us` (microseconds since the
+    /// Unix epoch), and its first attempt.
     fn add_state(
         &mut self,
         curve: &ForgettingCurve,
         f: &MemoryFact<'_>,
-        now: DateTime<Utc>,
-        later: DateTime<Utc>,
+        now_us: i64,
+        later_us: i64,
     ) {
-        let last = f.last_review.and_utc();
-        self.now.add(curve.recall_at(f.stability, last, now));
-        self.later.add(curve.recall_at(f.stability, last, later));
+        let now = f.recall_at(curve, now_us);
+        self.now.add(now);
+        self.later.add(if later_us == now_us {
+            now
+        } else {
+            f.recall_at(curve, later_us)
+        });
         if let Some(c) = f.first_correct {
             self.first.add(if c { 1.0 } else { 0.0 });
         }
@@ -83,7 +88,7 @@ impl Acc {
 type Groups = BTreeMap<(String, String), Acc>;
 
 /// Streams the scope's memory states into groups: (key, label) → sums. `later` is predicted
-/// recall at `now + horizon`.
+/// recall at `now + horizon`; first attempts are summed when `reads` has them.
 fn collect(
     reader: &mut Reader<'_>,
     org: &str,
@@ -91,10 +96,13 @@ fn collect(
     group_by: GroupBy,
     topic: Option<&str>,
     horizon: Duration,
+    reads: MemoryRead,
 ) -> ApiResult<(Groups, Acc)> {
     let mut groups: HashMap<String, Acc> = HashMap::new();
     let mut overall = Acc::default();
-    let later_at = s.now + horizon;
+    let now_us = s.now.timestamp_micros();
+    let later_us = (s.now + horizon).timestamp_micros();
+    let topic = s.topic_filter(topic);
     // Millions of rows: look up by reference, allocate a key only for a new group.
     fn add(groups: &mut HashMap<String, Acc>, key: &str, acc: Acc) {
         match groups.get_mut(key) {
@@ -104,25 +112,23 @@ fn collect(
             }
         }
     }
-    // A learner's sums per pack or topic (one entry, "", when grouping by learner or team).
-    let fold = |sums: &mut HashMap<_, Acc>, f: MemoryFact<'_>| {
-        let Some(info) = s.nuggets.get(f.nugget_id) else {
+    // A learner's sums per pack or topic (one slot, 0, when grouping by learner or team).
+    let fold = |sums: &mut Slots<Acc>, f: MemoryFact<'_>| {
+        let Some(nugget) = s.nuggets.get(f.nugget_id) else {
             return;
         };
-        if topic.is_some_and(|t| t != info.topic) {
+        if topic.is_some_and(|t| t != Some(nugget.topic)) {
             return;
         }
-        let key = match group_by {
-            GroupBy::Learner | GroupBy::Team => "",
-            GroupBy::Pack => info.pack_id.as_str(),
-            GroupBy::Topic => info.topic.as_str(),
+        let slot = match group_by {
+            GroupBy::Learner | GroupBy::Team => 0,
+            GroupBy::Pack => nugget.pack,
+            GroupBy::Topic => nugget.topic,
         };
-        sums.entry(key)
-            .or_default()
-            .add_state(&s.curve, &f, s.now, later_at);
+        sums.at(slot).add_state(&s.curve, &f, now_us, later_us);
     };
-    fold_memory(reader, org, &s.filter, fold, |learner, sums| {
-        for (key, acc) in sums {
+    fold_memory(reader, org, &s.filter, reads, fold, |learner, sums| {
+        for (slot, acc) in sums.into_filled() {
             overall.merge(acc);
             match group_by {
                 GroupBy::Learner => add(&mut groups, learner, acc),
@@ -131,7 +137,8 @@ fn collect(
                         add(&mut groups, &s.teams[t].id, acc);
                     }
                 }
-                GroupBy::Pack | GroupBy::Topic => add(&mut groups, key, acc),
+                GroupBy::Pack => add(&mut groups, &s.pack_ids[slot], acc),
+                GroupBy::Topic => add(&mut groups, &s.topics[slot], acc),
             }
         }
     })?;
@@ -245,6 +252,7 @@ pub async fn proficiency(
                 group_by,
                 q.topic.as_deref(),
                 Duration::zero(),
+                MemoryRead::Recall,
             )?;
             let group = |key: String, label: String, acc: Acc| ProficiencyGroup {
                 key,
@@ -379,30 +387,37 @@ pub async fn heatmap(
                     }
                 }
             };
-            let fold = |topics: &mut HashMap<_, Mean>, f: MemoryFact<'_>| {
+            let topic = s.topic_filter(topic.as_deref());
+            let now_us = s.now.timestamp_micros();
+            let fold = |topics: &mut Slots<Mean>, f: MemoryFact<'_>| {
                 let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
                 };
-                if topic.as_deref().is_some_and(|x| x != t) {
+                if topic.is_some_and(|x| x != Some(t)) {
                     return;
                 }
-                let r = s
-                    .curve
-                    .recall_at(f.stability, f.last_review.and_utc(), s.now);
-                topics.entry(t).or_default().add(r);
+                topics.at(t).add(f.recall_at(&s.curve, now_us));
             };
-            fold_memory(conn, &caller.org_id, &s.filter, fold, |learner, topics| {
-                for (t, m) in topics {
-                    match rows_by {
-                        HeatmapRows::Learner => add(learner, t, m),
-                        HeatmapRows::Team => {
-                            for &i in s.teams_of(learner) {
-                                add(&s.teams[i].id, t, m);
+            fold_memory(
+                conn,
+                &caller.org_id,
+                &s.filter,
+                MemoryRead::Recall,
+                fold,
+                |learner, topics| {
+                    for (t, m) in topics.into_filled() {
+                        let t = s.topics[t].as_str();
+                        match rows_by {
+                            HeatmapRows::Learner => add(learner, t, m),
+                            HeatmapRows::Team => {
+                                for &i in s.teams_of(learner) {
+                                    add(&s.teams[i].id, t, m);
+                                }
                             }
                         }
                     }
-                }
-            })?;
+                },
+            )?;
             let topics: BTreeSet<&String> = cells.values().flat_map(|c| c.keys()).collect();
             let topics: Vec<String> = topics.into_iter().cloned().collect();
             let mut row_keys: Vec<(String, String)> = match rows_by {
@@ -560,6 +575,7 @@ pub async fn knowledge_gain(
                 group_by,
                 q.topic.as_deref(),
                 Duration::days(GAIN_HORIZON_DAYS),
+                MemoryRead::WithFirstAttempt,
             )?;
             Ok(KnowledgeGain {
                 at: s.now,
@@ -690,34 +706,40 @@ pub async fn forgetting_risk(
     let (report, source) = state
         .read_db(move |conn| {
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
-            let horizon = s.now + Duration::days(days);
+            let now_us = s.now.timestamp_micros();
+            let horizon_us = (s.now + Duration::days(days)).timestamp_micros();
+            let topic = s.topic_filter(topic.as_deref());
             // learner → topic → sums.
-            let mut pairs: HashMap<String, HashMap<&str, Acc>> = HashMap::new();
-            let fold = |topics: &mut HashMap<_, Acc>, f: MemoryFact<'_>| {
+            let mut pairs: HashMap<String, Slots<Acc>> = HashMap::new();
+            let fold = |topics: &mut Slots<Acc>, f: MemoryFact<'_>| {
                 let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
                 };
-                if topic.as_deref().is_some_and(|x| x != t) {
+                if topic.is_some_and(|x| x != Some(t)) {
                     return;
                 }
-                topics
-                    .entry(t)
-                    .or_default()
-                    .add_state(&s.curve, &f, s.now, horizon);
+                topics.at(t).add_state(&s.curve, &f, now_us, horizon_us);
             };
-            fold_memory(conn, &caller.org_id, &s.filter, fold, |learner, topics| {
-                let into = pairs.entry(learner.to_string()).or_default();
-                for (t, acc) in topics {
-                    into.entry(t).or_default().merge(acc);
-                }
-            })?;
+            fold_memory(
+                conn,
+                &caller.org_id,
+                &s.filter,
+                MemoryRead::WithFirstAttempt,
+                fold,
+                |learner, topics| {
+                    let into = pairs.entry(learner.to_string()).or_default();
+                    for (t, acc) in topics.into_filled() {
+                        into.at(t).merge(acc);
+                    }
+                },
+            )?;
+            let topics = &s.topics;
             let risks: Vec<Risk> = pairs
                 .into_iter()
                 .filter(|(learner, _)| s.is_learner(learner))
-                .flat_map(|(learner, topics)| {
-                    topics
-                        .into_iter()
-                        .map(move |(topic, acc)| (learner.clone(), topic.to_string(), acc))
+                .flat_map(|(learner, sums)| {
+                    sums.into_filled()
+                        .map(move |(t, acc)| (learner.clone(), topics[t].clone(), acc))
                 })
                 .map(|(learner, topic, acc)| {
                     let initial = acc.first.value();

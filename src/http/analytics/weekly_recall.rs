@@ -24,7 +24,7 @@ use crate::domain::analytics::Mean;
 use crate::domain::recall_weeks::week_end;
 use crate::error::ApiResult;
 use crate::store;
-use crate::store::analytics::{fold_memory, Filter, MemoryFact};
+use crate::store::analytics::{fold_memory, Filter, MemoryFact, MemoryRead};
 use crate::store::reader::Reader;
 use crate::store::recall_weeks::{done_weeks, for_each_row, stale_learners, sums_from_log};
 
@@ -109,18 +109,19 @@ pub fn recall_means(
             // theirs to the log, whichever order the scan meets their states in.
             let mut now_sums: HashMap<String, Mean> = HashMap::new();
             // A learner's recall now, and whether a state was answered after `now`.
+            let now_us = s.now.timestamp_micros();
             let fold = |(sum, ahead): &mut (Mean, bool), m: MemoryFact<'_>| {
-                if m.last_review.and_utc() > s.now {
+                if m.last_review_us > now_us {
                     *ahead = true;
                 } else {
-                    let last = m.last_review.and_utc();
-                    sum.add(s.curve.recall_at(m.stability, last, s.now));
+                    sum.add(m.recall_at(&s.curve, now_us));
                 }
             };
             fold_memory(
                 &mut Reader::new(conn, pool),
                 org,
                 &s.filter,
+                MemoryRead::Recall,
                 fold,
                 |learner, (m, ahead)| {
                     if !learners.contains_key(learner) {
