@@ -199,6 +199,16 @@ fn index_catalog(
     (nuggets, topics, pack_ids)
 }
 
+/// Which topic a view keeps: every one (no filter), one index, or none (a topic no nugget has).
+#[derive(Debug, Clone, Copy)]
+pub struct TopicFilter(Option<Option<usize>>);
+
+impl TopicFilter {
+    pub fn keeps(self, topic: usize) -> bool {
+        self.0.is_none_or(|kept| kept == Some(topic))
+    }
+}
+
 /// Filters a view may take beside the caller's scope.
 #[derive(Debug, Default, Clone)]
 pub struct Narrowing {
@@ -337,10 +347,9 @@ impl Scope {
         self.nuggets.get(nugget).map(|n| n.topic)
     }
 
-    /// Which topic index a `topic` filter keeps: `None` without a filter, `Some(None)` for a
-    /// topic no nugget has (nothing is kept).
-    pub fn topic_filter(&self, topic: Option<&str>) -> Option<Option<usize>> {
-        topic.map(|t| self.topics.binary_search_by(|x| x.as_str().cmp(t)).ok())
+    /// A view's `topic` parameter as a topic index.
+    pub fn topic_filter(&self, topic: Option<&str>) -> TopicFilter {
+        TopicFilter(topic.map(|t| self.topics.binary_search_by(|x| x.as_str().cmp(t)).ok()))
     }
 
     /// Whether the whole organization is in view (no team restriction).

@@ -117,7 +117,7 @@ fn collect(
         let Some(nugget) = s.nuggets.get(f.nugget_id) else {
             return;
         };
-        if topic.is_some_and(|t| t != Some(nugget.topic)) {
+        if !topic.keeps(nugget.topic) {
             return;
         }
         let slot = match group_by {
@@ -393,7 +393,7 @@ pub async fn heatmap(
                 let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
                 };
-                if topic.is_some_and(|x| x != Some(t)) {
+                if !topic.keeps(t) {
                     return;
                 }
                 topics.at(t).add(f.recall_at(&s.curve, now_us));
@@ -715,7 +715,7 @@ pub async fn forgetting_risk(
                 let Some(t) = s.topic_of(f.nugget_id) else {
                     return;
                 };
-                if topic.is_some_and(|x| x != Some(t)) {
+                if !topic.keeps(t) {
                     return;
                 }
                 topics.at(t).add_state(&s.curve, &f, now_us, horizon_us);
