@@ -283,6 +283,28 @@ where
     in_parallel_slices(reader, org_id, SCAN_LEARNERS, read, take)
 }
 
+/// The answered memory states of `$org` in `$filter` whose learner lies in `[$from, $to)` (open
+/// where `None`), shaped by the method calls `$shape` (a select, or a grouping and a select) and
+/// boxed for `$db`: the one query both engines' scans are built on.
+macro_rules! answered_states {
+    ($db:ty, $org:expr, $filter:expr, ($from:expr, $to:expr), $($shape:tt)*) => {{
+        use super::schema::memory_states;
+        let mut q = memory_states::table
+            .filter(memory_states::org_id.eq($org))
+            .filter(memory_states::stability.is_not_null())
+            .filter(memory_states::last_review_at.is_not_null())
+            $($shape)*
+            .into_boxed::<$db>();
+        if let Some(from) = $from {
+            q = q.filter(memory_states::learner_id.ge(from));
+        }
+        if let Some(to) = $to {
+            q = q.filter(memory_states::learner_id.lt(to));
+        }
+        scoped!(q, memory_states, $org, $filter)
+    }};
+}
+
 /// The answered memory states of `filter` whose learner lies in `[from, to)` (open where
 /// `None`): a row per state on SQLite, a row per learner on PostgreSQL.
 fn memory_slice(
@@ -293,32 +315,19 @@ fn memory_slice(
     reads: MemoryRead,
     f: &mut impl FnMut(MemoryFact<'_>),
 ) -> StoreResult<()> {
-    use super::schema::memory_states;
     let conn = match conn {
         DbConnection::Pg(pg) => {
             return packed_memory_slice(pg, org_id, filter, (from, to), reads, f)
         }
         DbConnection::Sqlite(sqlite) => sqlite,
     };
-    let mut q = memory_states::table
-        .filter(memory_states::org_id.eq(org_id))
-        .filter(memory_states::stability.is_not_null())
-        .filter(memory_states::last_review_at.is_not_null())
-        .select((
-            memory_states::learner_id,
-            memory_states::nugget_id,
-            memory_states::stability.assume_not_null(),
-            memory_states::last_review_at.assume_not_null(),
-            memory_states::first_correct,
-        ))
-        .into_boxed::<Sqlite>();
-    if let Some(from) = from {
-        q = q.filter(memory_states::learner_id.ge(from));
-    }
-    if let Some(to) = to {
-        q = q.filter(memory_states::learner_id.lt(to));
-    }
-    let q = scoped!(q, memory_states, org_id, filter);
+    let q = answered_states!(Sqlite, org_id, filter, (from, to), .select((
+        memory_states::learner_id,
+        memory_states::nugget_id,
+        memory_states::stability.assume_not_null(),
+        memory_states::last_review_at.assume_not_null(),
+        memory_states::first_correct,
+    )));
     let rows = q
         .load_iter::<(ShortText, ShortText, f64, ReviewedAt, Option<bool>), DefaultLoadingMode>(
             conn,
@@ -356,27 +365,6 @@ diesel::define_sql_function! {
 /// which never hold a space; a count that disagrees with the other columns is an error.
 const ID_SEPARATOR: char = ' ';
 
-/// The per-learner query of [`packed_memory_slice`] with `$select`, scoped like the row scan.
-macro_rules! packed_states {
-    ($select:expr, $org:expr, $filter:expr, $from:expr, $to:expr) => {{
-        use super::schema::memory_states;
-        let mut q = memory_states::table
-            .filter(memory_states::org_id.eq($org))
-            .filter(memory_states::stability.is_not_null())
-            .filter(memory_states::last_review_at.is_not_null())
-            .group_by(memory_states::learner_id)
-            .select($select)
-            .into_boxed::<Pg>();
-        if let Some(from) = $from {
-            q = q.filter(memory_states::learner_id.ge(from));
-        }
-        if let Some(to) = $to {
-            q = q.filter(memory_states::learner_id.lt(to));
-        }
-        scoped!(q, memory_states, $org, $filter)
-    }};
-}
-
 /// [`memory_slice`] on PostgreSQL: one row per learner holding their states' columns joined
 /// (ids in one text, numbers in arrays) instead of one row per state. Sending and decoding 2 M
 /// rows a value at a time (per-field send calls, per-row messages, libpq and diesel row
@@ -399,13 +387,8 @@ fn packed_memory_slice(
     let reviewed = array_agg(last_review_at.assume_not_null());
     match reads {
         MemoryRead::Recall => {
-            let q = packed_states!(
-                (learner_id, ids, stabilities, reviewed),
-                org_id,
-                filter,
-                from,
-                to
-            );
+            let select = (learner_id, ids, stabilities, reviewed);
+            let q = answered_states!(Pg, org_id, filter, (from, to), .group_by(learner_id).select(select));
             type Row = (ShortText, String, Vec<f64>, Vec<PgTimestamp>);
             for row in q.load_iter::<Row, DefaultLoadingMode>(conn)? {
                 let (learner, ids, stabilities, reviewed) = row?;
@@ -415,7 +398,7 @@ fn packed_memory_slice(
         MemoryRead::WithFirstAttempt => {
             let firsts = array_agg(first_correct);
             let select = (learner_id, ids, stabilities, reviewed, firsts);
-            let q = packed_states!(select, org_id, filter, from, to);
+            let q = answered_states!(Pg, org_id, filter, (from, to), .group_by(learner_id).select(select));
             type Row = (
                 ShortText,
                 String,
