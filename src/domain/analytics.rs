@@ -3,7 +3,7 @@
 //!
 //! Nothing here reads the database or the clock: the store hands over plain facts and `now`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -60,6 +60,69 @@ impl<T: Default> Slots<T> {
             .into_iter()
             .enumerate()
             .filter_map(|(i, t)| t.map(|t| (i, t)))
+    }
+}
+
+/// A nugget's pack and topic as indexes into [`NuggetIndex::pack_ids`] and
+/// [`NuggetIndex::topics`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopedNugget {
+    pub pack: usize,
+    pub topic: usize,
+}
+
+/// An organization's nuggets with their topics and packs numbered (in sorted order), so folds
+/// over millions of states keep their sums in [`Slots`] by number, not in maps keyed by text.
+#[derive(Debug, Default)]
+pub struct NuggetIndex {
+    nuggets: foldhash::HashMap<String, ScopedNugget>,
+    pub topics: Vec<String>,
+    pub pack_ids: Vec<String>,
+}
+
+impl NuggetIndex {
+    /// From (nugget id, pack id, topic) of every nugget.
+    pub fn new<'a>(nuggets: impl Iterator<Item = (&'a str, &'a str, &'a str)> + Clone) -> Self {
+        let sorted = |values: BTreeSet<&str>| values.into_iter().map(str::to_string).collect();
+        let topics: Vec<String> = sorted(nuggets.clone().map(|(_, _, t)| t).collect());
+        let pack_ids: Vec<String> = sorted(nuggets.clone().map(|(_, p, _)| p).collect());
+        let number = |list: &[String], key: &str| {
+            list.binary_search_by(|x| x.as_str().cmp(key))
+                .expect("listed above")
+        };
+        let nuggets = nuggets
+            .map(|(id, pack, topic)| {
+                let scoped = ScopedNugget {
+                    pack: number(&pack_ids, pack),
+                    topic: number(&topics, topic),
+                };
+                (id.to_string(), scoped)
+            })
+            .collect();
+        NuggetIndex {
+            nuggets,
+            topics,
+            pack_ids,
+        }
+    }
+
+    pub fn get(&self, nugget_id: &str) -> Option<ScopedNugget> {
+        self.nuggets.get(nugget_id).copied()
+    }
+
+    /// A view's `topic` parameter as a topic number.
+    pub fn topic_filter(&self, topic: Option<&str>) -> TopicFilter {
+        TopicFilter(topic.map(|t| self.topics.binary_search_by(|x| x.as_str().cmp(t)).ok()))
+    }
+}
+
+/// Which topic a view keeps: every one (no filter), one number, or none (a topic no nugget has).
+#[derive(Debug, Clone, Copy)]
+pub struct TopicFilter(Option<Option<usize>>);
+
+impl TopicFilter {
+    pub fn keeps(self, topic: usize) -> bool {
+        self.0.is_none_or(|kept| kept == Some(topic))
     }
 }
 
@@ -591,6 +654,29 @@ pub fn viridis(t: f64) -> (u8, u8, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nuggets_are_numbered_by_sorted_topic_and_pack() {
+        let index = NuggetIndex::new(
+            [
+                ("n1", "p2", "Closing"),
+                ("n2", "p1", "Discovery"),
+                ("n3", "p2", "Discovery"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(index.topics, vec!["Closing", "Discovery"]);
+        assert_eq!(index.pack_ids, vec!["p1", "p2"]);
+        assert_eq!(index.get("n3"), Some(ScopedNugget { pack: 1, topic: 1 }));
+        assert_eq!(index.get("n1"), Some(ScopedNugget { pack: 1, topic: 0 }));
+        assert_eq!(index.get("n9"), None);
+        let all = index.topic_filter(None);
+        assert!(all.keeps(0) && all.keeps(1));
+        let discovery = index.topic_filter(Some("Discovery"));
+        assert!(!discovery.keeps(0) && discovery.keeps(1));
+        let nowhere = index.topic_filter(Some("Nowhere"));
+        assert!(!nowhere.keeps(0) && !nowhere.keeps(1));
+    }
 
     #[test]
     fn slots_hand_back_only_what_was_added_to() {

@@ -12,7 +12,7 @@ pub mod retention;
 pub mod weekly_recall;
 
 use foldhash::{HashMap, HashMapExt};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -23,10 +23,10 @@ use utoipa::ToSchema;
 use super::caller::Caller;
 use super::read_replica::ReadSource;
 use crate::domain::accounts::{with_descendants, Role};
-use crate::domain::analytics::round6;
+use crate::domain::analytics::{round6, NuggetIndex};
 use crate::domain::scheduler::ForgettingCurve;
 use crate::error::{ApiError, ApiResult};
-use crate::store::analytics::{self as analytics_store, Directory, Filter, NuggetInfo};
+use crate::store::analytics::{self as analytics_store, Directory, Filter};
 use crate::store::{accounts as account_store, learning, DbConnection};
 
 pub const ANALYSTS: &[Role] = &[Role::Analyst, Role::Admin];
@@ -160,53 +160,10 @@ pub struct Scope {
     /// Every team of the organization → its parent.
     pub parents: HashMap<String, Option<String>>,
     pub directory: Directory,
-    /// nugget id → its pack and topic as indexes into `pack_ids` and `topics`: folds over
-    /// millions of states keep their sums in small vectors by index, not in maps keyed by text.
-    pub nuggets: HashMap<String, ScopedNugget>,
-    /// Every topic of the organization's nuggets, sorted.
-    pub topics: Vec<String>,
-    pub pack_ids: Vec<String>,
+    /// The organization's nuggets with their topics and packs numbered.
+    pub catalog: NuggetIndex,
     /// pack id → (slug, title).
     pub packs: HashMap<String, (String, String)>,
-}
-
-/// A nugget as folds see it (indexes into [`Scope::pack_ids`] and [`Scope::topics`]).
-#[derive(Debug, Clone, Copy)]
-pub struct ScopedNugget {
-    pub pack: usize,
-    pub topic: usize,
-}
-
-/// Numbers every topic and pack of the catalog.
-fn index_catalog(
-    catalog: HashMap<String, NuggetInfo>,
-) -> (HashMap<String, ScopedNugget>, Vec<String>, Vec<String>) {
-    let topics: BTreeSet<&str> = catalog.values().map(|n| n.topic.as_str()).collect();
-    let topics: Vec<String> = topics.into_iter().map(str::to_string).collect();
-    let pack_ids: BTreeSet<&str> = catalog.values().map(|n| n.pack_id.as_str()).collect();
-    let pack_ids: Vec<String> = pack_ids.into_iter().map(str::to_string).collect();
-    let position = |list: &[String], key: &str| list.binary_search_by(|x| x.as_str().cmp(key));
-    let nuggets = catalog
-        .iter()
-        .map(|(id, n)| {
-            let nugget = ScopedNugget {
-                pack: position(&pack_ids, &n.pack_id).expect("listed above"),
-                topic: position(&topics, &n.topic).expect("listed above"),
-            };
-            (id.clone(), nugget)
-        })
-        .collect();
-    (nuggets, topics, pack_ids)
-}
-
-/// Which topic a view keeps: every one (no filter), one index, or none (a topic no nugget has).
-#[derive(Debug, Clone, Copy)]
-pub struct TopicFilter(Option<Option<usize>>);
-
-impl TopicFilter {
-    pub fn keeps(self, topic: usize) -> bool {
-        self.0.is_none_or(|kept| kept == Some(topic))
-    }
 }
 
 /// Filters a view may take beside the caller's scope.
@@ -298,7 +255,12 @@ pub fn scope(
     }
     let parameters = learning::fsrs_parameters(conn, org)?;
     let parents = parents.into_iter().collect();
-    let (nuggets, topics, pack_ids) = index_catalog(analytics_store::nugget_catalog(conn, org)?);
+    let catalog = analytics_store::nugget_catalog(conn, org)?;
+    let catalog = NuggetIndex::new(
+        catalog
+            .iter()
+            .map(|(id, n)| (id.as_str(), n.pack_id.as_str(), n.topic.as_str())),
+    );
     Ok(Scope {
         now,
         curve: ForgettingCurve::new(&parameters),
@@ -311,9 +273,7 @@ pub fn scope(
         teams,
         learner_teams,
         parents,
-        nuggets,
-        topics,
-        pack_ids,
+        catalog,
         packs,
         directory,
     })
@@ -344,12 +304,7 @@ impl Scope {
     }
 
     pub fn topic_of(&self, nugget: &str) -> Option<usize> {
-        self.nuggets.get(nugget).map(|n| n.topic)
-    }
-
-    /// A view's `topic` parameter as a topic index.
-    pub fn topic_filter(&self, topic: Option<&str>) -> TopicFilter {
-        TopicFilter(topic.map(|t| self.topics.binary_search_by(|x| x.as_str().cmp(t)).ok()))
+        self.catalog.get(nugget).map(|n| n.topic)
     }
 
     /// Whether the whole organization is in view (no team restriction).

@@ -102,7 +102,7 @@ fn collect(
     let mut overall = Acc::default();
     let now_us = s.now.timestamp_micros();
     let later_us = (s.now + horizon).timestamp_micros();
-    let topic = s.topic_filter(topic);
+    let topic = s.catalog.topic_filter(topic);
     // Millions of rows: look up by reference, allocate a key only for a new group.
     fn add(groups: &mut HashMap<String, Acc>, key: &str, acc: Acc) {
         match groups.get_mut(key) {
@@ -114,7 +114,7 @@ fn collect(
     }
     // A learner's sums per pack or topic (one slot, 0, when grouping by learner or team).
     let fold = |sums: &mut Slots<Acc>, f: MemoryFact<'_>| {
-        let Some(nugget) = s.nuggets.get(f.nugget_id) else {
+        let Some(nugget) = s.catalog.get(f.nugget_id) else {
             return;
         };
         if !topic.keeps(nugget.topic) {
@@ -137,8 +137,8 @@ fn collect(
                         add(&mut groups, &s.teams[t].id, acc);
                     }
                 }
-                GroupBy::Pack => add(&mut groups, &s.pack_ids[slot], acc),
-                GroupBy::Topic => add(&mut groups, &s.topics[slot], acc),
+                GroupBy::Pack => add(&mut groups, &s.catalog.pack_ids[slot], acc),
+                GroupBy::Topic => add(&mut groups, &s.catalog.topics[slot], acc),
             }
         }
     })?;
@@ -387,7 +387,7 @@ pub async fn heatmap(
                     }
                 }
             };
-            let topic = s.topic_filter(topic.as_deref());
+            let topic = s.catalog.topic_filter(topic.as_deref());
             let now_us = s.now.timestamp_micros();
             let fold = |topics: &mut Slots<Mean>, f: MemoryFact<'_>| {
                 let Some(t) = s.topic_of(f.nugget_id) else {
@@ -406,7 +406,7 @@ pub async fn heatmap(
                 fold,
                 |learner, topics| {
                     for (t, m) in topics.into_filled() {
-                        let t = s.topics[t].as_str();
+                        let t = s.catalog.topics[t].as_str();
                         match rows_by {
                             HeatmapRows::Learner => add(learner, t, m),
                             HeatmapRows::Team => {
@@ -708,7 +708,7 @@ pub async fn forgetting_risk(
             let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
             let now_us = s.now.timestamp_micros();
             let horizon_us = (s.now + Duration::days(days)).timestamp_micros();
-            let topic = s.topic_filter(topic.as_deref());
+            let topic = s.catalog.topic_filter(topic.as_deref());
             // learner → topic → sums.
             let mut pairs: HashMap<String, Slots<Acc>> = HashMap::new();
             let fold = |topics: &mut Slots<Acc>, f: MemoryFact<'_>| {
@@ -733,7 +733,7 @@ pub async fn forgetting_risk(
                     }
                 },
             )?;
-            let topics = &s.topics;
+            let topics = &s.catalog.topics;
             let risks: Vec<Risk> = pairs
                 .into_iter()
                 .filter(|(learner, _)| s.is_learner(learner))
