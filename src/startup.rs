@@ -14,6 +14,7 @@ use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
 use crate::http::learner::kept_queues::KeptQueues;
+use crate::http::learner::queue_checks::QueueChecks;
 use crate::http::login_limits::LoginLimiter;
 use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
@@ -129,6 +130,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            // Per worker: the kept queues' freshness checks gathered on this thread.
+            .app_data(web::Data::new(QueueChecks::default()))
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::QueryConfig::default().error_handler(body::query_error))
             .app_data(web::PathConfig::default().error_handler(body::path_error))

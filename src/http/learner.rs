@@ -1,6 +1,7 @@
 //! The seller's loop: today's queue, answering (one or a batch synced from offline), progress.
 
 pub mod kept_queues;
+pub mod queue_checks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use crate::store::{
     content as content_store, learning, reviews, DbConnection, StoreError,
 };
 use kept_queues::KeptQueue;
+use queue_checks::QueueChecks;
 
 /// The caller's settings, with their time zone (their own, else their organization's).
 pub fn learner_settings(
@@ -194,6 +196,7 @@ pub(crate) fn build_queue(
 #[get("/api/v1/me/queue")]
 pub async fn get_queue(
     state: web::Data<AppState>,
+    checks: web::Data<QueueChecks>,
     caller: Caller,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
@@ -201,9 +204,9 @@ pub async fn get_queue(
     let now = state.clock.now();
     let kept = match state.queues.get(&org_id, &learner_id) {
         Some(kept) => {
-            let (org, learner) = (org_id.clone(), learner_id.clone());
-            let epochs = state
-                .quick_read(move |conn| Ok(learning::queue_epochs(conn, &org, &learner)?))
+            let epochs = checks
+                .into_inner()
+                .epochs(state.clone(), org_id.clone(), learner_id.clone())
                 .await?;
             kept.is_current(epochs, now).then_some(kept)
         }

@@ -274,6 +274,57 @@ async fn kept_queues_follow_changes_made_through_another_server() {
     assert_eq!(ids(&app.queue(&l.learner).await).len(), 0);
 }
 
+/// Queue reads arriving together have their kept queues checked in one read: each learner
+/// still gets their own verdict, a new queue after their own answer and 304 otherwise.
+#[actix_web::test]
+async fn kept_queues_checked_together_answer_each_learner() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let mut tokens = vec![l.learner.clone()];
+    for i in 0..7 {
+        tokens.push(
+            app.add_team_learner(&l, &format!("seller{i}@acme.example"))
+                .await,
+        );
+    }
+    let mut etags = Vec::new();
+    for t in &tokens {
+        let res = app.get("/api/v1/me/queue", Some(t)).await;
+        etags.push(res.headers()["etag"].to_str().unwrap().to_string());
+    }
+    let nugget = ids(&app.queue(&l.learner).await)[0].clone();
+    // Every other learner answers.
+    for t in tokens.iter().step_by(2) {
+        expect_json(app.answer(t, &nugget, &["b"]).await, StatusCode::CREATED).await;
+    }
+    let app = &app;
+    let read_all = || {
+        (0..3)
+            .flat_map(|_| tokens.iter().zip(&etags).enumerate())
+            .map(|(i, (t, etag))| async move {
+                let res = app
+                    .client
+                    .get(app.url("/api/v1/me/queue"))
+                    .bearer_auth(t)
+                    .header("if-none-match", etag)
+                    .send()
+                    .await
+                    .unwrap();
+                (i, res.status())
+            })
+    };
+    // Connections opened first (on a route that keeps nothing), so the reads arrive together.
+    let opens = (0..24).map(|_| app.client.get(app.url("/healthz")).send());
+    futures_util::future::join_all(opens).await;
+    for (i, status) in futures_util::future::join_all(read_all()).await {
+        let expected = match i % 2 {
+            0 => StatusCode::OK,
+            _ => StatusCode::NOT_MODIFIED,
+        };
+        assert_eq!(status, expected, "learner {i}");
+    }
+}
+
 #[actix_web::test]
 async fn retried_answers_are_recorded_once() {
     let app = spawn_app().await;
