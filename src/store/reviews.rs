@@ -4,14 +4,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Integer, Text};
 
 use super::schema::{choice_counts, nuggets, packs, reviews, users};
 use super::{kept, DbConnection, StoreError, StoreResult};
 use crate::domain::eval::reprise_format::ReviewRecord;
 
-/// One stored answer.
+/// One stored answer. `None` is inserted as NULL rather than left to the column's default (also
+/// NULL), so the insert has one shape and stays prepared.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = reviews)]
+#[diesel(table_name = reviews, treat_none_as_default_value = false)]
 pub struct ReviewRow {
     pub org_id: String,
     pub id: String,
@@ -69,7 +71,9 @@ pub fn by_attempt(
 const CHOICE_SHARDS: u32 = 8;
 
 /// Counts one answer's choices for the organization and for each of the learner's teams (in
-/// the answer's transaction). Portable upsert: update, and insert when no row was there.
+/// the answer's transaction). PostgreSQL does it in one upsert (one round trip), its rows taken
+/// in key order so concurrent answers lock shared rows in the same order; SQLite, where a
+/// statement costs no round trip, updates row by row and inserts the rows not there yet.
 pub fn count_choices(
     conn: &mut DbConnection,
     org_id: &str,
@@ -79,8 +83,25 @@ pub fn count_choices(
     shard: u32,
 ) -> StoreResult<()> {
     let shard = (shard % CHOICE_SHARDS) as i32;
+    let scopes = || std::iter::once("").chain(teams.iter().map(String::as_str));
     let options = || std::iter::once("").chain(selected.iter().map(String::as_str));
-    for team in std::iter::once("").chain(teams.iter().map(String::as_str)) {
+    if let DbConnection::Pg(pg) = conn {
+        diesel::sql_query(
+            "INSERT INTO choice_counts (org_id, nugget_id, team_id, option_id, shard, answers) \
+             SELECT $1, $2, t, o, $3, 1 FROM unnest($4::text[]) t, unnest($5::text[]) o \
+             ORDER BY t, o \
+             ON CONFLICT (org_id, nugget_id, team_id, option_id, shard) \
+             DO UPDATE SET answers = choice_counts.answers + 1",
+        )
+        .bind::<Text, _>(org_id)
+        .bind::<Text, _>(nugget_id)
+        .bind::<Integer, _>(shard)
+        .bind::<Array<Text>, _>(scopes().collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(options().collect::<Vec<_>>())
+        .execute(pg)?;
+        return Ok(());
+    }
+    for team in scopes() {
         for option in options() {
             let updated = kept::update(
                 choice_counts::table,
@@ -126,22 +147,33 @@ pub fn choice_counts(
     nugget_id: &str,
     teams: &[String],
 ) -> StoreResult<(ChoiceCounts, ChoiceCounts)> {
-    // One fixed-shape query per scope (prepared once per connection), not an `IN` list.
-    let mut rows: Vec<(String, String, i64)> = Vec::new();
-    for scope in std::iter::once("").chain(teams.iter().map(String::as_str)) {
-        rows.extend(
-            choice_counts::table
-                .filter(choice_counts::org_id.eq(org_id))
-                .filter(choice_counts::nugget_id.eq(nugget_id))
-                .filter(choice_counts::team_id.eq(scope))
-                .select((
-                    choice_counts::team_id,
-                    choice_counts::option_id,
-                    choice_counts::answers,
-                ))
-                .load::<(String, String, i64)>(conn)?,
-        );
-    }
+    let scopes = std::iter::once("").chain(teams.iter().map(String::as_str));
+    let counts = choice_counts::table
+        .filter(choice_counts::org_id.eq(org_id))
+        .filter(choice_counts::nugget_id.eq(nugget_id))
+        .select((
+            choice_counts::team_id,
+            choice_counts::option_id,
+            choice_counts::answers,
+        ));
+    let rows: Vec<(String, String, i64)> = match conn {
+        // One round trip: the scopes as an array (`= ANY`, a fixed shape, kept prepared).
+        DbConnection::Pg(pg) => counts
+            .filter(choice_counts::team_id.eq_any(scopes.collect::<Vec<_>>()))
+            .load(pg)?,
+        // One fixed-shape query per scope (prepared once per connection), not an `IN` list.
+        DbConnection::Sqlite(lite) => {
+            let mut rows = Vec::new();
+            for scope in scopes {
+                rows.extend(
+                    counts
+                        .filter(choice_counts::team_id.eq(scope))
+                        .load::<(String, String, i64)>(lite)?,
+                );
+            }
+            rows
+        }
+    };
     let (mut org, mut team) = (ChoiceCounts::default(), ChoiceCounts::default());
     for (scope, option, n) in rows {
         let counts = if scope.is_empty() {
