@@ -165,11 +165,9 @@ pub fn choice_counts(
         DbConnection::Sqlite(lite) => {
             let mut rows = Vec::new();
             for scope in scopes {
-                rows.extend(
-                    counts
-                        .filter(choice_counts::team_id.eq(scope))
-                        .load::<(String, String, i64)>(lite)?,
-                );
+                let of_scope: Vec<(String, String, i64)> =
+                    counts.filter(choice_counts::team_id.eq(scope)).load(lite)?;
+                rows.extend(of_scope);
             }
             rows
         }
