@@ -448,4 +448,16 @@ impl TestApp {
         expect_json(res, StatusCode::CREATED).await;
         self.token(email).await
     }
+
+    /// Tokens of the learner of `l` and of `more` learners added to the same team.
+    pub async fn team_tokens(&self, l: &Learning, more: usize) -> Vec<String> {
+        let mut tokens = vec![l.learner.clone()];
+        for i in 0..more {
+            tokens.push(
+                self.add_team_learner(l, &format!("seller{i}@acme.example"))
+                    .await,
+            );
+        }
+        tokens
+    }
 }

@@ -280,13 +280,7 @@ async fn kept_queues_follow_changes_made_through_another_server() {
 async fn kept_queues_checked_together_answer_each_learner() {
     let app = spawn_app().await;
     let l = app.setup_learning(3).await;
-    let mut tokens = vec![l.learner.clone()];
-    for i in 0..7 {
-        tokens.push(
-            app.add_team_learner(&l, &format!("seller{i}@acme.example"))
-                .await,
-        );
-    }
+    let tokens = app.team_tokens(&l, 7).await;
     let mut etags = Vec::new();
     for t in &tokens {
         let res = app.get("/api/v1/me/queue", Some(t)).await;
@@ -388,13 +382,7 @@ async fn concurrent_retries_of_one_answer_count_once() {
 async fn simultaneous_answers_of_many_learners_are_each_recorded() {
     let app = spawn_app().await;
     let l = app.setup_learning(3).await;
-    let mut tokens = vec![l.learner.clone()];
-    for i in 0..5 {
-        tokens.push(
-            app.add_team_learner(&l, &format!("seller{i}@acme.example"))
-                .await,
-        );
-    }
+    let tokens = app.team_tokens(&l, 5).await;
     let nugget = ids(&app.queue(&l.learner).await)[0].clone();
     let sends = tokens
         .iter()
