@@ -220,7 +220,8 @@ pub async fn get_queue(
                     store::read_tx(conn, |conn| {
                         // Read in the queue's own snapshot, so the counters kept are the ones it
                         // was built from.
-                        let epochs = learning::queue_epochs(conn, &caller.org_id, &caller.user_id)?;
+                        let learner = (caller.org_id.as_str(), caller.user_id.as_str());
+                        let epochs = learning::queue_epochs(conn, &[learner])?[0];
                         let (day, queue) = build_queue(conn, &caller, now)?;
                         let body = serde_json::to_vec(&queue)
                             .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -247,72 +247,62 @@ pub fn answered_between(
         .load(conn)?)
 }
 
-/// The counters a learner's queue depends on: (organization's, learner's own), 0 where nothing
-/// has changed yet. Kept by triggers (migration `queue_epochs`), read in one fixed statement.
+/// The counters a learner's queue depends on, for each (organization, learner) asked, in order:
+/// (organization's, learner's own), 0 where nothing has changed yet. Kept by triggers (migration
+/// `queue_epochs`). All read in one snapshot: the caller's transaction if one is open (a queue
+/// being built), else one read transaction of their own on SQLite (opening one costs more than
+/// the lookups) and one statement on PostgreSQL.
 pub fn queue_epochs(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
-) -> StoreResult<(i64, i64)> {
-    let rows: Vec<(String, i64)> = queue_epochs::table
-        .filter(queue_epochs::org_id.eq(org_id))
-        .filter(
-            queue_epochs::learner_id
-                .eq("")
-                .or(queue_epochs::learner_id.eq(learner_id)),
-        )
-        .select((queue_epochs::learner_id, queue_epochs::epoch))
-        .load(conn)?;
-    let of = |learner: &str| {
-        rows.iter()
-            .find(|(l, _)| l == learner)
-            .map_or(0, |(_, e)| *e)
-    };
-    Ok((of(""), of(learner_id)))
+    learners: &[(&str, &str)],
+) -> StoreResult<Vec<(i64, i64)>> {
+    if matches!(conn, DbConnection::Sqlite(_)) && !super::in_transaction(conn) {
+        return super::read_tx(conn, |conn| queue_epochs(conn, learners));
+    }
+    match conn {
+        DbConnection::Sqlite(lite) => sqlite_queue_epochs(lite, learners),
+        DbConnection::Pg(pg) => pg_queue_epochs(pg, learners),
+    }
 }
 
-/// [`queue_epochs`] of several learners, in the order asked. SQLite reads them in one read
-/// transaction (opening one costs more than the lookups), each counter by its primary key, on the
-/// SQLite connection itself so the statements are found in the cache by type rather than by
-/// their SQL text; PostgreSQL in one statement, one round trip, matching organizations and
-/// learners against arrays (a fixed shape, kept prepared) and pairing them up here.
-pub fn queue_epochs_of(
-    conn: &mut DbConnection,
-    learners: &[(String, String)],
+/// Each counter by its primary key, on the SQLite connection itself so the statement is found
+/// in the cache by its type rather than by building its SQL; an organization's counter once.
+fn sqlite_queue_epochs(
+    conn: &mut SqliteConnection,
+    learners: &[(&str, &str)],
 ) -> StoreResult<Vec<(i64, i64)>> {
-    let pg = match conn {
-        DbConnection::Sqlite(lite) => {
-            return lite.transaction(|lite| {
-                let mut epoch = |org: &str, learner: &str| -> StoreResult<i64> {
-                    Ok(queue_epochs::table
-                        .find((org, learner))
-                        .select(queue_epochs::epoch)
-                        .get_result(lite)
-                        .optional()?
-                        .unwrap_or(0))
-                };
-                let mut orgs: HashMap<&str, i64> = HashMap::new();
-                learners
-                    .iter()
-                    .map(|(org, learner)| {
-                        let of_org = match orgs.get(org.as_str()) {
-                            Some(e) => *e,
-                            None => {
-                                let e = epoch(org, "")?;
-                                orgs.insert(org, e);
-                                e
-                            }
-                        };
-                        Ok((of_org, epoch(org, learner)?))
-                    })
-                    .collect()
-            })
-        }
-        DbConnection::Pg(pg) => pg,
+    let mut epoch = |org: &str, learner: &str| -> StoreResult<i64> {
+        Ok(queue_epochs::table
+            .find((org, learner))
+            .select(queue_epochs::epoch)
+            .get_result(conn)
+            .optional()?
+            .unwrap_or(0))
     };
-    let orgs: Vec<&str> = learners.iter().map(|(org, _)| org.as_str()).collect();
-    let mut ids: Vec<&str> = learners.iter().map(|(_, l)| l.as_str()).collect();
-    ids.push("");
+    let mut orgs: HashMap<&str, i64> = HashMap::new();
+    let mut epochs = Vec::with_capacity(learners.len());
+    for &(org, learner) in learners {
+        let of_org = match orgs.get(org) {
+            Some(e) => *e,
+            None => *orgs.entry(org).or_insert(epoch(org, "")?),
+        };
+        epochs.push((of_org, epoch(org, learner)?));
+    }
+    Ok(epochs)
+}
+
+/// One round trip: organizations and learners matched against arrays (`= ANY`, a fixed shape,
+/// kept prepared), the rows paired up here.
+fn pg_queue_epochs(
+    conn: &mut PgConnection,
+    learners: &[(&str, &str)],
+) -> StoreResult<Vec<(i64, i64)>> {
+    let orgs: Vec<&str> = learners.iter().map(|&(org, _)| org).collect();
+    let ids: Vec<&str> = learners
+        .iter()
+        .map(|&(_, learner)| learner)
+        .chain([""])
+        .collect();
     let rows: Vec<(String, String, i64)> = queue_epochs::table
         .filter(queue_epochs::org_id.eq_any(&orgs))
         .filter(queue_epochs::learner_id.eq_any(&ids))
@@ -321,7 +311,7 @@ pub fn queue_epochs_of(
             queue_epochs::learner_id,
             queue_epochs::epoch,
         ))
-        .load(pg)?;
+        .load(conn)?;
     let epochs: HashMap<(&str, &str), i64> = rows
         .iter()
         .map(|(org, learner, epoch)| ((org.as_str(), learner.as_str()), *epoch))
@@ -329,7 +319,7 @@ pub fn queue_epochs_of(
     let of = |org: &str, learner: &str| epochs.get(&(org, learner)).copied().unwrap_or(0);
     Ok(learners
         .iter()
-        .map(|(org, learner)| (of(org, ""), of(org, learner)))
+        .map(|&(org, learner)| (of(org, ""), of(org, learner)))
         .collect())
 }
 

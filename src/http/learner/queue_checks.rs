@@ -56,7 +56,13 @@ impl QueueChecks {
     async fn read(&self, state: &AppState) {
         let (learners, replies): (Vec<_>, Vec<_>) = self.pending.take().into_iter().unzip();
         let read = state
-            .quick_read(move |conn| Ok(learning::queue_epochs_of(conn, &learners)?))
+            .quick_read(move |conn| {
+                let learners: Vec<(&str, &str)> = learners
+                    .iter()
+                    .map(|(o, l)| (o.as_str(), l.as_str()))
+                    .collect();
+                Ok(learning::queue_epochs(conn, &learners)?)
+            })
             .await;
         match read {
             Ok(epochs) => replies
