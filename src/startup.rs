@@ -18,6 +18,7 @@ use crate::http::learner::queue_checks::QueueChecks;
 use crate::http::login_limits::LoginLimiter;
 use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
+use crate::store::kept_enrolments::KeptEnrolments;
 use crate::store::{self, DbPool};
 
 static REQUEST_ID: actix_web::http::header::HeaderName =
@@ -54,7 +55,9 @@ impl Application {
                 settings.login_burst_per_account,
                 settings.login_burst_per_address,
             ),
-            queues: KeptQueues::new(settings.queue_cache_bytes),
+            // Three quarters of the budget for queues, a quarter for enrolments.
+            queues: KeptQueues::new(settings.queue_cache_bytes / 4 * 3),
+            enrolments: KeptEnrolments::new(settings.queue_cache_bytes / 4),
             settings: Arc::new(settings),
         });
         let server = serve(listener, state.clone())?;

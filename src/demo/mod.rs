@@ -158,6 +158,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
     use crate::domain::scheduler::{self, Confidence};
     use crate::http::learner::{apply_with_retry, build_queue, AnswerRequest};
     use crate::http::Caller;
+    use crate::store::kept_enrolments::KeptEnrolments;
 
     let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
     let learners = accounts::list_users(
@@ -184,6 +185,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
     let params = crate::store::learning::fsrs_parameters(conn, &org.id)?;
     let mut answered = 0;
+    let enrolments = KeptEnrolments::new(4 << 20);
     let abilities: Vec<f64> = learners.iter().map(|_| rng.gen_range(0.55..0.95)).collect();
     for day in (1..=HISTORY_DAYS).rev() {
         for (learner, ability) in learners.iter().zip(&abilities) {
@@ -200,7 +202,8 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
             let mut at = calendar::local_midnight(tz, today - chrono::Duration::days(day))
                 + chrono::Duration::hours(8)
                 + chrono::Duration::minutes(rng.gen_range(0..600));
-            let (_, queue) = build_queue(conn, &caller, at).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, queue) =
+                build_queue(conn, &enrolments, &caller, at).map_err(|e| anyhow::anyhow!("{e}"))?;
             for nugget in queue.nuggets {
                 let state =
                     crate::store::learning::state(conn, &org.id, &learner.id, &nugget.nugget_id)?;
@@ -246,7 +249,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
                         Confidence::Unsure
                     }),
                 };
-                apply_with_retry(conn, None, &caller, &req, at)
+                apply_with_retry(conn, None, &enrolments, &caller, &req, at)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 answered += 1;
                 at += chrono::Duration::seconds(rng.gen_range(20..120));

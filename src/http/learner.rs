@@ -32,6 +32,7 @@ use crate::domain::scheduler::{
 use crate::domain::validation::quoted;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::group_commit::GroupCommit;
+use crate::store::kept_enrolments::KeptEnrolments;
 use crate::store::{
     self, accounts as account_store, activity as activity_store, analytics as analytics_store,
     content as content_store, learning, reviews, DbConnection, StoreError,
@@ -80,6 +81,7 @@ pub struct Queue {
 /// Builds today's queue for the caller, with the local day it is for.
 pub(crate) fn build_queue(
     conn: &mut DbConnection,
+    enrolments: &KeptEnrolments,
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> ApiResult<(LocalDay, Queue)> {
@@ -97,7 +99,8 @@ pub(crate) fn build_queue(
         return Ok((day, queue));
     }
     let org = &caller.org_id;
-    let active = learning::enrolment(conn, org, &caller.user_id, day.date)?.assignments;
+    let enrolment = enrolments.enrolment(conn, org, &caller.user_id, day.date)?;
+    let active = &enrolment.assignments;
     let states = learning::states(conn, org, &caller.user_id)?;
     let answered = learning::answered_between(conn, org, &caller.user_id, day.start, day.end)?;
     let met: Vec<String> = states.iter().map(|s| s.nugget_id.clone()).collect();
@@ -119,7 +122,7 @@ pub(crate) fn build_queue(
         .collect();
     let mut latest: HashMap<String, Arc<Vec<StoredNugget>>> = HashMap::new();
     let mut slots = Vec::with_capacity(active.len());
-    for a in &active {
+    for a in active {
         let version = content_store::latest_version_id(conn, org, &a.pack_id)?;
         let nuggets = match version {
             Some(v) => content_store::version_nuggets_shared(conn, org, &v)?,
@@ -215,6 +218,7 @@ pub async fn get_queue(
     let queue = match kept {
         Some(kept) => kept,
         None => {
+            let st = state.clone();
             let built = state
                 .db(move |conn| {
                     store::read_tx(conn, |conn| {
@@ -222,7 +226,7 @@ pub async fn get_queue(
                         // was built from.
                         let learner = (caller.org_id.as_str(), caller.user_id.as_str());
                         let epochs = learning::queue_epochs(conn, &[learner])?[0];
-                        let (day, queue) = build_queue(conn, &caller, now)?;
+                        let (day, queue) = build_queue(conn, &st.enrolments, &caller, now)?;
                         let body = serde_json::to_vec(&queue)
                             .map_err(|e| ApiError::Internal(e.to_string()))?;
                         let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
@@ -424,6 +428,7 @@ struct PreparedAnswer {
 /// Reads what grading and scheduling need, grades, schedules, and returns the rows to write.
 fn prepare_answer(
     conn: &mut DbConnection,
+    enrolments: &KeptEnrolments,
     caller: &Caller,
     req: &AnswerRequest,
     now: DateTime<Utc>,
@@ -437,7 +442,7 @@ fn prepare_answer(
         .find(|s| s.nugget_id == req.nugget_id)
         .cloned();
     let today = local_day(tz, now).date;
-    let enrolment = learning::enrolment(conn, org, &caller.user_id, today)?;
+    let enrolment = enrolments.enrolment(conn, org, &caller.user_id, today)?;
     let active = &enrolment.assignments;
     let (assignment, version_id) = match &existing {
         Some(s) => {
@@ -562,7 +567,7 @@ fn prepare_answer(
         week,
         view: LearnerView {
             parameters: settings.fsrs_parameters,
-            teams: enrolment.teams,
+            teams: enrolment.teams.clone(),
             states,
         },
     })
@@ -624,6 +629,7 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
 fn apply_answer(
     conn: &mut DbConnection,
     group: Option<&GroupCommit>,
+    enrolments: &KeptEnrolments,
     caller: &Caller,
     req: &AnswerRequest,
     now: DateTime<Utc>,
@@ -644,7 +650,7 @@ fn apply_answer(
     // longer be graded (nugget retired, assignment over) is found here, any other at the
     // review's insert, which the unique attempt id refuses before anything else is written.
     let prepared = match store::read_tx(conn, |conn| {
-        prepare_answer(conn, caller, req, now, &fingerprint)
+        prepare_answer(conn, enrolments, caller, req, now, &fingerprint)
     }) {
         Ok(p) => p,
         Err(e) => {
@@ -677,13 +683,14 @@ fn apply_answer(
 pub(crate) fn apply_with_retry(
     conn: &mut DbConnection,
     group: Option<&GroupCommit>,
+    enrolments: &KeptEnrolments,
     caller: &Caller,
     req: &AnswerRequest,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
     let mut attempt = 0;
     loop {
-        match apply_answer(conn, group, caller, req, now) {
+        match apply_answer(conn, group, enrolments, caller, req, now) {
             Err(ApiError::Conflict(msg)) if msg.contains("concurrently") && attempt < 8 => {
                 attempt += 1
             }
@@ -833,7 +840,8 @@ pub async fn post_answer(
     let result = state
         .db(move |conn| {
             let now = st.clock.now();
-            let applied = apply_with_retry(conn, st.writes.as_ref(), &caller, &req, now)?;
+            let applied =
+                apply_with_retry(conn, st.writes.as_ref(), &st.enrolments, &caller, &req, now)?;
             render(conn, &caller, applied, now)
         })
         .await?;
@@ -936,8 +944,15 @@ pub async fn post_batch(
             let mut items: Vec<Option<BatchItem>> = (0..answers.len()).map(|_| None).collect();
             for i in order {
                 let req = &answers[i];
-                let item = match apply_with_retry(conn, st.writes.as_ref(), &caller, req, now)
-                    .and_then(|a| render(conn, &caller, a, now))
+                let item = match apply_with_retry(
+                    conn,
+                    st.writes.as_ref(),
+                    &st.enrolments,
+                    &caller,
+                    req,
+                    now,
+                )
+                .and_then(|a| render(conn, &caller, a, now))
                 {
                     Ok(result) => BatchItem {
                         attempt_id: req.attempt_id.to_string(),

@@ -29,6 +29,8 @@ pub struct AppState {
     pub login_limiter: super::login_limits::LoginLimiter,
     /// Daily queues built by this server, served again while unchanged.
     pub queues: super::learner::kept_queues::KeptQueues,
+    /// Learners' enrolments read by this server, used again while unchanged.
+    pub enrolments: crate::store::kept_enrolments::KeptEnrolments,
 }
 
 impl AppState {

@@ -26,6 +26,7 @@ pub mod bulk;
 pub mod content;
 pub mod group_commit;
 pub mod kept;
+pub mod kept_enrolments;
 pub mod learning;
 pub mod model;
 pub mod reader;

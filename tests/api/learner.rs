@@ -274,6 +274,52 @@ async fn kept_queues_follow_changes_made_through_another_server() {
     assert_eq!(ids(&app.queue(&l.learner).await).len(), 0);
 }
 
+/// Servers keep what reaches each learner (teams and running assignments) between answers: a
+/// change made through another server must still decide the next answer on this one.
+#[actix_web::test]
+async fn kept_enrolments_follow_changes_made_through_another_server() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let other = spawn_on(&app.database_url).await;
+    let q = ids(&app.queue(&l.learner).await);
+    assert_eq!(q.len(), 3);
+    expect_json(
+        app.answer(&l.learner, &q[0], &["b"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let members = format!("/api/v1/teams/{}/members", l.team_id);
+    let res = other
+        .delete(&format!("{members}/{}", l.learner_id), &l.org.admin_token)
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let res = app.answer(&l.learner, &q[1], &["b"]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "out of the team");
+    let res = other
+        .post_json(
+            &members,
+            Some(&l.org.admin_token),
+            &json!({"user_ids": [l.learner_id]}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    expect_json(
+        app.answer(&l.learner, &q[1], &["b"]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let res = other
+        .post_json(
+            &format!("/api/v1/assignments/{}/end", l.assignment_id),
+            Some(&l.author),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let res = app.answer(&l.learner, &q[2], &["b"]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "assignment ended");
+}
+
 /// Queue reads arriving together have their kept queues checked in one read: each learner
 /// still gets their own verdict, a new queue after their own answer and 304 otherwise.
 #[actix_web::test]
