@@ -574,9 +574,30 @@ fn prepare_answer(
 }
 
 /// Writes an answer: the review row, and the memory state if it is still the one read (else
-/// `Conflict`, and nothing is written).
+/// `Conflict`, and nothing is written), then the roll-ups. The learner's own rows come first and
+/// the counters shared with other learners (retention, choices) last, just before the commit: on
+/// PostgreSQL their row locks are held until it, and concurrent answers queue on them.
 fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> ApiResult<()> {
     reviews::insert(conn, &p.row)?;
+    learning::save_state(
+        conn,
+        &p.row.org_id,
+        &p.row.learner_id,
+        &p.state,
+        p.previous_reps,
+        now,
+    )?;
+    activity_store::add_week(conn, &p.row.org_id, &p.row.learner_id, p.week.0, &p.week.1)?;
+    // An answer timed before the current week (synced late from a phone) changes weekly recall
+    // snapshots that may exist: they are dropped and the learner marked for recomputing.
+    if recall_weeks::changes_past_week(p.row.answered_at, now) {
+        store::recall_weeks::invalidate(
+            conn,
+            &p.row.org_id,
+            &p.row.learner_id,
+            recall_weeks::first_week_affected(p.row.answered_at),
+        )?;
+    }
     // Which shard of the roll-up rows this learner's answers add to: a stable hash of the
     // learner, so concurrent answers of different learners rarely meet on one row.
     let shard = scheduler::fuzz_seed(&p.row.learner_id, "") as u32;
@@ -592,16 +613,6 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
             tally,
         )?;
     }
-    // An answer timed before the current week (synced late from a phone) changes weekly recall
-    // snapshots that may exist: they are dropped and the learner marked for recomputing.
-    if recall_weeks::changes_past_week(p.row.answered_at, now) {
-        store::recall_weeks::invalidate(
-            conn,
-            &p.row.org_id,
-            &p.row.learner_id,
-            recall_weeks::first_week_affected(p.row.answered_at),
-        )?;
-    }
     reviews::count_choices(
         conn,
         &p.row.org_id,
@@ -610,22 +621,15 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
         &p.selected,
         shard,
     )?;
-    activity_store::add_week(conn, &p.row.org_id, &p.row.learner_id, p.week.0, &p.week.1)?;
-    learning::save_state(
-        conn,
-        &p.row.org_id,
-        &p.row.learner_id,
-        &p.state,
-        p.previous_reps,
-        now,
-    )?;
     Ok(())
 }
 
-/// Grades, schedules and records one answer. The reads happen before the write transaction,
-/// which then only inserts the review and updates the memory state, checking that the state
-/// read is still current (a concurrent answer makes it a conflict, retried by
-/// `apply_with_retry`). With `group` (SQLite) the write joins the next group commit.
+/// Grades, schedules and records one answer. The write inserts the review and updates the memory
+/// state, checking that the state read is still current (a concurrent answer makes it a conflict,
+/// retried by `apply_with_retry`). On SQLite the reads share one read transaction before the
+/// write, which joins the next group commit with `group`. On PostgreSQL they run inside the write
+/// transaction, two round trips fewer than a snapshot of their own: nothing is gained by one, as
+/// the state is checked again by its update and kept enrolments are read after their counter.
 fn apply_answer(
     conn: &mut DbConnection,
     group: Option<&GroupCommit>,
@@ -637,45 +641,35 @@ fn apply_answer(
     let org = caller.org_id.as_str();
     let attempt = req.attempt_id.to_string();
     let fingerprint = req.fingerprint();
-    let replay = |row: reviews::ReviewRow| {
-        if row.request_hash == fingerprint {
-            Ok(Applied::Replayed(row))
-        } else {
-            Err(ApiError::Conflict(format!(
-                "attempt_id {attempt} was already used for a different answer"
-            )))
-        }
+    let prepare =
+        |conn: &mut DbConnection| prepare_answer(conn, enrolments, caller, req, now, &fingerprint);
+    let recorded = match (matches!(conn, DbConnection::Pg(_)), group) {
+        (true, _) => store::write_tx(conn, |conn| {
+            let p = prepare(conn)?;
+            record(conn, &p, now).map(|()| p)
+        }),
+        (false, group) => store::read_tx(conn, prepare).and_then(|p| match group {
+            Some(group) => group.run(move |conn| record(conn, &p, now).map(|()| p)),
+            None => store::write_tx(conn, |conn| record(conn, &p, now).map(|()| p)),
+        }),
     };
     // Retries are rare, so the attempt id is not looked up first: a retry whose answer can no
-    // longer be graded (nugget retired, assignment over) is found here, any other at the
-    // review's insert, which the unique attempt id refuses before anything else is written.
-    let prepared = match store::read_tx(conn, |conn| {
-        prepare_answer(conn, enrolments, caller, req, now, &fingerprint)
-    }) {
-        Ok(p) => p,
-        Err(e) => {
-            return match reviews::by_attempt(conn, org, &caller.user_id, &attempt)? {
-                Some(row) => replay(row),
-                None => Err(e),
-            }
-        }
+    // longer be graded (nugget retired, assignment over) is found after the reads fail, any other
+    // at the review's insert, which the unique attempt id refuses before anything is written.
+    let e = match recorded {
+        Ok(p) => return Ok(Applied::New(p.row, p.view)),
+        Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),
+        Err(e) => e,
     };
-    let result = match group {
-        Some(group) => group.run(move |conn| record(conn, &prepared, now).map(|()| prepared)),
-        None => store::write_tx(conn, |conn| record(conn, &prepared, now).map(|()| prepared)),
-    };
-    match result {
-        Ok(p) => Ok(Applied::New(p.row, p.view)),
-        // A concurrent request recorded this attempt first: answer with what it stored.
-        Err(ApiError::Conflict(_)) => {
-            match reviews::by_attempt(conn, org, &caller.user_id, &attempt)? {
-                Some(row) => replay(row),
-                None => Err(ApiError::Conflict(
-                    "the memory state changed concurrently; retry".into(),
-                )),
-            }
-        }
-        Err(e) => Err(e),
+    match reviews::by_attempt(conn, org, &caller.user_id, &attempt)? {
+        Some(row) if row.request_hash == fingerprint => Ok(Applied::Replayed(row)),
+        Some(_) => Err(ApiError::Conflict(format!(
+            "attempt_id {attempt} was already used for a different answer"
+        ))),
+        None if matches!(e, ApiError::Conflict(_)) => Err(ApiError::Conflict(
+            "the memory state changed concurrently; retry".into(),
+        )),
+        None => Err(e),
     }
 }
 
