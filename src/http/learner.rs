@@ -35,7 +35,7 @@ use crate::store::group_commit::GroupCommit;
 use crate::store::kept_enrolments::KeptEnrolments;
 use crate::store::{
     self, accounts as account_store, activity as activity_store, analytics as analytics_store,
-    content as content_store, learning, reviews, DbConnection, StoreError,
+    content as content_store, learning, reviews, reviews::ChoiceCounts, DbConnection, StoreError,
 };
 use kept_queues::KeptQueue;
 use queue_checks::QueueChecks;
@@ -403,7 +403,12 @@ impl LearnerView {
 
 /// Outcome of applying one answer, before the response is rendered.
 pub(crate) enum Applied {
-    New(reviews::ReviewRow, LearnerView),
+    /// With the choice counts read as the answer was counted: (organization's, teams').
+    New(
+        reviews::ReviewRow,
+        LearnerView,
+        (ChoiceCounts, ChoiceCounts),
+    ),
     Replayed(reviews::ReviewRow),
 }
 
@@ -576,8 +581,13 @@ fn prepare_answer(
 /// Writes an answer: the review row, and the memory state if it is still the one read (else
 /// `Conflict`, and nothing is written), then the roll-ups. The learner's own rows come first and
 /// the counters shared with other learners (retention, choices) last, just before the commit: on
-/// PostgreSQL their row locks are held until it, and concurrent answers queue on them.
-fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> ApiResult<()> {
+/// PostgreSQL their row locks are held until it, and concurrent answers queue on them. Returns
+/// the nugget's choice counts with this answer in them.
+fn record(
+    conn: &mut DbConnection,
+    p: &PreparedAnswer,
+    now: DateTime<Utc>,
+) -> ApiResult<(ChoiceCounts, ChoiceCounts)> {
     reviews::insert(conn, &p.row)?;
     learning::save_state(
         conn,
@@ -613,15 +623,14 @@ fn record(conn: &mut DbConnection, p: &PreparedAnswer, now: DateTime<Utc>) -> Ap
             tally,
         )?;
     }
-    reviews::count_choices(
+    Ok(reviews::count_choices(
         conn,
         &p.row.org_id,
         &p.row.nugget_id,
         &p.view.teams,
         &p.selected,
         shard,
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Grades, schedules and records one answer. The write inserts the review and updates the memory
@@ -646,18 +655,18 @@ fn apply_answer(
     let recorded = match (matches!(conn, DbConnection::Pg(_)), group) {
         (true, _) => store::write_tx(conn, |conn| {
             let p = prepare(conn)?;
-            record(conn, &p, now).map(|()| p)
+            record(conn, &p, now).map(|counts| (p, counts))
         }),
         (false, group) => store::read_tx(conn, prepare).and_then(|p| match group {
-            Some(group) => group.run(move |conn| record(conn, &p, now).map(|()| p)),
-            None => store::write_tx(conn, |conn| record(conn, &p, now).map(|()| p)),
+            Some(group) => group.run(move |conn| record(conn, &p, now).map(|c| (p, c))),
+            None => store::write_tx(conn, |conn| record(conn, &p, now).map(|c| (p, c))),
         }),
     };
     // Retries are rare, so the attempt id is not looked up first: a retry whose answer can no
     // longer be graded (nugget retired, assignment over) is found after the reads fail, any other
     // at the review's insert, which the unique attempt id refuses before anything is written.
     let e = match recorded {
-        Ok(p) => return Ok(Applied::New(p.row, p.view)),
+        Ok((p, counts)) => return Ok(Applied::New(p.row, p.view, counts)),
         Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),
         Err(e) => e,
     };
@@ -710,23 +719,27 @@ fn shares(counts: &reviews::ChoiceCounts, options: &[StoredOption]) -> PeerAnswe
     }
 }
 
-/// Renders the response of a recorded answer (new or replayed) as of `now`. Outside a
-/// transaction: the shares and topic figures are informative, and a concurrent answer landing
-/// between two of its reads changes nothing the learner relies on.
+/// Renders the response of a recorded answer (new or replayed) as of `now`: a new answer's
+/// shares were read as it was counted, a replayed one's are read here. Outside a transaction: the
+/// shares and topic figures are informative, and a concurrent answer landing between two of its
+/// reads changes nothing the learner relies on.
 fn render(
     conn: &mut DbConnection,
     caller: &Caller,
     applied: Applied,
     now: DateTime<Utc>,
 ) -> ApiResult<AnswerResult> {
-    let (row, view, replayed) = match applied {
-        Applied::New(row, view) => (row, view, false),
-        Applied::Replayed(row) => (row, LearnerView::read(conn, caller)?, true),
-    };
     let org = caller.org_id.as_str();
+    let (row, view, (org_counts, team_counts), replayed) = match applied {
+        Applied::New(row, view, counts) => (row, view, counts, false),
+        Applied::Replayed(row) => {
+            let view = LearnerView::read(conn, caller)?;
+            let counts = reviews::choice_counts(conn, org, &row.nugget_id, &view.teams)?;
+            (row, view, counts, true)
+        }
+    };
     let nugget = content_store::nugget_in_version(conn, org, &row.nugget_id, &row.pack_version_id)?;
     let chosen: Vec<String> = serde_json::from_str(&row.selected).unwrap_or_default();
-    let (org_counts, team_counts) = reviews::choice_counts(conn, org, &row.nugget_id, &view.teams)?;
     let team = shares(&team_counts, &nugget.options);
     let everyone = shares(&org_counts, &nugget.options);
     let (params, states) = (&view.parameters, &view.states);

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Integer, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Text};
 
 use super::schema::{choice_counts, nuggets, packs, reviews, users};
 use super::{kept, DbConnection, StoreError, StoreResult};
@@ -70,10 +70,12 @@ pub fn by_attempt(
 /// not queue on one row lock.
 const CHOICE_SHARDS: u32 = 8;
 
-/// Counts one answer's choices for the organization and for each of the learner's teams (in
-/// the answer's transaction). PostgreSQL does it in one upsert (one round trip), its rows taken
-/// in key order so concurrent answers lock shared rows in the same order; SQLite, where a
-/// statement costs no round trip, updates row by row and inserts the rows not there yet.
+/// Adds an answer choosing `selected` to the nugget's counts, organization-wide and in each of
+/// `teams`, on the rows of `shard`, and returns the counts with it as [`choice_counts`] does.
+/// Read in the write, so the learner sees their own answer counted and the read costs no
+/// transaction of its own (on SQLite the writer's pages are warm; on PostgreSQL the increment
+/// and the read are one statement, whose rows are taken in key order so concurrent answers lock
+/// shared rows in one order).
 pub fn count_choices(
     conn: &mut DbConnection,
     org_id: &str,
@@ -81,25 +83,37 @@ pub fn count_choices(
     teams: &[String],
     selected: &[String],
     shard: u32,
-) -> StoreResult<()> {
+) -> StoreResult<(ChoiceCounts, ChoiceCounts)> {
     let shard = (shard % CHOICE_SHARDS) as i32;
     let scopes = || std::iter::once("").chain(teams.iter().map(String::as_str));
     let options = || std::iter::once("").chain(selected.iter().map(String::as_str));
     if let DbConnection::Pg(pg) = conn {
-        diesel::sql_query(
-            "INSERT INTO choice_counts (org_id, nugget_id, team_id, option_id, shard, answers) \
-             SELECT $1, $2, t, o, $3, 1 FROM unnest($4::text[]) t, unnest($5::text[]) o \
-             ORDER BY t, o \
-             ON CONFLICT (org_id, nugget_id, team_id, option_id, shard) \
-             DO UPDATE SET answers = choice_counts.answers + 1",
+        // The rows the upsert returns are the ones it changed, as they are now; the others are
+        // read from the statement's snapshot.
+        let rows: Vec<ScopeCount> = diesel::sql_query(
+            "WITH counted AS ( \
+               INSERT INTO choice_counts (org_id, nugget_id, team_id, option_id, shard, answers) \
+               SELECT $1, $2, t, o, $3, 1 FROM unnest($4::text[]) t, unnest($5::text[]) o \
+               ORDER BY t, o \
+               ON CONFLICT (org_id, nugget_id, team_id, option_id, shard) \
+               DO UPDATE SET answers = choice_counts.answers + 1 \
+               RETURNING team_id, option_id, answers) \
+             SELECT team_id, option_id, answers FROM counted \
+             UNION ALL \
+             SELECT c.team_id, c.option_id, c.answers FROM choice_counts c \
+             WHERE c.org_id = $1 AND c.nugget_id = $2 AND c.team_id = ANY($4) \
+             AND NOT (c.shard = $3 AND c.option_id = ANY($5))",
         )
         .bind::<Text, _>(org_id)
         .bind::<Text, _>(nugget_id)
         .bind::<Integer, _>(shard)
         .bind::<Array<Text>, _>(scopes().collect::<Vec<_>>())
         .bind::<Array<Text>, _>(options().collect::<Vec<_>>())
-        .execute(pg)?;
-        return Ok(());
+        .load(pg)?;
+        return Ok(by_scope(
+            rows.into_iter()
+                .map(|r| (r.team_id, r.option_id, r.answers)),
+        ));
     }
     for team in scopes() {
         for option in options() {
@@ -129,7 +143,17 @@ pub fn count_choices(
             }
         }
     }
-    Ok(())
+    choice_counts(conn, org_id, nugget_id, teams)
+}
+
+#[derive(QueryableByName)]
+struct ScopeCount {
+    #[diesel(sql_type = Text)]
+    team_id: String,
+    #[diesel(sql_type = Text)]
+    option_id: String,
+    #[diesel(sql_type = BigInt)]
+    answers: i64,
 }
 
 /// How many answers a nugget had and how often each option was among their choices.
@@ -172,6 +196,12 @@ pub fn choice_counts(
             rows
         }
     };
+    Ok(by_scope(rows))
+}
+
+/// Sums (scope, option, answers) rows into the organization's counts (scope `''`) and the
+/// teams' (every other scope); option `''` counts the answers themselves.
+fn by_scope(rows: impl IntoIterator<Item = (String, String, i64)>) -> (ChoiceCounts, ChoiceCounts) {
     let (mut org, mut team) = (ChoiceCounts::default(), ChoiceCounts::default());
     for (scope, option, n) in rows {
         let counts = if scope.is_empty() {
@@ -185,7 +215,7 @@ pub fn choice_counts(
             *counts.options.entry(option).or_default() += n as u64;
         }
     }
-    Ok((org, team))
+    (org, team)
 }
 
 /// Which answers an export covers: `received_at` in `[since, until)`, either bound optional.
