@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Integer, Text};
 
 use super::schema::{choice_counts, nuggets, packs, reviews, users};
@@ -88,32 +90,15 @@ pub fn count_choices(
     let scopes = || std::iter::once("").chain(teams.iter().map(String::as_str));
     let options = || std::iter::once("").chain(selected.iter().map(String::as_str));
     if let DbConnection::Pg(pg) = conn {
-        // The rows the upsert returns are the ones it changed, as they are now; the others are
-        // read from the statement's snapshot.
-        let rows: Vec<ScopeCount> = diesel::sql_query(
-            "WITH counted AS ( \
-               INSERT INTO choice_counts (org_id, nugget_id, team_id, option_id, shard, answers) \
-               SELECT $1, $2, t, o, $3, 1 FROM unnest($4::text[]) t, unnest($5::text[]) o \
-               ORDER BY t, o \
-               ON CONFLICT (org_id, nugget_id, team_id, option_id, shard) \
-               DO UPDATE SET answers = choice_counts.answers + 1 \
-               RETURNING team_id, option_id, answers) \
-             SELECT team_id, option_id, answers FROM counted \
-             UNION ALL \
-             SELECT c.team_id, c.option_id, c.answers FROM choice_counts c \
-             WHERE c.org_id = $1 AND c.nugget_id = $2 AND c.team_id = ANY($4) \
-             AND NOT (c.shard = $3 AND c.option_id = ANY($5))",
-        )
-        .bind::<Text, _>(org_id)
-        .bind::<Text, _>(nugget_id)
-        .bind::<Integer, _>(shard)
-        .bind::<Array<Text>, _>(scopes().collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(options().collect::<Vec<_>>())
+        let rows: Vec<(String, String, i64)> = CountAndRead {
+            org_id,
+            nugget_id,
+            shard,
+            scopes: scopes().collect(),
+            options: options().collect(),
+        }
         .load(pg)?;
-        return Ok(by_scope(
-            rows.into_iter()
-                .map(|r| (r.team_id, r.option_id, r.answers)),
-        ));
+        return Ok(by_scope(rows));
     }
     for team in scopes() {
         for option in options() {
@@ -146,15 +131,64 @@ pub fn count_choices(
     choice_counts(conn, org_id, nugget_id, teams)
 }
 
-#[derive(QueryableByName)]
-struct ScopeCount {
-    #[diesel(sql_type = Text)]
-    team_id: String,
-    #[diesel(sql_type = Text)]
-    option_id: String,
-    #[diesel(sql_type = BigInt)]
-    answers: i64,
+/// PostgreSQL's increment of [`count_choices`] and its read in one statement, kept prepared
+/// (diesel's `sql_query` is parsed again on every call). The rows the upsert returns are the
+/// ones it changed, as they are now; the others come from the statement's snapshot.
+struct CountAndRead<'a> {
+    org_id: &'a str,
+    nugget_id: &'a str,
+    shard: i32,
+    scopes: Vec<&'a str>,
+    options: Vec<&'a str>,
 }
+
+impl QueryId for CountAndRead<'_> {
+    type QueryId = CountAndRead<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for CountAndRead<'_> {
+    type SqlType = (Text, Text, BigInt);
+}
+
+impl QueryFragment<Pg> for CountAndRead<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "WITH counted AS (INSERT INTO choice_counts \
+             (org_id, nugget_id, team_id, option_id, shard, answers) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&self.org_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.nugget_id)?;
+        out.push_sql(", t, o, ");
+        out.push_bind_param::<Integer, _>(&self.shard)?;
+        out.push_sql(", 1 FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.scopes)?;
+        out.push_sql(") t, unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.options)?;
+        out.push_sql(
+            ") o ORDER BY t, o \
+             ON CONFLICT (org_id, nugget_id, team_id, option_id, shard) \
+             DO UPDATE SET answers = choice_counts.answers + 1 \
+             RETURNING team_id, option_id, answers) \
+             SELECT team_id, option_id, answers FROM counted UNION ALL \
+             SELECT team_id, option_id, answers FROM choice_counts WHERE org_id = ",
+        );
+        out.push_bind_param::<Text, _>(&self.org_id)?;
+        out.push_sql(" AND nugget_id = ");
+        out.push_bind_param::<Text, _>(&self.nugget_id)?;
+        out.push_sql(" AND team_id = ANY(");
+        out.push_bind_param::<Array<Text>, _>(&self.scopes)?;
+        out.push_sql(") AND NOT (shard = ");
+        out.push_bind_param::<Integer, _>(&self.shard)?;
+        out.push_sql(" AND option_id = ANY(");
+        out.push_bind_param::<Array<Text>, _>(&self.options)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<PgConnection> for CountAndRead<'_> {}
 
 /// How many answers a nugget had and how often each option was among their choices.
 #[derive(Debug, Default, PartialEq)]
