@@ -163,7 +163,7 @@ fn engine(
     let addr = server.addr;
     let learners = Arc::new(rt.block_on(load::prepare(addr, tokens, opts.clients))?);
     let duration = Duration::from_secs_f64(opts.seconds);
-    // Each learner answers once, untimed: a running organization has a history, and PostgreSQL
+    // About one answer per learner, untimed: a running organization has a history, and PostgreSQL
     // plans statements from its tables' statistics. Analyzed empty, the memory states were read
     // by sequential scans whose cached plans outlived the table's growth during the scenario.
     let history = rt.block_on(load::run(
