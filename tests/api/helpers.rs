@@ -460,4 +460,33 @@ impl TestApp {
         }
         tokens
     }
+
+    /// Takes the learner of `l` out of its team (`false`) or puts them back (`true`).
+    pub async fn set_membership(&self, l: &Learning, member: bool) {
+        let members = format!("/api/v1/teams/{}/members", l.team_id);
+        let res = if member {
+            self.post_json(
+                &members,
+                Some(&l.org.admin_token),
+                &json!({"user_ids": [l.learner_id]}),
+            )
+            .await
+        } else {
+            self.delete(&format!("{members}/{}", l.learner_id), &l.org.admin_token)
+                .await
+        };
+        assert!(res.status().is_success(), "{}", res.status());
+    }
+
+    /// Ends the assignment of `l`.
+    pub async fn end_assignment(&self, l: &Learning) {
+        let res = self
+            .post_json(
+                &format!("/api/v1/assignments/{}/end", l.assignment_id),
+                Some(&l.author),
+                &json!({}),
+            )
+            .await;
+        assert!(res.status().is_success(), "{}", res.status());
+    }
 }

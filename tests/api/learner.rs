@@ -245,32 +245,12 @@ async fn kept_queues_follow_changes_made_through_another_server() {
     expect_json(res, StatusCode::OK).await;
     assert_eq!(ids(&app.queue(&l.learner).await).len(), 2);
     // Out of the team the assignment reaches: nothing.
-    let res = other
-        .delete(
-            &format!("/api/v1/teams/{}/members/{}", l.team_id, l.learner_id),
-            &l.org.admin_token,
-        )
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
+    other.set_membership(&l, false).await;
     assert_eq!(ids(&app.queue(&l.learner).await).len(), 0);
     // Back in the team, then the assignment ended: nothing again.
-    let res = other
-        .post_json(
-            &format!("/api/v1/teams/{}/members", l.team_id),
-            Some(&l.org.admin_token),
-            &json!({"user_ids": [l.learner_id]}),
-        )
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
+    other.set_membership(&l, true).await;
     assert_eq!(ids(&app.queue(&l.learner).await).len(), 2);
-    let res = other
-        .post_json(
-            &format!("/api/v1/assignments/{}/end", l.assignment_id),
-            Some(&l.author),
-            &json!({}),
-        )
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
+    other.end_assignment(&l).await;
     assert_eq!(ids(&app.queue(&l.learner).await).len(), 0);
 }
 
@@ -288,34 +268,16 @@ async fn kept_enrolments_follow_changes_made_through_another_server() {
         StatusCode::CREATED,
     )
     .await;
-    let members = format!("/api/v1/teams/{}/members", l.team_id);
-    let res = other
-        .delete(&format!("{members}/{}", l.learner_id), &l.org.admin_token)
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
+    other.set_membership(&l, false).await;
     let res = app.answer(&l.learner, &q[1], &["b"]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "out of the team");
-    let res = other
-        .post_json(
-            &members,
-            Some(&l.org.admin_token),
-            &json!({"user_ids": [l.learner_id]}),
-        )
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
+    other.set_membership(&l, true).await;
     expect_json(
         app.answer(&l.learner, &q[1], &["b"]).await,
         StatusCode::CREATED,
     )
     .await;
-    let res = other
-        .post_json(
-            &format!("/api/v1/assignments/{}/end", l.assignment_id),
-            Some(&l.author),
-            &json!({}),
-        )
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
+    other.end_assignment(&l).await;
     let res = app.answer(&l.learner, &q[2], &["b"]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "assignment ended");
 }
