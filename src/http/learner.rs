@@ -633,12 +633,11 @@ fn record(
     )?)
 }
 
-/// Grades, schedules and records one answer. The write inserts the review and updates the memory
-/// state, checking that the state read is still current (a concurrent answer makes it a conflict,
-/// retried by `apply_with_retry`). On SQLite the reads share one read transaction before the
-/// write, which joins the next group commit with `group`. On PostgreSQL they run inside the write
-/// transaction, two round trips fewer than a snapshot of their own: nothing is gained by one, as
-/// the state is checked again by its update and kept enrolments are read after their counter.
+/// Grades, schedules and records one answer (`store::read_then_write`; with `group`, SQLite's
+/// write joins the next group commit). The write inserts the review and updates the memory state,
+/// checking that the state read is still current (a concurrent answer makes it a conflict,
+/// retried by `apply_with_retry`); kept enrolments are read after their counter, so they need no
+/// snapshot shared with the write.
 fn apply_answer(
     conn: &mut DbConnection,
     group: Option<&GroupCommit>,
@@ -650,18 +649,12 @@ fn apply_answer(
     let org = caller.org_id.as_str();
     let attempt = req.attempt_id.to_string();
     let fingerprint = req.fingerprint();
-    let prepare =
-        |conn: &mut DbConnection| prepare_answer(conn, enrolments, caller, req, now, &fingerprint);
-    let recorded = match (matches!(conn, DbConnection::Pg(_)), group) {
-        (true, _) => store::write_tx(conn, |conn| {
-            let p = prepare(conn)?;
-            record(conn, &p, now).map(|counts| (p, counts))
-        }),
-        (false, group) => store::read_tx(conn, prepare).and_then(|p| match group {
-            Some(group) => group.run(move |conn| record(conn, &p, now).map(|c| (p, c))),
-            None => store::write_tx(conn, |conn| record(conn, &p, now).map(|c| (p, c))),
-        }),
-    };
+    let recorded = store::read_then_write(
+        conn,
+        group,
+        |conn| prepare_answer(conn, enrolments, caller, req, now, &fingerprint),
+        move |conn, p| record(conn, p, now),
+    );
     // Retries are rare, so the attempt id is not looked up first: a retry whose answer can no
     // longer be graded (nugget retired, assignment over) is found after the reads fail, any other
     // at the review's insert, which the unique attempt id refuses before anything is written.

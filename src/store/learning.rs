@@ -283,8 +283,12 @@ fn sqlite_queue_epochs(
     let mut epochs = Vec::with_capacity(learners.len());
     for &(org, learner) in learners {
         let of_org = match orgs.get(org) {
-            Some(e) => *e,
-            None => *orgs.entry(org).or_insert(epoch(org, "")?),
+            Some(&e) => e,
+            None => {
+                let e = epoch(org, "")?;
+                orgs.insert(org, e);
+                e
+            }
         };
         epochs.push((of_org, epoch(org, learner)?));
     }

@@ -295,6 +295,36 @@ where
     }
 }
 
+/// Runs `read`, then `write` with what it read, each engine its cheapest way. `write` must check
+/// again whatever it relies on that a concurrent write may have changed, since on SQLite the read
+/// snapshot has ended when it runs: there `read` gets a read transaction and `write` joins the
+/// next group commit (`group`; its own write transaction without one). On PostgreSQL both run in
+/// one write transaction, two round trips fewer than a snapshot of the reads' own.
+pub fn read_then_write<P, T, E>(
+    conn: &mut DbConnection,
+    group: Option<&group_commit::GroupCommit>,
+    read: impl FnOnce(&mut DbConnection) -> Result<P, E>,
+    write: impl FnOnce(&mut DbConnection, &P) -> Result<T, E> + Send + 'static,
+) -> Result<(P, T), E>
+where
+    P: Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+{
+    if matches!(conn, DbConnection::Pg(_)) {
+        return write_tx(conn, |conn| {
+            let read = read(conn)?;
+            write(conn, &read).map(|written| (read, written))
+        });
+    }
+    let read = read_tx(conn, read)?;
+    let write = move |conn: &mut DbConnection| write(conn, &read).map(|written| (read, written));
+    match group {
+        Some(group) => group.run(write),
+        None => write_tx(conn, write),
+    }
+}
+
 /// Runs `f` in one read transaction: a single snapshot for all its queries (on PostgreSQL a
 /// read-only REPEATABLE READ transaction, which never fails to serialize; on SQLite one WAL read
 /// lock instead of one per statement). It always ends in a rollback.
