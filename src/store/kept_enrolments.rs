@@ -39,6 +39,20 @@ impl Weighter<(String, String), Arc<Kept>> for Size {
     }
 }
 
+/// A cache by (organization, learner) holding at most `max_bytes` as `weighter` counts them, the
+/// least used dropped first; its table is sized up front for entries of `typical_bytes`.
+pub(crate) fn per_learner_cache<V: Clone, W: Weighter<(String, String), V> + Clone>(
+    max_bytes: usize,
+    typical_bytes: usize,
+    weighter: W,
+) -> Cache<(String, String), V, W> {
+    Cache::with_weighter(
+        (max_bytes / typical_bytes).max(16),
+        max_bytes.max(1) as u64,
+        weighter,
+    )
+}
+
 /// Enrolments by (organization, learner), the least used dropped first past `max_bytes`.
 pub struct KeptEnrolments(Cache<(String, String), Arc<Kept>, Size>);
 
@@ -47,11 +61,7 @@ impl KeptEnrolments {
     const TYPICAL_BYTES: usize = 512;
 
     pub fn new(max_bytes: usize) -> Self {
-        KeptEnrolments(Cache::with_weighter(
-            (max_bytes / Self::TYPICAL_BYTES).max(16),
-            max_bytes.max(1) as u64,
-            Size,
-        ))
+        KeptEnrolments(per_learner_cache(max_bytes, Self::TYPICAL_BYTES, Size))
     }
 
     /// The learner's enrolment on `day`. The counter is read before the enrolment, so a change

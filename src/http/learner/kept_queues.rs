@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use quick_cache::{sync::Cache, Weighter};
 
 use crate::domain::calendar::LocalDay;
+use crate::store::kept_enrolments::per_learner_cache;
 
 /// A queue as sent, with what it was built from.
 pub struct KeptQueue {
@@ -48,11 +49,7 @@ impl KeptQueues {
     const TYPICAL_BYTES: usize = 4096;
 
     pub fn new(max_bytes: usize) -> Self {
-        KeptQueues(Cache::with_weighter(
-            (max_bytes / Self::TYPICAL_BYTES).max(16),
-            max_bytes.max(1) as u64,
-            BodySize,
-        ))
+        KeptQueues(per_learner_cache(max_bytes, Self::TYPICAL_BYTES, BodySize))
     }
 
     pub fn get(&self, org_id: &str, learner_id: &str) -> Option<Arc<KeptQueue>> {
