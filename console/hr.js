@@ -245,11 +245,19 @@ export function renderData(data, caption, depth = 0) {
  * (in a shadow root), which the console's Content-Security-Policy allows; markup styles it refuses.
  */
 export function safeSvg(text) {
-  // Parsing markup that carries styles already counts as applying them under the policy, so
-  // `<style>` elements and `style` attributes are renamed before the text is parsed.
-  const renamed = String(text)
+  // Markup is inert only if the parser never sees what the policy refuses: creating an element
+  // with a `style` attribute already applies it, and Chromium checks an event-handler attribute
+  // (`onload`, `onclick`, …) against `script-src` as soon as the attribute is set. So before
+  // parsing, `<style>` elements become `<reprise-style>` and every `style` or `on…` attribute
+  // name gets a `data-reprise-` prefix; the walk below drops or re-applies them. XML needs white
+  // space before every attribute, so the rename cannot be dodged; a prefixed `x:on…` becomes an
+  // undeclared prefix, which fails the parse. A DTD could add default attributes the rename never
+  // sees, so markup with a document type or entity declarations is refused outright.
+  const source = String(text);
+  if (/<!(DOCTYPE|ENTITY|ATTLIST)/i.test(source)) return null;
+  const renamed = source
     .replace(/<(\/?)style\b/gi, '<$1reprise-style')
-    .replace(/(\s)style(\s*=)/gi, '$1data-reprise-style$2');
+    .replace(/(\s)((?:[\w.-]+:)?(?:style|on[\w.:-]*))(\s*=)/gi, '$1data-reprise-$2$3');
   const doc = new DOMParser().parseFromString(renamed, 'image/svg+xml');
   const svg = doc.documentElement;
   if (!svg || svg.localName !== 'svg' || doc.getElementsByTagName('parsererror').length) return null;
@@ -269,7 +277,7 @@ export function safeSvg(text) {
     }
     for (const attr of [...el.attributes]) {
       const n = attr.name.toLowerCase();
-      if (n.startsWith('on')) el.removeAttribute(attr.name);
+      if (n.startsWith('on') || n.startsWith('data-reprise-on')) el.removeAttribute(attr.name);
       else if ((n === 'href' || n === 'xlink:href') && !attr.value.startsWith('#')) el.removeAttribute(attr.name);
       else if (n === 'data-reprise-style') {
         inline.push([el, attr.value]);

@@ -44,6 +44,11 @@ fi
 echo "browser-tests: npm ci in tests/browser"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
+# The versions a failure depends on, so a log from another machine tells which build ran.
+# (Debian's chromium wrapper prints shell noise on stderr; only its version line matters.)
+echo "browser-tests: $("$chromium" --version 2>/dev/null | head -n 1)"
+echo "browser-tests: Node.js $(node --version), playwright-core $(node -p 'require("./tests/browser/node_modules/playwright-core/package.json").version')"
+
 echo "browser-tests: building reprise"
 cargo build --quiet --bin reprise
 

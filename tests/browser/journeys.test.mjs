@@ -313,12 +313,17 @@ test('journey 4: an analyst opens the HR view and downloads a CSV', { timeout: T
     const { safeSvg } = await import('/hr.js');
     const host = safeSvg('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
       + '<style>rect{fill:#0b5cad}</style><script>alert(2)</script>'
-      + '<rect width="10" height="10" style="stroke:red"/><a href="https://example.com"><text>x</text></a></svg>');
+      + '<rect width="10" height="10" style="stroke:red" onclick="alert(3)"/><a href="https://example.com"><text>x</text></a></svg>');
     document.body.append(host);
     const svg = host.shadowRoot.querySelector('svg');
+    // A document type could add handler attributes by default: such markup is refused whole.
+    const withDoctype = safeSvg('<!DOCTYPE svg [<!ATTLIST svg onload CDATA "alert(4)">]>'
+      + '<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>');
     const result = {
+      doctype: withDoctype,
       scripts: svg.querySelectorAll('script').length,
       onload: svg.hasAttribute('onload'),
+      onclick: [...svg.querySelector('rect').attributes].some((a) => /on/i.test(a.name)),
       href: svg.querySelector('a').hasAttribute('href'),
       stroke: svg.querySelector('rect').style.stroke,
       fill: getComputedStyle(svg.querySelector('rect')).fill,
@@ -326,7 +331,7 @@ test('journey 4: an analyst opens the HR view and downloads a CSV', { timeout: T
     host.remove();
     return result;
   });
-  assert.deepEqual(cleaned, { scripts: 0, onload: false, href: false, stroke: 'red', fill: 'rgb(11, 92, 173)' });
+  assert.deepEqual(cleaned, { doctype: null, scripts: 0, onload: false, onclick: false, href: false, stroke: 'red', fill: 'rgb(11, 92, 173)' });
 
   const body = page.getByTestId('heatmap-body');
   await body.locator('svg').first().waitFor();
