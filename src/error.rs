@@ -42,6 +42,10 @@ pub enum ApiError {
     MissingReference(FieldError),
     #[error("{0}")]
     Conflict(String),
+    /// What a write read changed before it could apply (`StoreError::Concurrent`): a 409 to
+    /// the client, and the signal services retry on.
+    #[error("{0}")]
+    Concurrent(String),
     /// The path exists but not with this method; `allow` lists the methods it has.
     #[error("{method} is not allowed here; use {allow}")]
     MethodNotAllowed { method: String, allow: String },
@@ -86,7 +90,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
             ApiError::NotFound(_) | ApiError::MissingReference(_) => ("not-found", "Not found"),
-            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::Conflict(_) | ApiError::Concurrent(_) => ("conflict", "Conflict"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Unsupported(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -125,7 +129,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::MissingReference(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Concurrent(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -159,6 +163,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound("no such resource".into()),
             StoreError::Conflict(what) => ApiError::Conflict(what),
+            StoreError::Concurrent(what) => ApiError::Concurrent(what),
             StoreError::Pool(e) => ApiError::Unavailable(format!("database unavailable: {e}")),
             StoreError::Unavailable(e) => ApiError::Unavailable(e),
             other => ApiError::Internal(other.to_string()),

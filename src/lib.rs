@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod forwarder;
 pub mod http;
+pub mod learning;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -38,7 +38,7 @@ enum ExportFormat {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum EvalFormat {
-    /// SuperMemo 18 repetition-history export (see README, "Memory model").
+    /// SuperMemo 18 repetition-history export (see docs/memory-model.md).
     Sm18,
     /// Reprise's own review export (`GET /api/v1/reviews/export`).
     Reprise,
@@ -479,7 +479,7 @@ fn optimize(org: &str) -> anyhow::Result<ExitCode> {
 async fn load_demo(app: &Application, content_dir: PathBuf) -> anyhow::Result<()> {
     let state = app.state();
     let (created, packs) = actix_web::web::block(move || -> anyhow::Result<(bool, usize)> {
-        let mut conn = state.pool.get()?;
+        let mut conn = state.database.pool().get()?;
         let now = state.clock.now();
         let created = demo::ensure(&mut conn, now)?;
         let packs = demo::load_content(&mut conn, &content_dir, now)?;

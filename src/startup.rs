@@ -13,13 +13,11 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
-use crate::http::learner::kept_queues::KeptQueues;
-use crate::http::learner::queue_checks::QueueChecks;
 use crate::http::login_limits::LoginLimiter;
 use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
-use crate::store::kept_enrolments::KeptEnrolments;
-use crate::store::{self, DbPool};
+use crate::learning::{Learning, LearningHandle};
+use crate::store::{self, Backend, Database, DbPool};
 
 static REQUEST_ID: actix_web::http::header::HeaderName =
     actix_web::http::header::HeaderName::from_static("x-request-id");
@@ -28,6 +26,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    learning: Arc<Learning>,
 }
 
 impl Application {
@@ -37,7 +36,12 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let decoy_hash = web::block(password::decoy_hash).await?;
-        let writes = store::group_commit::GroupCommit::start(&pool)?;
+        let database = Database::new(pool, Backend::of_url(&settings.database_url));
+        let learning = Arc::new(Learning::start(
+            database.clone(),
+            clock.clone(),
+            settings.queue_cache_bytes,
+        )?);
         // No migrations on the replica: a hot standby takes no writes and has the primary's
         // schema as soon as it has replayed it.
         let replica = settings
@@ -45,9 +49,8 @@ impl Application {
             .as_deref()
             .map(|url| Arc::new(ReadReplica::new(url, settings.read_pool_size)));
         let state = web::Data::new(AppState {
-            pool,
+            database,
             replica,
-            writes,
             keys: TokenKeys::new(&settings.jwt_secret, settings.access_ttl_secs),
             clock,
             decoy_hash,
@@ -55,18 +58,16 @@ impl Application {
                 settings.login_burst_per_account,
                 settings.login_burst_per_address,
             ),
-            // Three quarters of the budget for queues, a quarter for enrolments.
-            queues: KeptQueues::new(settings.queue_cache_bytes / 4 * 3),
-            enrolments: KeptEnrolments::new(settings.queue_cache_bytes / 4),
             settings: Arc::new(settings),
         });
-        let server = serve(listener, state.clone())?;
+        let server = serve(listener, state.clone(), learning.clone())?;
         actix_web::rt::spawn(crate::forwarder::run(state.clone()));
         actix_web::rt::spawn(crate::weekly_recall::run(state.clone()));
         Ok(Application {
             port,
             server,
             state,
+            learning,
         })
     }
 
@@ -76,6 +77,11 @@ impl Application {
 
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
+    }
+
+    /// The learner's loop this server runs.
+    pub fn learning(&self) -> Arc<Learning> {
+        self.learning.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -116,7 +122,11 @@ fn metrics() -> PrometheusMetrics {
         .expect("metric names are static and valid")
 }
 
-fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    learning: Arc<Learning>,
+) -> std::io::Result<Server> {
     let max_body = state.settings.max_body_bytes;
     let workers = match state.settings.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -133,8 +143,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            // Per worker: the kept queues' freshness checks gathered on this thread.
-            .app_data(web::Data::new(QueueChecks::default()))
+            // Per worker: the learning service with the queue checks gathered on this thread.
+            .app_data(web::Data::new(LearningHandle::for_worker(learning.clone())))
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::QueryConfig::default().error_handler(body::query_error))
             .app_data(web::PathConfig::default().error_handler(body::path_error))

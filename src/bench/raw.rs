@@ -9,7 +9,7 @@ use chrono::{Duration as Days, Utc};
 use super::seed;
 use crate::domain::content::Pack;
 use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
-use crate::store::{self, content, learning, reviews, DbPool, StoreError};
+use crate::store::{self, content, enrolments, learning, reviews, DbPool, StoreError};
 
 /// Transactions per second over `seconds`, with `threads` writers (each on its own learners, so
 /// no two writers touch the same row).
@@ -23,7 +23,7 @@ pub fn write_rate(
     let conn = &mut pool.get()?;
     let org = seed::generate(conn, threads.max(1) * 4, &packs[..1], now)?;
     let org_id = org.org_id.clone();
-    let active = learning::enrolment(conn, &org_id, &org.learner_ids[0], now.date_naive())?;
+    let active = enrolments::enrolment(conn, &org_id, &org.learner_ids[0], now.date_naive())?;
     let assignment = active
         .assignments
         .first()

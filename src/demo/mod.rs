@@ -154,11 +154,12 @@ pub fn load_content(
 pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<usize> {
     use rand::{Rng, SeedableRng};
 
+    use crate::auth::Caller;
     use crate::domain::calendar;
     use crate::domain::scheduler::{self, Confidence};
-    use crate::http::learner::{apply_with_retry, build_queue, AnswerRequest};
-    use crate::http::Caller;
-    use crate::store::kept_enrolments::KeptEnrolments;
+    use crate::learning::answer::{apply_with_retry, AnswerRequest};
+    use crate::learning::queue;
+    use crate::store::enrolments::EnrolmentCache;
 
     let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
     let learners = accounts::list_users(
@@ -185,7 +186,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
     let params = crate::store::learning::fsrs_parameters(conn, &org.id)?;
     let mut answered = 0;
-    let enrolments = KeptEnrolments::new(4 << 20);
+    let enrolments = EnrolmentCache::new(4 << 20);
     let abilities: Vec<f64> = learners.iter().map(|_| rng.gen_range(0.55..0.95)).collect();
     for day in (1..=HISTORY_DAYS).rev() {
         for (learner, ability) in learners.iter().zip(&abilities) {
@@ -203,7 +204,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
                 + chrono::Duration::hours(8)
                 + chrono::Duration::minutes(rng.gen_range(0..600));
             let (_, queue) =
-                build_queue(conn, &enrolments, &caller, at).map_err(|e| anyhow::anyhow!("{e}"))?;
+                queue::build(conn, &enrolments, &caller, at).map_err(|e| anyhow::anyhow!("{e}"))?;
             for nugget in queue.nuggets {
                 let state =
                     crate::store::learning::state(conn, &org.id, &learner.id, &nugget.nugget_id)?;

@@ -1,31 +1,14 @@
-//! `Caller`: the authenticated user behind a request, from `Authorization: Bearer <jwt>`.
-//! One HMAC verification per request, no database read.
+//! The `Caller` extractor: the authenticated user behind a request, from `Authorization: Bearer
+//! <jwt>`. One HMAC verification per request, no database read.
 
 use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use super::state::AppState;
+pub use crate::auth::Caller;
 use crate::domain::accounts::Role;
 use crate::error::ApiError;
-
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: String,
-    pub org_id: String,
-    pub role: Role,
-}
-
-impl Caller {
-    /// Fails with 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
-    }
-}
 
 /// Longest token accepted; anything longer is rejected before parsing.
 const MAX_TOKEN_LEN: usize = 2048;
@@ -88,6 +71,8 @@ macro_rules! role_set {
     };
 }
 
+role_set!(/// Everyone with nuggets to answer: any role can be assigned a pack.
+    Learners = [Learner, Author, Admin, Manager, Analyst]);
 role_set!(/// Administrators.
     Admins = [Admin]);
 role_set!(/// Who writes content.

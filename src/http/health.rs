@@ -27,7 +27,7 @@ pub async fn healthz() -> web::Json<Health> {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.clone();
+    let pool = state.database.pool().clone();
     // A short wait: a load balancer needs the answer quickly, and a healthy pool has a spare
     // connection well within it.
     let ready = web::block(

@@ -10,13 +10,13 @@ use utoipa::ToSchema;
 use super::auth::new_id;
 use super::body::Json;
 use super::caller::Caller;
-use super::learner::learner_settings;
 use super::state::AppState;
 use crate::domain::calendar::{local_day, local_midnight, weekday_code};
 use crate::domain::progress::{self, Figures, NuggetProgress, PackProgress};
 use crate::domain::scheduler::{self, CardStatus};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiResult, Problem};
+use crate::learning::queue::learner_settings;
 use crate::store::{self, content as content_store, learning};
 
 #[derive(Serialize, ToSchema)]

@@ -138,7 +138,7 @@ pub async fn export_reviews(
     let (first, source) = state
         .read_db(move |conn| Ok(export_page(conn, &org, window, None, EXPORT_PAGE_ROWS)?))
         .await?;
-    let pool = state.pool.clone();
+    let pool = state.database.pool().clone();
     let replica = match source {
         ReadSource::Replica => state.replica.clone(),
         ReadSource::Primary => None,

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::reader::{in_parallel_slices, LearnerRange, Reader};
 use super::schema::learner_weeks;
-use super::{kept, DbConnection, StoreError, StoreResult};
+use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{ResponseTimes, WeekActivity, RESPONSE_BUCKETS};
 
 /// Rows per multi-row INSERT: 57 columns × 500 stays under SQLite's 32,766 bound parameters.
@@ -67,7 +67,7 @@ macro_rules! learner_week_rows {
             use learner_weeks as w;
             let t = &a.response_times.0;
             let days = i32::from(a.days).into_sql::<diesel::sql_types::Integer>();
-            let updated = kept::update(
+            let updated = prepared::update(
                 w::table,
                 (
                     w::answers.eq(w::answers + a.answers as i64),
@@ -158,7 +158,7 @@ pub fn add_week(
             ))
             .execute(conn)
             // Another answer of this learner created the row first: the answer is retried.
-            .map_err(|e| StoreError::unique_as(e, "learner week created concurrently"))?;
+            .map_err(|e| StoreError::created_concurrently(e, "learner week"))?;
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ use super::schema::{
     assignment_learners, assignments, kpis, nugget_versions, nuggets, pack_versions, packs,
     retention_stats, reviews, team_members, users,
 };
-use super::{kept, DbConnection, StoreError, StoreResult};
+use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{PerLearner, RetentionTally};
 use crate::domain::scheduler::ForgettingCurve;
 
@@ -575,7 +575,7 @@ pub fn add_to_retention(
         bucket as i32,
         (shard % RETENTION_SHARDS) as i32,
     );
-    let updated = kept::update(
+    let updated = prepared::update(
         retention_stats::table,
         (
             retention_stats::reviews.eq(retention_stats::reviews + tally.reviews as i64),
@@ -602,7 +602,7 @@ pub fn add_to_retention(
             ))
             .execute(conn)
             // Another answer created the row first: the answer is retried.
-            .map_err(|e| StoreError::unique_as(e, "retention row created concurrently"))?;
+            .map_err(|e| StoreError::created_concurrently(e, "retention row"))?;
     }
     Ok(())
 }

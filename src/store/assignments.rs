@@ -7,24 +7,23 @@ use super::schema::{assignment_learners, assignments, packs, team_members, teams
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::accounts::with_descendants;
 use crate::domain::assignments::{Assignment, PolicyName, Settings};
-use crate::store::learning::LearnerAssignment;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = assignments)]
-struct AssignmentRow {
-    id: String,
-    pack_id: String,
-    team_id: Option<String>,
-    starts_on: NaiveDate,
-    ends_on: Option<NaiveDate>,
-    daily_cap: i32,
-    desired_retention: f64,
-    policy: String,
-    fast_ms: i32,
-    slow_ms: i32,
-    created_by: String,
-    created_at: NaiveDateTime,
-    ended_at: Option<NaiveDateTime>,
+pub(super) struct AssignmentRow {
+    pub(super) id: String,
+    pub(super) pack_id: String,
+    pub(super) team_id: Option<String>,
+    pub(super) starts_on: NaiveDate,
+    pub(super) ends_on: Option<NaiveDate>,
+    pub(super) daily_cap: i32,
+    pub(super) desired_retention: f64,
+    pub(super) policy: String,
+    pub(super) fast_ms: i32,
+    pub(super) slow_ms: i32,
+    pub(super) created_by: String,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) ended_at: Option<NaiveDateTime>,
 }
 
 fn to_domain(conn: &mut DbConnection, org_id: &str, r: AssignmentRow) -> StoreResult<Assignment> {
@@ -59,63 +58,6 @@ fn from_row(r: AssignmentRow, pack_slug: String, learner_ids: Vec<String>) -> As
         created_at: r.created_at.and_utc(),
         ended_at: r.ended_at.map(|t| t.and_utc()),
     }
-}
-
-impl AssignmentRow {
-    fn for_learner(self) -> LearnerAssignment {
-        LearnerAssignment {
-            id: self.id,
-            pack_id: self.pack_id,
-            settings: Settings {
-                daily_cap: self.daily_cap,
-                desired_retention: self.desired_retention,
-                policy: PolicyName::parse(&self.policy).unwrap_or(PolicyName::Fsrs),
-                fast_ms: self.fast_ms,
-                slow_ms: self.slow_ms,
-                starts_on: self.starts_on,
-                ends_on: self.ends_on,
-            },
-        }
-    }
-}
-
-/// The organization's assignments running on `today`, oldest first, each with the team it is
-/// for (a fixed-shape statement: it runs for every queue read and answer).
-pub fn running(
-    conn: &mut DbConnection,
-    org_id: &str,
-    today: NaiveDate,
-) -> StoreResult<Vec<(Option<String>, LearnerAssignment)>> {
-    let rows: Vec<AssignmentRow> = assignments::table
-        .filter(assignments::org_id.eq(org_id))
-        .filter(assignments::ended_at.is_null())
-        .filter(assignments::starts_on.le(today))
-        .filter(
-            assignments::ends_on
-                .is_null()
-                .or(assignments::ends_on.ge(today)),
-        )
-        .order(assignments::created_at.asc())
-        .select(AssignmentRow::as_select())
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.team_id.clone(), r.for_learner()))
-        .collect())
-}
-
-/// One assignment as a learner's answers use it, running or not (a memory state keeps the
-/// assignment it started under).
-pub fn for_learner(
-    conn: &mut DbConnection,
-    org_id: &str,
-    id: &str,
-) -> StoreResult<LearnerAssignment> {
-    let row: AssignmentRow = assignments::table
-        .find((org_id, id))
-        .select(AssignmentRow::as_select())
-        .first(conn)?;
-    Ok(row.for_learner())
 }
 
 /// Why an assignment could not be created: which input named something missing.

@@ -35,20 +35,22 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer on a connection of `pool` (SQLite only; `None` for PostgreSQL).
-    pub fn start(pool: &DbPool) -> Result<Option<GroupCommit>, StoreError> {
+    /// Starts the writer on a connection of `pool`, which must be SQLite's.
+    pub fn start(pool: &DbPool) -> Result<GroupCommit, StoreError> {
         let conn = pool.get()?;
         if !matches!(*conn, DbConnection::Sqlite(_)) {
-            return Ok(None);
+            return Err(StoreError::Unavailable(
+                "a group commit runs on SQLite only".into(),
+            ));
         }
         let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
         std::thread::Builder::new()
             .name("sqlite-group-commit".into())
             .spawn(move || writer(conn, rx))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Some(GroupCommit {
+        Ok(GroupCommit {
             jobs: Mutex::new(tx),
-        }))
+        })
     }
 
     /// Runs `f` inside the next group's transaction and returns its result once the group is

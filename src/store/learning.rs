@@ -6,74 +6,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    assignment_learners, memory_states, nuggets, organizations, packs, pauses, queue_epochs,
-    reviews, team_members, teams, users,
+    memory_states, nuggets, organizations, packs, pauses, queue_epochs, reviews, users,
 };
-use super::{kept, DbConnection, StoreError, StoreResult};
-use crate::domain::assignments::Settings;
+use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
-
-/// An assignment as the learner's queue and answers use it.
-#[derive(Debug, Clone)]
-pub struct LearnerAssignment {
-    pub id: String,
-    pub pack_id: String,
-    pub settings: Settings,
-}
-
-/// What reaches a learner today: the teams they are in, and the running assignments of those
-/// teams, of the teams above them, or naming them.
-pub struct Enrolment {
-    pub teams: Vec<String>,
-    /// Oldest first.
-    pub assignments: Vec<LearnerAssignment>,
-}
-
-/// Every query here has a fixed shape, so each connection prepares it once: this runs for
-/// every queue read and every answer. Filtering by team happens in memory, over the
-/// organization's teams and running assignments (tens to hundreds of rows).
-pub fn enrolment(
-    conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
-    today: NaiveDate,
-) -> StoreResult<Enrolment> {
-    let teams: Vec<String> = team_members::table
-        .filter(team_members::org_id.eq(org_id))
-        .filter(team_members::user_id.eq(learner_id))
-        .select(team_members::team_id)
-        .load(conn)?;
-    let parents: HashMap<String, Option<String>> = teams::table
-        .filter(teams::org_id.eq(org_id))
-        .select((teams::id, teams::parent_id))
-        .load::<(String, Option<String>)>(conn)?
-        .into_iter()
-        .collect();
-    let mut reaching: Vec<&str> = Vec::new();
-    for team in &teams {
-        let mut cursor = Some(team.as_str());
-        while let Some(t) = cursor {
-            if reaching.contains(&t) {
-                break;
-            }
-            reaching.push(t);
-            cursor = parents.get(t).and_then(|p| p.as_deref());
-        }
-    }
-    let named: Vec<String> = assignment_learners::table
-        .filter(assignment_learners::org_id.eq(org_id))
-        .filter(assignment_learners::learner_id.eq(learner_id))
-        .select(assignment_learners::assignment_id)
-        .load(conn)?;
-    let assignments = super::assignments::running(conn, org_id, today)?
-        .into_iter()
-        .filter(|(team, a)| {
-            team.as_deref().is_some_and(|t| reaching.contains(&t)) || named.contains(&a.id)
-        })
-        .map(|(_, a)| a)
-        .collect();
-    Ok(Enrolment { teams, assignments })
-}
 
 /// A stored memory state with what it belongs to.
 #[derive(Debug, Clone)]
@@ -162,7 +98,7 @@ pub fn state(
 }
 
 /// Writes the state after an answer. `previous_reps` guards against a concurrent answer having
-/// moved the state since it was read (then nothing is written and `Conflict` is returned).
+/// moved the state since it was read (then nothing is written and `Concurrent` is returned).
 pub fn save_state(
     conn: &mut DbConnection,
     org_id: &str,
@@ -198,10 +134,10 @@ pub fn save_state(
                     values,
                 ))
                 .execute(conn)
-                .map_err(|e| StoreError::unique_as(e, "memory state created concurrently"))?;
+                .map_err(|e| StoreError::created_concurrently(e, "memory state"))?;
         }
         Some(reps) => {
-            let n = kept::update(
+            let n = prepared::update(
                 memory_states::table,
                 values,
                 memory_states::org_id
@@ -212,8 +148,8 @@ pub fn save_state(
             )
             .execute(conn)?;
             if n != 1 {
-                return Err(StoreError::Conflict(
-                    "memory state changed concurrently".into(),
+                return Err(StoreError::Concurrent(
+                    "memory state changed since it was read".into(),
                 ));
             }
         }

@@ -24,16 +24,19 @@ pub mod analytics;
 pub mod assignments;
 pub mod bulk;
 pub mod content;
+pub mod database;
+pub mod enrolments;
 pub mod group_commit;
-pub mod kept;
-pub mod kept_enrolments;
 pub mod learning;
 pub mod model;
+pub mod prepared;
 pub mod reader;
 pub mod recall_weeks;
 pub mod reviews;
 pub mod tokens;
 pub mod xapi;
+
+pub use database::Database;
 
 use std::time::Duration;
 
@@ -63,6 +66,13 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A row the write depends on changed, or appeared, since it was read: the whole read and
+    /// write may be tried again.
+    #[error("changed concurrently: {0}")]
+    Concurrent(String),
+    /// Database work ended without an answer (the thread running it panicked).
+    #[error("database work ended: {0}")]
+    Aborted(String),
     #[error("database error: {0}")]
     Database(diesel::result::Error),
     #[error("database unavailable: {0}")]
@@ -80,6 +90,20 @@ impl StoreError {
         match e {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 StoreError::Conflict(what.to_string())
+            }
+            other => StoreError::from(other),
+        }
+    }
+}
+
+impl StoreError {
+    /// A unique-constraint violation on a row this write creates after reading that it was
+    /// missing: another write created it first, and the two may be tried again in order.
+    pub fn created_concurrently(e: diesel::result::Error, what: &str) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                StoreError::Concurrent(format!("{what} created concurrently"))
             }
             other => StoreError::from(other),
         }

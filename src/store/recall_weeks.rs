@@ -187,7 +187,7 @@ pub fn invalidate(
                 ))
                 .execute(conn)
                 // Another answer of the learner marked them first: the answer is retried.
-                .map_err(|e| StoreError::unique_as(e, "recall snapshot marked concurrently"))?;
+                .map_err(|e| StoreError::created_concurrently(e, "recall snapshot mark"))?;
         }
     }
     Ok(())

@@ -9,7 +9,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Integer, Text};
 
 use super::schema::{choice_counts, nuggets, packs, reviews, users};
-use super::{kept, DbConnection, StoreError, StoreResult};
+use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::eval::reprise_format::ReviewRecord;
 
 /// One stored answer. `None` is inserted as NULL rather than left to the column's default (also
@@ -102,7 +102,7 @@ pub fn count_choices(
     }
     for team in scopes() {
         for option in options() {
-            let updated = kept::update(
+            let updated = prepared::update(
                 choice_counts::table,
                 choice_counts::answers.eq(choice_counts::answers + 1),
                 choice_counts::org_id
@@ -124,7 +124,7 @@ pub fn count_choices(
                         choice_counts::answers.eq(1i64),
                     ))
                     .execute(conn)
-                    .map_err(|e| StoreError::unique_as(e, "choice count created concurrently"))?;
+                    .map_err(|e| StoreError::created_concurrently(e, "choice count"))?;
             }
         }
     }

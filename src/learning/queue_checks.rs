@@ -1,6 +1,6 @@
-//! Freshness checks of kept queues, gathered per worker thread and read together.
+//! Freshness checks of cached queues, gathered per worker thread and read together.
 //!
-//! A kept queue is served again after one read of its two counters. On SQLite most of that
+//! A cached queue is served again after one read of its two counters. On SQLite most of that
 //! read's cost is opening and closing its read transaction (the shared locks on the WAL index),
 //! not the lookup; on PostgreSQL it is the round trip. So the checks that reach one worker in the
 //! same turn of its event loop are read together: in one transaction on SQLite, in one statement
@@ -10,17 +10,15 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use actix_web::web;
 use tokio::sync::oneshot;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::AppState;
-use crate::store::learning;
+use crate::store::{learning, Database};
 
 type Reply = oneshot::Sender<ApiResult<(i64, i64)>>;
 
-/// One worker's checks waiting for the next read. Registered per worker (`App` data built in
-/// the server's factory), so it is never shared between threads.
+/// One worker's checks waiting for the next read. Each worker thread has its own (through its
+/// `LearningHandle`), so it is never shared between threads.
 #[derive(Default)]
 pub struct QueueChecks {
     pending: RefCell<Vec<((String, String), Reply)>>,
@@ -30,7 +28,7 @@ impl QueueChecks {
     /// The (organization's, learner's) counters, read with the other checks of this turn.
     pub async fn epochs(
         self: Arc<Self>,
-        state: web::Data<AppState>,
+        database: Database,
         org_id: String,
         learner_id: String,
     ) -> ApiResult<(i64, i64)> {
@@ -41,27 +39,27 @@ impl QueueChecks {
             pending.len() == 1
         };
         if first {
-            actix_web::rt::spawn(async move {
+            tokio::task::spawn_local(async move {
                 // Let the requests already woken in this turn add their checks first.
                 tokio::task::yield_now().await;
-                self.read(&state).await
+                self.read(&database).await
             });
         }
-        answer
-            .await
-            .map_err(|_| ApiError::Internal("a queue's freshness check was dropped".into()))?
+        answer.await.map_err(|_| {
+            ApiError::Internal("a cached queue's freshness check was dropped".into())
+        })?
     }
 
     /// Reads every pending check and answers each.
-    async fn read(&self, state: &AppState) {
+    async fn read(&self, database: &Database) {
         let (learners, replies): (Vec<_>, Vec<_>) = self.pending.take().into_iter().unzip();
-        let read = state
+        let read = database
             .quick_read(move |conn| {
                 let learners: Vec<(&str, &str)> = learners
                     .iter()
                     .map(|(o, l)| (o.as_str(), l.as_str()))
                     .collect();
-                Ok(learning::queue_epochs(conn, &learners)?)
+                Ok::<_, ApiError>(learning::queue_epochs(conn, &learners)?)
             })
             .await;
         match read {

@@ -1,4 +1,4 @@
-//! Daily queues kept after they are built.
+//! The cache of daily queues, served again after they are built.
 //!
 //! A queue depends only on the database and the learner's local day, and the database counts
 //! every change a queue depends on (`queue_epochs`, kept by triggers). So a queue built once is
@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 use quick_cache::{sync::Cache, Weighter};
 
 use crate::domain::calendar::LocalDay;
-use crate::store::kept_enrolments::per_learner_cache;
+use crate::store::enrolments::per_learner_cache;
 
 /// A queue as sent, with what it was built from.
-pub struct KeptQueue {
+pub struct CachedQueue {
     /// (organization's, learner's) counters read in the snapshot the queue was built from.
     pub epochs: (i64, i64),
     /// The learner's local day the queue is for.
@@ -25,7 +25,7 @@ pub struct KeptQueue {
     pub etag: String,
 }
 
-impl KeptQueue {
+impl CachedQueue {
     /// Still the queue the learner would get now.
     pub fn is_current(&self, epochs: (i64, i64), now: DateTime<Utc>) -> bool {
         self.epochs == epochs && self.day.start <= now && now < self.day.end
@@ -35,28 +35,28 @@ impl KeptQueue {
 #[derive(Clone)]
 struct BodySize;
 
-impl Weighter<(String, String), Arc<KeptQueue>> for BodySize {
-    fn weight(&self, key: &(String, String), queue: &Arc<KeptQueue>) -> u64 {
+impl Weighter<(String, String), Arc<CachedQueue>> for BodySize {
+    fn weight(&self, key: &(String, String), queue: &Arc<CachedQueue>) -> u64 {
         (key.0.len() + key.1.len() + queue.body.len() + queue.etag.len() + 128) as u64
     }
 }
 
-/// Kept queues by (organization, learner), the least used dropped first past `max_bytes`.
-pub struct KeptQueues(Cache<(String, String), Arc<KeptQueue>, BodySize>);
+/// Queues by (organization, learner), the least used dropped first past `max_bytes`.
+pub struct QueueCache(Cache<(String, String), Arc<CachedQueue>, BodySize>);
 
-impl KeptQueues {
+impl QueueCache {
     /// Expected size of a queue, to size the table up front.
     const TYPICAL_BYTES: usize = 4096;
 
     pub fn new(max_bytes: usize) -> Self {
-        KeptQueues(per_learner_cache(max_bytes, Self::TYPICAL_BYTES, BodySize))
+        QueueCache(per_learner_cache(max_bytes, Self::TYPICAL_BYTES, BodySize))
     }
 
-    pub fn get(&self, org_id: &str, learner_id: &str) -> Option<Arc<KeptQueue>> {
+    pub fn get(&self, org_id: &str, learner_id: &str) -> Option<Arc<CachedQueue>> {
         self.0.get(&(org_id.to_string(), learner_id.to_string()))
     }
 
-    pub fn keep(&self, org_id: &str, learner_id: &str, queue: Arc<KeptQueue>) {
+    pub fn keep(&self, org_id: &str, learner_id: &str, queue: Arc<CachedQueue>) {
         self.0
             .insert((org_id.to_string(), learner_id.to_string()), queue);
     }

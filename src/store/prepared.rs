@@ -13,9 +13,9 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AsChangeset, AstPass, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl, Table};
 
-/// `UPDATE table SET changes WHERE filter`, kept prepared. `V` is the changes as given
+/// `UPDATE table SET changes WHERE filter`, prepared once per connection. `V` is the changes as given
 /// (`column.eq(value)` tuples), whose type identifies the statement in the cache.
-pub struct KeptUpdate<F, C, W, V> {
+pub struct PreparedUpdate<F, C, W, V> {
     from: F,
     changes: C,
     filter: W,
@@ -28,12 +28,12 @@ pub fn update<T, V, W>(
     table: T,
     changes: V,
     filter: W,
-) -> KeptUpdate<T::FromClause, V::Changeset, W, V>
+) -> PreparedUpdate<T::FromClause, V::Changeset, W, V>
 where
     T: Table,
     V: AsChangeset<Target = T>,
 {
-    KeptUpdate {
+    PreparedUpdate {
         from: table.from_clause(),
         changes: changes.as_changeset(),
         filter,
@@ -41,12 +41,12 @@ where
     }
 }
 
-impl<F: 'static, C, W: QueryId, V: QueryId> QueryId for KeptUpdate<F, C, W, V> {
-    type QueryId = KeptUpdate<F, (), W::QueryId, V::QueryId>;
+impl<F: 'static, C, W: QueryId, V: QueryId> QueryId for PreparedUpdate<F, C, W, V> {
+    type QueryId = PreparedUpdate<F, (), W::QueryId, V::QueryId>;
     const HAS_STATIC_QUERY_ID: bool = V::HAS_STATIC_QUERY_ID && W::HAS_STATIC_QUERY_ID;
 }
 
-impl<F, C, W, V, DB> QueryFragment<DB> for KeptUpdate<F, C, W, V>
+impl<F, C, W, V, DB> QueryFragment<DB> for PreparedUpdate<F, C, W, V>
 where
     DB: Backend,
     F: QueryFragment<DB>,
@@ -63,4 +63,4 @@ where
     }
 }
 
-impl<F, C, W, V, Conn> RunQueryDsl<Conn> for KeptUpdate<F, C, W, V> {}
+impl<F, C, W, V, Conn> RunQueryDsl<Conn> for PreparedUpdate<F, C, W, V> {}

@@ -1,0 +1,24 @@
+//! `Caller`: the authenticated user a request acts for. The HTTP layer builds it from the access
+//! token (`http::caller`); services below take it as who is asking, without knowing how it was
+//! proven.
+
+use crate::domain::accounts::Role;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub org_id: String,
+    pub role: Role,
+}
+
+impl Caller {
+    /// Fails with 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Today's queue: which nuggets a learner is asked today, built from their memory states, their
+//! enrolment and the caps of their assignments (the choice itself is `domain::queue`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::domain::calendar::{local_day, weekday_code, LocalDay};
+use crate::domain::catalog::StoredNugget;
+use crate::domain::queue::{self, AssignmentSlots, DueNugget};
+use crate::domain::scheduler::CardStatus;
+use crate::error::ApiResult;
+use crate::store::enrolments::EnrolmentCache;
+use crate::store::{content as content_store, learning, DbConnection, StoreError};
+
+/// The caller's settings, with their time zone (their own, else their organization's).
+pub fn learner_settings(
+    conn: &mut DbConnection,
+    caller: &Caller,
+) -> ApiResult<(Tz, learning::LearnerSettings)> {
+    let settings = learning::learner_settings(conn, &caller.org_id, &caller.user_id)?;
+    let tz = settings.timezone.parse::<Tz>().unwrap_or(Tz::UTC);
+    Ok((tz, settings))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueOption {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueNugget {
+    pub nugget_id: String,
+    pub pack: String,
+    pub topic: String,
+    pub prompt: String,
+    pub options: Vec<QueueOption>,
+    /// Several options may be chosen (and all correct ones must be).
+    pub multiple: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+    /// A nugget seen before, coming back on its schedule.
+    pub review: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Queue {
+    /// The learner's local date the queue is for.
+    pub date: NaiveDate,
+    pub nuggets: Vec<QueueNugget>,
+}
+
+/// Builds today's queue for the caller, with the local day it is for.
+pub fn build(
+    conn: &mut DbConnection,
+    enrolments: &EnrolmentCache,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> ApiResult<(LocalDay, Queue)> {
+    let (tz, settings) = learner_settings(conn, caller)?;
+    let day = local_day(tz, now);
+    let paused = learning::pauses(conn, &caller.org_id, &caller.user_id)?
+        .iter()
+        .any(|(_, from, to)| (*from..=*to).contains(&day.date));
+    let quiet = &settings.quiet_weekdays;
+    if paused || quiet.iter().any(|d| d == weekday_code(day.date)) {
+        let queue = Queue {
+            date: day.date,
+            nuggets: Vec::new(),
+        };
+        return Ok((day, queue));
+    }
+    let org = &caller.org_id;
+    let enrolment = enrolments.enrolment(conn, org, &caller.user_id, day.date)?;
+    let active = &enrolment.assignments;
+    let states = learning::states(conn, org, &caller.user_id)?;
+    let answered = learning::answered_between(conn, org, &caller.user_id, day.start, day.end)?;
+    let met: Vec<String> = states.iter().map(|s| s.nugget_id.clone()).collect();
+    let retired = learning::retired(conn, org)?;
+    let active_ids: Vec<&str> = active.iter().map(|a| a.id.as_str()).collect();
+    let due: Vec<DueNugget> = states
+        .iter()
+        .filter(|s| matches!(s.card.status, CardStatus::Learning | CardStatus::Review))
+        .filter(|s| {
+            active_ids.contains(&s.assignment_id.as_str()) && !retired.contains(&s.nugget_id)
+        })
+        .filter_map(|s| {
+            s.card.due.filter(|d| *d < day.end).map(|due| DueNugget {
+                nugget_id: s.nugget_id.clone(),
+                assignment_id: s.assignment_id.clone(),
+                due,
+            })
+        })
+        .collect();
+    let mut latest: HashMap<String, Arc<Vec<StoredNugget>>> = HashMap::new();
+    let mut slots = Vec::with_capacity(active.len());
+    for a in active {
+        let version = content_store::latest_version_id(conn, org, &a.pack_id)?;
+        let nuggets = match version {
+            Some(v) => content_store::version_nuggets_shared(conn, org, &v)?,
+            None => Arc::default(),
+        };
+        slots.push(AssignmentSlots {
+            assignment_id: a.id.clone(),
+            daily_cap: a.settings.daily_cap as usize,
+            answered_today: answered.iter().filter(|(_, aid)| *aid == a.id).count(),
+            new_nuggets: nuggets
+                .iter()
+                .filter(|n| !met.contains(&n.nugget_id))
+                .map(|n| n.nugget_id.clone())
+                .collect(),
+        });
+        latest.insert(a.id.clone(), nuggets);
+    }
+    let answered_ids: Vec<String> = answered.into_iter().map(|(n, _)| n).collect();
+    let picked = queue::build(
+        due,
+        &slots,
+        &answered_ids,
+        settings.daily_max.map(|m| m as usize),
+    );
+    let slugs = learning::pack_slugs(conn, org)?;
+    let mut nuggets = Vec::with_capacity(picked.len());
+    for item in picked {
+        let n = match states.iter().find(|s| s.nugget_id == item.nugget_id) {
+            Some(s) => {
+                content_store::nugget_in_version(conn, org, &s.nugget_id, &s.pack_version_id)?
+            }
+            None => latest[&item.assignment_id]
+                .iter()
+                .find(|n| n.nugget_id == item.nugget_id)
+                .cloned()
+                .ok_or(StoreError::NotFound)?,
+        };
+        nuggets.push(QueueNugget {
+            pack: slugs.get(&n.pack_id).cloned().unwrap_or_default(),
+            multiple: n.options.iter().filter(|o| o.correct).count() > 1,
+            options: n
+                .options
+                .into_iter()
+                .map(|o| QueueOption {
+                    id: o.id,
+                    text: o.text,
+                })
+                .collect(),
+            nugget_id: n.nugget_id,
+            topic: n.topic,
+            prompt: n.prompt,
+            media_url: n.media_url,
+            review: item.review,
+        });
+    }
+    let queue = Queue {
+        date: day.date,
+        nuggets,
+    };
+    Ok((day, queue))
+}

@@ -1,0 +1,209 @@
+//! Enrolments: what reaches a learner on a day (their teams, and the running assignments of
+//! those teams, of the teams above them, or naming them), read from the database and cached.
+//!
+//! The cache keeps an enrolment while its organization's counter is unchanged.
+//! An enrolment changes only with the day and with the organization's
+//! `queue_epochs` counter: triggers bump it on every change to teams, memberships, assignments and
+//! their named learners. Every answer and every queue build needs the enrolment, and reading it
+//! is four queries, two of them over the whole organization; cached, it costs one read of the
+//! counter by primary key. The counter lives in the shared database, so a change made through any
+//! server reaches every server's next read.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use quick_cache::{sync::Cache, Weighter};
+
+use super::assignments::AssignmentRow;
+use super::schema::{assignment_learners, assignments, team_members, teams};
+use super::{learning, DbConnection, StoreResult};
+use crate::domain::assignments::{PolicyName, Settings};
+use crate::domain::teams::TeamTree;
+
+/// An assignment as the learner's queue and answers use it.
+#[derive(Debug, Clone)]
+pub struct LearnerAssignment {
+    pub id: String,
+    pub pack_id: String,
+    pub settings: Settings,
+}
+
+impl From<AssignmentRow> for LearnerAssignment {
+    fn from(r: AssignmentRow) -> LearnerAssignment {
+        LearnerAssignment {
+            id: r.id,
+            pack_id: r.pack_id,
+            settings: Settings {
+                daily_cap: r.daily_cap,
+                desired_retention: r.desired_retention,
+                policy: PolicyName::parse(&r.policy).unwrap_or(PolicyName::Fsrs),
+                fast_ms: r.fast_ms,
+                slow_ms: r.slow_ms,
+                starts_on: r.starts_on,
+                ends_on: r.ends_on,
+            },
+        }
+    }
+}
+
+/// What reaches a learner today: the teams they are in, and the running assignments of those
+/// teams, of the teams above them, or naming them.
+pub struct Enrolment {
+    pub teams: Vec<String>,
+    /// Oldest first.
+    pub assignments: Vec<LearnerAssignment>,
+}
+
+/// Every query here has a fixed shape, so each connection prepares it once: this runs for
+/// every queue read and every answer. Filtering by team happens in memory, over the
+/// organization's teams and running assignments (tens to hundreds of rows).
+pub fn enrolment(
+    conn: &mut DbConnection,
+    org_id: &str,
+    learner_id: &str,
+    today: NaiveDate,
+) -> StoreResult<Enrolment> {
+    let teams: Vec<String> = team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .filter(team_members::user_id.eq(learner_id))
+        .select(team_members::team_id)
+        .load(conn)?;
+    let tree = TeamTree::new(
+        teams::table
+            .filter(teams::org_id.eq(org_id))
+            .select((teams::id, teams::parent_id))
+            .load::<(String, Option<String>)>(conn)?,
+    );
+    let reaching = tree.with_ancestors(&teams);
+    let named: Vec<String> = assignment_learners::table
+        .filter(assignment_learners::org_id.eq(org_id))
+        .filter(assignment_learners::learner_id.eq(learner_id))
+        .select(assignment_learners::assignment_id)
+        .load(conn)?;
+    let assignments = running(conn, org_id, today)?
+        .into_iter()
+        .filter(|(team, a)| {
+            team.as_deref().is_some_and(|t| reaching.contains(&t)) || named.contains(&a.id)
+        })
+        .map(|(_, a)| a)
+        .collect();
+    Ok(Enrolment { teams, assignments })
+}
+
+/// The organization's assignments running on `today`, oldest first, each with the team it is
+/// for (a fixed-shape statement: it runs for every queue read and answer).
+fn running(
+    conn: &mut DbConnection,
+    org_id: &str,
+    today: NaiveDate,
+) -> StoreResult<Vec<(Option<String>, LearnerAssignment)>> {
+    let rows: Vec<AssignmentRow> = assignments::table
+        .filter(assignments::org_id.eq(org_id))
+        .filter(assignments::ended_at.is_null())
+        .filter(assignments::starts_on.le(today))
+        .filter(
+            assignments::ends_on
+                .is_null()
+                .or(assignments::ends_on.ge(today)),
+        )
+        .order(assignments::created_at.asc())
+        .select(AssignmentRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.team_id.clone(), r.into()))
+        .collect())
+}
+
+/// One assignment as a learner's answers use it, running or not (a memory state keeps the
+/// assignment it started under).
+pub fn assignment_for_learner(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+) -> StoreResult<LearnerAssignment> {
+    let row: AssignmentRow = assignments::table
+        .find((org_id, id))
+        .select(AssignmentRow::as_select())
+        .first(conn)?;
+    Ok(row.into())
+}
+
+struct Cached {
+    /// The organization's counter, read before the enrolment.
+    org_epoch: i64,
+    day: NaiveDate,
+    enrolment: Arc<Enrolment>,
+}
+
+#[derive(Clone)]
+struct Size;
+
+impl Weighter<(String, String), Arc<Cached>> for Size {
+    fn weight(&self, key: &(String, String), cached: &Arc<Cached>) -> u64 {
+        let e = &cached.enrolment;
+        let teams: usize = e.teams.iter().map(|t| t.len() + 24).sum();
+        let assignments: usize = e
+            .assignments
+            .iter()
+            .map(|a| a.id.len() + a.pack_id.len() + 160)
+            .sum();
+        (key.0.len() + key.1.len() + teams + assignments + 128) as u64
+    }
+}
+
+/// A cache by (organization, learner) holding at most `max_bytes` as `weighter` counts them, the
+/// least used dropped first; its table is sized up front for entries of `typical_bytes`.
+pub(crate) fn per_learner_cache<V: Clone, W: Weighter<(String, String), V> + Clone>(
+    max_bytes: usize,
+    typical_bytes: usize,
+    weighter: W,
+) -> Cache<(String, String), V, W> {
+    Cache::with_weighter(
+        (max_bytes / typical_bytes).max(16),
+        max_bytes.max(1) as u64,
+        weighter,
+    )
+}
+
+/// Enrolments by (organization, learner), the least used dropped first past `max_bytes`.
+pub struct EnrolmentCache(Cache<(String, String), Arc<Cached>, Size>);
+
+impl EnrolmentCache {
+    /// Expected size of an enrolment, to size the table up front.
+    const TYPICAL_BYTES: usize = 512;
+
+    pub fn new(max_bytes: usize) -> Self {
+        EnrolmentCache(per_learner_cache(max_bytes, Self::TYPICAL_BYTES, Size))
+    }
+
+    /// The learner's enrolment on `day`. The counter is read before the enrolment, so a change
+    /// committed between the two reads only makes a cached enrolment newer than its counter (read
+    /// again next time), never older; inside one snapshot the two agree exactly.
+    pub fn enrolment(
+        &self,
+        conn: &mut DbConnection,
+        org_id: &str,
+        learner_id: &str,
+        day: NaiveDate,
+    ) -> StoreResult<Arc<Enrolment>> {
+        let (org_epoch, _) = learning::queue_epochs(conn, &[(org_id, learner_id)])?[0];
+        let key = (org_id.to_string(), learner_id.to_string());
+        if let Some(cached) = self.0.get(&key) {
+            if cached.org_epoch == org_epoch && cached.day == day {
+                return Ok(cached.enrolment.clone());
+            }
+        }
+        let enrolment = Arc::new(enrolment(conn, org_id, learner_id, day)?);
+        self.0.insert(
+            key,
+            Arc::new(Cached {
+                org_epoch,
+                day,
+                enrolment: enrolment.clone(),
+            }),
+        );
+        Ok(enrolment)
+    }
+}
