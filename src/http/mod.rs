@@ -17,6 +17,7 @@ pub mod learner;
 pub mod login_limits;
 pub mod org;
 pub mod progress;
+pub mod query;
 pub mod read_replica;
 pub mod reviews;
 pub mod spec;

@@ -19,7 +19,6 @@ pub mod queue_checks;
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
@@ -119,6 +118,7 @@ impl LearningHandle {
 
     /// The caller's queue for today, served from the cache while nothing it was built from
     /// has changed.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %learner.org_id, learner = %learner.user_id))]
     pub async fn queue(&self, learner: Caller) -> ApiResult<Arc<CachedQueue>> {
         let service = &self.learning;
         let now = service.clock.now();
@@ -164,6 +164,7 @@ impl LearningHandle {
     }
 
     /// Records one answer (once per `attempt_id`) and returns its result.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %learner.org_id, learner = %learner.user_id, nugget = %answer.nugget_id, attempt = %answer.attempt_id))]
     pub async fn answer(&self, learner: Caller, answer: AnswerRequest) -> ApiResult<AnswerResult> {
         let service = self.learning.clone();
         self.learning
@@ -177,6 +178,7 @@ impl LearningHandle {
 
     /// Records answers collected offline, in `answered_at` order, each with its own result (or
     /// its own problem): one refused answer does not stop the others.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %learner.org_id, learner = %learner.user_id, answers = answers.len()))]
     pub async fn sync(
         &self,
         learner: Caller,
@@ -194,10 +196,5 @@ impl LearningHandle {
                     .collect())
             })
             .await
-    }
-
-    /// When the service's clock says it is (for handlers that render times).
-    pub fn now(&self) -> chrono::DateTime<Utc> {
-        self.learning.clock.now()
     }
 }

@@ -168,6 +168,7 @@ pub fn create_org_with_admin(
     })
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn get_org(conn: &mut DbConnection, org_id: &str) -> StoreResult<Organization> {
     Ok(organizations::table
         .find(org_id)
@@ -202,6 +203,7 @@ pub fn find_login(conn: &mut DbConnection, email: &str) -> StoreResult<Option<(U
     Ok(row.map(UserRow::into_user))
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn get_user(conn: &mut DbConnection, org_id: &str, user_id: &str) -> StoreResult<User> {
     Ok(users::table
         .find((org_id, user_id))
@@ -212,6 +214,7 @@ pub fn get_user(conn: &mut DbConnection, org_id: &str, user_id: &str) -> StoreRe
 }
 
 /// Creates a user and puts them in `team_ids`, all or nothing. A missing team is `NotFound`.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn create_user(
     conn: &mut DbConnection,
     org_id: &str,
@@ -267,6 +270,7 @@ pub struct UserFilter {
     pub offset: i64,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn list_users(conn: &mut DbConnection, org_id: &str, f: &UserFilter) -> StoreResult<Vec<User>> {
     let mut q = users::table
         .filter(users::org_id.eq(org_id))
@@ -299,6 +303,7 @@ pub struct UserChanges {
     pub password_hash: Option<String>,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn update_user(
     conn: &mut DbConnection,
     org_id: &str,
@@ -331,6 +336,7 @@ pub fn update_user(
     })
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn create_team(
     conn: &mut DbConnection,
     org_id: &str,
@@ -361,6 +367,7 @@ pub fn create_team(
     })
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn list_teams(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<Team>> {
     Ok(teams::table
         .filter(teams::org_id.eq(org_id))
@@ -372,6 +379,7 @@ pub fn list_teams(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<Team
         .collect())
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn get_team(conn: &mut DbConnection, org_id: &str, team_id: &str) -> StoreResult<Team> {
     Ok(teams::table
         .find((org_id, team_id))
@@ -381,6 +389,7 @@ pub fn get_team(conn: &mut DbConnection, org_id: &str, team_id: &str) -> StoreRe
 }
 
 /// Adds users to a team; users already in it stay once. Every user must belong to the org.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn add_team_members(
     conn: &mut DbConnection,
     org_id: &str,
@@ -395,6 +404,7 @@ pub fn add_team_members(
     })
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn remove_team_member(
     conn: &mut DbConnection,
     org_id: &str,
@@ -410,6 +420,7 @@ pub fn remove_team_member(
 }
 
 /// Ids of the teams a user belongs to, and of every team nested below them.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn team_scope(
     conn: &mut DbConnection,
     org_id: &str,
@@ -428,6 +439,7 @@ pub fn team_scope(
 }
 
 /// Teams the user is a direct member of.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn list_user_teams(
     conn: &mut DbConnection,
     org_id: &str,
@@ -441,6 +453,7 @@ pub fn list_user_teams(
 }
 
 /// Changes an organization's settings; `None` keeps a value.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn update_org(
     conn: &mut DbConnection,
     org_id: &str,

@@ -144,6 +144,7 @@ learner_week_rows!(
 
 /// Adds one answer's week (or any activity) to a learner's row, inside the answer's
 /// transaction. Portable upsert: update, and insert when no row was there.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn add_week(
     conn: &mut DbConnection,
     org_id: &str,
@@ -164,6 +165,7 @@ pub fn add_week(
 }
 
 /// Inserts whole rows of learners with no row yet for those weeks (generated data sets).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn insert_weeks(
     conn: &mut DbConnection,
     org_id: &str,
@@ -220,6 +222,7 @@ impl WeekTotals {
 }
 
 /// Every learner's weeks from `from` on: (learner, week start, activity), in no particular order.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn weeks_since(
     reader: &mut Reader<'_>,
     org_id: &str,
@@ -266,6 +269,7 @@ pub fn weeks_since(
 
 /// The week of each learner's first answer (a pass over the primary key: learners × weeks of
 /// history, never the answers).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn first_weeks(
     conn: &mut DbConnection,
     org_id: &str,

@@ -29,6 +29,7 @@ pub struct AnalysisInput {
 /// Reads the pack with `slug` and its answers in one read-only transaction (repeatable read on
 /// PostgreSQL; SQLite's WAL gives a snapshot anyway), so that counts and first attempts agree
 /// while learners keep answering.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn load(conn: &mut DbConnection, org_id: &str, slug: &str) -> StoreResult<AnalysisInput> {
     conn.transaction(|conn| {
         if let DbConnection::Pg(pg) = conn {
@@ -59,6 +60,7 @@ pub struct AnalysedPack {
 
 /// The pack with `slug` in the organization; `NotFound` otherwise (also for other
 /// organizations' packs).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn pack(conn: &mut DbConnection, org_id: &str, slug: &str) -> StoreResult<AnalysedPack> {
     let (id, slug, title): (String, String, String) = packs::table
         .filter(packs::org_id.eq(org_id))
@@ -83,6 +85,7 @@ pub fn pack(conn: &mut DbConnection, org_id: &str, slug: &str) -> StoreResult<An
 /// Every nugget of the pack that has a published version, with the text of the newest version
 /// that contains it: first the nuggets of the newest version in pack order, then retired ones
 /// (newest version first).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn items(
     conn: &mut DbConnection,
     org_id: &str,
@@ -146,6 +149,7 @@ pub fn items(
 
 /// Each learner's first answer (by `answered_at`, then by review id) to each of the pack's
 /// nuggets.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn first_attempts(
     conn: &mut DbConnection,
     org_id: &str,
@@ -196,6 +200,7 @@ pub fn first_attempts(
 }
 
 /// How many answers (first and later) each of the pack's answered nuggets has.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn attempt_counts(
     conn: &mut DbConnection,
     org_id: &str,

@@ -37,6 +37,7 @@ pub struct Directory {
     pub members: Vec<(String, String)>,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn directory(conn: &mut DbConnection, org_id: &str) -> StoreResult<Directory> {
     let users = users::table
         .filter(users::org_id.eq(org_id))
@@ -61,6 +62,7 @@ pub struct NuggetInfo {
 }
 
 /// Every nugget of the organization with its pack and current topic.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn nugget_catalog(
     conn: &mut DbConnection,
     org_id: &str,
@@ -92,6 +94,7 @@ pub fn nugget_catalog(
 }
 
 /// pack id → (slug, title).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn packs(
     conn: &mut DbConnection,
     org_id: &str,
@@ -247,6 +250,7 @@ const SCAN_LEARNERS: usize = 250;
 /// learner, and returns when every state has been folded. `add` runs on the worker threads of
 /// [`in_parallel_slices`], `flush` on the caller's; a learner may reach `flush` in more than
 /// one part, so sums must merge.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn fold_memory<T, A, F>(
     reader: &mut Reader<'_>,
     org_id: &str,
@@ -494,6 +498,7 @@ pub struct AnswerFact {
 
 /// Calls `f` with every answer in `filter` answered before `until`, ordered by learner, nugget
 /// and time (so a learner × nugget history arrives in one run).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn for_each_answer(
     conn: &mut DbConnection,
     org_id: &str,
@@ -531,6 +536,7 @@ pub fn for_each_answer(
 
 /// Calls `f(elapsed_days, stability_before, correct)` for every answer in `filter` that follows
 /// an earlier answer to the same nugget (the raw material of the retention curve).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn for_each_repeat(
     conn: &mut DbConnection,
     org_id: &str,
@@ -561,6 +567,7 @@ pub const RETENTION_SHARDS: u32 = 16;
 
 /// Adds one repeat answer to the organization's retention roll-up (inside the answer's
 /// transaction). Portable upsert: update, and insert when no row was there.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn add_to_retention(
     conn: &mut DbConnection,
     org_id: &str,
@@ -608,6 +615,7 @@ pub fn add_to_retention(
 }
 
 /// The organization's retention roll-up per bucket index (optionally one pack).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn retention_rollup(
     conn: &mut DbConnection,
     org_id: &str,
@@ -646,6 +654,7 @@ pub struct Reach {
     pub named: Vec<(String, chrono::NaiveDate)>,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn reach(conn: &mut DbConnection, org_id: &str) -> StoreResult<Reach> {
     let team_assignments = assignments::table
         .filter(assignments::org_id.eq(org_id))
@@ -672,6 +681,7 @@ pub fn reach(conn: &mut DbConnection, org_id: &str) -> StoreResult<Reach> {
 
 /// Replaces KPI values: every (user, period, metric) in `rows` is deleted and inserted again,
 /// in the caller's transaction (no ON CONFLICT: the MultiConnection backend has none).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn replace_kpis(
     conn: &mut DbConnection,
     org_id: &str,
@@ -701,6 +711,7 @@ pub fn replace_kpis(
 }
 
 /// KPI values as (user, period, metric, value), optionally one metric and/or period.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn kpis(
     conn: &mut DbConnection,
     org_id: &str,
@@ -722,6 +733,7 @@ pub fn kpis(
 
 /// An organization's right answers, counted by the database in one pass over its answer log
 /// without sending rows to the application: the floor under any view that reads every answer.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn count_correct_answers(conn: &mut DbConnection, org_id: &str) -> StoreResult<i64> {
     Ok(reviews::table
         .filter(reviews::org_id.eq(org_id))

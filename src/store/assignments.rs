@@ -78,6 +78,7 @@ pub struct NewAssignment<'a> {
     pub created_by: &'a str,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn create(
     conn: &mut DbConnection,
     org_id: &str,
@@ -150,6 +151,7 @@ pub fn create(
     get(conn, org_id, a.id).map(Ok)
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn get(conn: &mut DbConnection, org_id: &str, id: &str) -> StoreResult<Assignment> {
     let row = assignments::table
         .find((org_id, id))
@@ -159,6 +161,7 @@ pub fn get(conn: &mut DbConnection, org_id: &str, id: &str) -> StoreResult<Assig
 }
 
 /// Several assignments in three queries, in the order of `ids` (unknown ids are skipped).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn get_many(
     conn: &mut DbConnection,
     org_id: &str,
@@ -206,6 +209,7 @@ pub fn get_many(
 }
 
 /// Assignments of the org, optionally only those of `teams` (a manager's scope).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn list(
     conn: &mut DbConnection,
     org_id: &str,
@@ -225,6 +229,7 @@ pub fn list(
         .collect()
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn update(
     conn: &mut DbConnection,
     org_id: &str,
@@ -248,6 +253,7 @@ pub fn update(
     get(conn, org_id, id)
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn end(
     conn: &mut DbConnection,
     org_id: &str,
@@ -266,6 +272,7 @@ pub fn end(
 }
 
 /// Learners an assignment reaches: members of its team and teams nested below, and named ones.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn learners_of(
     conn: &mut DbConnection,
     org_id: &str,

@@ -56,6 +56,7 @@ fn latest_version(
 }
 
 /// Stores `pack` as the draft of its slug. Identical content is a no-op.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn save_draft(
     conn: &mut DbConnection,
     org_id: &str,
@@ -119,6 +120,7 @@ fn options_json(options: &[NuggetOption]) -> String {
 
 /// Turns the draft into a new immutable version. Nuggets whose key left the pack are retired;
 /// a key that comes back is active again.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn publish(
     conn: &mut DbConnection,
     org_id: &str,
@@ -235,6 +237,7 @@ fn summary(conn: &mut DbConnection, org_id: &str, row: &PackRow) -> StoreResult<
     })
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn list_packs(
     conn: &mut DbConnection,
     org_id: &str,
@@ -253,6 +256,7 @@ pub fn list_packs(
 }
 
 /// A pack's summary, versions (newest first) and draft.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn pack_detail(
     conn: &mut DbConnection,
     org_id: &str,
@@ -296,6 +300,7 @@ pub fn pack_detail(
     Ok((summary(conn, org_id, &row)?, infos, draft))
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn archive(
     conn: &mut DbConnection,
     org_id: &str,
@@ -314,6 +319,7 @@ pub fn archive(
 }
 
 /// The id of the pack's newest published version.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn latest_version_id(
     conn: &mut DbConnection,
     org_id: &str,
@@ -360,6 +366,7 @@ type VersionCache = std::collections::HashMap<(String, String), Arc<Vec<StoredNu
 const MAX_CACHED_VERSIONS: usize = 512;
 
 /// Every nugget of one version, in pack order (shared, from the version cache).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn version_nuggets_shared(
     conn: &mut DbConnection,
     org_id: &str,
@@ -402,6 +409,7 @@ pub fn version_nuggets_shared(
 }
 
 /// Every nugget of one version, in pack order.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn version_nuggets(
     conn: &mut DbConnection,
     org_id: &str,
@@ -411,6 +419,7 @@ pub fn version_nuggets(
 }
 
 /// A nugget as it reads in `version_id`.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn nugget_in_version(
     conn: &mut DbConnection,
     org_id: &str,
@@ -425,6 +434,7 @@ pub fn nugget_in_version(
 }
 
 /// A published version rebuilt as a pack (for export); the newest when `version` is `None`.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn version_as_pack(
     conn: &mut DbConnection,
     org_id: &str,
@@ -490,6 +500,7 @@ pub fn version_as_pack(
 }
 
 /// The pack a nugget belongs to.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn pack_of_nugget(
     conn: &mut DbConnection,
     org_id: &str,

@@ -58,6 +58,7 @@ pub struct Enrolment {
 /// Every query here has a fixed shape, so each connection prepares it once: this runs for
 /// every queue read and every answer. Filtering by team happens in memory, over the
 /// organization's teams and running assignments (tens to hundreds of rows).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn enrolment(
     conn: &mut DbConnection,
     org_id: &str,
@@ -118,6 +119,7 @@ fn running(
 
 /// One assignment as a learner's answers use it, running or not (a memory state keeps the
 /// assignment it started under).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn assignment_for_learner(
     conn: &mut DbConnection,
     org_id: &str,

@@ -68,6 +68,7 @@ impl From<StateRow> for StoredState {
 }
 
 /// Every memory state of a learner.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn states(
     conn: &mut DbConnection,
     org_id: &str,
@@ -83,6 +84,7 @@ pub fn states(
         .collect())
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn state(
     conn: &mut DbConnection,
     org_id: &str,
@@ -99,6 +101,7 @@ pub fn state(
 
 /// Writes the state after an answer. `previous_reps` guards against a concurrent answer having
 /// moved the state since it was read (then nothing is written and `Concurrent` is returned).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn save_state(
     conn: &mut DbConnection,
     org_id: &str,
@@ -158,6 +161,7 @@ pub fn save_state(
 }
 
 /// Ids of the organization's retired nuggets (a short list: a fixed query, prepared once).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn retired(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<String>> {
     Ok(nuggets::table
         .filter(nuggets::org_id.eq(org_id))
@@ -167,6 +171,7 @@ pub fn retired(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<String>
 }
 
 /// (nugget, assignment) of every answer the learner gave in `[from, to)`.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answered_between(
     conn: &mut DbConnection,
     org_id: &str,
@@ -264,6 +269,7 @@ fn pg_queue_epochs(
 }
 
 /// The pack slug of each pack id.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn pack_slugs(conn: &mut DbConnection, org_id: &str) -> StoreResult<HashMap<String, String>> {
     Ok(packs::table
         .filter(packs::org_id.eq(org_id))
@@ -283,6 +289,7 @@ pub struct LearnerSettings {
     pub fsrs_parameters: Vec<f32>,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn learner_settings(
     conn: &mut DbConnection,
     org_id: &str,
@@ -325,6 +332,7 @@ fn parse_parameters(stored: Option<String>) -> Vec<f32> {
 }
 
 /// The organization's fitted FSRS parameters (empty = the crate's defaults).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn fsrs_parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<f32>> {
     let stored: Option<String> = organizations::table
         .find(org_id)
@@ -343,6 +351,7 @@ pub struct PauseSpan<'a> {
 
 /// Records a pause and moves every due date at or after its start later by its length, so
 /// nothing falls due while the learner is away.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn add_pause(
     conn: &mut DbConnection,
     org_id: &str,
@@ -379,6 +388,7 @@ pub fn add_pause(
 }
 
 /// The learner's pauses, as (id, first day, last day), newest first.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn pauses(
     conn: &mut DbConnection,
     org_id: &str,
@@ -393,6 +403,7 @@ pub fn pauses(
 }
 
 /// Answer times of a learner (for streaks), oldest first.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answer_times(
     conn: &mut DbConnection,
     org_id: &str,
@@ -407,6 +418,7 @@ pub fn answer_times(
 }
 
 /// Answers and right answers per nugget of a learner.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answer_counts(
     conn: &mut DbConnection,
     org_id: &str,

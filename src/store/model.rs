@@ -18,6 +18,7 @@ pub struct StoredParameters {
     pub fitted_at: Option<DateTime<Utc>>,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<StoredParameters> {
     let (text, fitted_at): (Option<String>, Option<NaiveDateTime>) = organizations::table
         .find(org_id)
@@ -33,6 +34,7 @@ pub fn parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<StoredPa
 }
 
 /// Stores fitted parameters (a JSON array) and when they were fitted.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn save_parameters(
     conn: &mut DbConnection,
     org_id: &str,
@@ -53,6 +55,7 @@ pub fn save_parameters(
 /// Read one learner at a time (on the `(org_id, learner_id, answered_at)` index) so only the
 /// compact events are held, never the rows; learners by id and nuggets in order of first
 /// answer, so the same log always gives the same histories.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn review_histories(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<ReviewHistory>> {
     let learners: Vec<String> = users::table
         .filter(users::org_id.eq(org_id))

@@ -39,6 +39,7 @@ pub struct StaleLearner {
 /// Replays the answer log of `filter` up to the last of `ends` (ascending): each learner's
 /// recall summed over their nuggets at every end. What snapshots are made of, and what readers
 /// fall back to where there is none.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn sums_from_log(
     conn: &mut DbConnection,
     org_id: &str,
@@ -84,6 +85,7 @@ pub fn organization_ids(conn: &mut DbConnection) -> StoreResult<Vec<String>> {
 }
 
 /// Weeks from `from` on marked complete, with the decay they were computed with.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn done_weeks(
     conn: &mut DbConnection,
     org_id: &str,
@@ -96,6 +98,7 @@ pub fn done_weeks(
         .load(conn)?)
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn stale_learners(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<StaleLearner>> {
     Ok(recall_weeks_stale::table
         .filter(recall_weeks_stale::org_id.eq(org_id))
@@ -115,6 +118,7 @@ pub fn stale_learners(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<
 }
 
 /// Calls `f(learner, week, decay, sum)` for every row of weeks `from..=to`, streaming.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn for_each_row(
     conn: &mut DbConnection,
     org_id: &str,
@@ -150,6 +154,7 @@ pub fn for_each_row(
 
 /// Marks a learner's snapshots from `from_week` on stale and deletes them: in the transaction
 /// of an answer back-dated into that week. Portable upsert, as the retention roll-up's.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn invalidate(
     conn: &mut DbConnection,
     org_id: &str,
@@ -196,6 +201,7 @@ pub fn invalidate(
 /// Completes one organization week (in the caller's write transaction): drops rows of another
 /// curve, inserts `sums` for learners without a row that are not stale from this week or
 /// earlier, and marks the week done for `decay`. Safe to repeat.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn complete_week(
     conn: &mut DbConnection,
     org_id: &str,
@@ -254,6 +260,7 @@ pub fn complete_week(
 
 /// Replaces a stale learner's rows from their mark on with `weeks` (in the caller's write
 /// transaction) and clears the mark if it is still the one read. Returns whether it was.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn replace_learner(
     conn: &mut DbConnection,
     org_id: &str,

@@ -53,6 +53,7 @@ pub fn insert(conn: &mut DbConnection, row: &ReviewRow) -> StoreResult<()> {
     Ok(())
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn by_attempt(
     conn: &mut DbConnection,
     org_id: &str,
@@ -78,6 +79,7 @@ const CHOICE_SHARDS: u32 = 8;
 /// transaction of its own (on SQLite the writer's pages are warm; on PostgreSQL the increment
 /// and the read are one statement, whose rows are taken in key order so concurrent answers lock
 /// shared rows in one order).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn count_choices(
     conn: &mut DbConnection,
     org_id: &str,
@@ -199,6 +201,7 @@ pub struct ChoiceCounts {
 
 /// The nugget's choice counts over the whole organization, and summed over `teams` (a peer in
 /// two of them counts in both).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn choice_counts(
     conn: &mut DbConnection,
     org_id: &str,
@@ -336,6 +339,7 @@ impl From<ExportRow> for ReviewRecord {
 /// starting after `after`: keyset pagination on the `(org_id, received_at)` index, so every
 /// page costs the same however deep the export is. With the learner's e-mail, the nugget's key
 /// and its pack's slug joined in (same organization only).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn export_page(
     conn: &mut DbConnection,
     org_id: &str,

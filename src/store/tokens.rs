@@ -65,6 +65,7 @@ pub struct Rotation {
 
 /// Checks a presented token and marks it rotated, in one write transaction with the new token's
 /// insertion (done by `issue_next`).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn rotate(
     conn: &mut DbConnection,
     org_id: &str,
@@ -124,6 +125,7 @@ pub fn rotate(
     })
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn revoke_family(
     conn: &mut DbConnection,
     org_id: &str,
@@ -142,6 +144,7 @@ pub fn revoke_family(
 }
 
 /// Revokes the family of the presented token (logout). Unknown tokens are ignored.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn revoke_by_hash(
     conn: &mut DbConnection,
     org_id: &str,
@@ -161,6 +164,7 @@ pub fn revoke_by_hash(
 }
 
 /// Revokes every refresh token of a user (deactivation, password change).
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn revoke_user(
     conn: &mut DbConnection,
     org_id: &str,

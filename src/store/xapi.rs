@@ -45,6 +45,7 @@ pub struct StatementQuery {
     pub limit: i64,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn statements(
     conn: &mut DbConnection,
     org_id: &str,
@@ -143,6 +144,7 @@ pub struct LrsSettings {
     pub password: String,
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn lrs(conn: &mut DbConnection, org_id: &str) -> StoreResult<Option<LrsSettings>> {
     let (endpoint, username, password): (Option<String>, Option<String>, Option<String>) =
         organizations::table
@@ -160,6 +162,7 @@ pub fn lrs(conn: &mut DbConnection, org_id: &str) -> StoreResult<Option<LrsSetti
     }))
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn set_lrs(
     conn: &mut DbConnection,
     org_id: &str,
@@ -184,6 +187,7 @@ pub fn forwarding_orgs(conn: &mut DbConnection) -> StoreResult<Vec<String>> {
 }
 
 /// Puts answers not yet in the outbox into it (up to `limit`), oldest first.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn enqueue_new(
     conn: &mut DbConnection,
     org_id: &str,
@@ -219,6 +223,7 @@ pub fn enqueue_new(
 }
 
 /// Statement ids due for (re)delivery, oldest first.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn due(
     conn: &mut DbConnection,
     org_id: &str,
@@ -235,6 +240,7 @@ pub fn due(
         .load(conn)?)
 }
 
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn mark_sent(
     conn: &mut DbConnection,
     org_id: &str,
@@ -252,6 +258,7 @@ pub fn mark_sent(
 }
 
 /// Records a failed delivery; the next try waits 2^attempts seconds, at most 15 minutes.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn mark_failed(
     conn: &mut DbConnection,
     org_id: &str,

@@ -504,6 +504,27 @@ async fn managers_see_their_teams_learners_nothing_and_other_orgs_nothing() {
     )
     .await;
     assert_eq!(problem_fields(&bad), vec!["group_by"]);
+    // Every enum-valued parameter is checked the same way, and names itself.
+    for (path, field) in [
+        ("/api/v1/analytics/heatmap?rows=diagonal", "rows"),
+        ("/api/v1/analytics/knowledge-gain?format=xml", "format"),
+        ("/api/v1/analytics/retention-curve?format=pdf", "format"),
+        ("/api/v1/analytics/forgetting-risk?limit=many", "limit"),
+    ] {
+        let bad = expect_problem(
+            app.get(path, Some(&f.analyst)).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(problem_fields(&bad), vec![field], "{path}");
+    }
+    // Without `group_by`, proficiency is read by topic.
+    let by_topic = app
+        .get("/api/v1/analytics/proficiency", Some(&f.analyst))
+        .await;
+    assert_eq!(by_topic.status(), StatusCode::OK);
+    let by_topic: serde_json::Value = by_topic.json().await.unwrap();
+    assert_eq!(by_topic["group_by"], "topic");
     let bad = expect_problem(
         app.get(
             "/api/v1/analytics/forgetting-risk?threshold=1.5&days=0",

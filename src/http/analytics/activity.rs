@@ -18,6 +18,7 @@ use super::{
 };
 use crate::domain::analytics::{iso_week_label, recent_weeks, WeekActivity};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::query::Query;
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::activity::{self, WeekDetail};
@@ -135,8 +136,7 @@ pub struct WeeklyQuery {
     /// Only this team (and teams nested below it).
     pub team_id: Option<String>,
     /// `json` (default) or `csv`; trends also `svg`.
-    #[param(value_type = Option<OutputFormat>)]
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -190,10 +190,10 @@ pub async fn engagement(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     req: HttpRequest,
-    q: web::Query<WeeklyQuery>,
+    q: Query<WeeklyQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let format = negotiate(&req, q.format.as_deref(), false)?;
+    let format = negotiate(&req, q.format, false)?;
     let count = check_weeks(q.weeks, 8)?;
     let narrowing = Narrowing {
         team_id: q.team_id,
@@ -386,10 +386,10 @@ pub async fn trends(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     req: HttpRequest,
-    q: web::Query<WeeklyQuery>,
+    q: Query<WeeklyQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let format = negotiate(&req, q.format.as_deref(), true)?;
+    let format = negotiate(&req, q.format, true)?;
     let count = check_weeks(q.weeks, 12)?;
     let narrowing = Narrowing {
         team_id: q.team_id,

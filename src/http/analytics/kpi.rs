@@ -12,6 +12,7 @@ use super::{cell, negotiate, respond, scope, share, Narrowing, OutputFormat, Tab
 use crate::domain::analytics::{parse_kpis, pearson, spearman, Mean, MIN_CORRELATION_PAIRS};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::query::Query;
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::analytics::{self as analytics_store, fold_memory, MemoryFact, MemoryRead};
@@ -120,8 +121,7 @@ pub struct CorrelationQuery {
     /// Only this team (and teams nested below it).
     pub team_id: Option<String>,
     /// `json` (default) or `csv`.
-    #[param(value_type = Option<OutputFormat>)]
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -164,10 +164,10 @@ pub async fn kpi_correlation(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     req: HttpRequest,
-    q: web::Query<CorrelationQuery>,
+    q: Query<CorrelationQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let format = negotiate(&req, q.format.as_deref(), false)?;
+    let format = negotiate(&req, q.format, false)?;
     let narrowing = Narrowing {
         team_id: q.team_id,
         ..Narrowing::default()

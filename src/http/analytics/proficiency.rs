@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    cell, charts, choice, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
+    cell, charts, negotiate, respond, scope, share, Narrowing, OutputFormat, Scope, Table,
 };
 use crate::domain::analytics::{rank_risks, suggestion, Mean, Risk, Slots};
 use crate::domain::scheduler::ForgettingCurve;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::query::Query;
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::analytics::{fold_memory, MemoryFact, MemoryRead};
@@ -32,6 +33,11 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    /// The proficiency view's rows when none are asked for: topics, the measure HR reads first.
+    fn topic() -> GroupBy {
+        GroupBy::Topic
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             GroupBy::Learner => "learner",
@@ -41,8 +47,6 @@ impl GroupBy {
         }
     }
 }
-
-const GROUPS: &[&str] = &["learner", "team", "pack", "topic"];
 
 /// Days ahead knowledge gain predicts recall for, with no practice in between.
 pub const GAIN_HORIZON_DAYS: i64 = 30;
@@ -177,9 +181,10 @@ fn collect(
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ProficiencyQuery {
-    /// `learner`, `team`, `pack` or `topic`.
-    #[param(value_type = GroupBy)]
-    pub group_by: String,
+    /// What the rows are: `topic` (the default), `team`, `pack` or `learner`.
+    #[serde(default = "GroupBy::topic")]
+    #[param(default = "topic")]
+    pub group_by: GroupBy,
     /// Only this team (and teams nested below it).
     pub team_id: Option<String>,
     /// Only this pack (slug).
@@ -187,8 +192,7 @@ pub struct ProficiencyQuery {
     pub assignment_id: Option<String>,
     pub topic: Option<String>,
     /// `json` (default) or `csv`.
-    #[param(value_type = Option<OutputFormat>)]
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -231,11 +235,11 @@ pub async fn proficiency(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     req: HttpRequest,
-    q: web::Query<ProficiencyQuery>,
+    q: Query<ProficiencyQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let format = negotiate(&req, q.format.as_deref(), false)?;
-    let group_by: GroupBy = choice("group_by", Some(&q.group_by), GROUPS)?.expect("given");
+    let format = negotiate(&req, q.format, false)?;
+    let group_by = q.group_by;
     let narrowing = Narrowing {
         team_id: q.team_id,
         pack: q.pack,
@@ -305,15 +309,13 @@ pub enum HeatmapRows {
 #[serde(deny_unknown_fields)]
 pub struct HeatmapQuery {
     /// `team` (default) or `learner`.
-    #[param(value_type = Option<HeatmapRows>)]
-    pub rows: Option<String>,
+    pub rows: Option<HeatmapRows>,
     pub team_id: Option<String>,
     pub pack: Option<String>,
     pub assignment_id: Option<String>,
     pub topic: Option<String>,
     /// `json` (default), `csv` or `svg`.
-    #[param(value_type = Option<OutputFormat>)]
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -357,12 +359,11 @@ pub async fn heatmap(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     req: HttpRequest,
-    q: web::Query<HeatmapQuery>,
+    q: Query<HeatmapQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let format = negotiate(&req, q.format.as_deref(), true)?;
-    let rows_by =
-        choice("rows", q.rows.as_deref(), &["learner", "team"])?.unwrap_or(HeatmapRows::Team);
+    let format = negotiate(&req, q.format, true)?;
+    let rows_by = q.rows.unwrap_or(HeatmapRows::Team);
     let narrowing = Narrowing {
         team_id: q.team_id,
         pack: q.pack,
@@ -488,15 +489,13 @@ pub async fn heatmap(
 #[serde(deny_unknown_fields)]
 pub struct GainQuery {
     /// `pack` (default), `team`, `topic` or `learner`.
-    #[param(value_type = Option<GroupBy>)]
-    pub group_by: Option<String>,
+    pub group_by: Option<GroupBy>,
     pub team_id: Option<String>,
     pub pack: Option<String>,
     pub assignment_id: Option<String>,
     pub topic: Option<String>,
     /// `json` (default) or `csv`.
-    #[param(value_type = Option<OutputFormat>)]
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -554,11 +553,11 @@ pub async fn knowledge_gain(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     req: HttpRequest,
-    q: web::Query<GainQuery>,
+    q: Query<GainQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let format = negotiate(&req, q.format.as_deref(), false)?;
-    let group_by = choice("group_by", q.group_by.as_deref(), GROUPS)?.unwrap_or(GroupBy::Pack);
+    let format = negotiate(&req, q.format, false)?;
+    let group_by = q.group_by.unwrap_or(GroupBy::Pack);
     let narrowing = Narrowing {
         team_id: q.team_id,
         pack: q.pack,
@@ -635,8 +634,7 @@ pub struct RiskQuery {
     pub topic: Option<String>,
     /// Most pairs returned (1..=10000, default 500), most urgent first.
     pub limit: Option<usize>,
-    #[param(value_type = Option<OutputFormat>)]
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -667,10 +665,10 @@ pub async fn forgetting_risk(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     req: HttpRequest,
-    q: web::Query<RiskQuery>,
+    q: Query<RiskQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let format = negotiate(&req, q.format.as_deref(), false)?;
+    let format = negotiate(&req, q.format, false)?;
     let threshold = q.threshold.unwrap_or(0.8);
     let days = q.days.unwrap_or(7);
     let limit = q.limit.unwrap_or(500);

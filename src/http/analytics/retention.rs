@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{cell, charts, negotiate, respond, scope, share, Narrowing, OutputFormat, Table};
 use crate::domain::analytics::{bucket_of, RetentionTally, RETENTION_BUCKETS};
 use crate::error::{ApiResult, Problem};
+use crate::http::query::Query;
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
 use crate::store::analytics::{for_each_repeat, retention_rollup};
@@ -23,8 +24,7 @@ pub struct RetentionQuery {
     /// Only this team (and teams nested below it).
     pub team_id: Option<String>,
     /// `json` (default), `csv` or `svg`.
-    #[param(value_type = Option<OutputFormat>)]
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -68,10 +68,10 @@ pub async fn retention_curve(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     req: HttpRequest,
-    q: web::Query<RetentionQuery>,
+    q: Query<RetentionQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let format = negotiate(&req, q.format.as_deref(), true)?;
+    let format = negotiate(&req, q.format, true)?;
     let narrowing = Narrowing {
         team_id: q.team_id,
         pack: q.pack.clone(),
