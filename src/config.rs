@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::domain::egress::EgressPolicy;
 use crate::store::{Backend, SqliteSync};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/reprise.db";
@@ -44,6 +45,13 @@ pub struct Settings {
     pub xapi_forward_interval_ms: u64,
     /// Memory for daily queues kept to be served again (0 keeps none).
     pub queue_cache_bytes: usize,
+    /// Where the server may send requests on a customer's behalf beyond public `https`
+    /// addresses (`REPRISE_EGRESS_ALLOW`, `REPRISE_EGRESS_ALLOW_HTTP`).
+    pub egress: EgressPolicy,
+    /// Time limit of one outbound request, connection included (`REPRISE_OUTBOUND_TIMEOUT_SECS`).
+    pub outbound_timeout_secs: u64,
+    /// Outbound deliveries (one per organization) in flight at once.
+    pub outbound_concurrency: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -170,6 +178,16 @@ impl Settings {
             xapi_forward_interval_ms: parse_var("REPRISE_XAPI_FORWARD_INTERVAL_MS", 10_000)?,
             queue_cache_bytes: parse_var::<usize>("REPRISE_QUEUE_CACHE_MB", 32)?
                 .saturating_mul(1024 * 1024),
+            egress: EgressPolicy::parse_allow(
+                &var("REPRISE_EGRESS_ALLOW").unwrap_or_default(),
+                parse_var("REPRISE_EGRESS_ALLOW_HTTP", false)?,
+            )
+            .map_err(|message| ConfigError::Invalid {
+                name: "REPRISE_EGRESS_ALLOW",
+                message,
+            })?,
+            outbound_timeout_secs: parse_var("REPRISE_OUTBOUND_TIMEOUT_SECS", 15)?,
+            outbound_concurrency: parse_var("REPRISE_OUTBOUND_CONCURRENCY", 8)?,
             database_url,
         })
     }
@@ -195,6 +213,9 @@ impl Settings {
             public_url: "http://reprise.test".into(),
             xapi_forward_interval_ms: 60_000,
             queue_cache_bytes: 32 * 1024 * 1024,
+            egress: EgressPolicy::default(),
+            outbound_timeout_secs: 15,
+            outbound_concurrency: 8,
         }
     }
 }

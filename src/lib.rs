@@ -13,6 +13,7 @@ pub mod error;
 pub mod forwarder;
 pub mod http;
 pub mod learning;
+pub mod outbound;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

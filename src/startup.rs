@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::ErrorHandlers;
@@ -13,10 +14,12 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
+use crate::forwarder::Forwarder;
 use crate::http::login_limits::LoginLimiter;
 use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
 use crate::learning::{Learning, LearningHandle};
+use crate::outbound::Outbound;
 use crate::store::{self, Backend, Database, DbPool};
 
 static REQUEST_ID: actix_web::http::header::HeaderName =
@@ -48,6 +51,19 @@ impl Application {
             .read_database_url
             .as_deref()
             .map(|url| Arc::new(ReadReplica::new(url, settings.read_pool_size)));
+        let outbound = Outbound::new(
+            settings.egress.clone(),
+            Duration::from_secs(settings.outbound_timeout_secs.clamp(1, 10)),
+            Duration::from_secs(settings.outbound_timeout_secs.max(1)),
+        )?;
+        let forwarder = Forwarder {
+            database: database.clone(),
+            clock: clock.clone(),
+            outbound: outbound.clone(),
+            public_url: settings.public_url.clone(),
+            concurrency: settings.outbound_concurrency,
+        };
+        let forward_every = Duration::from_millis(settings.xapi_forward_interval_ms);
         let state = web::Data::new(AppState {
             database,
             replica,
@@ -58,10 +74,11 @@ impl Application {
                 settings.login_burst_per_account,
                 settings.login_burst_per_address,
             ),
+            outbound,
             settings: Arc::new(settings),
         });
         let server = serve(listener, state.clone(), learning.clone())?;
-        actix_web::rt::spawn(crate::forwarder::run(state.clone()));
+        actix_web::rt::spawn(forwarder.run(forward_every));
         actix_web::rt::spawn(crate::weekly_recall::run(state.clone()));
         Ok(Application {
             port,

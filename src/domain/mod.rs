@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod calendar;
 pub mod catalog;
 pub mod content;
+pub mod egress;
 pub mod eval;
 pub mod grading;
 pub mod item_analysis;

@@ -191,6 +191,13 @@ pub async fn put_lrs(
     if !errors.is_empty() {
         return Err(errors.into());
     }
+    // The server will call this URL with the organization's credentials: it must lead to an
+    // address the egress policy allows (checked again at every delivery).
+    state
+        .outbound
+        .check_destination(&endpoint)
+        .await
+        .map_err(|e| ApiError::field("endpoint", e.to_string()))?;
     let settings = LrsSettings {
         endpoint: endpoint.clone(),
         username: b.username.clone(),

@@ -344,8 +344,17 @@ impl TestApp {
     }
 
     pub async fn setup_learning(&self, daily_cap: i32) -> Learning {
-        let org = self.create_org("Acme", "ada@acme.example").await;
-        let (_, author) = self.create_user(&org, "lena@acme.example", "author").await;
+        self.setup_learning_in("Acme", "acme.example", daily_cap)
+            .await
+    }
+
+    /// [`TestApp::setup_learning`] for an organization of another name and e-mail domain, so
+    /// one server can hold several: its admin is `ada@DOMAIN`, its learner `sam@DOMAIN`.
+    pub async fn setup_learning_in(&self, name: &str, domain: &str, daily_cap: i32) -> Learning {
+        let org = self.create_org(name, &format!("ada@{domain}")).await;
+        let (_, author) = self
+            .create_user(&org, &format!("lena@{domain}"), "author")
+            .await;
         let team = expect_json(
             self.post_json(
                 "/api/v1/teams",
@@ -361,14 +370,14 @@ impl TestApp {
             .post_json(
                 "/api/v1/users",
                 Some(&org.admin_token),
-                &json!({"email": "sam@acme.example", "name": "Sam", "password": PASSWORD, "role": "learner", "team_ids": [team_id]}),
+                &json!({"email": format!("sam@{domain}"), "name": "Sam", "password": PASSWORD, "role": "learner", "team_ids": [team_id]}),
             )
             .await;
         let learner_id = expect_json(res, StatusCode::CREATED).await["id"]
             .as_str()
             .unwrap()
             .to_string();
-        let learner = self.login("sam@acme.example", PASSWORD).await["access_token"]
+        let learner = self.login(&format!("sam@{domain}"), PASSWORD).await["access_token"]
             .as_str()
             .unwrap()
             .to_string();

@@ -8,6 +8,7 @@ mod analytics;
 mod console;
 mod content;
 mod crash;
+mod egress;
 mod errors;
 mod item_analysis;
 mod learner;

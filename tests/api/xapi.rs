@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use reprise::domain::egress::EgressPolicy;
 
 fn is_iri(v: &Value) -> bool {
     v.as_str()
@@ -137,7 +138,7 @@ async fn statements(
     HttpResponse::Ok().json(ids)
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..400 {
         if done() {
             return;
@@ -162,7 +163,12 @@ async fn forwarding_survives_an_lrs_outage_and_delivers_exactly_once() {
     let stub_port = stub.addrs()[0].port();
     actix_web::rt::spawn(stub.run());
 
-    let app = spawn_with(|s| s.xapi_forward_interval_ms = 20).await;
+    // The LRS runs on loopback, which the operator allows, as for an on-premises LRS.
+    let app = spawn_with(|s| {
+        s.xapi_forward_interval_ms = 20;
+        s.egress = EgressPolicy::parse_allow("127.0.0.1", true).unwrap();
+    })
+    .await;
     let l = app.setup_learning(6).await;
     let res = app
         .client
