@@ -63,6 +63,7 @@ url="http://127.0.0.1:$port"
 REPRISE_DATABASE_URL="postgres://postgres@localhost:$PRIMARY_PORT/reprise?host=$TMP" \
 REPRISE_READ_DATABASE_URL="postgres://postgres@localhost:$REPLICA_PORT/reprise?host=$TMP" \
 REPRISE_JWT_SECRET=replica-check-secret-replica-check-secret \
+REPRISE_SECRET_KEY=0202020202020202020202020202020202020202020202020202020202020202 \
 REPRISE_BIND="127.0.0.1:$port" REPRISE_LOG=warn,reprise=info NO_COLOR=1 \
   "$BIN" serve --demo >"$SERVER_LOG" 2>&1 &
 pid=$!

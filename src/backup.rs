@@ -14,11 +14,15 @@ fn sqlite_file(url: &str) -> &str {
     url.strip_prefix("sqlite://").unwrap_or(url)
 }
 
-/// Writes a backup of the database at `url` to `to` (which must not exist).
+/// Writes a backup of the database at `url` to `to` (which must not exist), mode 0600.
 pub fn backup(url: &str, to: &Path) -> anyhow::Result<()> {
     if to.exists() {
         bail!("{} exists already; choose a new file", to.display());
     }
+    // A backup holds everything the database does: created readable by this user only, before
+    // anything is written into it (SQLite's VACUUM INTO and pg_dump keep an existing file's mode).
+    store::create_private_file(to)
+        .with_context(|| format!("cannot create the backup file {}", to.display()))?;
     match Backend::of_url(url) {
         Backend::Sqlite => {
             let pool = store::connect(url, 1, store::SqliteSync::Full)?;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::domain::egress::EgressPolicy;
+use crate::secrets::SecretBox;
 use crate::store::{Backend, SqliteSync};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/reprise.db";
@@ -52,6 +53,10 @@ pub struct Settings {
     pub outbound_timeout_secs: u64,
     /// Outbound deliveries (one per organization) in flight at once.
     pub outbound_concurrency: usize,
+    /// Seals third-party secrets at rest (`REPRISE_SECRET_KEY`, 32 bytes).
+    pub secret_key: Vec<u8>,
+    /// Earlier keys that still open what they sealed (`REPRISE_SECRET_KEY_PREVIOUS`).
+    pub previous_secret_keys: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -65,6 +70,7 @@ impl std::fmt::Debug for Settings {
             .field("read_pool_size", &self.read_pool_size)
             .field("bind", &self.bind)
             .field("jwt_secret", &"***")
+            .field("secret_key", &"***")
             .field("access_ttl_secs", &self.access_ttl_secs)
             .field("refresh_ttl_secs", &self.refresh_ttl_secs)
             .field("allow_signup", &self.allow_signup)
@@ -92,8 +98,8 @@ pub fn redact_url(url: &str) -> String {
 pub enum ConfigError {
     #[error("{name}: {message}")]
     Invalid { name: &'static str, message: String },
-    #[error("REPRISE_JWT_SECRET must be set when the database is PostgreSQL (all instances must share it)")]
-    SecretRequired,
+    #[error("{0} must be set when the database is PostgreSQL (all instances must share it)")]
+    SecretRequired(&'static str),
     #[error("could not keep the generated JWT secret at {path}: {source}")]
     SecretFile {
         path: String,
@@ -148,9 +154,43 @@ impl Settings {
                 })
             }
             Some(s) => s.into_bytes(),
-            None => persisted_secret(&database_url)?,
+            None => persisted_secret(&database_url, "jwt-secret", "REPRISE_JWT_SECRET", || {
+                use rand::RngCore;
+                let mut bytes = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                hex::encode(bytes)
+            })?,
         };
         let backend = Backend::of_url(&database_url);
+        let secret_key = match var("REPRISE_SECRET_KEY") {
+            Some(text) => SecretBox::parse_key(&text).map_err(|e| ConfigError::Invalid {
+                name: "REPRISE_SECRET_KEY",
+                message: e.to_string(),
+            })?,
+            None => {
+                let kept =
+                    persisted_secret(&database_url, "secret-key", "REPRISE_SECRET_KEY", || {
+                        SecretBox::generate_key()
+                    })?;
+                SecretBox::parse_key(&String::from_utf8_lossy(&kept)).map_err(|e| {
+                    ConfigError::Invalid {
+                        name: "REPRISE_SECRET_KEY",
+                        message: format!("the kept key is unreadable: {e}"),
+                    }
+                })?
+            }
+        };
+        let previous_secret_keys = var("REPRISE_SECRET_KEY_PREVIOUS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(SecretBox::parse_key)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::Invalid {
+                name: "REPRISE_SECRET_KEY_PREVIOUS",
+                message: e.to_string(),
+            })?;
         let read_database_url = var("REPRISE_READ_DATABASE_URL");
         check_read_url(&database_url, read_database_url.as_deref())?;
         Ok(Settings {
@@ -188,6 +228,8 @@ impl Settings {
             })?,
             outbound_timeout_secs: parse_var("REPRISE_OUTBOUND_TIMEOUT_SECS", 15)?,
             outbound_concurrency: parse_var("REPRISE_OUTBOUND_CONCURRENCY", 8)?,
+            secret_key,
+            previous_secret_keys,
             database_url,
         })
     }
@@ -216,6 +258,8 @@ impl Settings {
             egress: EgressPolicy::default(),
             outbound_timeout_secs: 15,
             outbound_concurrency: 8,
+            secret_key: vec![42; 32],
+            previous_secret_keys: Vec::new(),
         }
     }
 }
@@ -238,9 +282,17 @@ fn check_read_url(database_url: &str, read_url: Option<&str>) -> Result<(), Conf
     }
 }
 
-fn persisted_secret(database_url: &str) -> Result<Vec<u8>, ConfigError> {
+/// A secret the operator did not set: on SQLite, generated once and kept beside the database in
+/// `file` (mode 0600), so restarts keep it; PostgreSQL serves several instances, which must all
+/// share it, so there it must be set (`name`).
+fn persisted_secret(
+    database_url: &str,
+    file: &str,
+    name: &'static str,
+    generate: impl FnOnce() -> String,
+) -> Result<Vec<u8>, ConfigError> {
     if Backend::of_url(database_url) == Backend::Postgres {
-        return Err(ConfigError::SecretRequired);
+        return Err(ConfigError::SecretRequired(name));
     }
     let db_path = PathBuf::from(
         database_url
@@ -248,7 +300,7 @@ fn persisted_secret(database_url: &str) -> Result<Vec<u8>, ConfigError> {
             .unwrap_or(database_url),
     );
     let dir = db_path.parent().map(PathBuf::from).unwrap_or_default();
-    let path = dir.join("jwt-secret");
+    let path = dir.join(file);
     let keep_err = |source| ConfigError::SecretFile {
         path: path.display().to_string(),
         source,
@@ -261,14 +313,9 @@ fn persisted_secret(database_url: &str) -> Result<Vec<u8>, ConfigError> {
     if !dir.as_os_str().is_empty() {
         std::fs::create_dir_all(&dir).map_err(keep_err)?;
     }
-    let secret = {
-        use rand::RngCore;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        hex::encode(bytes)
-    };
+    let secret = generate();
     write_private(&path, &secret).map_err(keep_err)?;
-    tracing::warn!(path = %path.display(), "REPRISE_JWT_SECRET is not set: generated one and kept it beside the database");
+    tracing::warn!(path = %path.display(), "{name} is not set: generated one and kept it beside the database");
     Ok(secret.into_bytes())
 }
 

@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::domain::xapi::VERSION;
 use crate::error::ApiError;
 use crate::outbound::Outbound;
+use crate::secrets::SecretBox;
 use crate::store::{self, xapi, Database};
 
 const BATCH: i64 = 100;
@@ -32,6 +33,8 @@ pub struct Forwarder {
     pub public_url: String,
     /// Organizations delivered to at once.
     pub concurrency: usize,
+    /// Opens the stored LRS passwords.
+    pub secrets: Arc<SecretBox>,
 }
 
 impl Forwarder {
@@ -84,12 +87,16 @@ impl Forwarder {
         let Some((lrs, due, statements)) = batch else {
             return Ok(0);
         };
+        let password = self
+            .secrets
+            .open(&xapi::lrs_password_context(&org_id), &lrs.password)
+            .map_err(|e| ApiError::Internal(format!("the LRS password does not open: {e}")))?;
         let url = format!("{}/statements", lrs.endpoint.trim_end_matches('/'));
         let outcome = self
             .outbound
             .post_json(
                 &url,
-                Some((&lrs.username, &lrs.password)),
+                Some((&lrs.username, &password)),
                 &[("X-Experience-API-Version", VERSION)],
                 &statements,
             )

@@ -14,6 +14,7 @@ pub mod forwarder;
 pub mod http;
 pub mod learning;
 pub mod outbound;
+pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -52,6 +52,15 @@ enum SimPolicy {
 }
 
 #[derive(Subcommand)]
+enum SecretsAction {
+    /// Print a new random key for REPRISE_SECRET_KEY.
+    NewKey,
+    /// Seal every stored secret again under REPRISE_SECRET_KEY; the keys that sealed them must
+    /// be in REPRISE_SECRET_KEY_PREVIOUS.
+    Rotate,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service (migrates the database first).
     Serve {
@@ -66,6 +75,11 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Third-party secrets stored for organizations (sealed with REPRISE_SECRET_KEY).
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
     /// Write a consistent backup of the database while the service runs (SQLite: a database
     /// file; PostgreSQL: a pg_dump custom-format archive).
     Backup {
@@ -204,6 +218,19 @@ async fn main() -> anyhow::Result<ExitCode> {
             open_database_at(&url)?;
             println!("restored {} into the configured database", from.display());
         }
+        Command::Secrets { action } => match action {
+            SecretsAction::NewKey => println!("{}", reprise::secrets::SecretBox::generate_key()),
+            SecretsAction::Rotate => {
+                let settings = reprise::config::Settings::from_env()?;
+                let secrets = reprise::secrets::SecretBox::new(
+                    &settings.secret_key,
+                    &settings.previous_secret_keys,
+                )?;
+                let pool = open_database_at(&settings.database_url)?;
+                let resealed = reprise::secrets::reseal_all(&mut *pool.get()?, &secrets)?;
+                println!("{resealed} stored secrets sealed again under the current key");
+            }
+        },
         Command::Migrate => {
             open_database_at(&database_url_from_env())?;
             println!("database is up to date");

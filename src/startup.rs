@@ -20,6 +20,7 @@ use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
 use crate::learning::{Learning, LearningHandle};
 use crate::outbound::Outbound;
+use crate::secrets::SecretBox;
 use crate::store::{self, Backend, Database, DbPool};
 
 static REQUEST_ID: actix_web::http::header::HeaderName =
@@ -56,12 +57,17 @@ impl Application {
             Duration::from_secs(settings.outbound_timeout_secs.clamp(1, 10)),
             Duration::from_secs(settings.outbound_timeout_secs.max(1)),
         )?;
+        let secrets = Arc::new(SecretBox::new(
+            &settings.secret_key,
+            &settings.previous_secret_keys,
+        )?);
         let forwarder = Forwarder {
             database: database.clone(),
             clock: clock.clone(),
             outbound: outbound.clone(),
             public_url: settings.public_url.clone(),
             concurrency: settings.outbound_concurrency,
+            secrets: secrets.clone(),
         };
         let forward_every = Duration::from_millis(settings.xapi_forward_interval_ms);
         let state = web::Data::new(AppState {
@@ -75,6 +81,7 @@ impl Application {
                 settings.login_burst_per_address,
             ),
             outbound,
+            secrets,
             settings: Arc::new(settings),
         });
         let server = serve(listener, state.clone(), learning.clone())?;

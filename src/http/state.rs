@@ -25,6 +25,8 @@ pub struct AppState {
     pub login_limiter: super::login_limits::LoginLimiter,
     /// The guarded client for requests made on a customer's behalf.
     pub outbound: crate::outbound::Outbound,
+    /// Seals and opens third-party secrets stored for organizations.
+    pub secrets: Arc<crate::secrets::SecretBox>,
 }
 
 impl AppState {

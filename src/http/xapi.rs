@@ -201,7 +201,9 @@ pub async fn put_lrs(
     let settings = LrsSettings {
         endpoint: endpoint.clone(),
         username: b.username.clone(),
-        password: b.password,
+        password: state
+            .secrets
+            .seal(&xapi::lrs_password_context(&caller.org_id), &b.password),
     };
     state
         .db(move |conn| Ok(xapi::set_lrs(conn, &caller.org_id, Some(&settings))?))

@@ -170,15 +170,44 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
-/// Turns `sqlite://path` or a plain path into what SQLite opens, creating the parent folder.
+/// Turns `sqlite://path` or a plain path into what SQLite opens, creating the parent folder
+/// (readable by this user only) and the database file (mode 0600) when they are missing:
+/// SQLite gives its WAL and shared-memory files the database file's mode, so no file of the
+/// database is readable by other local users.
 fn sqlite_path(url: &str) -> String {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if path == ":memory:" || path.starts_with("file:") {
+        return path.to_string();
+    }
     if let Some(parent) = std::path::Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            let _ = std::fs::create_dir_all(parent);
+        if !parent.as_os_str().is_empty() && !parent.exists() {
+            let _ = create_private_dir(parent);
         }
     }
+    let _ = create_private_file(std::path::Path::new(path));
     path.to_string()
+}
+
+/// Creates `dir` and its missing parents, the last one with mode 0700.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates `path` empty with mode 0600 unless it exists (then it is left as it is).
+pub fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Builds a pool for `url`. SQLite gets its pragmas on every connection the pool hands out.

@@ -141,6 +141,7 @@ pub fn statements(
 pub struct LrsSettings {
     pub endpoint: String,
     pub username: String,
+    /// As stored: sealed (`crate::secrets`) for [`lrs_password_context`].
     pub password: String,
 }
 
@@ -174,6 +175,35 @@ pub fn set_lrs(
             organizations::lrs_username.eq(lrs.map(|l| l.username.clone())),
             organizations::lrs_password.eq(lrs.map(|l| l.password.clone())),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What an LRS password is sealed for (`crate::secrets`): its organization's row and column, so
+/// a sealed value copied into another organization does not open.
+pub fn lrs_password_context(org_id: &str) -> String {
+    format!("organizations/{org_id}/lrs_password")
+}
+
+/// Every stored LRS password, as stored: (organization, value).
+pub fn stored_lrs_passwords(conn: &mut DbConnection) -> StoreResult<Vec<(String, String)>> {
+    Ok(organizations::table
+        .filter(organizations::lrs_password.is_not_null())
+        .select((organizations::id, organizations::lrs_password))
+        .load::<(String, Option<String>)>(conn)?
+        .into_iter()
+        .filter_map(|(org, password)| password.map(|p| (org, p)))
+        .collect())
+}
+
+/// Replaces an organization's stored LRS password (sealed again under a new key).
+pub fn replace_lrs_password(
+    conn: &mut DbConnection,
+    org_id: &str,
+    stored: &str,
+) -> StoreResult<()> {
+    diesel::update(organizations::table.find(org_id))
+        .set(organizations::lrs_password.eq(stored))
         .execute(conn)?;
     Ok(())
 }

@@ -36,6 +36,22 @@ async fn a_backup_taken_while_serving_restores_to_the_same_data() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // A backup, like the database, is readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&archive), 0o600, "backup file mode");
+        if let Some(path) = app.database_url.strip_prefix("sqlite://") {
+            let path = std::path::Path::new(path);
+            assert_eq!(mode(path), 0o600, "database file mode");
+            let wal = path.with_extension("db-wal");
+            if wal.exists() {
+                assert_eq!(mode(&wal), 0o600, "WAL file mode");
+            }
+        }
+    }
+
     let restored_url = fresh_database_url();
     let out = Command::new(env!("CARGO_BIN_EXE_reprise"))
         .args(["restore", "--from"])

@@ -186,6 +186,20 @@ async fn forwarding_survives_an_lrs_outage_and_delivers_exactly_once() {
     )
     .await;
     assert!(!shown.to_string().contains("lrs-secret"));
+    // Stored sealed: a copy of the database does not give the LRS password away.
+    let stored: Vec<Option<String>> = {
+        use diesel::prelude::*;
+        use reprise::store::schema::organizations;
+        let pool = app.pool();
+        let mut conn = pool.get().unwrap();
+        organizations::table
+            .select(organizations::lrs_password)
+            .load(&mut *conn)
+            .unwrap()
+    };
+    let stored = stored.into_iter().flatten().collect::<Vec<_>>();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].starts_with("v1.") && !stored[0].contains("lrs-secret"));
 
     // The LRS is down while three answers come in: nothing is delivered, nothing lost.
     let q = app.queue(&l.learner).await;
@@ -233,4 +247,45 @@ async fn forwarding_survives_an_lrs_outage_and_delivers_exactly_once() {
     );
     assert_eq!(unique.len(), 5);
     assert!(lrs.bad_requests.lock().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn stored_secrets_are_sealed_again_under_a_new_key() {
+    use reprise::secrets::{reseal_all, SecretBox};
+    use reprise::store::xapi::{lrs, lrs_password_context, set_lrs, LrsSettings};
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let org_id = expect_json(
+        app.get("/api/v1/org", Some(&org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let context = lrs_password_context(&org_id);
+    let (old_key, new_key) = ([1u8; 32], [2u8; 32]);
+    let old = SecretBox::new(&old_key, &[]).unwrap();
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let settings = LrsSettings {
+        endpoint: "https://lrs.example.com/xapi".into(),
+        username: "u".into(),
+        password: old.seal(&context, "pw-1"),
+    };
+    set_lrs(&mut conn, &org_id, Some(&settings)).unwrap();
+
+    // The new key alone cannot open it; with the old one listed, rotation seals it again.
+    let new_only = SecretBox::new(&new_key, &[]).unwrap();
+    assert!(reseal_all(&mut conn, &new_only).is_err());
+    let rotating = SecretBox::new(&new_key, &[old_key.to_vec()]).unwrap();
+    assert_eq!(reseal_all(&mut conn, &rotating).unwrap(), 1);
+    assert_eq!(
+        reseal_all(&mut conn, &rotating).unwrap(),
+        0,
+        "already current"
+    );
+    let stored = lrs(&mut conn, &org_id).unwrap().unwrap().password;
+    assert_eq!(new_only.open(&context, &stored).unwrap(), "pw-1");
+    assert!(old.open(&context, &stored).is_err());
 }
