@@ -4,7 +4,8 @@
 # Usage: scripts/readyz-outage.sh PGBIN PGDATA PGSOCKDIR PGPORT  (run by .ci/run)
 set -euo pipefail
 PGBIN=$1 PGDATA=$2 PGSOCK=$3 PGPORT=$4
-BIN=${REPRISE_BIN:-target/debug/reprise}
+BIN=${REPRISE_BIN:-${CARGO_TARGET_DIR:-target}/debug/reprise}
+[ -x "$BIN" ] || { echo "readyz-outage: no server binary at $BIN (build it first)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 db="reprise_outage_$$"
 as_pg "$PGBIN/psql" -h "$PGSOCK" -p "$PGPORT" -U postgres -qc "CREATE DATABASE $db" postgres
@@ -19,6 +20,7 @@ url="http://127.0.0.1:$port"
 wait_status() { # expected status, seconds
   for _ in $(seq 1 $(( $2 * 4 ))); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = "$1" ] && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "readyz-outage: the server exited" >&2; return 1; }
     sleep 0.25
   done
   echo "readyz never answered $1" >&2; return 1
