@@ -15,6 +15,7 @@ pub mod progress;
 pub mod queue;
 pub mod recall_weeks;
 pub mod scheduler;
+pub mod spreadsheet;
 pub mod teams;
 pub mod validation;
 pub mod xapi;

@@ -87,7 +87,16 @@ pub fn write_records(records: &[ReviewRecord], header: bool) -> Vec<u8> {
         writer.write_record(HEADER).expect("write to memory");
     }
     for record in records {
-        writer.serialize(record).expect("write to memory");
+        // Text an author or a user typed reaches analysts' spreadsheets: no cell may run.
+        let safe = |s: &str| crate::domain::spreadsheet::safe_cell(s).into_owned();
+        let record = ReviewRecord {
+            learner_email: safe(&record.learner_email),
+            nugget_key: safe(&record.nugget_key),
+            pack_slug: safe(&record.pack_slug),
+            selected: safe(&record.selected),
+            ..record.clone()
+        };
+        writer.serialize(&record).expect("write to memory");
     }
     writer.into_inner().expect("flush to memory")
 }
