@@ -3,7 +3,6 @@
 
 pub mod auth;
 pub mod backup;
-pub mod bench;
 pub mod catalog_files;
 pub mod clock;
 pub mod config;

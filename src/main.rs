@@ -1,5 +1,6 @@
 //! The `reprise` command line.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,7 +16,7 @@ use reprise::http::content::render;
 use reprise::http::reviews::optimize_org;
 use reprise::startup::{open_database_at, Application};
 use reprise::store::{accounts, content, write_tx};
-use reprise::{bench, demo, http, telemetry};
+use reprise::{demo, http, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -146,45 +147,13 @@ enum Command {
     /// queue reads and a mix against `reprise serve` on a generated organization (SQLite, and
     /// PostgreSQL when REPRISE_BENCH_DATABASE_URL is set). Writes target/bench/latest.json.
     /// With --analytics: every analytics view timed on an organization at scale instead.
+    /// Runs the `reprise-bench` executable beside this one (`reprise bench --help` for its
+    /// options).
+    #[command(disable_help_flag = true)]
     Bench {
-        /// Time the analytics views (against a 1 s budget each) instead of the load scenarios.
-        #[arg(long)]
-        analytics: bool,
-        /// Seconds per scenario.
-        #[arg(long, default_value_t = 10.0)]
-        seconds: f64,
-        /// Seconds of the raw write baseline.
-        #[arg(long, default_value_t = 5.0)]
-        raw_seconds: f64,
-        /// Learners of the generated organization [default: 1000; 10000 with --analytics].
-        #[arg(long)]
-        learners: Option<usize>,
-        /// Nuggets of the analytics organization (--analytics).
-        #[arg(long, default_value_t = 200)]
-        nuggets: usize,
-        /// Days of simulated answers of the analytics organization (--analytics). 60 by default:
-        /// 180 days at 10,000 learners is about 25 M answers and a 25 GB SQLite file.
-        #[arg(long, default_value_t = 60)]
-        days: u32,
-        /// Requests per analytics view (--analytics).
-        #[arg(long, default_value_t = 3)]
-        repeat: usize,
-        /// With --analytics and REPRISE_BENCH_DATABASE_URL: skip the SQLite run (a full-size
-        /// organization takes a quarter of an hour to generate on each engine).
-        #[arg(long)]
-        postgres_only: bool,
-        /// Concurrent clients (one keep-alive connection each).
-        #[arg(long, default_value_t = 64)]
-        clients: usize,
-        /// Most requests of one scenario.
-        #[arg(long, default_value_t = 1_000_000)]
-        max_requests: u64,
-        /// Threads of the load generator.
-        #[arg(long, default_value_t = 2)]
-        client_threads: usize,
-        /// Sample packs to publish (generated packs when the folder is missing).
-        #[arg(long, default_value = "content")]
-        content: PathBuf,
+        /// Options of the benchmark, handed to `reprise-bench` as they are.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
     },
     /// Simulate a population under the FSRS policy and the Qstream rule.
     Simulate {
@@ -350,54 +319,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 demo::PASSWORD
             );
         }
-        Command::Bench {
-            analytics,
-            seconds,
-            raw_seconds,
-            learners,
-            nuggets,
-            days,
-            repeat,
-            postgres_only,
-            clients,
-            max_requests,
-            client_threads,
-            content,
-        } => {
-            let run: Box<dyn FnOnce() -> anyhow::Result<bool> + Send> = if analytics {
-                let opts = bench::analytics::Options {
-                    learners: learners.unwrap_or(10_000),
-                    nuggets,
-                    days,
-                    repeat,
-                    postgres_only,
-                };
-                if opts.learners == 0 || nuggets == 0 || days == 0 || repeat == 0 {
-                    anyhow::bail!("--learners, --nuggets, --days and --repeat must be at least 1");
-                }
-                Box::new(move || bench::analytics::run(&opts))
-            } else {
-                let opts = bench::Options {
-                    seconds,
-                    raw_seconds,
-                    learners: learners.unwrap_or(1000),
-                    clients,
-                    max_requests,
-                    content,
-                    client_threads,
-                };
-                Box::new(move || bench::run(&opts))
-            };
-            // The benchmark runs its own runtimes; keep them off this one's thread.
-            let ok = std::thread::spawn(run)
-                .join()
-                .map_err(|_| anyhow::anyhow!("the benchmark panicked"))??;
-            return Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
-        }
+        Command::Bench { args } => return bench(args),
         Command::Serve { demo, content } => {
             let app = Application::build(Settings::from_env()?, Clock::System).await?;
             if demo {
@@ -411,6 +333,38 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `reprise bench …`: the benchmark is a binary of its own, `reprise-bench`, so that the service
+/// does not link the load generator (docs/adr/0013-bench-binary.md). It is run in this process's
+/// place with the same arguments, so its output and exit status are those of `reprise bench`.
+fn bench(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe()?;
+    let bench = exe.with_file_name(format!("reprise-bench{}", std::env::consts::EXE_SUFFIX));
+    if !bench.is_file() {
+        eprintln!(
+            "error: `reprise bench` runs {}, which is missing: build it beside `reprise` with \
+             `cargo build --release --bins`",
+            bench.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut command = std::process::Command::new(&bench);
+    command.args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Only returns if the executable could not be started.
+        let error = command.exec();
+        anyhow::bail!("could not run {}: {error}", bench.display())
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command.status()?;
+        Ok(status
+            .code()
+            .map_or(ExitCode::FAILURE, |code| ExitCode::from(code as u8)))
+    }
 }
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {

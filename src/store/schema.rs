@@ -1,130 +1,10 @@
-//! Diesel table definitions, written to match both migration folders (same columns, same types).
+// @generated automatically by Diesel CLI.
 
 diesel::table! {
-    organizations (id) {
-        id -> Text,
-        slug -> Text,
-        name -> Text,
-        timezone -> Text,
-        quiet_weekdays -> Text,
-        fsrs_parameters -> Nullable<Text>,
-        fsrs_fitted_at -> Nullable<Timestamp>,
-        lrs_endpoint -> Nullable<Text>,
-        lrs_username -> Nullable<Text>,
-        lrs_password -> Nullable<Text>,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    logins (email) {
-        email -> Text,
+    assignment_learners (org_id, assignment_id, learner_id) {
         org_id -> Text,
-        user_id -> Text,
-    }
-}
-
-diesel::table! {
-    users (org_id, id) {
-        org_id -> Text,
-        id -> Text,
-        email -> Text,
-        name -> Text,
-        password_hash -> Text,
-        role -> Text,
-        timezone -> Nullable<Text>,
-        daily_max -> Nullable<Integer>,
-        active -> Bool,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    teams (org_id, id) {
-        org_id -> Text,
-        id -> Text,
-        name -> Text,
-        parent_id -> Nullable<Text>,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    team_members (org_id, team_id, user_id) {
-        org_id -> Text,
-        team_id -> Text,
-        user_id -> Text,
-    }
-}
-
-diesel::table! {
-    refresh_tokens (org_id, id) {
-        org_id -> Text,
-        id -> Text,
-        user_id -> Text,
-        family_id -> Text,
-        token_hash -> Text,
-        created_at -> Timestamp,
-        expires_at -> Timestamp,
-        rotated_at -> Nullable<Timestamp>,
-        revoked_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
-    packs (org_id, id) {
-        org_id -> Text,
-        id -> Text,
-        slug -> Text,
-        title -> Text,
-        draft -> Nullable<Text>,
-        draft_hash -> Nullable<Text>,
-        archived_at -> Nullable<Timestamp>,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    pack_versions (org_id, id) {
-        org_id -> Text,
-        id -> Text,
-        pack_id -> Text,
-        version -> Integer,
-        content_hash -> Text,
-        title -> Text,
-        description -> Text,
-        language -> Text,
-        desired_retention -> Nullable<Double>,
-        daily_cap -> Nullable<Integer>,
-        published_at -> Timestamp,
-        published_by -> Text,
-    }
-}
-
-diesel::table! {
-    nuggets (org_id, id) {
-        org_id -> Text,
-        id -> Text,
-        pack_id -> Text,
-        key -> Text,
-        retired_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
-    nugget_versions (org_id, pack_version_id, nugget_id) {
-        org_id -> Text,
-        nugget_id -> Text,
-        pack_version_id -> Text,
-        position -> Integer,
-        topic -> Text,
-        tags -> Text,
-        prompt -> Text,
-        options -> Text,
-        explanation -> Text,
-        media_url -> Nullable<Text>,
+        assignment_id -> Text,
+        learner_id -> Text,
     }
 }
 
@@ -148,61 +28,23 @@ diesel::table! {
 }
 
 diesel::table! {
-    assignment_learners (org_id, assignment_id, learner_id) {
+    choice_counts (org_id, nugget_id, team_id, option_id, shard) {
         org_id -> Text,
-        assignment_id -> Text,
-        learner_id -> Text,
+        nugget_id -> Text,
+        team_id -> Text,
+        option_id -> Text,
+        shard -> Integer,
+        answers -> BigInt,
     }
 }
 
 diesel::table! {
-    memory_states (org_id, learner_id, nugget_id) {
+    deliveries (org_id, learner_id, day, nugget_id) {
         org_id -> Text,
         learner_id -> Text,
+        day -> Date,
         nugget_id -> Text,
-        pack_version_id -> Text,
-        assignment_id -> Text,
-        status -> Text,
-        stability -> Nullable<Double>,
-        difficulty -> Nullable<Double>,
-        reps -> Integer,
-        lapses -> Integer,
-        correct_streak -> Integer,
-        first_correct -> Nullable<Bool>,
-        first_answered_at -> Nullable<Timestamp>,
-        last_review_at -> Nullable<Timestamp>,
-        due_at -> Nullable<Timestamp>,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    reviews (org_id, id) {
-        org_id -> Text,
-        id -> Text,
-        learner_id -> Text,
-        nugget_id -> Text,
-        pack_version_id -> Text,
-        assignment_id -> Text,
-        attempt_id -> Text,
-        request_hash -> Text,
-        selected -> Text,
-        correct -> Bool,
-        partial_credit -> Double,
-        response_ms -> Integer,
-        confidence -> Nullable<Text>,
-        rating -> Integer,
-        client_answered_at -> Timestamp,
-        answered_at -> Timestamp,
-        received_at -> Timestamp,
-        clock_flag -> Nullable<Text>,
-        elapsed_days -> Nullable<Double>,
-        stability_before -> Nullable<Double>,
-        difficulty_before -> Nullable<Double>,
-        stability_after -> Double,
-        difficulty_after -> Double,
-        status_after -> Text,
-        due_after -> Nullable<Timestamp>,
+        delivered_at -> Timestamp,
     }
 }
 
@@ -219,27 +61,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    deliveries (org_id, learner_id, day, nugget_id) {
-        org_id -> Text,
-        learner_id -> Text,
-        day -> Date,
-        nugget_id -> Text,
-        delivered_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    pauses (org_id, id) {
-        org_id -> Text,
-        id -> Text,
-        learner_id -> Text,
-        starts_on -> Date,
-        ends_on -> Date,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     kpis (org_id, user_id, period, metric) {
         org_id -> Text,
         user_id -> Text,
@@ -247,49 +68,6 @@ diesel::table! {
         metric -> Text,
         value -> Double,
         uploaded_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    xapi_outbox (org_id, statement_id) {
-        org_id -> Text,
-        statement_id -> Text,
-        created_at -> Timestamp,
-        attempts -> Integer,
-        next_attempt_at -> Timestamp,
-        sent_at -> Nullable<Timestamp>,
-        last_error -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    retention_stats (org_id, pack_id, bucket, shard) {
-        org_id -> Text,
-        pack_id -> Text,
-        bucket -> Integer,
-        shard -> Integer,
-        reviews -> BigInt,
-        correct -> BigInt,
-        predicted_sum -> Double,
-    }
-}
-
-diesel::table! {
-    choice_counts (org_id, nugget_id, team_id, option_id, shard) {
-        org_id -> Text,
-        nugget_id -> Text,
-        team_id -> Text,
-        option_id -> Text,
-        shard -> Integer,
-        answers -> BigInt,
-    }
-}
-
-diesel::table! {
-    queue_epochs (org_id, learner_id) {
-        org_id -> Text,
-        learner_id -> Text,
-        epoch -> BigInt,
     }
 }
 
@@ -356,6 +134,126 @@ diesel::table! {
 }
 
 diesel::table! {
+    logins (email) {
+        email -> Text,
+        org_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    memory_states (org_id, learner_id, nugget_id) {
+        org_id -> Text,
+        learner_id -> Text,
+        nugget_id -> Text,
+        pack_version_id -> Text,
+        assignment_id -> Text,
+        status -> Text,
+        stability -> Nullable<Double>,
+        difficulty -> Nullable<Double>,
+        reps -> Integer,
+        lapses -> Integer,
+        correct_streak -> Integer,
+        first_correct -> Nullable<Bool>,
+        first_answered_at -> Nullable<Timestamp>,
+        last_review_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    nugget_versions (org_id, pack_version_id, nugget_id) {
+        org_id -> Text,
+        nugget_id -> Text,
+        pack_version_id -> Text,
+        position -> Integer,
+        topic -> Text,
+        tags -> Text,
+        prompt -> Text,
+        options -> Text,
+        explanation -> Text,
+        media_url -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    nuggets (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        pack_id -> Text,
+        key -> Text,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        timezone -> Text,
+        quiet_weekdays -> Text,
+        fsrs_parameters -> Nullable<Text>,
+        fsrs_fitted_at -> Nullable<Timestamp>,
+        lrs_endpoint -> Nullable<Text>,
+        lrs_username -> Nullable<Text>,
+        lrs_password -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pack_versions (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        pack_id -> Text,
+        version -> Integer,
+        content_hash -> Text,
+        title -> Text,
+        description -> Text,
+        language -> Text,
+        desired_retention -> Nullable<Double>,
+        daily_cap -> Nullable<Integer>,
+        published_at -> Timestamp,
+        published_by -> Text,
+    }
+}
+
+diesel::table! {
+    packs (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        slug -> Text,
+        title -> Text,
+        draft -> Nullable<Text>,
+        draft_hash -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pauses (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    queue_epochs (org_id, learner_id) {
+        org_id -> Text,
+        learner_id -> Text,
+        epoch -> BigInt,
+    }
+}
+
+diesel::table! {
     recall_weeks (org_id, learner_id, week_start) {
         org_id -> Text,
         learner_id -> Text,
@@ -383,31 +281,138 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    refresh_tokens (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        user_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    retention_stats (org_id, pack_id, bucket, shard) {
+        org_id -> Text,
+        pack_id -> Text,
+        bucket -> Integer,
+        shard -> Integer,
+        reviews -> BigInt,
+        correct -> BigInt,
+        predicted_sum -> Double,
+    }
+}
+
+diesel::table! {
+    reviews (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        nugget_id -> Text,
+        pack_version_id -> Text,
+        assignment_id -> Text,
+        attempt_id -> Text,
+        request_hash -> Text,
+        selected -> Text,
+        correct -> Bool,
+        partial_credit -> Double,
+        response_ms -> Integer,
+        confidence -> Nullable<Text>,
+        rating -> Integer,
+        client_answered_at -> Timestamp,
+        answered_at -> Timestamp,
+        received_at -> Timestamp,
+        clock_flag -> Nullable<Text>,
+        elapsed_days -> Nullable<Double>,
+        stability_before -> Nullable<Double>,
+        difficulty_before -> Nullable<Double>,
+        stability_after -> Double,
+        difficulty_after -> Double,
+        status_after -> Text,
+        due_after -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    team_members (org_id, team_id, user_id) {
+        org_id -> Text,
+        team_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    teams (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        timezone -> Nullable<Text>,
+        daily_max -> Nullable<Integer>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    xapi_outbox (org_id, statement_id) {
+        org_id -> Text,
+        statement_id -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(packs -> organizations (org_id));
+diesel::joinable!(recall_weeks_done -> organizations (org_id));
+diesel::joinable!(teams -> organizations (org_id));
+diesel::joinable!(users -> organizations (org_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
-    organizations,
-    logins,
-    users,
-    teams,
-    team_members,
-    refresh_tokens,
-    packs,
-    pack_versions,
-    nuggets,
-    nugget_versions,
-    assignments,
     assignment_learners,
-    memory_states,
-    reviews,
-    idempotency_keys,
-    deliveries,
-    pauses,
-    kpis,
-    xapi_outbox,
-    retention_stats,
+    assignments,
     choice_counts,
-    queue_epochs,
+    deliveries,
+    idempotency_keys,
+    kpis,
     learner_weeks,
+    logins,
+    memory_states,
+    nugget_versions,
+    nuggets,
+    organizations,
+    pack_versions,
+    packs,
+    pauses,
+    queue_epochs,
     recall_weeks,
     recall_weeks_done,
     recall_weeks_stale,
+    refresh_tokens,
+    retention_stats,
+    reviews,
+    team_members,
+    teams,
+    users,
+    xapi_outbox,
 );

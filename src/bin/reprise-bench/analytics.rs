@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{load, server, PgDatabase};
-use crate::auth::jwt::TokenKeys;
-use crate::demo::scale;
-use crate::domain::accounts::Role;
-use crate::store::{self, analytics as analytics_store, SqliteSync};
-use crate::weekly_recall;
+use reprise::auth::jwt::TokenKeys;
+use reprise::demo::scale;
+use reprise::domain::accounts::Role;
+use reprise::store::{self, analytics as analytics_store, SqliteSync};
+use reprise::weekly_recall;
 
 pub struct Options {
     pub learners: usize,

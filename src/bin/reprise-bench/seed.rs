@@ -5,19 +5,19 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::auth::password;
-use crate::domain::accounts::Role;
-use crate::domain::assignments::Settings as AssignmentSettings;
-use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
-use crate::http::auth::new_id;
-use crate::store::{self, accounts, assignments, content, DbConnection};
+use reprise::auth::password;
+use reprise::domain::accounts::Role;
+use reprise::domain::assignments::Settings as AssignmentSettings;
+use reprise::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
+use reprise::http::auth::new_id;
+use reprise::store::{self, accounts, assignments, content, DbConnection};
 
 /// Learners per team; teams are grouped under regions, and packs are assigned to regions, so an
 /// assignment reaches a learner through a nested team as in a real sales organization.
 const TEAM_SIZE: usize = 50;
 const TEAMS_PER_REGION: usize = 5;
 /// Nuggets a learner gets per assignment and day (the product default).
-pub const DAILY_CAP: i32 = crate::domain::assignments::DEFAULT_DAILY_CAP;
+pub const DAILY_CAP: i32 = reprise::domain::assignments::DEFAULT_DAILY_CAP;
 /// Packs assigned to each region: a learner follows this many campaigns at once.
 const PACKS_PER_REGION: usize = 2;
 
@@ -31,8 +31,8 @@ pub struct Org {
 /// folder is missing (the benchmark then runs from any directory).
 pub fn packs(content_dir: &Path) -> anyhow::Result<Vec<Pack>> {
     if content_dir.is_dir() {
-        let files = crate::catalog_files::collect(&[content_dir.to_path_buf()])?;
-        if let Ok(packs) = crate::catalog_files::parse_all(&files) {
+        let files = reprise::catalog_files::collect(&[content_dir.to_path_buf()])?;
+        if let Ok(packs) = reprise::catalog_files::parse_all(&files) {
             if !packs.is_empty() {
                 return Ok(packs);
             }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use chrono::{Duration as Days, Utc};
 
 use super::seed;
-use crate::domain::content::Pack;
-use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
-use crate::store::{self, content, enrolments, learning, reviews, DbPool, StoreError};
+use reprise::domain::content::Pack;
+use reprise::domain::scheduler::{CardState, CardStatus, MemoryState};
+use reprise::store::{self, content, enrolments, learning, reviews, DbPool, StoreError};
 
 /// Transactions per second over `seconds`, with `threads` writers (each on its own learners, so
 /// no two writers touch the same row).

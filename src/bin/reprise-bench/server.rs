@@ -1,5 +1,5 @@
-//! `reprise serve` as a child process of the benchmark: the same binary, its own database, a
-//! free loopback port, and its memory read from `/proc`.
+//! `reprise serve` as a child process of the benchmark: the `reprise` binary beside this one, its
+//! own database, a free loopback port, and its memory read from `/proc`.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ impl Server {
         let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let log_path = log.to_path_buf();
         let log = std::fs::File::create(log)?;
-        let mut command = Command::new(std::env::current_exe()?);
+        let mut command = Command::new(reprise_exe()?);
         command
             .arg("serve")
             .env("REPRISE_DATABASE_URL", database_url)
@@ -93,6 +93,21 @@ impl Server {
     pub fn reset_peak_rss(&self) {
         let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
     }
+}
+
+/// The `reprise` executable in this one's folder: cargo builds both binaries of the package into
+/// the same target folder, so the server measured is the one built with the benchmark.
+fn reprise_exe() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let reprise = exe.with_file_name(format!("reprise{}", std::env::consts::EXE_SUFFIX));
+    if !reprise.is_file() {
+        anyhow::bail!(
+            "the benchmark starts the server from {}, which is missing: build both binaries with \
+             `cargo build --release --bins`",
+            reprise.display()
+        );
+    }
+    Ok(reprise)
 }
 
 impl Drop for Server {

@@ -5,8 +5,12 @@
 //! the raw write rate of an answer's rows through the store layer; then a generated organization,
 //! `reprise serve` as a child process on it, and the load generator driving `/healthz` (the
 //! baseline of reads), `answer_write`, `queue_read` and `mixed` over loopback.
+//!
+//! A binary of its own (`reprise-bench`), built beside `reprise` from the library's public API, so
+//! the service never links the load generator; `reprise bench …` hands its arguments to it
+//! (docs/adr/0013-bench-binary.md).
 
-pub mod analytics;
+mod analytics;
 mod load;
 mod raw;
 mod report;
@@ -14,18 +18,100 @@ mod seed;
 mod server;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl};
 
-use crate::auth::jwt::TokenKeys;
-use crate::domain::accounts::Role;
-use crate::domain::content::Pack;
-use crate::store::{self, Backend, SqliteSync};
 use load::Scenario;
 use report::ScenarioResult;
+use reprise::auth::jwt::TokenKeys;
+use reprise::domain::accounts::Role;
+use reprise::domain::content::Pack;
+use reprise::store::{self, Backend, SqliteSync};
+
+/// Load benchmark on this machine: raw write and /healthz baselines, then answer writes, queue
+/// reads and a mix against `reprise serve` on a generated organization (SQLite, and PostgreSQL
+/// when REPRISE_BENCH_DATABASE_URL is set). Writes target/bench/latest.json. With --analytics:
+/// every analytics view timed on an organization at scale instead.
+#[derive(Parser)]
+#[command(name = "reprise bench", bin_name = "reprise bench", version)]
+struct Cli {
+    /// Time the analytics views (against a 1 s budget each) instead of the load scenarios.
+    #[arg(long)]
+    analytics: bool,
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Seconds of the raw write baseline.
+    #[arg(long, default_value_t = 5.0)]
+    raw_seconds: f64,
+    /// Learners of the generated organization [default: 1000; 10000 with --analytics].
+    #[arg(long)]
+    learners: Option<usize>,
+    /// Nuggets of the analytics organization (--analytics).
+    #[arg(long, default_value_t = 200)]
+    nuggets: usize,
+    /// Days of simulated answers of the analytics organization (--analytics). 60 by default:
+    /// 180 days at 10,000 learners is about 25 M answers and a 25 GB SQLite file.
+    #[arg(long, default_value_t = 60)]
+    days: u32,
+    /// Requests per analytics view (--analytics).
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// With --analytics and REPRISE_BENCH_DATABASE_URL: skip the SQLite run (a full-size
+    /// organization takes a quarter of an hour to generate on each engine).
+    #[arg(long)]
+    postgres_only: bool,
+    /// Concurrent clients (one keep-alive connection each).
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Most requests of one scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_requests: u64,
+    /// Threads of the load generator.
+    #[arg(long, default_value_t = 2)]
+    client_threads: usize,
+    /// Sample packs to publish (generated packs when the folder is missing).
+    #[arg(long, default_value = "content")]
+    content: PathBuf,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    reprise::telemetry::init();
+    let cli = Cli::parse();
+    let ok = if cli.analytics {
+        let opts = analytics::Options {
+            learners: cli.learners.unwrap_or(10_000),
+            nuggets: cli.nuggets,
+            days: cli.days,
+            repeat: cli.repeat,
+            postgres_only: cli.postgres_only,
+        };
+        if opts.learners == 0 || opts.nuggets == 0 || opts.days == 0 || opts.repeat == 0 {
+            anyhow::bail!("--learners, --nuggets, --days and --repeat must be at least 1");
+        }
+        analytics::run(&opts)?
+    } else {
+        run(&Options {
+            seconds: cli.seconds,
+            raw_seconds: cli.raw_seconds,
+            learners: cli.learners.unwrap_or(1000),
+            clients: cli.clients,
+            max_requests: cli.max_requests,
+            content: cli.content,
+            client_threads: cli.client_threads,
+        })?
+    };
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
 
 pub struct Options {
     /// Length of each scenario.
