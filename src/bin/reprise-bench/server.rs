@@ -24,6 +24,11 @@ impl Server {
             .env("REPRISE_DATABASE_URL", database_url)
             .env("REPRISE_BIND", addr.to_string())
             .env("REPRISE_JWT_SECRET", jwt_secret)
+            // Required on PostgreSQL like the JWT secret; the bench stores no secrets.
+            .env(
+                "REPRISE_SECRET_KEY",
+                "0303030303030303030303030303030303030303030303030303030303030303",
+            )
             .env("REPRISE_ACCESS_TOKEN_TTL_SECS", "3600")
             .env(
                 "REPRISE_LOG",
