@@ -33,6 +33,10 @@ async fn start(database_url: &str, port: u16) -> Server {
             "REPRISE_JWT_SECRET",
             "crash-test-secret-crash-test-secret-0123",
         )
+        .env(
+            "REPRISE_SECRET_KEY",
+            "0404040404040404040404040404040404040404040404040404040404040404",
+        )
         .env("REPRISE_LOG", "warn")
         .env("REPRISE_LOGIN_BURST_PER_ADDRESS", "10000")
         .stdout(Stdio::null())
