@@ -9,8 +9,7 @@ use crate::auth::password;
 use crate::domain::accounts::Role;
 use crate::domain::assignments::Settings as AssignmentSettings;
 use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
-use crate::http::auth::new_id;
-use crate::store::{self, accounts, assignments, content, DbConnection};
+use crate::store::{self, accounts, assignments, content, new_id, DbConnection};
 
 /// Learners per team; teams are grouped under regions, and packs are assigned to regions, so an
 /// assignment reaches a learner through a nested team as in a real sales organization.

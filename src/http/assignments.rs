@@ -6,7 +6,6 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::new_id;
 use super::body::Json;
 use super::caller::Caller;
 use super::caller::{Assigners, Authorized, Readers};
@@ -15,7 +14,7 @@ use crate::domain::accounts::Role;
 use crate::domain::assignments::{Assignment, PolicyName, Settings, SettingsInput};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{
-    self, accounts as account_store, assignments as assignment_store, DbConnection,
+    self, accounts as account_store, assignments as assignment_store, new_id, DbConnection,
 };
 
 #[derive(Deserialize, ToSchema)]

@@ -11,7 +11,7 @@ use crate::auth::{password, refresh};
 use crate::domain::accounts::{self, Email, NewPassword, Organization, Role, User};
 use crate::domain::validation::Errors;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{accounts as account_store, tokens, DbConnection, StoreResult};
+use crate::store::{accounts as account_store, new_id, tokens, DbConnection, StoreResult};
 
 #[derive(Serialize, ToSchema)]
 pub struct TokenPair {
@@ -55,11 +55,6 @@ pub fn issue_pair(
         token_type: "Bearer",
         expires_in: state.keys.ttl_secs,
     })
-}
-
-/// Time-ordered UUID v7 ids keep B-tree inserts local.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
 }
 
 #[derive(Deserialize, ToSchema)]

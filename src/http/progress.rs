@@ -7,7 +7,6 @@ use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::new_id;
 use super::body::Json;
 use super::caller::Caller;
 use super::state::AppState;
@@ -17,7 +16,7 @@ use crate::domain::scheduler::{self, CardStatus};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiResult, Problem};
 use crate::learning::queue::learner_settings;
-use crate::store::{self, content as content_store, learning};
+use crate::store::{self, content as content_store, learning, new_id};
 
 #[derive(Serialize, ToSchema)]
 pub struct DueDay {

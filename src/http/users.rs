@@ -4,7 +4,6 @@ use actix_web::{delete, get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::new_id;
 use super::body::Json;
 use super::caller::Caller;
 use super::caller::{Admins, Authorized, Readers, Staff};
@@ -14,7 +13,7 @@ use crate::auth::password;
 use crate::domain::accounts::{self, Email, NewPassword, Organization, Role, Team, User};
 use crate::domain::validation::{self, Errors, FieldError};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{accounts as account_store, tokens, StoreError};
+use crate::store::{accounts as account_store, new_id, tokens, StoreError};
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {

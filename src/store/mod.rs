@@ -121,6 +121,11 @@ impl From<diesel::result::Error> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A new row id: a time-ordered UUID v7, so that B-tree inserts stay local.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
