@@ -1,6 +1,7 @@
 //! Reprise: reinforcement after sales training. The library builds the whole service so that the
 //! binary and the integration tests start exactly the same thing.
 
+pub mod answer_log;
 pub mod auth;
 pub mod backup;
 pub mod bench;
@@ -13,6 +14,8 @@ pub mod error;
 pub mod forwarder;
 pub mod http;
 pub mod learning;
+pub mod memory_model;
+pub mod offload;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -12,7 +12,7 @@ use reprise::domain::content::Format;
 use reprise::domain::eval::{self, reprise_format, simulate, sm18, Model, SplitOrder};
 use reprise::domain::scheduler::{Policy, QstreamRule};
 use reprise::http::content::render;
-use reprise::http::reviews::optimize_org;
+use reprise::memory_model::optimize_org;
 use reprise::startup::{open_database_at, Application};
 use reprise::store::{accounts, content, write_tx};
 use reprise::{bench, demo, http, telemetry};

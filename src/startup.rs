@@ -14,9 +14,9 @@ use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
 use crate::http::login_limits::LoginLimiter;
-use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
 use crate::learning::{Learning, LearningHandle};
+use crate::store::replica::ReadReplica;
 use crate::store::{self, Backend, Database, DbPool};
 
 static REQUEST_ID: actix_web::http::header::HeaderName =
@@ -44,10 +44,13 @@ impl Application {
         )?);
         // No migrations on the replica: a hot standby takes no writes and has the primary's
         // schema as soon as it has replayed it.
-        let replica = settings
-            .read_database_url
-            .as_deref()
-            .map(|url| Arc::new(ReadReplica::new(url, settings.read_pool_size)));
+        let replica = settings.read_database_url.as_deref().map(|url| {
+            Arc::new(ReadReplica::new(
+                url,
+                redact_url(url),
+                settings.read_pool_size,
+            ))
+        });
         let state = web::Data::new(AppState {
             database,
             replica,

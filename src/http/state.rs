@@ -9,9 +9,8 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
 use crate::store::reader::Reader;
+use crate::store::replica::{self, ReadReplica, ReadSource};
 use crate::store::{Database, DbConnection};
-
-use super::read_replica::{self, ReadReplica, ReadSource};
 
 pub struct AppState {
     pub database: Database,
@@ -36,7 +35,7 @@ impl AppState {
     }
 
     /// Runs blocking read-only work of an analytics view or export: on the read replica when one
-    /// is configured and answers, else on the primary (see [`read_replica::read`]). `f` may run
+    /// is configured and answers, else on the primary (see [`replica::read`]). `f` may run
     /// twice, once on each, so it must not write.
     pub async fn read_db<T, F>(&self, f: F) -> ApiResult<(T, ReadSource)>
     where
@@ -44,8 +43,9 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.database.pool().clone();
-        let replica = self.replica.clone();
-        web::block(move || read_replica::read(&pool, replica.as_deref(), f))
+        let standby = self.replica.clone();
+        let span = tracing::Span::current();
+        web::block(move || span.in_scope(|| replica::read(&pool, standby.as_deref(), f)))
             .await
             .map_err(ApiError::from)?
     }

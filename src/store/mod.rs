@@ -32,6 +32,7 @@ pub mod model;
 pub mod prepared;
 pub mod reader;
 pub mod recall_weeks;
+pub mod replica;
 pub mod reviews;
 pub mod tokens;
 pub mod xapi;
