@@ -1,6 +1,7 @@
 //! Reprise: reinforcement after sales training. The library builds the whole service so that the
 //! binary and the integration tests start exactly the same thing.
 
+pub mod accounts;
 pub mod answer_log;
 pub mod auth;
 pub mod backup;

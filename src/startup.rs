@@ -54,7 +54,10 @@ impl Application {
         let state = web::Data::new(AppState {
             database,
             replica,
-            keys: TokenKeys::new(&settings.jwt_secret, settings.access_ttl_secs),
+            keys: Arc::new(TokenKeys::new(
+                &settings.jwt_secret,
+                settings.access_ttl_secs,
+            )),
             clock,
             decoy_hash,
             login_limiter: LoginLimiter::new(

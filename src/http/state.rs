@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 
+use crate::accounts::tokens::Issuer;
 use crate::auth::jwt::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -16,7 +17,7 @@ pub struct AppState {
     pub database: Database,
     /// Where analytics views and exports read (`REPRISE_READ_DATABASE_URL`), if set.
     pub replica: Option<Arc<ReadReplica>>,
-    pub keys: TokenKeys,
+    pub keys: Arc<TokenKeys>,
     pub clock: Clock,
     pub settings: Arc<Settings>,
     /// Hash verified against when a login names an unknown e-mail (equal timing).
@@ -25,6 +26,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What sign-up, login and refresh issue token pairs with.
+    pub fn issuer(&self) -> Issuer {
+        Issuer {
+            keys: self.keys.clone(),
+            refresh_ttl_secs: self.settings.refresh_ttl_secs,
+        }
+    }
+
     /// Runs blocking database work on the blocking thread pool with a pooled connection.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where
