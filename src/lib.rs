@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod answer_log;
 pub mod auth;
+pub mod authoring;
 pub mod backup;
 pub mod bench;
 pub mod catalog_files;
