@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod answer_log;
+pub mod assignments;
 pub mod auth;
 pub mod authoring;
 pub mod backup;
