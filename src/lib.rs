@@ -19,6 +19,7 @@ pub mod http;
 pub mod learning;
 pub mod memory_model;
 pub mod offload;
+pub mod progress;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
