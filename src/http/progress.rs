@@ -32,7 +32,7 @@ pub async fn get_progress(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PauseRequest {
+pub struct CreatePauseRequest {
     /// First day off (today or later, in the learner's time zone).
     pub starts_on: NaiveDate,
     /// Last day off; at most 90 days after `starts_on`.
@@ -43,7 +43,7 @@ pub struct PauseRequest {
 /// pause's length.
 #[utoipa::path(
     tag = "learner",
-    request_body = PauseRequest,
+    request_body = CreatePauseRequest,
     responses((status = 201, body = Pause), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -52,9 +52,9 @@ pub struct PauseRequest {
 pub async fn post_pause(
     state: web::Data<AppState>,
     caller: Caller,
-    body: Json<PauseRequest>,
+    body: Json<CreatePauseRequest>,
 ) -> ApiResult<HttpResponse> {
-    let PauseRequest { starts_on, ends_on } = body.0;
+    let CreatePauseRequest { starts_on, ends_on } = body.0;
     let now = state.clock.now();
     let pause = state
         .db(move |conn| progress::add_pause(conn, &caller, starts_on, ends_on, now))

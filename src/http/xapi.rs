@@ -32,9 +32,9 @@ pub struct StatementParams {
     pub cursor: Option<String>,
 }
 
-/// An xAPI StatementResult.
+/// A page of statements: xAPI's StatementResult object.
 #[derive(Serialize, ToSchema)]
-pub struct StatementResult {
+pub struct StatementPage {
     pub statements: Vec<Statement>,
     /// Relative URL of the next page; empty on the last.
     pub more: String,
@@ -101,7 +101,7 @@ fn decode_cursor(cursor: &str) -> Option<(NaiveDateTime, String)> {
     tag = "xapi",
     params(StatementParams),
     responses(
-        (status = 200, body = StatementResult, headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
+        (status = 200, body = StatementPage, headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -131,7 +131,7 @@ pub async fn list_statements(
     let more = p.next_page(&page, limit);
     Ok(HttpResponse::Ok()
         .insert_header(source.header())
-        .json(StatementResult {
+        .json(StatementPage {
             statements: page.statements,
             more,
         }))
