@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::validation::FieldError;
+use crate::store::replica::{ReadError, ReplicaFailure};
 use crate::store::StoreError;
 
 /// The problem document every error response carries.
@@ -186,6 +187,18 @@ impl From<actix_web::error::BlockingError> for ApiError {
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         ApiError::validation(errors)
+    }
+}
+
+/// On the read replica, a missing row may not have replicated yet and a database failure may be
+/// the replica's alone: both are read again on the primary. Everything else is the answer.
+impl ReadError for ApiError {
+    fn on_replica(&self) -> ReplicaFailure {
+        match self {
+            ApiError::NotFound(_) | ApiError::MissingReference(_) => ReplicaFailure::Missing,
+            ApiError::Internal(_) | ApiError::Unavailable(_) => ReplicaFailure::Database,
+            _ => ReplicaFailure::Final,
+        }
     }
 }
 

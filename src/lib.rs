@@ -1,7 +1,11 @@
 //! Reprise: reinforcement after sales training. The library builds the whole service so that the
 //! binary and the integration tests start exactly the same thing.
 
+pub mod accounts;
+pub mod answer_log;
+pub mod assignments;
 pub mod auth;
+pub mod authoring;
 pub mod backup;
 pub mod catalog_files;
 pub mod clock;
@@ -12,7 +16,10 @@ pub mod error;
 pub mod forwarder;
 pub mod http;
 pub mod learning;
+pub mod memory_model;
+pub mod offload;
 pub mod outbound;
+pub mod progress;
 pub mod secrets;
 pub mod startup;
 pub mod store;

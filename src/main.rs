@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use reprise::authoring::render;
 use reprise::catalog_files;
 use reprise::clock::Clock;
 use reprise::config::{database_url_from_env, Settings};
 use reprise::domain::content::Format;
 use reprise::domain::eval::{self, reprise_format, simulate, sm18, Model, SplitOrder};
 use reprise::domain::scheduler::{Policy, QstreamRule};
-use reprise::http::content::render;
-use reprise::http::reviews::optimize_org;
+use reprise::memory_model::optimize_org;
 use reprise::startup::{open_database_at, Application};
 use reprise::store::{accounts, content, write_tx};
 use reprise::{demo, http, telemetry};

@@ -16,11 +16,11 @@ use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
 use crate::forwarder::Forwarder;
 use crate::http::login_limits::LoginLimiter;
-use crate::http::read_replica::ReadReplica;
 use crate::http::{self, body, AppState};
 use crate::learning::{Learning, LearningHandle};
 use crate::outbound::Outbound;
 use crate::secrets::SecretBox;
+use crate::store::replica::ReadReplica;
 use crate::store::{self, Backend, Database, DbPool};
 
 static REQUEST_ID: actix_web::http::header::HeaderName =
@@ -48,10 +48,13 @@ impl Application {
         )?);
         // No migrations on the replica: a hot standby takes no writes and has the primary's
         // schema as soon as it has replayed it.
-        let replica = settings
-            .read_database_url
-            .as_deref()
-            .map(|url| Arc::new(ReadReplica::new(url, settings.read_pool_size)));
+        let replica = settings.read_database_url.as_deref().map(|url| {
+            Arc::new(ReadReplica::new(
+                url,
+                redact_url(url),
+                settings.read_pool_size,
+            ))
+        });
         let outbound = Outbound::new(
             settings.egress.clone(),
             Duration::from_secs(settings.outbound_timeout_secs.clamp(1, 10)),
@@ -73,7 +76,10 @@ impl Application {
         let state = web::Data::new(AppState {
             database,
             replica,
-            keys: TokenKeys::new(&settings.jwt_secret, settings.access_ttl_secs),
+            keys: Arc::new(TokenKeys::new(
+                &settings.jwt_secret,
+                settings.access_ttl_secs,
+            )),
             clock,
             decoy_hash,
             login_limiter: LoginLimiter::new(

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::password;
 use crate::domain::accounts::Role;
 use crate::domain::catalog::DraftOutcome;
-use crate::http::auth::new_id;
-use crate::store::{accounts, assignments, content, DbConnection, StoreError, StoreResult};
+use crate::store::{accounts, assignments, content, new_id, DbConnection, StoreError, StoreResult};
 
 pub const ORG_NAME: &str = "Demo Sales Co";
 pub const ORG_SLUG: &str = "demo-sales-co";

@@ -37,16 +37,6 @@ impl Role {
             _ => None,
         }
     }
-
-    /// Writes packs and assignments.
-    pub fn can_author(self) -> bool {
-        matches!(self, Role::Author | Role::Admin)
-    }
-
-    /// Reads analytics (managers scoped to their teams by the caller).
-    pub fn can_read_analytics(self) -> bool {
-        matches!(self, Role::Manager | Role::Analyst | Role::Admin)
-    }
 }
 
 /// A syntactically valid, lower-cased e-mail address.

@@ -20,7 +20,11 @@ fn lang(text: &str) -> LanguageMap {
     LanguageMap::from([(LANG, text.to_string())])
 }
 
+/// An xAPI 1.0.3 statement: "<learner> answered <nugget>" with the result.
+// `XapiStatement` in the API document: client generators name a type's result `<Type>Result`,
+// and would take a plain `Statement`'s for the page of statements.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = XapiStatement)]
 pub struct Statement {
     pub id: String,
     #[schema(value_type = Object)]

@@ -6,17 +6,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::new_id;
 use super::body::Json;
-use super::caller::Caller;
 use super::caller::{Assigners, Authorized, Readers};
 use super::state::AppState;
-use crate::domain::accounts::Role;
+use crate::assignments::{self, NewAssignment};
 use crate::domain::assignments::{Assignment, PolicyName, Settings, SettingsInput};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{
-    self, accounts as account_store, assignments as assignment_store, DbConnection,
-};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,22 +46,36 @@ pub struct CreateAssignmentRequest {
     pub slow_ms: Option<i32>,
 }
 
-/// Managers may only assign to, and see, their own teams (and teams nested below them).
-fn check_manager_scope(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    team_id: Option<&str>,
-    learners: &[String],
-) -> ApiResult<()> {
-    if caller.role != Role::Manager {
-        return Ok(());
-    }
-    let scope = account_store::team_scope(conn, &caller.org_id, &caller.user_id)?;
-    match team_id {
-        Some(team) if scope.iter().any(|t| t == team) && learners.is_empty() => Ok(()),
-        _ => Err(ApiError::Forbidden(
-            "managers assign packs to their own teams only".into(),
-        )),
+impl CreateAssignmentRequest {
+    /// The audience named and the settings checked against the defaults.
+    fn parse(self) -> ApiResult<NewAssignment> {
+        if self.team_id.is_none() && self.learner_ids.is_empty() {
+            return Err(ApiError::field(
+                "team_id",
+                "name a team_id or learner_ids (or both)",
+            ));
+        }
+        if self.learner_ids.len() > 10_000 {
+            return Err(ApiError::field(
+                "learner_ids",
+                "at most 10000 learners per assignment",
+            ));
+        }
+        let settings = Settings::defaults(self.starts_on).apply(SettingsInput {
+            daily_cap: self.daily_cap,
+            desired_retention: self.desired_retention,
+            policy: self.policy,
+            fast_ms: self.fast_ms,
+            slow_ms: self.slow_ms,
+            starts_on: None,
+            ends_on: Some(self.ends_on),
+        })?;
+        Ok(NewAssignment {
+            pack: self.pack,
+            team_id: self.team_id,
+            learner_ids: self.learner_ids,
+            settings,
+        })
     }
 }
 
@@ -84,63 +93,15 @@ fn check_manager_scope(
     security(("bearer" = []))
 )]
 #[post("/api/v1/assignments")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn create_assignment(
     state: web::Data<AppState>,
     caller: Authorized<Assigners>,
     body: Json<CreateAssignmentRequest>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.0;
-    if b.team_id.is_none() && b.learner_ids.is_empty() {
-        return Err(ApiError::field(
-            "team_id",
-            "name a team_id or learner_ids (or both)",
-        ));
-    }
-    if b.learner_ids.len() > 10_000 {
-        return Err(ApiError::field(
-            "learner_ids",
-            "at most 10000 learners per assignment",
-        ));
-    }
-    let settings = Settings::defaults(b.starts_on).apply(SettingsInput {
-        daily_cap: b.daily_cap,
-        desired_retention: b.desired_retention,
-        policy: b.policy,
-        fast_ms: b.fast_ms,
-        slow_ms: b.slow_ms,
-        starts_on: None,
-        ends_on: Some(b.ends_on),
-    })?;
-    let st = state.clone();
+    let (new, now) = (body.0.parse()?, state.clock.now());
     let created = state
-        .db(move |conn| {
-            check_manager_scope(conn, &caller, b.team_id.as_deref(), &b.learner_ids)?;
-            let id = new_id();
-            let new = assignment_store::NewAssignment {
-                id: &id,
-                pack_slug: &b.pack,
-                team_id: b.team_id.as_deref(),
-                learner_ids: &b.learner_ids,
-                settings: &settings,
-                created_by: &caller.user_id,
-            };
-            let now = st.clock.now();
-            let outcome = store::write_tx(conn, |conn| {
-                assignment_store::create(conn, &caller.org_id, new, now)
-            })?;
-            // A reference to something that does not exist is a 404 naming the field; a pack
-            // that exists but has nothing published yet is a conflict with its state.
-            outcome.map_err(|missing| match missing {
-                assignment_store::MissingRef::Pack => ApiError::missing("pack", "no such pack"),
-                assignment_store::MissingRef::Unpublished => {
-                    ApiError::Conflict("pack: the pack has no published version yet".into())
-                }
-                assignment_store::MissingRef::Team => ApiError::missing("team_id", "no such team"),
-                assignment_store::MissingRef::Learner(id) => {
-                    ApiError::missing("learner_ids", format!("no such user {id}"))
-                }
-            })
-        })
+        .db(move |conn| assignments::create(conn, &caller, &new, now))
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -152,26 +113,13 @@ pub async fn create_assignment(
     security(("bearer" = []))
 )]
 #[get("/api/v1/assignments")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn list_assignments(
     state: web::Data<AppState>,
     caller: Authorized<Readers>,
 ) -> ApiResult<web::Json<Vec<Assignment>>> {
     let list = state
-        .db(move |conn| {
-            let scope = match caller.role {
-                Role::Manager => Some(account_store::team_scope(
-                    conn,
-                    &caller.org_id,
-                    &caller.user_id,
-                )?),
-                _ => None,
-            };
-            Ok(assignment_store::list(
-                conn,
-                &caller.org_id,
-                scope.as_deref(),
-            )?)
-        })
+        .db(move |conn| assignments::list(conn, &caller))
         .await?;
     Ok(web::Json(list))
 }
@@ -197,15 +145,18 @@ pub struct UpdateAssignmentRequest {
     pub slow_ms: Option<i32>,
 }
 
-fn load_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<Assignment> {
-    let a = assignment_store::get(conn, &caller.org_id, id)?;
-    if caller.role == Role::Manager {
-        let scope = account_store::team_scope(conn, &caller.org_id, &caller.user_id)?;
-        if !a.team_id.as_ref().is_some_and(|t| scope.contains(t)) {
-            return Err(ApiError::NotFound("no such resource".into()));
+impl From<UpdateAssignmentRequest> for SettingsInput {
+    fn from(b: UpdateAssignmentRequest) -> SettingsInput {
+        SettingsInput {
+            daily_cap: b.daily_cap,
+            desired_retention: b.desired_retention,
+            policy: b.policy,
+            fast_ms: b.fast_ms,
+            slow_ms: b.slow_ms,
+            starts_on: b.starts_on,
+            ends_on: b.ends_on.map(Some),
         }
     }
-    Ok(a)
 }
 
 /// Change an assignment's dates, cap, retention, policy or thresholds.
@@ -221,30 +172,16 @@ fn load_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResul
     security(("bearer" = []))
 )]
 #[patch("/api/v1/assignments/{id}")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, assignment_id = %id))]
 pub async fn update_assignment(
     state: web::Data<AppState>,
     caller: Authorized<Assigners>,
     id: web::Path<String>,
     body: Json<UpdateAssignmentRequest>,
 ) -> ApiResult<web::Json<Assignment>> {
-    let id = id.into_inner();
-    let b = body.0;
+    let (id, changes) = (id.into_inner(), SettingsInput::from(body.0));
     let updated = state
-        .db(move |conn| {
-            store::write_tx(conn, |conn| {
-                let a = load_in_scope(conn, &caller, &id)?;
-                let next = a.settings().apply(SettingsInput {
-                    daily_cap: b.daily_cap,
-                    desired_retention: b.desired_retention,
-                    policy: b.policy,
-                    fast_ms: b.fast_ms,
-                    slow_ms: b.slow_ms,
-                    starts_on: b.starts_on,
-                    ends_on: b.ends_on.map(Some),
-                })?;
-                Ok(assignment_store::update(conn, &caller.org_id, &id, &next)?)
-            })
-        })
+        .db(move |conn| assignments::update(conn, &caller, &id, changes))
         .await?;
     Ok(web::Json(updated))
 }
@@ -257,23 +194,15 @@ pub async fn update_assignment(
     security(("bearer" = []))
 )]
 #[post("/api/v1/assignments/{id}/end")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, assignment_id = %id))]
 pub async fn end_assignment(
     state: web::Data<AppState>,
     caller: Authorized<Assigners>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Assignment>> {
-    let id = id.into_inner();
-    let st = state.clone();
+    let (id, now) = (id.into_inner(), state.clock.now());
     let ended = state
-        .db(move |conn| {
-            load_in_scope(conn, &caller, &id)?;
-            Ok(assignment_store::end(
-                conn,
-                &caller.org_id,
-                &id,
-                st.clock.now(),
-            )?)
-        })
+        .db(move |conn| assignments::end(conn, &caller, &id, now))
         .await?;
     Ok(web::Json(ended))
 }

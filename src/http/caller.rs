@@ -2,6 +2,7 @@
 //! <jwt>`. One HMAC verification per request, no database read.
 
 use std::future::{ready, Ready};
+use std::marker::PhantomData;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
@@ -56,9 +57,29 @@ impl FromRequest for Caller {
     }
 }
 
-/// A set of roles allowed on a route, checked by the `Authorized` extractor.
+/// Who a route admits, checked by the `Authorized` extractor: a role set, or [`SelfOr`] one.
+pub trait Admission {
+    fn admits(caller: &Caller, req: &HttpRequest) -> bool;
+}
+
+/// A set of roles allowed on a route.
 pub trait RoleSet {
     const ROLES: &'static [Role];
+}
+
+impl<S: RoleSet> Admission for S {
+    fn admits(caller: &Caller, _: &HttpRequest) -> bool {
+        S::ROLES.contains(&caller.role)
+    }
+}
+
+/// On a route whose `{id}` names a user: anyone to their own record, a role of `S` to anyone's.
+pub struct SelfOr<S>(PhantomData<S>);
+
+impl<S: RoleSet> Admission for SelfOr<S> {
+    fn admits(caller: &Caller, req: &HttpRequest) -> bool {
+        req.match_info().get("id") == Some(caller.user_id.as_str()) || S::admits(caller, req)
+    }
 }
 
 macro_rules! role_set {
@@ -77,22 +98,23 @@ role_set!(/// Administrators.
     Admins = [Admin]);
 role_set!(/// Who writes content.
     Authors = [Author, Admin]);
-role_set!(/// Who assigns packs (managers to their own teams).
+role_set!(/// Who assigns packs (managers to their own teams: `accounts::scope`).
     Assigners = [Author, Admin, Manager]);
 role_set!(/// Who reads the catalogue and assignments.
     Readers = [Author, Admin, Manager, Analyst]);
 role_set!(/// Who reads organization-wide answer data.
     Analysts = [Analyst, Admin]);
-role_set!(/// Who reads people data (managers scoped to their teams by the handler).
+role_set!(/// Who reads people data: the users, and analytics (where managers see their own teams).
     Staff = [Admin, Analyst, Manager]);
 
-/// The caller, admitted only with a role of `S`. As an extractor it runs before the body is
-/// read, so a caller without the role learns nothing about the route's input.
-pub struct Authorized<S>(pub Caller, std::marker::PhantomData<S>);
+/// The caller, admitted only when `S` admits them (with a role of `S`, for a role set). As an
+/// extractor it runs before the body is read, so a caller who is not admitted learns nothing
+/// about the route's input.
+pub struct Authorized<S>(pub Caller, PhantomData<S>);
 
 impl<S> Clone for Authorized<S> {
     fn clone(&self) -> Self {
-        Authorized(self.0.clone(), std::marker::PhantomData)
+        Authorized(self.0.clone(), PhantomData)
     }
 }
 
@@ -104,14 +126,16 @@ impl<S> std::ops::Deref for Authorized<S> {
     }
 }
 
-impl<S: RoleSet> FromRequest for Authorized<S> {
+impl<S: Admission> FromRequest for Authorized<S> {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(authenticate(req).and_then(|caller| {
-            caller.require(S::ROLES)?;
-            Ok(Authorized(caller, std::marker::PhantomData))
+            if !S::admits(&caller, req) {
+                return Err(ApiError::forbidden());
+            }
+            Ok(Authorized(caller, PhantomData))
         }))
     }
 }

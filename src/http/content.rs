@@ -3,16 +3,17 @@
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::{Authorized, Authors, Readers, RoleSet};
 use super::state::AppState;
+use crate::authoring::{self, PackDetail, UploadResult};
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
-use crate::domain::content::{self, ContentError, Format, ImportMeta};
+use crate::domain::content::{self, ContentError, Format, ImportMeta, Pack};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{self, content as content_store};
+use crate::store::content as content_store;
 
 /// Pack metadata for the question-only formats, and the format of `text/plain` bodies.
 #[derive(Deserialize, IntoParams)]
@@ -26,12 +27,6 @@ pub struct UploadQuery {
     pub title: Option<String>,
     pub description: Option<String>,
     pub language: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UploadResult {
-    pub outcome: DraftOutcome,
-    pub pack: PackSummary,
 }
 
 fn content_errors(errors: Vec<ContentError>) -> ApiError {
@@ -90,6 +85,7 @@ fn upload_format(req: &HttpRequest, query: Option<Format>) -> ApiResult<Format> 
     security(("bearer" = []))
 )]
 #[post("/api/v1/packs")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn upload_pack(
     state: web::Data<AppState>,
     caller: Authorized<Authors>,
@@ -97,9 +93,23 @@ pub async fn upload_pack(
     query: web::Query<UploadQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let q = query.into_inner();
-    let format = upload_format(&req, q.format)?;
-    let text = std::str::from_utf8(&body)
+    let pack = parse_upload(&req, query.into_inner(), &body)?;
+    let now = state.clock.now();
+    let result = state
+        .db(move |conn| authoring::save_draft(conn, &caller, &pack, now))
+        .await?;
+    let mut response = match result.outcome {
+        DraftOutcome::Created => HttpResponse::Created(),
+        _ => HttpResponse::Ok(),
+    };
+    Ok(response.json(result))
+}
+
+/// The uploaded pack, in the format its content type (and `format`) names, with the query's
+/// metadata for the question-only formats.
+fn parse_upload(req: &HttpRequest, q: UploadQuery, body: &[u8]) -> ApiResult<Pack> {
+    let format = upload_format(req, q.format)?;
+    let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::BadRequest("the upload is not valid UTF-8 text".into()))?;
     let meta = match (q.slug, q.title) {
         (Some(slug), Some(title)) => Some(ImportMeta {
@@ -110,26 +120,7 @@ pub async fn upload_pack(
         }),
         _ => None,
     };
-    let pack = content::parse_pack(text, format, None, meta.as_ref()).map_err(content_errors)?;
-    let st = state.clone();
-    let result = state
-        .db(move |conn| {
-            store::write_tx(conn, |conn| {
-                let outcome =
-                    content_store::save_draft(conn, &caller.org_id, &pack, st.clock.now())?;
-                let (summary, _, _) = content_store::pack_detail(conn, &caller.org_id, &pack.slug)?;
-                Ok::<_, ApiError>(UploadResult {
-                    outcome,
-                    pack: summary,
-                })
-            })
-        })
-        .await?;
-    let mut response = match result.outcome {
-        DraftOutcome::Created => HttpResponse::Created(),
-        _ => HttpResponse::Ok(),
-    };
-    Ok(response.json(result))
+    content::parse_pack(text, format, None, meta.as_ref()).map_err(content_errors)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -148,6 +139,7 @@ pub struct ListQuery {
     security(("bearer" = []))
 )]
 #[get("/api/v1/packs")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn list_packs(
     state: web::Data<AppState>,
     caller: Authorized<Readers>,
@@ -160,16 +152,6 @@ pub async fn list_packs(
     Ok(web::Json(packs))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct PackDetail {
-    pub pack: PackSummary,
-    /// Published versions, newest first.
-    pub versions: Vec<PackVersionInfo>,
-    /// The unpublished draft in the pack format (authors and admins only).
-    #[schema(value_type = Option<Object>)]
-    pub draft: Option<content::Pack>,
-}
-
 /// A pack with its versions and draft.
 #[utoipa::path(
     tag = "content",
@@ -178,21 +160,18 @@ pub struct PackDetail {
     security(("bearer" = []))
 )]
 #[get("/api/v1/packs/{slug}")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
 pub async fn get_pack(
     state: web::Data<AppState>,
     caller: Authorized<Readers>,
     slug: web::Path<String>,
 ) -> ApiResult<web::Json<PackDetail>> {
     let slug = slug.into_inner();
-    let see_draft = <Authors as RoleSet>::ROLES.contains(&caller.role);
-    let (pack, versions, draft) = state
-        .db(move |conn| Ok(content_store::pack_detail(conn, &caller.org_id, &slug)?))
+    let with_draft = Authors::ROLES.contains(&caller.role);
+    let detail = state
+        .db(move |conn| authoring::pack_detail(conn, &caller, &slug, with_draft))
         .await?;
-    Ok(web::Json(PackDetail {
-        pack,
-        versions,
-        draft: draft.filter(|_| see_draft),
-    }))
+    Ok(web::Json(detail))
 }
 
 /// Publish the draft as a new immutable version.
@@ -207,19 +186,15 @@ pub async fn get_pack(
     security(("bearer" = []))
 )]
 #[post("/api/v1/packs/{slug}/publish")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
 pub async fn publish_pack(
     state: web::Data<AppState>,
     caller: Authorized<Authors>,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let slug = slug.into_inner();
-    let st = state.clone();
+    let (slug, now) = (slug.into_inner(), state.clock.now());
     let version = state
-        .db(move |conn| {
-            Ok(store::write_tx(conn, |conn| {
-                content_store::publish(conn, &caller.org_id, &slug, &caller.user_id, st.clock.now())
-            })?)
-        })
+        .db(move |conn| authoring::publish(conn, &caller, &slug, now))
         .await?;
     Ok(HttpResponse::Created().json(version))
 }
@@ -232,22 +207,15 @@ pub async fn publish_pack(
     security(("bearer" = []))
 )]
 #[post("/api/v1/packs/{slug}/archive")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
 pub async fn archive_pack(
     state: web::Data<AppState>,
     caller: Authorized<Authors>,
     slug: web::Path<String>,
 ) -> ApiResult<web::Json<PackSummary>> {
-    let slug = slug.into_inner();
-    let st = state.clone();
+    let (slug, now) = (slug.into_inner(), state.clock.now());
     let pack = state
-        .db(move |conn| {
-            Ok(content_store::archive(
-                conn,
-                &caller.org_id,
-                &slug,
-                st.clock.now(),
-            )?)
-        })
+        .db(move |conn| Ok(content_store::archive(conn, &caller.org_id, &slug, now)?))
         .await?;
     Ok(web::Json(pack))
 }
@@ -300,6 +268,7 @@ pub struct ExportQuery {
     security(("bearer" = []))
 )]
 #[get("/api/v1/packs/{slug}/export")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
 pub async fn export_pack(
     state: web::Data<AppState>,
     caller: Authorized<Authors>,
@@ -309,40 +278,10 @@ pub async fn export_pack(
     let slug = slug.into_inner();
     let format = q.format.map_or(Format::Yaml, Format::from);
     let version = q.version;
-    let pack = state
-        .db(move |conn| {
-            Ok(content_store::version_as_pack(
-                conn,
-                &caller.org_id,
-                &slug,
-                version,
-            )?)
-        })
+    let (body, content_type) = state
+        .db(move |conn| authoring::export(conn, &caller, &slug, version, format))
         .await?;
-    let (body, content_type) = render(&pack, format)?;
     Ok(HttpResponse::Ok()
         .insert_header(ContentType(content_type))
         .body(body))
-}
-
-/// Renders a pack in an export format.
-pub fn render(pack: &content::Pack, format: Format) -> ApiResult<(String, mime::Mime)> {
-    Ok(match format {
-        Format::Yaml => (
-            content::to_yaml(pack),
-            "application/yaml".parse().expect("valid mime"),
-        ),
-        Format::Json => (content::to_json(pack), mime::APPLICATION_JSON),
-        Format::Gift => (content::to_gift(pack), mime::TEXT_PLAIN_UTF_8),
-        Format::Csv => (
-            content::to_csv(pack),
-            "text/csv; charset=utf-8".parse().expect("valid mime"),
-        ),
-        Format::Aiken => {
-            return Err(ApiError::field(
-                "format",
-                "Aiken is an import format only; export as yaml, json, gift or csv",
-            ))
-        }
-    })
 }

@@ -16,6 +16,7 @@ pub struct Health {
 /// The process is up. Touches no database.
 #[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
 #[get("/healthz")]
+#[tracing::instrument]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
@@ -26,6 +27,7 @@ pub async fn healthz() -> web::Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = Health))
 )]
 #[get("/readyz")]
+#[tracing::instrument(skip_all)]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.database.pool().clone();
     // A short wait: a load balancer needs the answer quickly, and a healthy pool has a spare

@@ -2,26 +2,12 @@
 //! not measure what they should.
 
 use actix_web::{get, web, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::caller::{Authorized, Authors};
 use super::read_replica::ReadSource;
 use super::state::AppState;
-use crate::domain::item_analysis::{self, ItemAnalysis};
+use crate::authoring::{self, PackItemAnalysis};
 use crate::error::{ApiResult, Problem};
-use crate::store::analysis as analysis_store;
-
-#[derive(Serialize, ToSchema)]
-pub struct PackItemAnalysis {
-    pub slug: String,
-    pub title: String,
-    /// Newest published version: the text, topic and options shown are from the newest version
-    /// that contains each nugget.
-    pub latest_version: Option<i32>,
-    #[serde(flatten)]
-    pub analysis: ItemAnalysis,
-}
 
 /// Item analysis of a pack (authors, admins), from every answer its nuggets received.
 ///
@@ -45,22 +31,17 @@ pub struct PackItemAnalysis {
     security(("bearer" = []))
 )]
 #[get("/api/v1/packs/{slug}/analysis")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
 pub async fn pack_analysis(
     state: web::Data<AppState>,
     caller: Authorized<Authors>,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let slug = slug.into_inner();
-    let (input, source) = state
-        .read_db(move |conn| Ok(analysis_store::load(conn, &caller.org_id, &slug)?))
+    let (org_id, slug) = (caller.org_id.clone(), slug.into_inner());
+    let (analysis, source) = state
+        .read_db(move |conn| authoring::item_analysis(conn, &org_id, &slug))
         .await?;
-    let analysis = item_analysis::analyse(&input.items, &input.attempts, &input.first_attempts);
     Ok(HttpResponse::Ok()
         .insert_header(source.header())
-        .json(PackItemAnalysis {
-            slug: input.pack.slug,
-            title: input.pack.title,
-            latest_version: input.pack.latest_version,
-            analysis,
-        }))
+        .json(analysis))
 }

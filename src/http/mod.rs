@@ -1,6 +1,7 @@
-//! HTTP layer: actix handlers that parse requests into domain types, call the store, and render
-//! JSON or problem documents. `routes` is the single list of endpoints; the OpenAPI document is
-//! collected from it, so the spec cannot miss a route.
+//! HTTP layer: actix handlers that parse requests into domain types, admit the caller by role
+//! (`caller::Authorized`), call one service or store function, and render JSON or problem
+//! documents. `routes` is the single list of endpoints; the OpenAPI document is collected from
+//! it, so the spec cannot miss a route.
 
 pub mod analytics;
 pub mod assignments;

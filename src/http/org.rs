@@ -5,18 +5,18 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::body::Json;
-use super::caller::Caller;
-use super::caller::{Admins, Authorized};
+use super::caller::{Admins, Authorized, Caller};
 use super::fields::{OrgName, TimeZone, Weekday};
 use super::state::AppState;
 use crate::domain::accounts::{self, Organization};
-use crate::domain::validation::{self, Errors};
+use crate::domain::validation::{self, Errors, FieldError};
 use crate::error::{ApiResult, Problem};
 use crate::store::accounts as account_store;
 
 /// The caller's organization.
 #[utoipa::path(tag = "organization", responses((status = 200, body = Organization)), security(("bearer" = [])))]
 #[get("/api/v1/org")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn get_org(
     state: web::Data<AppState>,
     caller: Caller,
@@ -42,6 +42,61 @@ pub struct UpdateOrgRequest {
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
+/// The checked changes; `None` leaves a setting as it is.
+struct OrgChanges {
+    name: Option<String>,
+    timezone: Option<String>,
+    /// As stored: comma-joined, in week order.
+    quiet_weekdays: Option<String>,
+}
+
+impl UpdateOrgRequest {
+    /// Every field checked; all problems reported at once.
+    fn parse(self) -> Result<OrgChanges, Vec<FieldError>> {
+        let mut errs = Errors::default();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| errs.check(validation::text("name", n, 2, 120)));
+        if name
+            .as_deref()
+            .is_some_and(|n| accounts::slugify(n).is_empty())
+        {
+            errs.add("name", "must contain at least one letter or digit");
+        }
+        let timezone = self
+            .timezone
+            .as_deref()
+            .and_then(|t| errs.check(accounts::time_zone("timezone", t)))
+            .map(|t| t.name().to_string());
+        let quiet = match self.quiet_weekdays {
+            Some(days) if days.iter().all(|d| WEEKDAYS.contains(&d.as_str())) && days.len() < 7 => {
+                Some(
+                    WEEKDAYS
+                        .iter()
+                        .filter(|w| days.iter().any(|d| d == *w))
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+            }
+            Some(_) => {
+                errs.add(
+                    "quiet_weekdays",
+                    "list at most six of mon, tue, wed, thu, fri, sat, sun",
+                );
+                None
+            }
+            None => None,
+        };
+        errs.into_result(|| OrgChanges {
+            name,
+            timezone,
+            quiet_weekdays: quiet,
+        })
+    }
+}
+
 /// Change the organization's name, time zone or quiet weekdays (admins).
 #[utoipa::path(
     tag = "organization",
@@ -50,57 +105,21 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     security(("bearer" = []))
 )]
 #[patch("/api/v1/org")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn update_org(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
     body: Json<UpdateOrgRequest>,
 ) -> ApiResult<web::Json<Organization>> {
-    let b = body.0;
-    let mut errs = Errors::default();
-    let name = b
-        .name
-        .as_deref()
-        .and_then(|n| errs.check(validation::text("name", n, 2, 120)));
-    if name
-        .as_deref()
-        .is_some_and(|n| accounts::slugify(n).is_empty())
-    {
-        errs.add("name", "must contain at least one letter or digit");
-    }
-    let timezone = b
-        .timezone
-        .as_deref()
-        .and_then(|t| errs.check(accounts::time_zone("timezone", t)))
-        .map(|t| t.name().to_string());
-    let quiet = match b.quiet_weekdays {
-        Some(days) if days.iter().all(|d| WEEKDAYS.contains(&d.as_str())) && days.len() < 7 => {
-            Some(
-                WEEKDAYS
-                    .iter()
-                    .filter(|w| days.iter().any(|d| d == *w))
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(","),
-            )
-        }
-        Some(_) => {
-            errs.add(
-                "quiet_weekdays",
-                "list at most six of mon, tue, wed, thu, fri, sat, sun",
-            );
-            None
-        }
-        None => None,
-    };
-    errs.into_result(|| ())?;
+    let changes = body.0.parse()?;
     let org = state
         .db(move |conn| {
             Ok(account_store::update_org(
                 conn,
                 &caller.org_id,
-                name,
-                timezone,
-                quiet,
+                changes.name,
+                changes.timezone,
+                changes.quiet_weekdays,
             )?)
         })
         .await?;

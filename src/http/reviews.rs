@@ -3,23 +3,19 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use futures_util::stream;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use futures_util::{stream, Stream};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::caller::{Admins, Analysts, Authorized};
-use super::read_replica::{self, ReadReplica, ReadSource};
+use super::read_replica::ReadSource;
 use super::state::AppState;
+use crate::answer_log::Export;
 use crate::domain::eval::reprise_format::write_records;
-use crate::domain::scheduler::{fit_parameters, FitError, FitOutcome, MIN_FIT_REVIEWS};
 use crate::domain::validation::{Errors, FieldError};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::reader::Reader;
-use crate::store::reviews::{export_page, ExportCursor, ExportPage, ReceivedWindow};
-use crate::store::{model, DbConnection, DbPool, StoreError};
-
-/// Rows read per query while streaming an export: bounds the memory an export holds.
-pub const EXPORT_PAGE_ROWS: usize = 5_000;
+use crate::memory_model::{self, FsrsModel, OptimizeResult};
+use crate::store::reviews::{ExportCursor, ExportPage, ReceivedWindow};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -76,31 +72,43 @@ enum Step {
     Done,
 }
 
-/// Loads the page after `cursor` from where the first page came: a replica-backed export keeps
-/// reading from the replica (or the primary should the replica fail), a primary-backed one stays
-/// on the primary.
-fn load_page(
-    pool: &DbPool,
-    replica: Option<&ReadReplica>,
-    org_id: &str,
-    window: ReceivedWindow,
-    cursor: &ExportCursor,
-) -> ApiResult<ExportPage> {
-    let page = |conn: &mut Reader<'_>| -> ApiResult<ExportPage> {
-        Ok(export_page(
-            conn,
-            org_id,
-            window,
-            Some(cursor),
-            EXPORT_PAGE_ROWS,
-        )?)
-    };
-    match replica {
-        Some(replica) => read_replica::read(pool, Some(replica), page).map(|(p, _)| p),
-        None => page(&mut Reader::alone(
-            &mut *pool.get().map_err(StoreError::from)?,
-        )),
-    }
+/// The export as a CSV body: the header and first page, then each later page as it is read.
+fn csv_body(first: ExportPage, export: Export) -> impl Stream<Item = Result<web::Bytes, ApiError>> {
+    let start = Step::First(
+        web::Bytes::from(write_records(&first.records, true)),
+        first.next,
+    );
+    // Pages are read after the handler returned: each read joins the request's span.
+    let span = tracing::Span::current();
+    stream::unfold(start, move |step| {
+        let (export, span) = (export.clone(), span.clone());
+        async move {
+            let cursor = match step {
+                Step::Done => return None,
+                Step::First(bytes, next) => {
+                    return Some((Ok(bytes), next.map_or(Step::Done, Step::Load)))
+                }
+                Step::Load(cursor) => cursor,
+            };
+            let loaded = web::block(move || span.in_scope(|| export.page_after(&cursor))).await;
+            match loaded {
+                Ok(Ok(page)) if page.records.is_empty() => None,
+                Ok(Ok(page)) => Some((
+                    Ok(web::Bytes::from(write_records(&page.records, false))),
+                    page.next.map_or(Step::Done, Step::Load),
+                )),
+                // The status line is sent: all we can do is cut the body short and log why.
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "review export aborted");
+                    Some((Err(e), Step::Done))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "review export aborted");
+                    Some((Err(ApiError::from(e)), Step::Done))
+                }
+            }
+        }
+    })
 }
 
 /// The organization's answer log as CSV, one row per stored answer ordered by received time.
@@ -127,165 +135,27 @@ fn load_page(
     security(("bearer" = []))
 )]
 #[get("/api/v1/reviews/export")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn export_reviews(
     state: web::Data<AppState>,
     caller: Authorized<Analysts>,
     q: web::Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
     let window = q.window()?;
+    let (pool, replica) = (state.database.pool().clone(), state.replica.clone());
     let org_id = caller.org_id.clone();
-    let org = org_id.clone();
-    let (first, source) = state
-        .read_db(move |conn| Ok(export_page(conn, &org, window, None, EXPORT_PAGE_ROWS)?))
-        .await?;
-    let pool = state.database.pool().clone();
-    let replica = match source {
-        ReadSource::Replica => state.replica.clone(),
-        ReadSource::Primary => None,
-    };
-    let start = Step::First(
-        web::Bytes::from(write_records(&first.records, true)),
-        first.next,
-    );
-    let body = stream::unfold(start, move |step| {
-        let (pool, replica, org_id) = (pool.clone(), replica.clone(), org_id.clone());
-        async move {
-            let cursor = match step {
-                Step::Done => return None,
-                Step::First(bytes, next) => {
-                    return Some((Ok(bytes), next.map_or(Step::Done, Step::Load)))
-                }
-                Step::Load(cursor) => cursor,
-            };
-            let loaded =
-                web::block(move || load_page(&pool, replica.as_deref(), &org_id, window, &cursor))
-                    .await;
-            match loaded {
-                Ok(Ok(page)) if page.records.is_empty() => None,
-                Ok(Ok(page)) => Some((
-                    Ok(web::Bytes::from(write_records(&page.records, false))),
-                    page.next.map_or(Step::Done, Step::Load),
-                )),
-                // The status line is sent: all we can do is cut the body short and log why.
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "review export aborted");
-                    Some((Err(e), Step::Done))
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "review export aborted");
-                    Some((Err(ApiError::from(e)), Step::Done))
-                }
-            }
-        }
-    });
+    let span = tracing::Span::current();
+    let (first, export) =
+        web::block(move || span.in_scope(|| Export::start(pool, replica, org_id, window)))
+            .await??;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
             "attachment; filename=\"reviews.csv\"",
         ))
-        .insert_header(source.header())
-        .streaming(body))
-}
-
-/// Log loss and RMSE (bins) of a parameter set on held-out reviews.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct ModelScore {
-    pub log_loss: f64,
-    pub rmse_bins: f64,
-}
-
-/// The FSRS-6 parameters the organization schedules with.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FsrsModel {
-    /// The 21 fitted FSRS-6 parameters; `null` means the crate's defaults.
-    pub parameters: Option<Vec<f32>>,
-    /// When they were fitted; `null` with the defaults.
-    pub fitted_at: Option<DateTime<Utc>>,
-}
-
-/// Outcome of fitting the organization's FSRS parameters.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OptimizeResult {
-    /// Whether parameters were fitted and stored; when false nothing changed.
-    pub fitted: bool,
-    /// Why nothing was fitted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Predictable reviews found: answers after a nugget's first, one per learner, nugget and day.
-    pub have: usize,
-    /// Predictable reviews a fit needs.
-    pub need: usize,
-    /// The stored parameters.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Vec<f32>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fitted_at: Option<DateTime<Utc>>,
-    /// FSRS-6 defaults predicting the later five sixths of the reviews (in time order).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<ModelScore>,
-    /// Fitted parameters on the same reviews, time-series split: each segment predicted by
-    /// parameters trained on the reviews before it only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<ModelScore>,
-}
-
-impl OptimizeResult {
-    /// The answer to a fit attempt: too few reviews is an outcome, not an error.
-    pub fn from_fit(fit: Result<FitOutcome, FitError>, now: DateTime<Utc>) -> ApiResult<Self> {
-        let not_fitted = |reason: String, have: usize| OptimizeResult {
-            fitted: false,
-            reason: Some(reason),
-            have,
-            need: MIN_FIT_REVIEWS,
-            parameters: None,
-            fitted_at: None,
-            before: None,
-            after: None,
-        };
-        match fit {
-            Ok(fit) => Ok(OptimizeResult {
-                fitted: true,
-                reason: None,
-                have: fit.reviews,
-                need: MIN_FIT_REVIEWS,
-                parameters: Some(fit.parameters),
-                fitted_at: Some(now),
-                before: Some(ModelScore {
-                    log_loss: fit.before.log_loss,
-                    rmse_bins: fit.before.rmse_bins,
-                }),
-                after: Some(ModelScore {
-                    log_loss: fit.after.log_loss,
-                    rmse_bins: fit.after.rmse_bins,
-                }),
-            }),
-            Err(e @ FitError::NotEnoughReviews { have, .. }) => {
-                Ok(not_fitted(format!("{e}; the defaults stay in use"), have))
-            }
-            Err(e) => Err(ApiError::Internal(e.to_string())),
-        }
-    }
-
-    /// Stores the fitted parameters, if any.
-    pub fn store(&self, conn: &mut DbConnection, org_id: &str) -> ApiResult<()> {
-        if let (Some(parameters), Some(at)) = (&self.parameters, self.fitted_at) {
-            model::save_parameters(conn, org_id, parameters, at)?;
-        }
-        Ok(())
-    }
-}
-
-/// Loads the organization's histories, fits and stores, holding `conn` throughout (the CLI).
-pub fn optimize_org(
-    conn: &mut DbConnection,
-    org_id: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<OptimizeResult> {
-    let histories = model::review_histories(conn, org_id)?;
-    let result = OptimizeResult::from_fit(fit_parameters(&histories), now)?;
-    result.store(conn, org_id)?;
-    Ok(result)
+        .insert_header(export.source().header())
+        .streaming(csv_body(first, export)))
 }
 
 /// Fit FSRS-6 parameters on the organization's own answers and schedule with them from now on.
@@ -305,23 +175,12 @@ pub fn optimize_org(
     security(("bearer" = []))
 )]
 #[post("/api/v1/admin/fsrs/optimize")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn optimize_fsrs(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
 ) -> ApiResult<web::Json<OptimizeResult>> {
-    let org = caller.org_id.clone();
-    let histories = state
-        .db(move |conn| Ok(model::review_histories(conn, &org)?))
-        .await?;
-    // CPU-bound: off the async workers, without holding a connection.
-    let fit = web::block(move || fit_parameters(&histories)).await?;
-    let result = OptimizeResult::from_fit(fit, state.clock.now())?;
-    let result = state
-        .db(move |conn| {
-            result.store(conn, &caller.org_id)?;
-            Ok(result)
-        })
-        .await?;
+    let result = memory_model::optimize(&state.database, &state.clock, &caller.org_id).await?;
     Ok(web::Json(result))
 }
 
@@ -335,15 +194,13 @@ pub async fn optimize_fsrs(
     security(("bearer" = []))
 )]
 #[get("/api/v1/admin/fsrs")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn get_fsrs(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
 ) -> ApiResult<web::Json<FsrsModel>> {
-    let stored = state
-        .db(move |conn| Ok(model::parameters(conn, &caller.org_id)?))
+    let model = state
+        .db(move |conn| memory_model::current(conn, &caller.org_id))
         .await?;
-    Ok(web::Json(FsrsModel {
-        parameters: stored.parameters,
-        fitted_at: stored.fitted_at,
-    }))
+    Ok(web::Json(model))
 }

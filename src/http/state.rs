@@ -4,20 +4,20 @@ use std::sync::Arc;
 
 use actix_web::web;
 
+use crate::accounts::tokens::Issuer;
 use crate::auth::jwt::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
 use crate::store::reader::Reader;
+use crate::store::replica::{self, ReadReplica, ReadSource};
 use crate::store::{Database, DbConnection};
-
-use super::read_replica::{self, ReadReplica, ReadSource};
 
 pub struct AppState {
     pub database: Database,
     /// Where analytics views and exports read (`REPRISE_READ_DATABASE_URL`), if set.
     pub replica: Option<Arc<ReadReplica>>,
-    pub keys: TokenKeys,
+    pub keys: Arc<TokenKeys>,
     pub clock: Clock,
     pub settings: Arc<Settings>,
     /// Hash verified against when a login names an unknown e-mail (equal timing).
@@ -30,6 +30,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What sign-up, login and refresh issue token pairs with.
+    pub fn issuer(&self) -> Issuer {
+        Issuer {
+            keys: self.keys.clone(),
+            refresh_ttl_secs: self.settings.refresh_ttl_secs,
+        }
+    }
+
     /// Runs blocking database work on the blocking thread pool with a pooled connection.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where
@@ -40,7 +48,7 @@ impl AppState {
     }
 
     /// Runs blocking read-only work of an analytics view or export: on the read replica when one
-    /// is configured and answers, else on the primary (see [`read_replica::read`]). `f` may run
+    /// is configured and answers, else on the primary (see [`replica::read`]). `f` may run
     /// twice, once on each, so it must not write.
     pub async fn read_db<T, F>(&self, f: F) -> ApiResult<(T, ReadSource)>
     where
@@ -48,8 +56,9 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.database.pool().clone();
-        let replica = self.replica.clone();
-        web::block(move || read_replica::read(&pool, replica.as_deref(), f))
+        let standby = self.replica.clone();
+        let span = tracing::Span::current();
+        web::block(move || span.in_scope(|| replica::read(&pool, standby.as_deref(), f)))
             .await
             .map_err(ApiError::from)?
     }

@@ -1,28 +1,19 @@
 //! The caller (`/me`) and administration of users and teams.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::new_id;
 use super::body::Json;
-use super::caller::Caller;
-use super::caller::{Admins, Authorized, Readers, Staff};
+use super::caller::{Admins, Authorized, Caller, Readers, SelfOr, Staff};
 use super::fields::{EmailAddress, Name, Password, TimeZone, TimeZoneOrEmpty};
 use super::state::AppState;
-use crate::auth::password;
-use crate::domain::accounts::{self, Email, NewPassword, Organization, Role, Team, User};
+use crate::accounts::teams;
+use crate::accounts::users::{self as accounts, AccountChanges, Me, NewAccount};
+use crate::domain::accounts::{self as rules, Email, NewPassword, Role, Team, User};
 use crate::domain::validation::{self, Errors, FieldError};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{accounts as account_store, tokens, StoreError};
-
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    pub user: User,
-    pub organization: Organization,
-    /// Teams the caller belongs to.
-    pub team_ids: Vec<String>,
-}
+use crate::store::accounts as account_store;
 
 /// The caller, their organization and teams.
 #[utoipa::path(
@@ -31,19 +22,9 @@ pub struct Me {
     security(("bearer" = []))
 )]
 #[get("/api/v1/me")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<Me>> {
-    let me = state
-        .db(move |conn| {
-            let user = account_store::get_user(conn, &caller.org_id, &caller.user_id)?;
-            let organization = account_store::get_org(conn, &caller.org_id)?;
-            let team_ids = account_store::list_user_teams(conn, &caller.org_id, &caller.user_id)?;
-            Ok(Me {
-                user,
-                organization,
-                team_ids,
-            })
-        })
-        .await?;
+    let me = state.db(move |conn| accounts::me(conn, &caller)).await?;
     Ok(web::Json(me))
 }
 
@@ -69,8 +50,31 @@ fn timezone_field(errs: &mut Errors, tz: Option<&str>) -> Option<Option<String>>
     match tz {
         None => Some(None),
         Some(tz) => errs
-            .check(accounts::time_zone("timezone", tz))
+            .check(rules::time_zone("timezone", tz))
             .map(|t| Some(t.name().to_string())),
+    }
+}
+
+impl CreateUserRequest {
+    /// Every field checked; all problems reported at once.
+    fn parse(self) -> Result<NewAccount, Vec<FieldError>> {
+        let mut errs = Errors::default();
+        let email = errs.check(Email::parse("email", &self.email));
+        let password = errs.check(NewPassword::parse(
+            "password",
+            &self.password,
+            email.as_ref(),
+        ));
+        let name = errs.check(rules::person_name("name", &self.name));
+        let timezone = timezone_field(&mut errs, self.timezone.as_deref());
+        errs.into_result(|| NewAccount {
+            email: email.unwrap(),
+            password: password.unwrap(),
+            name: name.unwrap(),
+            role: self.role,
+            timezone: timezone.unwrap(),
+            team_ids: self.team_ids,
+        })
     }
 }
 
@@ -88,40 +92,14 @@ fn timezone_field(errs: &mut Errors, tz: Option<&str>) -> Option<Option<String>>
     security(("bearer" = []))
 )]
 #[post("/api/v1/users")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn create_user(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
     body: Json<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.0;
-    let mut errs = Errors::default();
-    let email = errs.check(Email::parse("email", &b.email));
-    let pw = errs.check(NewPassword::parse("password", &b.password, email.as_ref()));
-    let name = errs.check(accounts::person_name("name", &b.name));
-    let tz = timezone_field(&mut errs, b.timezone.as_deref());
-    let (email, pw, name, tz) =
-        errs.into_result(|| (email.unwrap(), pw.unwrap(), name.unwrap(), tz.unwrap()))?;
-    let hash = web::block(move || password::hash(pw.expose())).await?;
-    let st = state.clone();
-    let user = state
-        .db(move |conn| {
-            let new = account_store::NewUser {
-                id: new_id(),
-                email: email.as_str().into(),
-                name,
-                password_hash: hash,
-                role: b.role,
-                timezone: tz,
-            };
-            account_store::create_user(conn, &caller.org_id, new, &b.team_ids, st.clock.now())
-                .map_err(|e| match e {
-                    StoreError::NotFound => {
-                        ApiError::missing("team_ids", "names a team that does not exist")
-                    }
-                    other => other.into(),
-                })
-        })
-        .await?;
+    let new = body.0.parse()?;
+    let user = accounts::create(&state.database, &caller, new, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -137,6 +115,25 @@ pub struct UserQuery {
     pub offset: Option<i64>,
 }
 
+impl UserQuery {
+    fn filter(self) -> Result<account_store::UserFilter, Vec<FieldError>> {
+        let limit = match self.limit.unwrap_or(100) {
+            l @ 1..=500 => l,
+            _ => return Err(vec![FieldError::new("limit", "must be between 1 and 500")]),
+        };
+        let offset = match self.offset.unwrap_or(0) {
+            o if o >= 0 => o,
+            _ => return Err(vec![FieldError::new("offset", "must not be negative")]),
+        };
+        Ok(account_store::UserFilter {
+            role: self.role,
+            team_id: self.team_id,
+            limit,
+            offset,
+        })
+    }
+}
+
 /// List the organization's users (admins; managers and analysts read-only).
 #[utoipa::path(
     tag = "users",
@@ -145,39 +142,20 @@ pub struct UserQuery {
     security(("bearer" = []))
 )]
 #[get("/api/v1/users")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
     q: web::Query<UserQuery>,
 ) -> ApiResult<web::Json<Vec<User>>> {
-    let q = q.into_inner();
-    let filter = account_store::UserFilter {
-        role: q.role,
-        team_id: q.team_id,
-        limit: page_limit(q.limit)?,
-        offset: page_offset(q.offset)?,
-    };
+    let filter = q.into_inner().filter()?;
     let users = state
         .db(move |conn| Ok(account_store::list_users(conn, &caller.org_id, &filter)?))
         .await?;
     Ok(web::Json(users))
 }
 
-pub fn page_limit(limit: Option<i64>) -> Result<i64, Vec<FieldError>> {
-    match limit.unwrap_or(100) {
-        l @ 1..=500 => Ok(l),
-        _ => Err(vec![FieldError::new("limit", "must be between 1 and 500")]),
-    }
-}
-
-pub fn page_offset(offset: Option<i64>) -> Result<i64, Vec<FieldError>> {
-    match offset.unwrap_or(0) {
-        o if o >= 0 => Ok(o),
-        _ => Err(vec![FieldError::new("offset", "must not be negative")]),
-    }
-}
-
-/// One user (admins, or the user themself).
+/// One user (admins, analysts and managers; anyone for themself).
 #[utoipa::path(
     tag = "users",
     params(("id" = String, Path, description = "user id")),
@@ -185,17 +163,15 @@ pub fn page_offset(offset: Option<i64>) -> Result<i64, Vec<FieldError>> {
     security(("bearer" = []))
 )]
 #[get("/api/v1/users/{id}")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
 pub async fn get_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Authorized<SelfOr<Staff>>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<User>> {
-    let id = id.into_inner();
-    if id != caller.user_id {
-        caller.require(&[Role::Admin, Role::Analyst, Role::Manager])?;
-    }
+    let (org_id, id) = (caller.org_id.clone(), id.into_inner());
     let user = state
-        .db(move |conn| Ok(account_store::get_user(conn, &caller.org_id, &id)?))
+        .db(move |conn| Ok(account_store::get_user(conn, &org_id, &id)?))
         .await?;
     Ok(web::Json(user))
 }
@@ -219,6 +195,43 @@ pub struct UpdateUserRequest {
     pub password: Option<String>,
 }
 
+impl UpdateUserRequest {
+    /// Every field checked; all problems reported at once.
+    fn parse(self) -> Result<AccountChanges, Vec<FieldError>> {
+        let mut errs = Errors::default();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| errs.check(rules::person_name("name", n)));
+        let timezone = match self.timezone.as_deref() {
+            None => None,
+            Some("") => Some(None),
+            Some(tz) => timezone_field(&mut errs, Some(tz)),
+        };
+        let daily_max = match self.daily_max {
+            None => None,
+            Some(0) => Some(None),
+            Some(n @ 1..=50) => Some(Some(n)),
+            Some(_) => {
+                errs.add("daily_max", "must be between 1 and 50, or 0 for none");
+                None
+            }
+        };
+        let password = self
+            .password
+            .as_deref()
+            .and_then(|p| errs.check(NewPassword::parse("password", p, None)));
+        errs.into_result(|| AccountChanges {
+            name,
+            role: self.role,
+            timezone,
+            daily_max,
+            active: self.active,
+            password,
+        })
+    }
+}
+
 /// Update a user (admins).
 #[utoipa::path(
     tag = "users",
@@ -232,69 +245,16 @@ pub struct UpdateUserRequest {
     security(("bearer" = []))
 )]
 #[patch("/api/v1/users/{id}")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
     id: web::Path<String>,
     body: Json<UpdateUserRequest>,
 ) -> ApiResult<web::Json<User>> {
-    let id = id.into_inner();
-    let b = body.0;
-    let mut errs = Errors::default();
-    let name = b
-        .name
-        .as_deref()
-        .and_then(|n| errs.check(accounts::person_name("name", n)));
-    let timezone = match b.timezone.as_deref() {
-        None => None,
-        Some("") => Some(None),
-        Some(tz) => timezone_field(&mut errs, Some(tz)),
-    };
-    let daily_max = match b.daily_max {
-        None => None,
-        Some(0) => Some(None),
-        Some(n @ 1..=50) => Some(Some(n)),
-        Some(_) => {
-            errs.add("daily_max", "must be between 1 and 50, or 0 for none");
-            None
-        }
-    };
-    let pw = b
-        .password
-        .as_deref()
-        .and_then(|p| errs.check(NewPassword::parse("password", p, None)));
-    errs.into_result(|| ())?;
-    // Not a property of the input but of who sends it: the caller may not do this to themself.
-    if id == caller.user_id && (b.active == Some(false) || b.role.is_some_and(|r| r != Role::Admin))
-    {
-        return Err(ApiError::Forbidden(
-            "admins cannot deactivate or demote themselves".into(),
-        ));
-    }
-    let password_hash = match pw {
-        Some(pw) => Some(web::block(move || password::hash(pw.expose())).await?),
-        None => None,
-    };
-    let revoke = b.active == Some(false) || password_hash.is_some();
-    let changes = account_store::UserChanges {
-        name,
-        role: b.role,
-        timezone,
-        daily_max,
-        active: b.active,
-        password_hash,
-    };
-    let st = state.clone();
-    let user = state
-        .db(move |conn| {
-            let now = st.clock.now();
-            let user = account_store::update_user(conn, &caller.org_id, &id, changes, now)?;
-            if revoke {
-                tokens::revoke_user(conn, &caller.org_id, &id, now)?;
-            }
-            Ok(user)
-        })
-        .await?;
+    let changes = body.0.parse()?;
+    let now = state.clock.now();
+    let user = accounts::update(&state.database, &caller, id.into_inner(), changes, now).await?;
     Ok(web::Json(user))
 }
 
@@ -306,29 +266,15 @@ pub async fn update_user(
     security(("bearer" = []))
 )]
 #[delete("/api/v1/users/{id}")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
 pub async fn deactivate_user(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<User>> {
-    let id = id.into_inner();
-    if id == caller.user_id {
-        return Err(ApiError::Forbidden(
-            "admins cannot deactivate themselves".into(),
-        ));
-    }
-    let st = state.clone();
+    let (id, now) = (id.into_inner(), state.clock.now());
     let user = state
-        .db(move |conn| {
-            let now = st.clock.now();
-            let changes = account_store::UserChanges {
-                active: Some(false),
-                ..Default::default()
-            };
-            let user = account_store::update_user(conn, &caller.org_id, &id, changes, now)?;
-            tokens::revoke_user(conn, &caller.org_id, &id, now)?;
-            Ok(user)
-        })
+        .db(move |conn| accounts::deactivate(conn, &caller, &id, now))
         .await?;
     Ok(web::Json(user))
 }
@@ -355,29 +301,17 @@ pub struct CreateTeamRequest {
     security(("bearer" = []))
 )]
 #[post("/api/v1/teams")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn create_team(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
     body: Json<CreateTeamRequest>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.0;
-    let name = validation::text("name", &b.name, 1, 120).map_err(|e| vec![e])?;
-    let st = state.clone();
+    let CreateTeamRequest { name, parent_id } = body.0;
+    let name = validation::text("name", &name, 1, 120).map_err(|e| vec![e])?;
+    let now = state.clock.now();
     let team = state
-        .db(move |conn| {
-            account_store::create_team(
-                conn,
-                &caller.org_id,
-                &new_id(),
-                &name,
-                b.parent_id.as_deref(),
-                st.clock.now(),
-            )
-            .map_err(|e| match e {
-                StoreError::NotFound => ApiError::missing("parent_id", "no such team"),
-                other => other.into(),
-            })
-        })
+        .db(move |conn| teams::create(conn, &caller, &name, parent_id.as_deref(), now))
         .await?;
     Ok(HttpResponse::Created().json(team))
 }
@@ -389,6 +323,7 @@ pub async fn create_team(
     security(("bearer" = []))
 )]
 #[get("/api/v1/teams")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn list_teams(
     state: web::Data<AppState>,
     caller: Authorized<Readers>,
@@ -419,31 +354,19 @@ pub struct MembersRequest {
     security(("bearer" = []))
 )]
 #[post("/api/v1/teams/{id}/members")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, team_id = %id))]
 pub async fn add_members(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
     id: web::Path<String>,
     body: Json<MembersRequest>,
 ) -> ApiResult<HttpResponse> {
-    let team = id.into_inner();
-    let users = body.0.user_ids;
+    let (team, users) = (id.into_inner(), body.0.user_ids);
     if users.is_empty() || users.len() > 1000 {
-        return Err(vec![FieldError::new("user_ids", "must list 1 to 1000 user ids")].into());
+        return Err(ApiError::field("user_ids", "must list 1 to 1000 user ids"));
     }
     state
-        .db(move |conn| {
-            // 404 is for the team the path names. A user id of the body that names nobody is
-            // a 422 on `user_ids`: answering 404 would say the team is gone.
-            account_store::get_team(conn, &caller.org_id, &team)?;
-            account_store::add_team_members(conn, &caller.org_id, &team, &users).map_err(
-                |e| match e {
-                    StoreError::NotFound => {
-                        ApiError::field("user_ids", "names a user that does not exist")
-                    }
-                    other => other.into(),
-                },
-            )
-        })
+        .db(move |conn| teams::add_members(conn, &caller, &team, &users))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -456,6 +379,7 @@ pub async fn add_members(
     security(("bearer" = []))
 )]
 #[delete("/api/v1/teams/{id}/members/{user_id}")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, team_id = %path.0, subject_id = %path.1))]
 pub async fn remove_member(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,

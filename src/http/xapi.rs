@@ -15,6 +15,9 @@ use crate::domain::xapi::Statement;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::xapi::{self, LrsSettings, StatementQuery};
 
+/// Statements a page holds unless `limit` says otherwise.
+const DEFAULT_PAGE: i64 = 100;
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct StatementParams {
@@ -29,12 +32,54 @@ pub struct StatementParams {
     pub cursor: Option<String>,
 }
 
-/// An xAPI StatementResult.
+/// A page of statements: xAPI's StatementResult object.
 #[derive(Serialize, ToSchema)]
-pub struct StatementResult {
+pub struct StatementPage {
     pub statements: Vec<Statement>,
     /// Relative URL of the next page; empty on the last.
     pub more: String,
+}
+
+impl StatementParams {
+    /// The page asked for: its size checked, its cursor one this server gave out.
+    fn query(&self) -> ApiResult<StatementQuery> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=500).contains(&limit) {
+            return Err(vec![FieldError::new("limit", "must be between 1 and 500")].into());
+        }
+        let after = match self.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+                ApiError::field("cursor", "is not a cursor this server gave out")
+            })?),
+        };
+        Ok(StatementQuery {
+            since: self.since,
+            until: self.until,
+            after,
+            attempt_ids: None,
+            limit,
+        })
+    }
+
+    /// The relative URL of the page after a full one ending at `last`; empty after the last.
+    fn next_page(&self, page: &xapi::StatementPage, limit: i64) -> String {
+        match (&page.last, page.statements.len() as i64 == limit) {
+            (Some((at, id)), true) => {
+                let mut url = format!(
+                    "/api/v1/xapi/statements?limit={limit}&cursor={}",
+                    encode_cursor(*at, id)
+                );
+                for (name, value) in [("since", self.since), ("until", self.until)] {
+                    if let Some(v) = value {
+                        url.push_str(&format!("&{name}={}", v.to_rfc3339().replace('+', "%2B")));
+                    }
+                }
+                url
+            }
+            _ => String::new(),
+        }
+    }
 }
 
 fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
@@ -56,38 +101,23 @@ fn decode_cursor(cursor: &str) -> Option<(NaiveDateTime, String)> {
     tag = "xapi",
     params(StatementParams),
     responses(
-        (status = 200, body = StatementResult, headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
+        (status = 200, body = StatementPage, headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/xapi/statements")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn list_statements(
     state: web::Data<AppState>,
     caller: Authorized<Analysts>,
     params: web::Query<StatementParams>,
 ) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
-    let limit = p.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(vec![FieldError::new("limit", "must be between 1 and 500")].into());
-    }
-    let after = match p.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(
-            decode_cursor(c)
-                .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server gave out"))?,
-        ),
-    };
+    let query = p.query()?;
+    let limit = query.limit;
     let st = state.clone();
     let org = caller.org_id.clone();
-    let query = StatementQuery {
-        since: p.since,
-        until: p.until,
-        after,
-        attempt_ids: None,
-        limit,
-    };
     let (page, source) = state
         .read_db(move |conn| {
             Ok(xapi::statements(
@@ -98,24 +128,10 @@ pub async fn list_statements(
             )?)
         })
         .await?;
-    let more = match (&page.last, page.statements.len() as i64 == limit) {
-        (Some((at, id)), true) => {
-            let mut url = format!(
-                "/api/v1/xapi/statements?limit={limit}&cursor={}",
-                encode_cursor(*at, id)
-            );
-            for (name, value) in [("since", p.since), ("until", p.until)] {
-                if let Some(v) = value {
-                    url.push_str(&format!("&{name}={}", v.to_rfc3339().replace('+', "%2B")));
-                }
-            }
-            url
-        }
-        _ => String::new(),
-    };
+    let more = p.next_page(&page, limit);
     Ok(HttpResponse::Ok()
         .insert_header(source.header())
-        .json(StatementResult {
+        .json(StatementPage {
             statements: page.statements,
             more,
         }))
@@ -138,6 +154,30 @@ pub struct LrsRequest {
     pub password: String,
 }
 
+impl LrsRequest {
+    /// The endpoint (without a trailing `/`) and credentials, each checked.
+    fn parse(self) -> Result<LrsSettings, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.endpoint.chars().count() > 500 || !is_lrs_url(&self.endpoint) {
+            errors.push(FieldError::new("endpoint", "must be an http(s) URL"));
+        }
+        if self.username.chars().count() > 200 || self.password.chars().count() > 500 {
+            errors.push(FieldError::new(
+                "username",
+                "username ≤ 200 and password ≤ 500 characters",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(LrsSettings {
+            endpoint: self.endpoint.trim_end_matches('/').to_string(),
+            username: self.username,
+            password: self.password,
+        })
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct LrsStatus {
     pub configured: bool,
@@ -148,6 +188,7 @@ pub struct LrsStatus {
 /// Where the organization's statements are forwarded (the password is never shown).
 #[utoipa::path(tag = "xapi", responses((status = 200, body = LrsStatus)), security(("bearer" = [])))]
 #[get("/api/v1/org/lrs")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn get_lrs(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
@@ -155,11 +196,18 @@ pub async fn get_lrs(
     let lrs = state
         .db(move |conn| Ok(xapi::lrs(conn, &caller.org_id)?))
         .await?;
-    Ok(web::Json(LrsStatus {
-        configured: lrs.is_some(),
-        endpoint: lrs.as_ref().map(|l| l.endpoint.clone()),
-        username: lrs.map(|l| l.username),
-    }))
+    Ok(web::Json(LrsStatus::of(lrs.as_ref())))
+}
+
+impl LrsStatus {
+    /// What may be shown of the settings: never the password.
+    fn of(lrs: Option<&LrsSettings>) -> LrsStatus {
+        LrsStatus {
+            configured: lrs.is_some(),
+            endpoint: lrs.map(|l| l.endpoint.clone()),
+            username: lrs.map(|l| l.username.clone()),
+        }
+    }
 }
 
 /// Forward every answer, past and future, to this LRS (admins).
@@ -170,49 +218,30 @@ pub async fn get_lrs(
     security(("bearer" = []))
 )]
 #[put("/api/v1/org/lrs")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn put_lrs(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
     body: Json<LrsRequest>,
 ) -> ApiResult<web::Json<LrsStatus>> {
-    let b = body.0;
-    let endpoint = b.endpoint.trim_end_matches('/').to_string();
-    let valid = b.endpoint.chars().count() <= 500 && is_lrs_url(&b.endpoint);
-    let mut errors = Vec::new();
-    if !valid {
-        errors.push(FieldError::new("endpoint", "must be an http(s) URL"));
-    }
-    if b.username.chars().count() > 200 || b.password.chars().count() > 500 {
-        errors.push(FieldError::new(
-            "username",
-            "username ≤ 200 and password ≤ 500 characters",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(errors.into());
-    }
+    let mut settings = body.0.parse()?;
     // The server will call this URL with the organization's credentials: it must lead to an
     // address the egress policy allows (checked again at every delivery).
     state
         .outbound
-        .check_destination(&endpoint)
+        .check_destination(&settings.endpoint)
         .await
         .map_err(|e| ApiError::field("endpoint", e.to_string()))?;
-    let settings = LrsSettings {
-        endpoint: endpoint.clone(),
-        username: b.username.clone(),
-        password: state
-            .secrets
-            .seal(&xapi::lrs_password_context(&caller.org_id), &b.password),
-    };
+    let status = LrsStatus::of(Some(&settings));
+    settings.password = state.secrets.seal(
+        &xapi::lrs_password_context(&caller.org_id),
+        &settings.password,
+    );
     state
         .db(move |conn| Ok(xapi::set_lrs(conn, &caller.org_id, Some(&settings))?))
         .await?;
-    Ok(web::Json(LrsStatus {
-        configured: true,
-        endpoint: Some(endpoint),
-        username: Some(b.username),
-    }))
+    tracing::info!("statements forwarded to an LRS");
+    Ok(web::Json(status))
 }
 
 /// An http(s) URL with an ASCII host name or address, an optional port and path: the same
@@ -244,6 +273,7 @@ fn is_lrs_url(url: &str) -> bool {
 /// Stop forwarding (admins).
 #[utoipa::path(tag = "xapi", responses((status = 204, description = "forwarding off")), security(("bearer" = [])))]
 #[delete("/api/v1/org/lrs")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn delete_lrs(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,

@@ -27,7 +27,8 @@ impl Database {
         self.backend
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool.
+    /// Runs `f` with a pooled connection on the blocking thread pool, inside the caller's
+    /// tracing span, so that what `f` logs names the request it works for.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -35,7 +36,9 @@ impl Database {
         E: From<StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in_span = span.enter();
             let mut conn = pool.get().map_err(StoreError::from)?;
             f(&mut conn)
         })

@@ -34,6 +34,7 @@ pub mod model;
 pub mod prepared;
 pub mod reader;
 pub mod recall_weeks;
+pub mod replica;
 pub mod reviews;
 pub mod tokens;
 pub mod xapi;
@@ -122,6 +123,11 @@ impl From<diesel::result::Error> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A new row id: a time-ordered UUID v7, so that B-tree inserts stay local.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -437,3 +437,26 @@ async fn admins_may_not_lock_themselves_out_and_missing_teams_are_404() {
         .await;
     expect_problem(res, StatusCode::NOT_FOUND).await;
 }
+
+#[actix_web::test]
+async fn users_read_their_own_record_and_staff_read_anyones() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let (sam_id, sam) = app.create_user(&org, "sam@acme.example", "learner").await;
+    let (_, lee) = app.create_user(&org, "lee@acme.example", "learner").await;
+    let (_, mia) = app.create_user(&org, "mia@acme.example", "manager").await;
+    let path = format!("/api/v1/users/{sam_id}");
+    for token in [&sam, &mia, &org.admin_token] {
+        let user = expect_json(app.get(&path, Some(token)).await, StatusCode::OK).await;
+        assert_eq!(user["email"], "sam@acme.example");
+    }
+    // Another learner is refused before anything is read: an unknown id is a 403 too.
+    for path in [path.as_str(), "/api/v1/users/no-such-user"] {
+        expect_problem(app.get(path, Some(&lee)).await, StatusCode::FORBIDDEN).await;
+    }
+    expect_problem(
+        app.get("/api/v1/users/no-such-user", Some(&mia)).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}

@@ -10,6 +10,7 @@ mod content;
 mod crash;
 mod egress;
 mod errors;
+mod extremes;
 mod item_analysis;
 mod learner;
 mod openapi;

@@ -97,3 +97,55 @@ fn every_operation_documents_its_problem_responses() {
     let login = &spec["paths"]["/api/v1/auth/login"]["post"]["responses"];
     assert!(login["429"].is_object());
 }
+
+/// Suffixes client generators add to a type's name for the types around it (an operation's
+/// `…Request` and `…Response`, a call's `…Result`, a collection's `…List`, a second type of the
+/// same name's `…2`).
+const GENERATED_SUFFIXES: [&str; 4] = ["result", "request", "response", "list"];
+
+/// Pairs of schema names where the second is the first plus a generated suffix (or the same
+/// name in another case): a client generator would make the same name for both.
+fn colliding_names<'a>(names: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = Vec::new();
+    for &a in names {
+        for &b in names {
+            let (la, lb) = (a.to_lowercase(), b.to_lowercase());
+            let Some(rest) = lb.strip_prefix(&la) else {
+                continue;
+            };
+            let numbered = !rest.is_empty() && rest.bytes().all(|c| c.is_ascii_digit());
+            if (a != b && rest.is_empty()) || numbered || GENERATED_SUFFIXES.contains(&rest) {
+                pairs.push((a, b));
+            }
+        }
+    }
+    pairs
+}
+
+#[test]
+fn schema_names_stay_apart_in_generated_clients() {
+    assert_eq!(
+        colliding_names(&[
+            "Statement",
+            "StatementResult",
+            "Pause",
+            "PauseRequest",
+            "Team2"
+        ]),
+        [("Statement", "StatementResult"), ("Pause", "PauseRequest")]
+    );
+    assert_eq!(colliding_names(&["Team", "team", "Team2"]).len(), 4);
+    let spec = serde_json::to_value(reprise::http::openapi()).unwrap();
+    let names: Vec<&str> = spec["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(names.len() > 50, "{names:?}");
+    assert_eq!(
+        colliding_names(&names),
+        [],
+        "schema names that collide in generated clients"
+    );
+}

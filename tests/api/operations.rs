@@ -1,5 +1,5 @@
-//! Operational safety: backups restore to an identical database, and a stopping server finishes
-//! the requests it has accepted.
+//! Operational safety: backups restore to an identical database, a stopping server finishes
+//! the requests it has accepted, and a request can be followed in the logs.
 
 use std::process::Command;
 
@@ -77,4 +77,47 @@ async fn a_backup_taken_while_serving_restores_to_the_same_data() {
         .unwrap();
     assert!(!out.status.success());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// What a request logs carries its spans: the handler's (organization and caller) and the
+/// service's below it (what it acted on). The password of a login appears nowhere.
+#[actix_web::test]
+async fn requests_are_followed_in_the_logs_by_organization_and_user() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let (sam_id, _) = app.create_user(&org, "sam@acme.example", "learner").await;
+    let org_id = expect_json(
+        app.get("/api/v1/org", Some(&org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let logs = captured_logs();
+    let line = |event: &str| {
+        logs.lines()
+            .find(|l| l.contains(event) && l.contains(&sam_id))
+            .unwrap_or_else(|| panic!("no {event:?} line for {sam_id} in the logs"))
+            .to_string()
+    };
+    let created = line("user created");
+    let caller = format!("org_id={org_id} user_id={}", org.admin_id);
+    assert!(created.contains("POST /api/v1/users"), "{created}");
+    assert!(
+        created.contains(&format!("create_user{{{caller}}}")),
+        "{created}"
+    );
+    assert!(
+        created.contains(&format!("create{{{caller} subject_id={sam_id}}}")),
+        "{created}"
+    );
+    let login = line("logged in");
+    assert!(login.contains("POST /api/v1/auth/login"), "{login}");
+    assert!(
+        login.contains(&format!("log_in{{org_id={org_id} user_id={sam_id}}}")),
+        "{login}"
+    );
+    assert!(!logs.contains(PASSWORD), "a password appears in the logs");
 }

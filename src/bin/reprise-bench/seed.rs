@@ -9,8 +9,7 @@ use reprise::auth::password;
 use reprise::domain::accounts::Role;
 use reprise::domain::assignments::Settings as AssignmentSettings;
 use reprise::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
-use reprise::http::auth::new_id;
-use reprise::store::{self, accounts, assignments, content, DbConnection};
+use reprise::store::{self, accounts, assignments, content, new_id, DbConnection};
 
 /// Learners per team; teams are grouped under regions, and packs are assigned to regions, so an
 /// assignment reaches a learner through a nested team as in a real sales organization.

@@ -1,0 +1,25 @@
+//! Accounts as a service: signing up an organization, logging in, refresh-token rotation and
+//! logout, user and team administration, and which teams a manager's role reaches.
+//!
+//! Nothing here is kept between requests, so the flows are plain functions. Getting in and out
+//! (sign-up, login, refresh, logout) and the flows that hash a password take the
+//! [`Database`](crate::store::Database) and are async: a hash runs on the blocking pool without
+//! holding a connection, then the writes take one. The others take a connection, like the store
+//! functions they combine. Handlers parse the request into the types below, call one flow, and
+//! render its result.
+
+pub mod scope;
+pub mod sign_in;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+
+use crate::auth::password;
+use crate::domain::accounts::NewPassword;
+use crate::error::ApiResult;
+use crate::offload;
+
+/// The argon2id hash of a new password, computed on the blocking pool.
+async fn hash(password: NewPassword) -> ApiResult<String> {
+    offload::cpu(move || password::hash(password.expose())).await
+}

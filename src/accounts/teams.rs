@@ -1,0 +1,49 @@
+//! Team administration: teams (nested under a parent or not) and their members. A reference in
+//! the input that names nothing is reported on its field, never as the team of the path.
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::Caller;
+use crate::domain::accounts::Team;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{accounts as account_store, new_id, DbConnection, StoreError};
+
+/// Creates a team in the caller's organization, under `parent_id` when given (404 on
+/// `parent_id` when there is no such team).
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, team_id = tracing::field::Empty))]
+pub fn create(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    name: &str,
+    parent_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<Team> {
+    let team = account_store::create_team(conn, &caller.org_id, &new_id(), name, parent_id, now)
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::missing("parent_id", "no such team"),
+            other => other.into(),
+        })?;
+    tracing::Span::current().record("team_id", tracing::field::display(&team.id));
+    tracing::info!("team created");
+    Ok(team)
+}
+
+/// Puts users in a team. 404 is for the team; a user id that names nobody is a 422 on
+/// `user_ids` (a 404 would say the team is gone).
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, team_id = %team_id, members = user_ids.len()))]
+pub fn add_members(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    team_id: &str,
+    user_ids: &[String],
+) -> ApiResult<()> {
+    account_store::get_team(conn, &caller.org_id, team_id)?;
+    account_store::add_team_members(conn, &caller.org_id, team_id, user_ids).map_err(
+        |e| match e {
+            StoreError::NotFound => ApiError::field("user_ids", "names a user that does not exist"),
+            other => other.into(),
+        },
+    )?;
+    tracing::info!("team members added");
+    Ok(())
+}

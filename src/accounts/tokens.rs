@@ -1,0 +1,143 @@
+//! Token pairs: a short-lived signed access token and a single-use opaque refresh token, issued
+//! at sign-up and login, rotated on refresh and revoked at logout.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::jwt::TokenKeys;
+use crate::auth::refresh;
+use crate::domain::accounts::Role;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{
+    accounts as account_store, new_id, tokens, Database, DbConnection, StoreResult,
+};
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    /// Short-lived bearer token for `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Opaque token for `POST /api/v1/auth/refresh`; single use.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// What issuing a pair takes: the signing keys and how long refresh tokens live. Cheap to clone,
+/// so flows can move it into their database work.
+#[derive(Clone)]
+pub struct Issuer {
+    pub keys: Arc<TokenKeys>,
+    pub refresh_ttl_secs: i64,
+}
+
+/// Who a pair is for.
+pub struct Holder<'a> {
+    pub user_id: &'a str,
+    pub org_id: &'a str,
+    pub role: Role,
+}
+
+impl Issuer {
+    /// Issues an access token and a refresh token of `family` (a new family, that is a new
+    /// login, when `None`).
+    pub fn issue(
+        &self,
+        conn: &mut DbConnection,
+        holder: Holder,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<TokenPair> {
+        let fresh = refresh::generate(holder.org_id);
+        let family_id = family.map(String::from).unwrap_or_else(new_id);
+        tokens::insert(
+            conn,
+            tokens::IssuedRefresh {
+                id: &new_id(),
+                org_id: holder.org_id,
+                user_id: holder.user_id,
+                family_id: &family_id,
+                hash: &fresh.hash,
+            },
+            now,
+            self.refresh_ttl_secs,
+        )?;
+        Ok(TokenPair {
+            access_token: self.keys.issue(
+                holder.user_id,
+                holder.org_id,
+                holder.role,
+                now.timestamp(),
+            ),
+            refresh_token: fresh.token,
+            token_type: "Bearer",
+            expires_in: self.keys.ttl_secs,
+        })
+    }
+}
+
+fn refused() -> ApiError {
+    ApiError::Unauthorized("the refresh token is invalid, expired or revoked; log in again".into())
+}
+
+/// Rotates a refresh token: it stops working and a new pair of the same family is returned.
+/// A token presented again after its rotation revokes its whole family (it leaked). A token
+/// that is not shaped like one of ours is refused without reading anything.
+#[tracing::instrument(skip_all, fields(org_id = tracing::field::Empty, user_id = tracing::field::Empty))]
+pub async fn rotate(
+    database: &Database,
+    issuer: &Issuer,
+    token: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<TokenPair> {
+    let org_id = refresh::org_of(token).ok_or_else(refused)?.to_string();
+    let span = tracing::Span::current();
+    span.record("org_id", tracing::field::display(&org_id));
+    let hash = refresh::digest(token);
+    let issuer = issuer.clone();
+    let (outcome, issued) = database
+        .run(move |conn| {
+            let mut issued = None;
+            let outcome = tokens::rotate(conn, &org_id, &hash, now, |conn, rotation| {
+                let user = account_store::get_user(conn, &org_id, &rotation.user_id)?;
+                let holder = Holder {
+                    user_id: &user.id,
+                    org_id: &org_id,
+                    role: user.role,
+                };
+                let pair = issuer.issue(conn, holder, Some(&rotation.family_id), now)?;
+                issued = Some(pair);
+                Ok(())
+            })?;
+            Ok::<_, ApiError>((outcome, issued))
+        })
+        .await?;
+    match (outcome, issued) {
+        (Ok(rotation), Some(pair)) => {
+            span.record("user_id", tracing::field::display(&rotation.user_id));
+            Ok(pair)
+        }
+        (outcome, _) => {
+            tracing::info!(refused = ?outcome.err(), "refresh token refused");
+            Err(refused())
+        }
+    }
+}
+
+/// Revokes the family of a refresh token (the login it came from). A token that is not ours
+/// changes nothing.
+#[tracing::instrument(skip_all, fields(org_id = tracing::field::Empty))]
+pub async fn revoke(database: &Database, token: &str, now: DateTime<Utc>) -> ApiResult<()> {
+    let Some(org_id) = refresh::org_of(token).map(String::from) else {
+        return Ok(());
+    };
+    tracing::Span::current().record("org_id", tracing::field::display(&org_id));
+    let hash = refresh::digest(token);
+    database
+        .run(move |conn| Ok(tokens::revoke_by_hash(conn, &org_id, &hash, now)?))
+        .await
+}

@@ -1,0 +1,147 @@
+//! Authoring as a service: a parsed pack becomes its slug's draft, a draft becomes an immutable
+//! published version, a published version is written back out in a file format (for the API's
+//! export and `reprise export`), and a pack's item analysis shows authors how each nugget
+//! performs.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
+use crate::domain::content::{self, Format, Pack};
+use crate::domain::item_analysis::{self, ItemAnalysis};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{self, analysis as analysis_store, content as content_store, DbConnection};
+
+#[derive(Serialize, ToSchema)]
+pub struct UploadResult {
+    pub outcome: DraftOutcome,
+    pub pack: PackSummary,
+}
+
+/// Stores `pack` as the draft of its slug (creating the pack when the slug is new), in one
+/// write transaction with the summary it answers with. An identical upload changes nothing.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %pack.slug))]
+pub fn save_draft(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    pack: &Pack,
+    now: DateTime<Utc>,
+) -> ApiResult<UploadResult> {
+    let result = store::write_tx(conn, |conn| {
+        let outcome = content_store::save_draft(conn, &caller.org_id, pack, now)?;
+        let (summary, _, _) = content_store::pack_detail(conn, &caller.org_id, &pack.slug)?;
+        Ok::<_, ApiError>(UploadResult {
+            outcome,
+            pack: summary,
+        })
+    })?;
+    tracing::info!(outcome = ?result.outcome, "pack draft saved");
+    Ok(result)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PackDetail {
+    pub pack: PackSummary,
+    /// Published versions, newest first.
+    pub versions: Vec<PackVersionInfo>,
+    /// The unpublished draft in the pack format (authors and admins only).
+    #[schema(value_type = Option<Object>)]
+    pub draft: Option<Pack>,
+}
+
+/// A pack with its versions; with its draft only when `with_draft` (the caller writes content).
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
+pub fn pack_detail(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    slug: &str,
+    with_draft: bool,
+) -> ApiResult<PackDetail> {
+    let (pack, versions, draft) = content_store::pack_detail(conn, &caller.org_id, slug)?;
+    Ok(PackDetail {
+        pack,
+        versions,
+        draft: draft.filter(|_| with_draft),
+    })
+}
+
+/// Publishes the draft as the pack's next version, recording who published it.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
+pub fn publish(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    slug: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<PackVersionInfo> {
+    let version = store::write_tx(conn, |conn| {
+        content_store::publish(conn, &caller.org_id, slug, &caller.user_id, now)
+    })?;
+    tracing::info!(version = version.version, "pack published");
+    Ok(version)
+}
+
+/// A published version (the newest when `version` is `None`) in `format`, with its media type.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
+pub fn export(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    slug: &str,
+    version: Option<i32>,
+    format: Format,
+) -> ApiResult<(String, mime::Mime)> {
+    let pack = content_store::version_as_pack(conn, &caller.org_id, slug, version)?;
+    render(&pack, format)
+}
+
+/// Renders a pack in an export format, with its media type.
+pub fn render(pack: &Pack, format: Format) -> ApiResult<(String, mime::Mime)> {
+    Ok(match format {
+        Format::Yaml => (
+            content::to_yaml(pack),
+            "application/yaml".parse().expect("valid mime"),
+        ),
+        Format::Json => (content::to_json(pack), mime::APPLICATION_JSON),
+        Format::Gift => (content::to_gift(pack), mime::TEXT_PLAIN_UTF_8),
+        Format::Csv => (
+            content::to_csv(pack),
+            "text/csv; charset=utf-8".parse().expect("valid mime"),
+        ),
+        Format::Aiken => {
+            return Err(ApiError::field(
+                "format",
+                "Aiken is an import format only; export as yaml, json, gift or csv",
+            ))
+        }
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PackItemAnalysis {
+    pub slug: String,
+    pub title: String,
+    /// Newest published version: the text, topic and options shown are from the newest version
+    /// that contains each nugget.
+    pub latest_version: Option<i32>,
+    #[serde(flatten)]
+    pub analysis: ItemAnalysis,
+}
+
+/// How each nugget of the pack performs, from every answer its nuggets received (read in one
+/// snapshot, then computed by `domain::item_analysis`).
+#[tracing::instrument(skip_all, fields(org_id = %org_id, pack = %slug))]
+pub fn item_analysis(
+    conn: &mut DbConnection,
+    org_id: &str,
+    slug: &str,
+) -> ApiResult<PackItemAnalysis> {
+    let input = analysis_store::load(conn, org_id, slug)?;
+    let analysis = item_analysis::analyse(&input.items, &input.attempts, &input.first_attempts);
+    Ok(PackItemAnalysis {
+        slug: input.pack.slug,
+        title: input.pack.title,
+        latest_version: input.pack.latest_version,
+        analysis,
+    })
+}
