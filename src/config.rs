@@ -37,9 +37,11 @@ pub struct Settings {
     pub login_burst_per_account: u32,
     /// Login attempts a client address may make at once before throttling.
     pub login_burst_per_address: u32,
-    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
-    /// that sets it).
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of the service that append to `X-Forwarded-For`
+    /// (`REPRISE_TRUST_FORWARDED_FOR`: `false` or 0 for none, `true` for one, or a count): the
+    /// client address is the entry the outermost of them added, counted from the right, since
+    /// everything left of it the client wrote itself.
+    pub trusted_proxy_hops: usize,
     /// Base URL of this installation, used in xAPI identifiers (actor home pages, activity ids).
     pub public_url: String,
     /// How often statements are forwarded to organizations' LRSs.
@@ -210,7 +212,14 @@ impl Settings {
             workers: parse_var("REPRISE_WORKERS", 0)?,
             login_burst_per_account: parse_var("REPRISE_LOGIN_BURST_PER_ACCOUNT", 10)?,
             login_burst_per_address: parse_var("REPRISE_LOGIN_BURST_PER_ADDRESS", 100)?,
-            trust_forwarded_for: parse_var("REPRISE_TRUST_FORWARDED_FOR", false)?,
+            trusted_proxy_hops: match var("REPRISE_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
+                None | Some("false") => 0,
+                Some("true") => 1,
+                Some(n) => n.parse().map_err(|_| ConfigError::Invalid {
+                    name: "REPRISE_TRUST_FORWARDED_FOR",
+                    message: format!("{n:?} is not true, false or a number of proxies"),
+                })?,
+            },
             public_url: var("REPRISE_PUBLIC_URL")
                 .unwrap_or_else(|| "http://localhost:8080".into())
                 .trim_end_matches('/')
@@ -251,7 +260,7 @@ impl Settings {
             workers: 2,
             login_burst_per_account: 10,
             login_burst_per_address: 1000,
-            trust_forwarded_for: false,
+            trusted_proxy_hops: 0,
             public_url: "http://reprise.test".into(),
             xapi_forward_interval_ms: 60_000,
             queue_cache_bytes: 32 * 1024 * 1024,

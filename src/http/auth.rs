@@ -100,19 +100,35 @@ pub struct LoginRequest {
 }
 
 /// The client's address: the TCP peer, or the first `X-Forwarded-For` hop when configured.
-fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|ip| ip.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
+fn client_address(req: &HttpRequest, trusted_hops: usize) -> Option<std::net::IpAddr> {
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    forwarded_client(&forwarded, trusted_hops).or_else(|| req.peer_addr().map(|a| a.ip()))
+}
+
+/// The client address in an `X-Forwarded-For` value behind `trusted_hops` proxies: each proxy
+/// appends the address it received from, so the entry the outermost trusted proxy added is the
+/// `trusted_hops`-th from the right. Entries left of it are whatever the client sent and are
+/// never believed. `None` (use the peer address) with no trusted proxy, or when the header is
+/// shorter than the proxies that should have written it.
+fn forwarded_client(header: &str, trusted_hops: usize) -> Option<std::net::IpAddr> {
+    if trusted_hops == 0 {
+        return None;
     }
-    req.peer_addr().map(|a| a.ip())
+    let entries: Vec<&str> = header
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let entry = entries
+        .len()
+        .checked_sub(trusted_hops)
+        .map(|i| entries[i])?;
+    entry.parse().ok()
 }
 
 /// Exchange e-mail and password for a token pair.
@@ -133,7 +149,7 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
     let LoginRequest { email, password } = body.0;
-    let address = client_address(&req, state.settings.trust_forwarded_for);
+    let address = client_address(&req, state.settings.trusted_proxy_hops);
     state
         .login_limiter
         .check(email.trim(), address)
@@ -194,4 +210,28 @@ pub async fn logout(
     let token = body.0.refresh_token;
     tokens::revoke(&state.database, &token, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn the_client_is_read_from_the_right() {
+        let ip = |s: &str| Some(s.parse().unwrap());
+        // The client wrote 6.6.6.6 itself; the one proxy appended the address it saw.
+        assert_eq!(
+            forwarded_client("6.6.6.6, 203.0.113.7", 1),
+            ip("203.0.113.7")
+        );
+        // Two proxies: the outer one appended the client, the inner one the outer proxy.
+        assert_eq!(
+            forwarded_client("6.6.6.6, 203.0.113.7, 10.0.0.2", 2),
+            ip("203.0.113.7")
+        );
+        assert_eq!(forwarded_client("203.0.113.7", 2), None, "too short");
+        assert_eq!(forwarded_client("203.0.113.7", 0), None, "no proxy trusted");
+        assert_eq!(forwarded_client("", 1), None);
+        assert_eq!(forwarded_client("6.6.6.6, not-an-address", 1), None);
+    }
 }
