@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::{Authorized, Authors, Readers, RoleSet};
+use super::query::Query;
 use super::state::AppState;
 use crate::authoring::{self, PackDetail, UploadResult};
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
@@ -90,7 +91,7 @@ pub async fn upload_pack(
     state: web::Data<AppState>,
     caller: Authorized<Authors>,
     req: HttpRequest,
-    query: web::Query<UploadQuery>,
+    query: Query<UploadQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let pack = parse_upload(&req, query.into_inner(), &body)?;
@@ -143,7 +144,7 @@ pub struct ListQuery {
 pub async fn list_packs(
     state: web::Data<AppState>,
     caller: Authorized<Readers>,
-    q: web::Query<ListQuery>,
+    q: Query<ListQuery>,
 ) -> ApiResult<web::Json<Vec<PackSummary>>> {
     let archived = q.include_archived;
     let packs = state
@@ -273,7 +274,7 @@ pub async fn export_pack(
     state: web::Data<AppState>,
     caller: Authorized<Authors>,
     slug: web::Path<String>,
-    q: web::Query<ExportQuery>,
+    q: Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
     let slug = slug.into_inner();
     let format = q.format.map_or(Format::Yaml, Format::from);

@@ -33,6 +33,15 @@ impl<T> std::ops::Deref for Query<T> {
 
 /// Decodes `query` (without the `?`) as `T`.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    // No text the service keeps or compares may hold a NUL character (PostgreSQL's text cannot).
+    if let Some((name, _)) = form_urlencoded::parse(query.as_bytes())
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        return Err(ApiError::field(
+            &elide(&name.replace('\0', "\\0"), 100),
+            "must not contain a NUL character",
+        ));
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let message = e.inner().to_string();
@@ -111,5 +120,6 @@ mod tests {
         assert_eq!(refused("format=csv").field, "team");
         assert_eq!(refused("team=x&colour=red").field, "colour");
         assert_eq!(refused("team=x&limit=1&limit=2").field, "limit");
+        assert_eq!(refused("team=a%00b").field, "team");
     }
 }

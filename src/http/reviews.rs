@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::caller::{Admins, Analysts, Authorized};
+use super::query::Query;
 use super::read_replica::ReadSource;
 use super::state::AppState;
 use crate::answer_log::Export;
@@ -139,7 +140,7 @@ fn csv_body(first: ExportPage, export: Export) -> impl Stream<Item = Result<web:
 pub async fn export_reviews(
     state: web::Data<AppState>,
     caller: Authorized<Analysts>,
-    q: web::Query<ExportQuery>,
+    q: Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
     let window = q.window()?;
     let (pool, replica) = (state.database.pool().clone(), state.replica.clone());

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::body::Json;
 use super::caller::{Admins, Authorized, Caller, Readers, SelfOr, Staff};
 use super::fields::{EmailAddress, Name, Password, TimeZone, TimeZoneOrEmpty};
+use super::query::Query;
 use super::state::AppState;
 use crate::accounts::teams;
 use crate::accounts::users::{self as accounts, AccountChanges, Me, NewAccount};
@@ -146,7 +147,7 @@ impl UserQuery {
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
-    q: web::Query<UserQuery>,
+    q: Query<UserQuery>,
 ) -> ApiResult<web::Json<Vec<User>>> {
     let filter = q.into_inner().filter()?;
     let users = state

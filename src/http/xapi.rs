@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::Json;
 use super::caller::{Admins, Analysts, Authorized};
+use super::query::Query;
 use super::read_replica::ReadSource;
 use super::state::AppState;
 use crate::domain::validation::FieldError;
@@ -111,7 +112,7 @@ fn decode_cursor(cursor: &str) -> Option<(NaiveDateTime, String)> {
 pub async fn list_statements(
     state: web::Data<AppState>,
     caller: Authorized<Analysts>,
-    params: web::Query<StatementParams>,
+    params: Query<StatementParams>,
 ) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     let query = p.query()?;
