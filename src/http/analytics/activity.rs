@@ -460,7 +460,30 @@ pub async fn trends(
             }
             t
         },
-        charts::trends,
+        |t| charts::lines(&trends_chart(t)),
         "trends",
     ))
+}
+
+/// Proficiency at each week's end, one line per team (and everyone in scope).
+fn trends_chart(t: &Trends) -> charts::Lines {
+    let mut weeks: Vec<String> = Vec::new();
+    let mut series: Vec<charts::Series> = Vec::new();
+    for row in &t.rows {
+        if !weeks.contains(&row.week) {
+            weeks.push(row.week.clone());
+        }
+        match series.iter_mut().find(|s| s.name == row.group.team) {
+            Some(s) => s.values.push(row.proficiency),
+            None => series.push(charts::Series {
+                name: row.group.team.clone(),
+                values: vec![row.proficiency],
+            }),
+        }
+    }
+    charts::Lines {
+        title: "Proficiency at week end".to_string(),
+        x_labels: weeks,
+        series,
+    }
 }

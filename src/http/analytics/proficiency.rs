@@ -480,9 +480,25 @@ pub async fn heatmap(
             }
             t
         },
-        charts::heatmap,
+        |m| charts::grid(&heatmap_chart(m)),
         "heatmap",
     ))
+}
+
+/// The heatmap as drawn: rows × topics, cells coloured by predicted recall.
+fn heatmap_chart(m: &Heatmap) -> charts::Grid {
+    charts::Grid {
+        title: "Predicted recall now by topic".to_string(),
+        columns: m.topics.clone(),
+        rows: m
+            .rows
+            .iter()
+            .map(|r| charts::GridRow {
+                label: r.label.clone(),
+                cells: r.cells.iter().map(|c| (c.value, c.n)).collect(),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Deserialize, IntoParams)]

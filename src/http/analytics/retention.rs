@@ -138,7 +138,33 @@ pub async fn retention_curve(
             }
             t
         },
-        charts::retention_curve,
+        |c| charts::lines(&curve_chart(c)),
         "retention-curve",
     ))
+}
+
+/// Observed against predicted recall per bucket of days since the previous answer.
+fn curve_chart(c: &RetentionCurve) -> charts::Lines {
+    let values = |value: fn(&RetentionPoint) -> Option<f64>| c.buckets.iter().map(value).collect();
+    charts::Lines {
+        title: match &c.pack {
+            Some(p) => format!("Retention curve: {p}"),
+            None => "Retention curve".to_string(),
+        },
+        x_labels: c
+            .buckets
+            .iter()
+            .map(|b| format!("{} d (n={})", b.label, b.n))
+            .collect(),
+        series: vec![
+            charts::Series {
+                name: "observed recall".into(),
+                values: values(|b| b.observed_recall),
+            },
+            charts::Series {
+                name: "predicted recall".into(),
+                values: values(|b| b.predicted_recall),
+            },
+        ],
+    }
 }
