@@ -220,17 +220,9 @@ pub async fn engagement(
                 note(learner, *day);
             }
             for (team, user) in &s.directory.members {
-                let mut ancestors: Vec<String> = vec![team.clone()];
-                let mut cursor = s.parents.get(team).cloned().flatten();
-                while let Some(p) = cursor {
-                    if ancestors.contains(&p) {
-                        break;
-                    }
-                    cursor = s.parents.get(&p).cloned().flatten();
-                    ancestors.push(p);
-                }
+                let ancestors = s.tree.with_ancestors(std::slice::from_ref(team));
                 for (assigned, day) in &r.team_assignments {
-                    if ancestors.contains(assigned) {
+                    if ancestors.contains(&assigned.as_str()) {
                         note(user, *day);
                     }
                 }

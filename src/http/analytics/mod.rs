@@ -12,7 +12,6 @@ pub mod retention;
 pub mod weekly_recall;
 
 use foldhash::{HashMap, HashMapExt};
-use std::collections::HashSet;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -22,9 +21,10 @@ use utoipa::ToSchema;
 
 use super::caller::Caller;
 use super::read_replica::ReadSource;
-use crate::domain::accounts::{with_descendants, Role};
+use crate::domain::accounts::Role;
 use crate::domain::analytics::{round6, NuggetIndex};
 use crate::domain::scheduler::ForgettingCurve;
+use crate::domain::teams::TeamTree;
 use crate::error::{ApiError, ApiResult};
 use crate::store::analytics::{self as analytics_store, Directory, Filter};
 use crate::store::{accounts as account_store, learning, DbConnection};
@@ -145,8 +145,8 @@ pub struct Scope {
     /// learner → indexes into `teams` of every visible team they count in: their own teams and
     /// every team above them (a region counts its branches' sellers).
     pub learner_teams: HashMap<String, Vec<usize>>,
-    /// Every team of the organization → its parent.
-    pub parents: HashMap<String, Option<String>>,
+    /// Every team of the organization, nested.
+    pub tree: TeamTree,
     pub directory: Directory,
     /// The organization's nuggets with their topics and packs numbered.
     pub catalog: NuggetIndex,
@@ -174,10 +174,11 @@ pub fn scope(
     caller.require(READERS)?;
     let org = caller.org_id.as_str();
     let all_teams = account_store::list_teams(conn, org)?;
-    let parents: Vec<(String, Option<String>)> = all_teams
-        .iter()
-        .map(|t| (t.id.clone(), t.parent_id.clone()))
-        .collect();
+    let tree = TeamTree::new(
+        all_teams
+            .iter()
+            .map(|t| (t.id.clone(), t.parent_id.clone())),
+    );
     let mut visible: Option<Vec<String>> = match caller.role {
         Role::Manager => Some(account_store::team_scope(conn, org, &caller.user_id)?),
         _ => None,
@@ -188,7 +189,7 @@ pub fn scope(
         if !allowed {
             return Err(ApiError::NotFound(format!("no team {team}")));
         }
-        visible = Some(with_descendants(std::slice::from_ref(team), &parents));
+        visible = Some(tree.with_descendants(std::slice::from_ref(team)));
     }
     let packs = analytics_store::packs(conn, org)?;
     let pack_id = match &narrowing.pack {
@@ -219,30 +220,19 @@ pub fn scope(
         .enumerate()
         .map(|(i, t)| (t.id.as_str(), i))
         .collect();
-    let parent_of: HashMap<&str, Option<&str>> = all_teams
-        .iter()
-        .map(|t| (t.id.as_str(), t.parent_id.as_deref()))
-        .collect();
     let directory = analytics_store::directory(conn, org)?;
     let mut learner_teams: HashMap<String, Vec<usize>> = HashMap::new();
     for (team, user) in &directory.members {
         let entry = learner_teams.entry(user.clone()).or_default();
-        let mut cursor = Some(team.as_str());
-        let mut seen = HashSet::new();
-        while let Some(t) = cursor {
-            if !seen.insert(t) {
-                break;
-            }
+        for t in tree.with_ancestors(std::slice::from_ref(team)) {
             if let Some(&i) = index.get(t) {
                 if !entry.contains(&i) {
                     entry.push(i);
                 }
             }
-            cursor = parent_of.get(t).copied().flatten();
         }
     }
     let parameters = learning::fsrs_parameters(conn, org)?;
-    let parents = parents.into_iter().collect();
     let catalog = analytics_store::nugget_catalog(conn, org)?;
     let catalog = NuggetIndex::new(
         catalog
@@ -260,7 +250,7 @@ pub fn scope(
         },
         teams,
         learner_teams,
-        parents,
+        tree,
         catalog,
         packs,
         directory,
