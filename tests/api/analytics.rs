@@ -1011,7 +1011,7 @@ async fn trends_are_the_same_from_snapshots_and_after_a_back_dated_answer() {
         reprise::store::connect(&app.database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
     let mut conn = pool.get().unwrap();
     let snapshot = |conn: &mut reprise::store::DbConnection| {
-        reprise::weekly_recall::refresh(conn, app.clock.now())
+        reprise::analytics::recall_weeks::refresh(conn, app.clock.now())
     };
 
     let from_log = get_ok(&app, path, &analyst).await;
