@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::memory::{collect, Acc, GroupBy};
+use super::memory::{collect, rows, Acc, GroupBy};
 use super::scope::{scope, Narrowing};
 use crate::auth::Caller;
 use crate::domain::analytics::share;
@@ -67,22 +67,14 @@ pub fn knowledge_gain(
     topic: Option<&str>,
 ) -> ApiResult<KnowledgeGain> {
     let s = scope(reader, caller, now, narrowing)?;
-    let (groups, overall) = collect(
-        reader,
-        &caller.org_id,
-        &s,
-        group_by,
-        topic,
-        Duration::days(GAIN_HORIZON_DAYS),
-        MemoryRead::WithFirstAttempt,
-    )?;
+    let horizon = Duration::days(GAIN_HORIZON_DAYS);
+    let reads = MemoryRead::WithFirstAttempt;
+    let sums = collect(reader, &caller.org_id, &s, group_by, topic, horizon, reads)?;
+    let (overall, groups) = rows(sums, gain_group);
     Ok(KnowledgeGain {
         at: s.now,
         group_by,
-        overall: gain_group("all".into(), "All in scope".into(), overall),
-        groups: groups
-            .into_iter()
-            .map(|((label, key), acc)| gain_group(key, label, acc))
-            .collect(),
+        overall,
+        groups,
     })
 }

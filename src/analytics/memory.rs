@@ -170,3 +170,17 @@ pub fn collect(
     }
     Ok((out, overall))
 }
+
+/// Everything in scope together (key `all`), then each group in label order, as a view shows
+/// them: `row(key, label, sums)`.
+pub fn rows<T>(
+    (groups, overall): (Groups, Acc),
+    row: impl Fn(String, String, Acc) -> T,
+) -> (T, Vec<T>) {
+    let all = row("all".into(), "All in scope".into(), overall);
+    let groups = groups
+        .into_iter()
+        .map(|((label, key), acc)| row(key, label, acc))
+        .collect();
+    (all, groups)
+}

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::memory::{collect, Acc, GroupBy};
+use super::memory::{collect, rows, GroupBy};
 use super::scope::{scope, Narrowing};
 use crate::auth::Caller;
 use crate::domain::analytics::share;
@@ -47,28 +47,26 @@ pub fn proficiency(
     topic: Option<&str>,
 ) -> ApiResult<ProficiencyReport> {
     let s = scope(reader, caller, now, narrowing)?;
-    let (groups, overall) = collect(
+    let org = caller.org_id.as_str();
+    let sums = collect(
         reader,
-        &caller.org_id,
+        org,
         &s,
         group_by,
         topic,
         Duration::zero(),
         MemoryRead::Recall,
     )?;
-    let group = |key: String, label: String, acc: Acc| ProficiencyGroup {
+    let (overall, groups) = rows(sums, |key, label, acc| ProficiencyGroup {
         key,
         label,
         proficiency: share(acc.now.value()),
         n: acc.now.n,
-    };
+    });
     Ok(ProficiencyReport {
         at: s.now,
         group_by,
-        overall: group("all".into(), "All in scope".into(), overall),
-        groups: groups
-            .into_iter()
-            .map(|((label, key), acc)| group(key, label, acc))
-            .collect(),
+        overall,
+        groups,
     })
 }

@@ -4,6 +4,7 @@
 use crate::http::caller::{Authorized, Staff};
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -12,6 +13,7 @@ use crate::analytics;
 use crate::analytics::engagement::Engagement;
 use crate::analytics::scope::Narrowing;
 use crate::analytics::trends::Trends;
+use crate::analytics::weekly::WeeklyGroup;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::query::Query;
 use crate::http::read_replica::ReadSource;
@@ -78,12 +80,20 @@ pub async fn engagement(
     ))
 }
 
+/// The columns a weekly row starts with, and their cells.
+const WEEK_COLUMNS: [&str; 4] = ["team_id", "team", "week", "week_start"];
+
+fn week_cells(group: &WeeklyGroup, week: &str, start: NaiveDate) -> Vec<String> {
+    vec![
+        group.team_id.clone().unwrap_or_default(),
+        group.team.clone(),
+        week.to_string(),
+        start.to_string(),
+    ]
+}
+
 fn engagement_table(r: &Engagement) -> Table {
-    let mut t = Table::new(&[
-        "team_id",
-        "team",
-        "week",
-        "week_start",
+    let columns = [
         "invited",
         "started",
         "active_7d",
@@ -92,13 +102,11 @@ fn engagement_table(r: &Engagement) -> Table {
         "correct_rate",
         "median_response_ms",
         "on_time_rate",
-    ]);
+    ];
+    let mut t = Table::new(&[&WEEK_COLUMNS[..], &columns].concat());
     for x in &r.rows {
-        t.push(vec![
-            x.group.team_id.clone().unwrap_or_default(),
-            x.group.team.clone(),
-            x.week.clone(),
-            x.week_start.to_string(),
+        let mut row = week_cells(&x.group, &x.week, x.week_start);
+        row.extend([
             x.invited.to_string(),
             x.started.to_string(),
             x.active_7d.to_string(),
@@ -108,6 +116,7 @@ fn engagement_table(r: &Engagement) -> Table {
             cell(x.median_response_ms),
             cell(x.on_time_rate),
         ]);
+        t.push(row);
     }
     t
 }
@@ -154,27 +163,17 @@ pub async fn trends(
 }
 
 fn trends_table(r: &Trends) -> Table {
-    let mut t = Table::new(&[
-        "team_id",
-        "team",
-        "week",
-        "week_start",
-        "answers",
-        "correct_rate",
-        "proficiency",
-        "n",
-    ]);
+    let columns = ["answers", "correct_rate", "proficiency", "n"];
+    let mut t = Table::new(&[&WEEK_COLUMNS[..], &columns].concat());
     for x in &r.rows {
-        t.push(vec![
-            x.group.team_id.clone().unwrap_or_default(),
-            x.group.team.clone(),
-            x.week.clone(),
-            x.week_start.to_string(),
+        let mut row = week_cells(&x.group, &x.week, x.week_start);
+        row.extend([
             x.answers.to_string(),
             cell(x.correct_rate),
             cell(x.proficiency),
             x.n.to_string(),
         ]);
+        t.push(row);
     }
     t
 }
