@@ -150,3 +150,26 @@ fn pairs(
     )?;
     Ok(pairs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_default_and_name_every_value_out_of_range() {
+        let d = RiskLimits::new(None, None, None).unwrap();
+        assert_eq!((d.threshold, d.days, d.limit), (0.8, 7, 500));
+        let fields = |e: ApiError| -> Vec<String> {
+            match e {
+                ApiError::Validation { errors, .. } => {
+                    errors.into_iter().map(|e| e.field).collect()
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        let all = RiskLimits::new(Some(1.0), Some(366), Some(0)).unwrap_err();
+        assert_eq!(fields(all), vec!["threshold", "days", "limit"]);
+        let one = RiskLimits::new(Some(0.5), Some(365), Some(10_001)).unwrap_err();
+        assert_eq!(fields(one), vec!["limit"]);
+    }
+}

@@ -184,3 +184,28 @@ pub fn rows<T>(
         .collect();
     (all, groups)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_start_with_everything_in_scope_then_groups_by_label() {
+        let acc = |n: u64| Acc {
+            now: Mean { sum: 0.5, n },
+            ..Acc::default()
+        };
+        let mut groups = Groups::new();
+        groups.insert(("Zoe".into(), "id-z".into()), acc(2));
+        groups.insert(("Ann".into(), "id-a".into()), acc(1));
+        let (all, rows) = rows((groups, acc(3)), |key, label, a| (key, label, a.now.n));
+        assert_eq!(all, ("all".into(), "All in scope".into(), 3));
+        assert_eq!(
+            rows,
+            vec![
+                ("id-a".to_string(), "Ann".to_string(), 1),
+                ("id-z".to_string(), "Zoe".to_string(), 2)
+            ]
+        );
+    }
+}

@@ -114,6 +114,11 @@ pub fn scope(
     teams.sort_by(|a, b| a.name.cmp(&b.name));
     let directory = analytics_store::directory(conn, org)?;
     let learner_teams = learner_teams(&directory, &tree, &teams);
+    tracing::debug!(
+        teams = teams.len(),
+        whole_org = visible.is_none(),
+        "scope resolved"
+    );
     let parameters = learning::fsrs_parameters(conn, org)?;
     let catalog = analytics_store::nugget_catalog(conn, org)?;
     let catalog = NuggetIndex::new(

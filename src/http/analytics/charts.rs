@@ -202,3 +202,54 @@ pub fn lines(plot: &Lines) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grid_draws_its_labels_values_and_gaps() {
+        let svg = grid(&Grid {
+            title: "Recall by topic".into(),
+            columns: vec!["Closing".into(), "Discovery".into()],
+            rows: vec![GridRow {
+                label: "North".into(),
+                cells: vec![(Some(0.75), 6), (None, 0)],
+            }],
+        });
+        assert!(svg.starts_with("<svg"));
+        for text in ["Recall by topic", "Closing", "Discovery", "North"] {
+            assert!(svg.contains(text), "{text}");
+        }
+        assert!(svg.contains("75% (n=6)"));
+        assert!(svg.contains("no data"));
+    }
+
+    #[test]
+    fn lines_draw_each_series_over_the_labels() {
+        let svg = lines(&Lines {
+            title: "Proficiency at week end".into(),
+            x_labels: vec!["2026-W10".into(), "2026-W11".into()],
+            series: vec![
+                Series {
+                    name: "North".into(),
+                    values: vec![Some(0.9), Some(0.8)],
+                },
+                Series {
+                    name: "South".into(),
+                    values: vec![None, Some(0.4)],
+                },
+            ],
+        });
+        assert!(svg.starts_with("<svg"));
+        for text in [
+            "Proficiency at week end",
+            "2026-W10",
+            "2026-W11",
+            "North",
+            "South",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+    }
+}
