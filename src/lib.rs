@@ -18,6 +18,6 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 
-/// The recall weeks' keeper under the name it had before it joined the analytics service.
+/// [`analytics::recall_weeks`] at its earlier path, where `reprise bench` reaches the keeper.
 #[doc(hidden)]
 pub use analytics::recall_weeks as weekly_recall;

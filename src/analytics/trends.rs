@@ -1,5 +1,5 @@
 //! Trends per team and ISO week (UTC): answers and correct rate from the weekly roll-up, and
-//! proficiency at the week's end, the [`recall_weeks`](super::recall_weeks).
+//! proficiency at the week's end: the recall weeks ([`super::recall_weeks`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

@@ -27,7 +27,7 @@ use crate::store::{self, learning, Database, DbConnection, StoreResult};
 /// nothing to do is two small reads per organization.
 const INTERVAL: Duration = Duration::from_secs(300);
 
-/// The task: a pass over every organization of `database` now, and again every [`INTERVAL`].
+/// The task: a pass over every organization of `database` now, and again every 5 minutes.
 pub async fn run(database: Database, clock: Clock) {
     let mut tick = tokio::time::interval(INTERVAL);
     loop {
