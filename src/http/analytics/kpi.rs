@@ -54,9 +54,11 @@ pub async fn upload_kpis(
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("the upload is not valid UTF-8 text".into()))?;
     let lines = parse_kpis(text).map_err(ApiError::validation)?;
-    let clock = state.clock.clone();
+    let (clock, span) = (state.clock.clone(), tracing::Span::current());
     let upload = state
-        .db(move |conn| analytics::kpi::upload(conn, &caller, &lines, clock.now()))
+        .db(move |conn| {
+            span.in_scope(|| analytics::kpi::upload(conn, &caller, &lines, clock.now()))
+        })
         .await?;
     Ok(web::Json(upload))
 }
