@@ -2,6 +2,7 @@
 //! binary and the integration tests start exactly the same thing.
 
 pub mod accounts;
+pub mod analytics;
 pub mod answer_log;
 pub mod assignments;
 pub mod auth;
@@ -24,4 +25,3 @@ pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod weekly_recall;

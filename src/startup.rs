@@ -92,7 +92,10 @@ impl Application {
         });
         let server = serve(listener, state.clone(), learning.clone())?;
         actix_web::rt::spawn(forwarder.run(forward_every));
-        actix_web::rt::spawn(crate::weekly_recall::run(state.clone()));
+        actix_web::rt::spawn(crate::analytics::recall_weeks::run(
+            state.database.clone(),
+            state.clock.clone(),
+        ));
         Ok(Application {
             port,
             server,

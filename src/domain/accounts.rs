@@ -171,22 +171,6 @@ pub struct Team {
     pub created_at: DateTime<Utc>,
 }
 
-/// `roots` plus every team nested below them, given all `(team, parent)` pairs of the org.
-pub fn with_descendants(roots: &[String], all: &[(String, Option<String>)]) -> Vec<String> {
-    let mut scope: Vec<String> = roots.to_vec();
-    let mut i = 0;
-    while i < scope.len() {
-        let parent = scope[i].clone();
-        for (id, p) in all {
-            if p.as_deref() == Some(parent.as_str()) && !scope.contains(id) {
-                scope.push(id.clone());
-            }
-        }
-        i += 1;
-    }
-    scope
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,18 +209,6 @@ mod tests {
         assert_eq!(slugify("Demo Sales Co"), "demo-sales-co");
         assert_eq!(slugify("  Ünïcode & Co!! "), "n-code-co");
         assert_eq!(slugify("!!!"), "");
-    }
-
-    #[test]
-    fn nested_teams_are_in_scope() {
-        let all = vec![
-            ("emea".to_string(), None),
-            ("benelux".to_string(), Some("emea".to_string())),
-            ("antwerp".to_string(), Some("benelux".to_string())),
-            ("us".to_string(), None),
-        ];
-        let scope = with_descendants(&["emea".to_string()], &all);
-        assert_eq!(scope, vec!["emea", "benelux", "antwerp"]);
     }
 
     #[test]

@@ -165,6 +165,11 @@ pub fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
+/// A share or mean as views show it: rounded by [`round6`]; `None` (nothing behind it) stays.
+pub fn share(v: Option<f64>) -> Option<f64> {
+    v.map(round6)
+}
+
 /// One bucket of the retention curve: reviews whose time since the previous review of the same
 /// nugget lies in `[from_days, to_days)`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,9 +1,11 @@
-//! Weekly recall snapshots, the pure part: which ISO weeks (UTC) a snapshot covers, which of
-//! them an answer changes, and the recall a learner × nugget history gives at each week's end.
+//! Recall weeks, the pure part. A recall week is the mean predicted recall of a scope at the end
+//! of an ISO week (UTC), the trends view's proficiency; ended weeks are kept as per-learner
+//! snapshots. Here: which weeks are kept, which of them an answer changes, and the recall a
+//! learner × nugget history gives at each week's end.
 //!
 //! A week is read at its end, the Monday midnight after it, and counts every answer up to and
-//! including that instant (the trends view's rule). Once a week has ended and settled it only
-//! changes through an answer back-dated into it, so its per-learner sums can be kept.
+//! including that instant. Once a week has ended and settled it only changes through an answer
+//! back-dated into it, so its per-learner sums can be kept.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 

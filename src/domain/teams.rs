@@ -81,6 +81,18 @@ mod tests {
     }
 
     #[test]
+    fn nested_teams_are_in_scope_roots_first() {
+        let t = TeamTree::new([
+            ("emea".to_string(), None),
+            ("benelux".to_string(), Some("emea".to_string())),
+            ("antwerp".to_string(), Some("benelux".to_string())),
+            ("us".to_string(), None),
+        ]);
+        let scope = t.with_descendants(&["emea".to_string()]);
+        assert_eq!(scope, vec!["emea", "benelux", "antwerp"]);
+    }
+
+    #[test]
     fn descendants_include_every_level() {
         let t = tree();
         let mut below = t.with_descendants(&["emea".to_string()]);

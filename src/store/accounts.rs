@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{logins, organizations, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::accounts::{Organization, Role, Team, User};
+use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations)]
@@ -435,7 +436,7 @@ pub fn team_scope(
         .filter(teams::org_id.eq(org_id))
         .select((teams::id, teams::parent_id))
         .load(conn)?;
-    Ok(crate::domain::accounts::with_descendants(&direct, &all))
+    Ok(TeamTree::new(all).with_descendants(&direct))
 }
 
 /// Teams the user is a direct member of.

@@ -486,7 +486,7 @@ fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     date.and_hms_nano_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, nanos)
 }
 
-/// One answer, as the replay of trends' weekly recall reads it: who, which nugget, when, and
+/// One answer, as the replay of the recall weeks reads it: who, which nugget, when, and
 /// the stability it left (nothing more: the replay reads millions of them).
 #[derive(Debug, Clone)]
 pub struct AnswerFact {

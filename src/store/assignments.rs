@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::schema::{assignment_learners, assignments, packs, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
-use crate::domain::accounts::with_descendants;
 use crate::domain::assignments::{Assignment, PolicyName, Settings};
+use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = assignments)]
@@ -284,7 +284,7 @@ pub fn learners_of(
             .filter(teams::org_id.eq(org_id))
             .select((teams::id, teams::parent_id))
             .load(conn)?;
-        let scope = with_descendants(std::slice::from_ref(team), &all);
+        let scope = TeamTree::new(all).with_descendants(std::slice::from_ref(team));
         let members: Vec<String> = team_members::table
             .inner_join(
                 users::table.on(users::org_id

@@ -1,9 +1,10 @@
-//! Weekly recall snapshots (`recall_weeks`, `recall_weeks_done`, `recall_weeks_stale`): per
-//! learner and ended week the summed predicted recall at the week's end, the organization weeks
-//! whose rows are complete, and learners whose rows a back-dated answer made untrustworthy.
+//! Recall weeks kept as snapshots (a recall week: the mean predicted recall of a scope at the end
+//! of an ISO week). Tables `recall_weeks`, `recall_weeks_done`, `recall_weeks_stale`: per learner
+//! and ended week the summed predicted recall at the week's end, the organization weeks whose
+//! rows are complete, and learners whose rows a back-dated answer made untrustworthy.
 //!
 //! Writers race safely: the background task of several instances, and answers. Rules that keep
-//! the rows right whatever the interleaving (see `crate::weekly_recall`):
+//! the rows right whatever the interleaving (see `crate::analytics::recall_weeks::keeper`):
 //! - a back-dated answer deletes the learner's rows from the week it changes and marks the
 //!   learner stale (in the answer's transaction); readers ignore a stale learner's rows from
 //!   that week on;

@@ -1011,7 +1011,7 @@ async fn trends_are_the_same_from_snapshots_and_after_a_back_dated_answer() {
         reprise::store::connect(&app.database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
     let mut conn = pool.get().unwrap();
     let snapshot = |conn: &mut reprise::store::DbConnection| {
-        reprise::weekly_recall::refresh(conn, app.clock.now())
+        reprise::analytics::recall_weeks::refresh(conn, app.clock.now())
     };
 
     let from_log = get_ok(&app, path, &analyst).await;
@@ -1064,4 +1064,22 @@ async fn trends_are_the_same_from_snapshots_and_after_a_back_dated_answer() {
             .unwrap();
     }
     assert_eq!(get_ok(&app, path, &analyst).await, stale, "the log agrees");
+}
+/// A view's log lines name its organization and view: the handler's span holds the service's,
+/// though the service reads on a blocking thread.
+#[actix_web::test]
+async fn a_views_log_lines_name_its_organization_and_view() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let me = get_ok(&app, "/api/v1/me", &f.analyst).await;
+    let org = me["organization"]["id"].as_str().unwrap().to_string();
+    get_ok(&app, "/api/v1/analytics/heatmap?rows=learner", &f.analyst).await;
+    let logs = captured_logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("scope resolved") && l.contains(&org))
+        .unwrap_or_else(|| panic!("no scope of {org} logged"));
+    let handler = format!("heatmap{{org={org} view=\"heatmap\"}}");
+    let service = format!("{handler}:{handler}:scope{{org={org}}}");
+    assert!(line.contains(&service), "{line}");
 }

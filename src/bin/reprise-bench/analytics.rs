@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{load, server, PgDatabase};
+use reprise::analytics::recall_weeks;
 use reprise::auth::jwt::TokenKeys;
 use reprise::demo::scale;
 use reprise::domain::accounts::Role;
 use reprise::store::{self, analytics as analytics_store, SqliteSync};
-use reprise::weekly_recall;
 
 pub struct Options {
     pub learners: usize,
@@ -251,7 +251,7 @@ fn engine(
         // keeps; the generator writes them complete, and this pass (what the task would do)
         // makes sure, so the timings are of the steady state and not of a first replay.
         let t = Instant::now();
-        let filled = weekly_recall::refresh_org(conn, &org.org_id, chrono::Utc::now())?;
+        let filled = recall_weeks::refresh_org(conn, &org.org_id, chrono::Utc::now())?;
         println!(
             "{engine}: weekly recall snapshots complete ({} weeks and {} learners filled in \
              {:.1} s)",

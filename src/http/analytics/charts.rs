@@ -1,14 +1,40 @@
-//! SVG charts of the heatmap, the retention curve and the trends, drawn with `plotters`' SVG
-//! backend. Colours: viridis for values (readable by the colour-blind, monotone in lightness),
-//! and the Okabe–Ito palette for lines.
+//! SVG charts, drawn with `plotters`' SVG backend: a grid of coloured cells (the heatmap) and
+//! lines over categories (the retention curve, the trends). Colours: viridis for values
+//! (readable by the colour-blind, monotone in lightness), and the Okabe–Ito palette for lines.
+//!
+//! Charts take plain data ([`Grid`], [`Lines`]), not the views' reports: each view says what to
+//! draw, so the charts know nothing of the views.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::activity::Trends;
-use super::proficiency::Heatmap;
-use super::retention::RetentionCurve;
 use crate::domain::analytics::viridis;
+
+/// Rows × columns of values in 0..=1, each with the number of observations behind it.
+pub struct Grid {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<GridRow>,
+}
+
+pub struct GridRow {
+    pub label: String,
+    /// One cell per column: the value (`None`: no data) and its n.
+    pub cells: Vec<(Option<f64>, u64)>,
+}
+
+/// Series of values in 0..=1 over categorical x labels.
+pub struct Lines {
+    pub title: String,
+    pub x_labels: Vec<String>,
+    pub series: Vec<Series>,
+}
+
+pub struct Series {
+    pub name: String,
+    /// One value per x label; `None` leaves a gap.
+    pub values: Vec<Option<f64>>,
+}
 
 /// Okabe–Ito: distinguishable with every common colour-vision deficiency.
 const LINES: [RGBColor; 7] = [
@@ -34,14 +60,14 @@ fn short(s: &str, max: usize) -> String {
     }
 }
 
-/// Heatmap: one row per learner or team, one column per topic, cells coloured by predicted
-/// recall with the value and n written in.
-pub fn heatmap(map: &Heatmap) -> String {
+/// Cells coloured by value with the value and n written in, row labels on the left and column
+/// labels on top, and the colour scale below.
+pub fn grid(map: &Grid) -> String {
     const CELL_W: u32 = 110;
     const CELL_H: u32 = 34;
     const LEFT: u32 = 190;
     const TOP: u32 = 80;
-    let width = LEFT + CELL_W * map.topics.len().max(1) as u32 + 30;
+    let width = LEFT + CELL_W * map.columns.len().max(1) as u32 + 30;
     let height = TOP + CELL_H * map.rows.len().max(1) as u32 + 70;
     let mut out = String::new();
     {
@@ -49,21 +75,17 @@ pub fn heatmap(map: &Heatmap) -> String {
         let _ = root.fill(&WHITE);
         let title = ("sans-serif", 18).into_font().color(&BLACK);
         let label = ("sans-serif", 13).into_font().color(&BLACK);
-        let _ = root.draw(&Text::new(
-            "Predicted recall now by topic".to_string(),
-            (10, 10),
-            title,
-        ));
+        let _ = root.draw(&Text::new(map.title.clone(), (10, 10), title));
         let centred = |color: &RGBColor| {
             ("sans-serif", 12)
                 .into_font()
                 .color(color)
                 .pos(Pos::new(HPos::Center, VPos::Center))
         };
-        for (j, topic) in map.topics.iter().enumerate() {
+        for (j, column) in map.columns.iter().enumerate() {
             let x = (LEFT + CELL_W * j as u32 + CELL_W / 2) as i32;
             let _ = root.draw(&Text::new(
-                short(topic, 16),
+                short(column, 16),
                 (x, TOP as i32 - 14),
                 centred(&BLACK),
             ));
@@ -75,9 +97,9 @@ pub fn heatmap(map: &Heatmap) -> String {
                 (10, y + CELL_H as i32 / 2 - 7),
                 label.clone(),
             ));
-            for (j, c) in row.cells.iter().enumerate() {
+            for (j, &(value, n)) in row.cells.iter().enumerate() {
                 let x = (LEFT + CELL_W * j as u32) as i32;
-                let (fill, ink) = match c.value {
+                let (fill, ink) = match value {
                     Some(v) => {
                         let (r, g, b) = viridis(v);
                         let ink = if v > 0.6 { BLACK } else { WHITE };
@@ -89,8 +111,8 @@ pub fn heatmap(map: &Heatmap) -> String {
                     [(x, y), (x + CELL_W as i32 - 2, y + CELL_H as i32 - 2)],
                     fill.filled(),
                 ));
-                let text = match c.value {
-                    Some(v) => format!("{:.0}% (n={})", v * 100.0, c.n),
+                let text = match value {
+                    Some(v) => format!("{:.0}% (n={n})", v * 100.0),
                     None => "no data".to_string(),
                 };
                 let _ = root.draw(&Text::new(
@@ -117,8 +139,9 @@ pub fn heatmap(map: &Heatmap) -> String {
     out
 }
 
-/// Line chart of 0..=1 series over categorical x labels.
-fn lines(title: &str, x_labels: &[String], series: &[(String, Vec<Option<f64>>)]) -> String {
+/// One line per series, with a dot per value and a legend.
+pub fn lines(plot: &Lines) -> String {
+    let (title, x_labels) = (&plot.title, &plot.x_labels);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (820, 460)).into_drawing_area();
@@ -149,7 +172,7 @@ fn lines(title: &str, x_labels: &[String], series: &[(String, Vec<Option<f64>>)]
             .y_desc("recall")
             .label_style(("sans-serif", 12))
             .draw();
-        for (k, (name, values)) in series.iter().enumerate() {
+        for (k, Series { name, values }) in plot.series.iter().enumerate() {
             let color = LINES[k % LINES.len()];
             let points: Vec<(f64, f64)> = values
                 .iter()
@@ -180,45 +203,53 @@ fn lines(title: &str, x_labels: &[String], series: &[(String, Vec<Option<f64>>)]
     out
 }
 
-/// Observed against predicted recall per bucket of days since the previous answer.
-pub fn retention_curve(c: &RetentionCurve) -> String {
-    let labels: Vec<String> = c
-        .buckets
-        .iter()
-        .map(|b| format!("{} d (n={})", b.label, b.n))
-        .collect();
-    let title = match &c.pack {
-        Some(p) => format!("Retention curve: {p}"),
-        None => "Retention curve".to_string(),
-    };
-    lines(
-        &title,
-        &labels,
-        &[
-            (
-                "observed recall".into(),
-                c.buckets.iter().map(|b| b.observed_recall).collect(),
-            ),
-            (
-                "predicted recall".into(),
-                c.buckets.iter().map(|b| b.predicted_recall).collect(),
-            ),
-        ],
-    )
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Proficiency at each week's end, one line per team (and everyone in scope).
-pub fn trends(t: &Trends) -> String {
-    let mut weeks: Vec<String> = Vec::new();
-    let mut series: Vec<(String, Vec<Option<f64>>)> = Vec::new();
-    for row in &t.rows {
-        if !weeks.contains(&row.week) {
-            weeks.push(row.week.clone());
+    #[test]
+    fn a_grid_draws_its_labels_values_and_gaps() {
+        let svg = grid(&Grid {
+            title: "Recall by topic".into(),
+            columns: vec!["Closing".into(), "Discovery".into()],
+            rows: vec![GridRow {
+                label: "North".into(),
+                cells: vec![(Some(0.75), 6), (None, 0)],
+            }],
+        });
+        assert!(svg.starts_with("<svg"));
+        for text in ["Recall by topic", "Closing", "Discovery", "North"] {
+            assert!(svg.contains(text), "{text}");
         }
-        match series.iter_mut().find(|(name, _)| *name == row.group.team) {
-            Some((_, values)) => values.push(row.proficiency),
-            None => series.push((row.group.team.clone(), vec![row.proficiency])),
+        assert!(svg.contains("75% (n=6)"));
+        assert!(svg.contains("no data"));
+    }
+
+    #[test]
+    fn lines_draw_each_series_over_the_labels() {
+        let svg = lines(&Lines {
+            title: "Proficiency at week end".into(),
+            x_labels: vec!["2026-W10".into(), "2026-W11".into()],
+            series: vec![
+                Series {
+                    name: "North".into(),
+                    values: vec![Some(0.9), Some(0.8)],
+                },
+                Series {
+                    name: "South".into(),
+                    values: vec![None, Some(0.4)],
+                },
+            ],
+        });
+        assert!(svg.starts_with("<svg"));
+        for text in [
+            "Proficiency at week end",
+            "2026-W10",
+            "2026-W11",
+            "North",
+            "South",
+        ] {
+            assert!(svg.contains(text), "{text}");
         }
     }
-    lines("Proficiency at week end", &weeks, &series)
 }

@@ -1,34 +1,21 @@
-//! Business KPIs (sales figures per seller and period) and their correlation with proficiency.
+//! Routes of business KPIs (sales figures per seller and period): the CSV upload and their
+//! correlation with proficiency ([`crate::analytics::kpi`]).
 
 use crate::http::caller::{Analysts, Authorized, Staff};
-use foldhash::{HashMap, HashMapExt};
-use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::{cell, negotiate, respond, scope, share, Narrowing, OutputFormat, Table};
-use crate::domain::analytics::{parse_kpis, pearson, spearman, Mean, MIN_CORRELATION_PAIRS};
-use crate::domain::validation::FieldError;
+use super::{cell, negotiate, read_view, respond, OutputFormat, Table};
+use crate::analytics;
+use crate::analytics::kpi::{KpiCorrelation, KpiUpload};
+use crate::analytics::scope::Narrowing;
+use crate::domain::analytics::parse_kpis;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::query::Query;
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
-use crate::store::analytics::{self as analytics_store, fold_memory, MemoryFact, MemoryRead};
-use crate::store::{self};
-
-/// (proficiency, KPI value) of the sellers in one group.
-type Pairs = (Vec<f64>, Vec<f64>);
-
-#[derive(Serialize, ToSchema)]
-pub struct KpiUpload {
-    /// Values stored (each replaced any earlier value of the same seller, period and metric).
-    pub rows: usize,
-    pub sellers: usize,
-    pub metrics: Vec<String>,
-    pub periods: Vec<String>,
-}
 
 /// Upload KPI values as CSV (`email,period,metric,value`; analysts and admins). All or nothing:
 /// every problem is reported with its line; a value for the same seller, period and metric
@@ -46,6 +33,7 @@ pub struct KpiUpload {
     security(("bearer" = []))
 )]
 #[post("/api/v1/kpis")]
+#[tracing::instrument(skip_all, fields(org = %caller.org_id, view = "kpis"))]
 pub async fn upload_kpis(
     state: web::Data<AppState>,
     caller: Authorized<Analysts>,
@@ -66,48 +54,10 @@ pub async fn upload_kpis(
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("the upload is not valid UTF-8 text".into()))?;
     let lines = parse_kpis(text).map_err(ApiError::validation)?;
-    let st = state.clone();
+    let (clock, span) = (state.clock.clone(), tracing::Span::current());
     let upload = state
         .db(move |conn| {
-            let org = caller.org_id.as_str();
-            let dir = analytics_store::directory(conn, org)?;
-            let by_email: HashMap<&str, &str> = dir
-                .users
-                .iter()
-                .map(|(id, (_, email, _))| (email.as_str(), id.as_str()))
-                .collect();
-            let mut errors = Vec::new();
-            let mut rows = Vec::with_capacity(lines.len());
-            for l in &lines {
-                match by_email.get(l.email.as_str()) {
-                    Some(id) => {
-                        rows.push((id.to_string(), l.period.clone(), l.metric.clone(), l.value))
-                    }
-                    None => errors.push(FieldError {
-                        line: Some(l.line),
-                        ..FieldError::new(
-                            "email",
-                            format!("no user {} in this organization", l.email),
-                        )
-                    }),
-                }
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            let now = st.clock.now().naive_utc();
-            store::write_tx(conn, |conn| {
-                analytics_store::replace_kpis(conn, org, &rows, now)
-            })?;
-            let set = |f: fn(&(String, String, String, f64)) -> &String| {
-                rows.iter().map(f).cloned().collect::<BTreeSet<_>>()
-            };
-            Ok(KpiUpload {
-                rows: rows.len(),
-                sellers: set(|r| &r.0).len(),
-                metrics: set(|r| &r.2).into_iter().collect(),
-                periods: set(|r| &r.1).into_iter().collect(),
-            })
+            span.in_scope(|| analytics::kpi::upload(conn, &caller, &lines, clock.now()))
         })
         .await?;
     Ok(web::Json(upload))
@@ -124,30 +74,6 @@ pub struct CorrelationQuery {
     pub format: Option<OutputFormat>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Correlation {
-    pub metric: String,
-    pub period: String,
-    /// Null for everyone in scope.
-    pub team_id: Option<String>,
-    pub team: String,
-    /// Sellers with both a proficiency and a value.
-    pub n: usize,
-    /// Pearson's r (null when fewer than two pairs or no variation).
-    pub pearson: Option<f64>,
-    /// Spearman's rho (ranks; ties averaged).
-    pub spearman: Option<f64>,
-    /// True when n < 8: too few sellers for the coefficients to mean much.
-    pub too_small: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct KpiCorrelation {
-    /// Below this many pairs a correlation is flagged `too_small`.
-    pub min_pairs: usize,
-    pub correlations: Vec<Correlation>,
-}
-
 /// Correlation between each seller's current proficiency (mean predicted recall now) and a KPI,
 /// per metric, period and team, and for everyone in scope.
 #[utoipa::path(
@@ -160,6 +86,7 @@ pub struct KpiCorrelation {
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/kpi-correlation")]
+#[tracing::instrument(skip_all, fields(org = %caller.org_id, view = "kpi-correlation"))]
 pub async fn kpi_correlation(
     state: web::Data<AppState>,
     caller: Authorized<Staff>,
@@ -172,95 +99,45 @@ pub async fn kpi_correlation(
         team_id: q.team_id,
         ..Narrowing::default()
     };
-    let st = state.clone();
-    let (report, source) = state
-        .read_db(move |conn| {
-            let s = scope(conn, &caller, st.clock.now(), &narrowing)?;
-            let org = caller.org_id.as_str();
-            let mut proficiency: HashMap<String, Mean> = HashMap::new();
-            let now_us = s.now.timestamp_micros();
-            let fold = |m: &mut Mean, f: MemoryFact<'_>| m.add(f.recall_at(&s.curve, now_us));
-            fold_memory(
-                conn,
-                org,
-                &s.filter,
-                MemoryRead::Recall,
-                fold,
-                |learner, m| {
-                    proficiency.entry(learner.to_string()).or_default().merge(m);
-                },
-            )?;
-            let values =
-                analytics_store::kpis(conn, org, q.metric.as_deref(), q.period.as_deref())?;
-            // (metric, period) → group index → pairs; the last group is everyone in scope.
-            let all = s.teams.len();
-            let mut pairs: BTreeMap<(String, String), BTreeMap<usize, Pairs>> = BTreeMap::new();
-            for (user, period, metric, value) in values {
-                let Some(p) = proficiency.get(&user).and_then(Mean::value) else {
-                    continue;
-                };
-                let groups = pairs.entry((metric, period)).or_default();
-                for &g in s.teams_of(&user).iter().chain(std::iter::once(&all)) {
-                    let (xs, ys) = groups.entry(g).or_default();
-                    xs.push(p);
-                    ys.push(value);
-                }
-            }
-            let mut correlations = Vec::new();
-            for ((metric, period), groups) in pairs {
-                for (g, (xs, ys)) in groups {
-                    let (team_id, team) = match s.teams.get(g) {
-                        Some(t) => (Some(t.id.clone()), t.name.clone()),
-                        None => (None, "All in scope".to_string()),
-                    };
-                    correlations.push(Correlation {
-                        metric: metric.clone(),
-                        period: period.clone(),
-                        team_id,
-                        team,
-                        n: xs.len(),
-                        pearson: share(pearson(&xs, &ys)),
-                        spearman: share(spearman(&xs, &ys)),
-                        too_small: xs.len() < MIN_CORRELATION_PAIRS,
-                    });
-                }
-            }
-            Ok(KpiCorrelation {
-                min_pairs: MIN_CORRELATION_PAIRS,
-                correlations,
-            })
-        })
-        .await?;
+    let (metric, period) = (q.metric, q.period);
+    let (report, source) = read_view(&state, move |reader, now| {
+        let (metric, period) = (metric.as_deref(), period.as_deref());
+        analytics::kpi::correlation(reader, &caller, now, &narrowing, metric, period)
+    })
+    .await?;
+    let svg = |_: &KpiCorrelation| String::new();
     Ok(respond(
         format,
         source,
         &report,
-        |r| {
-            let mut t = Table::new(&[
-                "metric",
-                "period",
-                "team_id",
-                "team",
-                "n",
-                "pearson",
-                "spearman",
-                "too_small",
-            ]);
-            for c in &r.correlations {
-                t.push(vec![
-                    c.metric.clone(),
-                    c.period.clone(),
-                    c.team_id.clone().unwrap_or_default(),
-                    c.team.clone(),
-                    c.n.to_string(),
-                    cell(c.pearson),
-                    cell(c.spearman),
-                    c.too_small.to_string(),
-                ]);
-            }
-            t
-        },
-        |_| String::new(),
+        correlation_table,
+        svg,
         "kpi-correlation",
     ))
+}
+
+fn correlation_table(r: &KpiCorrelation) -> Table {
+    let mut t = Table::new(&[
+        "metric",
+        "period",
+        "team_id",
+        "team",
+        "n",
+        "pearson",
+        "spearman",
+        "too_small",
+    ]);
+    for c in &r.correlations {
+        t.push(vec![
+            c.metric.clone(),
+            c.period.clone(),
+            c.team_id.clone().unwrap_or_default(),
+            c.team.clone(),
+            c.n.to_string(),
+            cell(c.pearson),
+            cell(c.spearman),
+            c.too_small.to_string(),
+        ]);
+    }
+    t
 }

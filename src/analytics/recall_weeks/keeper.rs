@@ -1,5 +1,5 @@
-//! Keeps the weekly recall snapshots the trends view reads (`recall_weeks`): at start and every
-//! few minutes, for every organization, completes each kept week (see
+//! Keeps the recall weeks' snapshots the trends view reads: at start and every few minutes, for
+//! every organization, completes each kept week (see
 //! [`crate::domain::recall_weeks::kept_weeks`]) that has no complete snapshot for the current
 //! forgetting curve with one replay of the answer log, then recomputes learners a back-dated
 //! answer marked stale from their own log.
@@ -10,30 +10,31 @@
 
 use std::time::Duration;
 
-use actix_web::web;
 use chrono::{DateTime, Utc};
 
+use crate::clock::Clock;
 use crate::domain::analytics::Mean;
 use crate::domain::recall_weeks::{kept_weeks, missing_weeks, week_end};
 use crate::domain::scheduler::ForgettingCurve;
-use crate::http::AppState;
+use crate::error::ApiError;
 use crate::store::analytics::Filter;
 use crate::store::recall_weeks::{
     complete_week, done_weeks, organization_ids, replace_learner, stale_learners, sums_from_log,
 };
-use crate::store::{self, learning, DbConnection, StoreResult};
+use crate::store::{self, learning, Database, DbConnection, StoreResult};
 
 /// Between passes: a new week is snapshotted within minutes of settling, and a pass with
 /// nothing to do is two small reads per organization.
 const INTERVAL: Duration = Duration::from_secs(300);
 
-pub async fn run(state: web::Data<AppState>) {
-    let mut tick = actix_web::rt::time::interval(INTERVAL);
+/// The task: a pass over every organization of `database` now, and again every 5 minutes.
+pub async fn run(database: Database, clock: Clock) {
+    let mut tick = tokio::time::interval(INTERVAL);
     loop {
         tick.tick().await;
-        let st = state.clone();
-        let pass = state
-            .db(move |conn| Ok(refresh(conn, st.clock.now())))
+        let clock = clock.clone();
+        let pass = database
+            .run(move |conn| Ok::<_, ApiError>(refresh(conn, clock.now())))
             .await;
         match pass {
             Ok(done) if done.weeks + done.learners > 0 => {
@@ -60,6 +61,7 @@ pub struct Refreshed {
 
 /// One pass over every organization at `now`. An organization that fails is logged and tried
 /// again on the next pass; the others go on.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn refresh(conn: &mut DbConnection, now: DateTime<Utc>) -> Refreshed {
     let mut total = Refreshed::default();
     let orgs = match organization_ids(conn) {
@@ -82,6 +84,7 @@ pub fn refresh(conn: &mut DbConnection, now: DateTime<Utc>) -> Refreshed {
 }
 
 /// Completes an organization's missing weeks, then recomputes its stale learners.
+#[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
 pub fn refresh_org(
     conn: &mut DbConnection,
     org: &str,

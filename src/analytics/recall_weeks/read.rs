@@ -1,5 +1,5 @@
-//! The trends view's proficiency: mean predicted recall per group and week, read from the
-//! weekly snapshots where they are complete and current, and computed where they are not.
+//! A view's recall weeks: the mean predicted recall per group and week, read from the
+//! snapshots where they are complete and current, and computed where they are not.
 //!
 //! - Ended weeks marked done for the organization's curve: the learners' snapshot rows.
 //! - Learners a back-dated answer made stale (from their mark on), and rows of another curve:
@@ -19,7 +19,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::Scope;
+use crate::analytics::scope::Scope;
+use crate::analytics::weekly::Weeks;
 use crate::domain::analytics::Mean;
 use crate::domain::recall_weeks::week_end;
 use crate::error::ApiResult;
@@ -28,17 +29,17 @@ use crate::store::analytics::{fold_memory, Filter, MemoryFact, MemoryRead};
 use crate::store::reader::Reader;
 use crate::store::recall_weeks::{done_weeks, for_each_row, stale_learners, sums_from_log};
 
-/// Mean recall per (group, week index) at the instants `ends` of the weeks `starts` (the last
-/// may be the current week, read at `s.now`), over the learners in `learners` (learner → group
-/// indexes).
-pub fn recall_means(
+/// Mean recall per (group, week index) at the ends of `weeks` (the last may be the current
+/// week, read at `s.now`), over the learners in `learners` (learner → group indexes).
+#[tracing::instrument(level = "debug", skip_all, fields(org = %org, weeks = weeks.starts.len()))]
+pub fn means(
     reader: &mut Reader<'_>,
     org: &str,
     s: &Scope,
-    starts: &[NaiveDate],
-    ends: &[DateTime<Utc>],
+    weeks: &Weeks,
     learners: &HashMap<String, Vec<usize>>,
 ) -> ApiResult<HashMap<(usize, usize), Mean>> {
+    let (starts, ends): (&[NaiveDate], &[DateTime<Utc>]) = (&weeks.starts, &weeks.ends);
     let (conn, pool) = reader.parts();
     store::read_tx(conn, |conn| {
         let mut means: HashMap<(usize, usize), Mean> = HashMap::new();
