@@ -474,3 +474,56 @@ async fn learners_and_outside_managers_stay_in_their_lane() {
     .await;
     assert_eq!(assignments, json!([]));
 }
+
+/// Text authors type reaches analysts' CSV downloads; no cell of it runs as a formula there.
+#[actix_web::test]
+async fn csv_exports_carry_no_formulas() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(6).await;
+    let evil = r#"=HYPERLINK("http://evil.example","x")"#;
+    let yaml = sample_pack_yaml("sample").replace("topic: Discovery", &format!("topic: '{evil}'"));
+    let yaml = yaml
+        .replace("slug: sample", "slug: evil")
+        .replace("Sample pack sample", "Evil");
+    expect_json(app.upload_yaml(&l.author, &yaml).await, StatusCode::CREATED).await;
+    app.publish(&l.author, "evil").await;
+    expect_json(
+        app.post_json(
+            "/api/v1/assignments",
+            Some(&l.author),
+            &serde_json::json!({"pack": "evil", "team_id": l.team_id, "starts_on": "2026-03-02", "daily_cap": 6}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let q = app.queue(&l.learner).await;
+    for n in q["nuggets"].as_array().unwrap() {
+        app.answer(&l.learner, n["nugget_id"].as_str().unwrap(), &["b"])
+            .await;
+    }
+    let (_, analyst) = app.create_user(&l.org, "hr@acme.example", "analyst").await;
+    for path in [
+        "/api/v1/analytics/proficiency?group_by=topic&format=csv",
+        "/api/v1/analytics/heatmap?format=csv",
+        "/api/v1/analytics/knowledge-gain?group_by=topic&format=csv",
+    ] {
+        let res = app.get(path, Some(&analyst)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let text = res.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let cells: Vec<String> = reader
+            .records()
+            .flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>())
+            .collect();
+        assert!(
+            cells.iter().any(|c| c == &format!("'{evil}")),
+            "{path}: the topic is there, neutralised: {text}"
+        );
+        assert!(
+            cells.iter().all(|c| !c.starts_with(['=', '+', '@'])
+                && (!c.starts_with('-') || c.parse::<f64>().is_ok())),
+            "{path}: a cell would run: {text}"
+        );
+    }
+}

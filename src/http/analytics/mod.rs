@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 use super::read_replica::ReadSource;
 use super::state::AppState;
 use crate::domain::analytics::round6;
+use crate::domain::spreadsheet::safe_cell;
 use crate::error::{ApiError, ApiResult};
 use crate::store::reader::Reader;
 
@@ -96,11 +97,14 @@ impl Table {
         self.rows.push(row);
     }
 
+    /// The table as CSV. Labels come from what authors and admins typed (topics, packs, teams,
+    /// names), so every cell passes `domain::spreadsheet::safe_cell`: none runs as a formula
+    /// in the analyst's spreadsheet; numbers are written as they are.
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         let _ = w.write_record(&self.columns);
         for r in &self.rows {
-            let _ = w.write_record(r);
+            let _ = w.write_record(r.iter().map(|c| safe_cell(c).into_owned()));
         }
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
