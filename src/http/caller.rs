@@ -92,8 +92,6 @@ macro_rules! role_set {
     };
 }
 
-role_set!(/// Everyone with nuggets to answer: any role can be assigned a pack.
-    Learners = [Learner, Author, Admin, Manager, Analyst]);
 role_set!(/// Administrators.
     Admins = [Admin]);
 role_set!(/// Who writes content.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::Json;
-use super::caller::{Authorized, Learners};
+use super::caller::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::learning::{AnswerRequest, AnswerResult, BatchItem, LearningHandle, Queue};
 
@@ -25,10 +25,10 @@ use crate::learning::{AnswerRequest, AnswerResult, BatchItem, LearningHandle, Qu
 #[get("/api/v1/me/queue")]
 pub async fn get_queue(
     learning: web::Data<LearningHandle>,
-    caller: Authorized<Learners>,
+    caller: Caller,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let queue = learning.queue(caller.0).await?;
+    let queue = learning.queue(caller).await?;
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -65,10 +65,10 @@ pub async fn get_queue(
 #[post("/api/v1/me/answers")]
 pub async fn post_answer(
     learning: web::Data<LearningHandle>,
-    caller: Authorized<Learners>,
+    caller: Caller,
     body: Json<AnswerRequest>,
 ) -> ApiResult<HttpResponse> {
-    let result = learning.answer(caller.0, body.0).await?;
+    let result = learning.answer(caller, body.0).await?;
     Ok(if result.replayed {
         HttpResponse::Ok()
     } else {
@@ -142,11 +142,11 @@ pub struct BatchResult {
 #[post("/api/v1/me/answers/batch")]
 pub async fn post_batch(
     learning: web::Data<LearningHandle>,
-    caller: Authorized<Learners>,
+    caller: Caller,
     body: Json<BatchRequest>,
 ) -> ApiResult<web::Json<BatchResult>> {
     // 1 to MAX_BATCH_ANSWERS, checked while reading the body.
-    let results = learning.sync(caller.0, body.0.answers).await?;
+    let results = learning.sync(caller, body.0.answers).await?;
     Ok(web::Json(BatchResult { results }))
 }
 
