@@ -64,8 +64,7 @@ fn failed_with(app: &TestApp, text: &str) -> bool {
 /// An LRS endpoint stored as it is, as if its name had resolved elsewhere when it was saved.
 async fn store_lrs(app: &TestApp, admin: &str, endpoint: &str) {
     use reprise::store::xapi::{set_lrs, LrsSettings};
-    let org = expect_json(app.get("/api/v1/org", Some(admin)).await, StatusCode::OK).await;
-    let org_id = org["id"].as_str().unwrap().to_string();
+    let org_id = app.org_id(admin).await;
     let pool = app.pool();
     let mut conn = pool.get().unwrap();
     let settings = LrsSettings {

@@ -405,6 +405,14 @@ impl TestApp {
         }
     }
 
+    /// The id of the organization a token's user belongs to.
+    pub async fn org_id(&self, token: &str) -> String {
+        expect_json(self.get("/api/v1/org", Some(token)).await, StatusCode::OK).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// A fresh access token (tests that move the clock by days outlive the old one).
     pub async fn token(&self, email: &str) -> String {
         self.login(email, PASSWORD).await["access_token"]

@@ -86,14 +86,7 @@ async fn requests_are_followed_in_the_logs_by_organization_and_user() {
     let app = spawn_app().await;
     let org = app.create_org("Acme", "ada@acme.example").await;
     let (sam_id, _) = app.create_user(&org, "sam@acme.example", "learner").await;
-    let org_id = expect_json(
-        app.get("/api/v1/org", Some(&org.admin_token)).await,
-        StatusCode::OK,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let org_id = app.org_id(&org.admin_token).await;
 
     let logs = captured_logs();
     let line = |event: &str| {

@@ -364,12 +364,7 @@ async fn no_route_shows_one_organization_to_another() {
         StatusCode::CREATED,
     )
     .await;
-    let acme_org = expect_json(
-        app.get("/api/v1/org", Some(&l.org.admin_token)).await,
-        StatusCode::OK,
-    )
-    .await;
-    let acme_org_id = acme_org["id"].as_str().unwrap().to_string();
+    let acme_org_id = app.org_id(&l.org.admin_token).await;
 
     let globex = app.create_org("Globex", "gus@globex.example").await;
     let (_, globex_analyst) = app

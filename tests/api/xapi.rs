@@ -255,14 +255,7 @@ async fn stored_secrets_are_sealed_again_under_a_new_key() {
     use reprise::store::xapi::{lrs, lrs_password_context, set_lrs, LrsSettings};
     let app = spawn_app().await;
     let org = app.create_org("Acme", "ada@acme.example").await;
-    let org_id = expect_json(
-        app.get("/api/v1/org", Some(&org.admin_token)).await,
-        StatusCode::OK,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let org_id = app.org_id(&org.admin_token).await;
     let context = lrs_password_context(&org_id);
     let (old_key, new_key) = ([1u8; 32], [2u8; 32]);
     let old = SecretBox::new(&old_key, &[]).unwrap();
