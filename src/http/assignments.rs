@@ -88,8 +88,7 @@ impl CreateAssignmentRequest {
         (status = 403, description = "not an author, admin or manager; or a manager naming another team or learners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such pack, team or learner: `errors` names the field", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the pack has no published version yet", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/assignments")]
@@ -109,7 +108,7 @@ pub async fn create_assignment(
 /// Assignments (managers: those of their teams).
 #[utoipa::path(
     tag = "assignments",
-    responses((status = 200, body = Vec<Assignment>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<Assignment>), ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/assignments")]
@@ -166,9 +165,7 @@ impl From<UpdateAssignmentRequest> for SettingsInput {
     request_body = UpdateAssignmentRequest,
     responses(
         (status = 200, body = Assignment),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[patch("/api/v1/assignments/{id}")]
@@ -190,7 +187,7 @@ pub async fn update_assignment(
 #[utoipa::path(
     tag = "assignments",
     params(("id" = String, Path, description = "assignment id")),
-    responses((status = 200, body = Assignment), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Assignment), ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/assignments/{id}/end")]

@@ -70,7 +70,6 @@ impl CreateOrgRequest {
         (status = 201, body = CreateOrgResponse),
         (status = 403, description = "self-service sign-up is switched off", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "e-mail or organization name taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/orgs")]
@@ -137,7 +136,7 @@ fn forwarded_client(header: &str, trusted_hops: usize) -> Option<std::net::IpAdd
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenPair),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "wrong e-mail or password, or a deactivated account", body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -180,7 +179,7 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenPair),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unknown, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/auth/refresh")]

@@ -65,8 +65,7 @@ fn upload_format(req: &HttpRequest, query: Option<Format>) -> ApiResult<Format> 
         ("text/plain", Some(f @ (Format::Gift | Format::Aiken))) => Ok(f),
         ("text/plain", _) => Err(ApiError::field("format", "text/plain uploads need format=gift or format=aiken")),
         _ => Err(ApiError::Unsupported(
-            "upload a pack as application/json, application/yaml, text/csv, or text/plain with format=gift|aiken".into(),
-        )),
+            "upload a pack as application/json, application/yaml, text/csv, or text/plain with format=gift|aiken".into())),
     }
 }
 
@@ -80,7 +79,6 @@ fn upload_format(req: &HttpRequest, query: Option<Format>) -> ApiResult<Format> 
     responses(
         (status = 201, description = "new pack", body = UploadResult),
         (status = 200, description = "draft updated or unchanged", body = UploadResult),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "every error with field and line", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -136,7 +134,7 @@ pub struct ListQuery {
 #[utoipa::path(
     tag = "content",
     params(ListQuery),
-    responses((status = 200, body = Vec<PackSummary>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<PackSummary>), ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/packs")]
@@ -157,7 +155,7 @@ pub async fn list_packs(
 #[utoipa::path(
     tag = "content",
     params(("slug" = String, Path, description = "pack slug")),
-    responses((status = 200, body = PackDetail), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = PackDetail), ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/packs/{slug}")]
@@ -181,7 +179,6 @@ pub async fn get_pack(
     params(("slug" = String, Path, description = "pack slug")),
     responses(
         (status = 201, body = PackVersionInfo),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "no draft", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -204,7 +201,7 @@ pub async fn publish_pack(
 #[utoipa::path(
     tag = "content",
     params(("slug" = String, Path, description = "pack slug")),
-    responses((status = 200, body = PackSummary), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = PackSummary), ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/packs/{slug}/archive")]
@@ -261,11 +258,8 @@ pub struct ExportQuery {
                 (Object = "application/yaml"),
                 (Object = "application/json"),
                 (String = "text/plain"),
-                (String = "text/csv"),
-            )),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+                (String = "text/csv"))),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/packs/{slug}/export")]

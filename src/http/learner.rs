@@ -18,8 +18,7 @@ use crate::learning::{AnswerRequest, AnswerResult, BatchItem, LearningHandle, Qu
     responses(
         (status = 200, body = Queue),
         (status = 304, description = "unchanged since the ETag sent"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/me/queue")]
@@ -58,8 +57,7 @@ pub async fn get_queue(
         (status = 200, description = "this attempt id was already recorded: the stored result", body = AnswerResult),
         (status = 404, description = "nugget unknown or not assigned to the caller, or a selected option id it does not have", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "attempt id reused with a different answer", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/me/answers")]
@@ -135,8 +133,7 @@ pub struct BatchResult {
     request_body = BatchRequest,
     responses(
         (status = 200, body = BatchResult),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/me/answers/batch")]

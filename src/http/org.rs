@@ -10,7 +10,7 @@ use super::fields::{OrgName, TimeZone, Weekday};
 use super::state::AppState;
 use crate::domain::accounts::{self, Organization};
 use crate::domain::validation::{self, Errors, FieldError};
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
 use crate::store::accounts as account_store;
 
 /// The caller's organization.
@@ -101,7 +101,7 @@ impl UpdateOrgRequest {
 #[utoipa::path(
     tag = "organization",
     request_body = UpdateOrgRequest,
-    responses((status = 200, body = Organization), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Organization), ),
     security(("bearer" = []))
 )]
 #[patch("/api/v1/org")]

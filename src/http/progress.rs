@@ -8,13 +8,13 @@ use utoipa::ToSchema;
 use super::body::Json;
 use super::caller::Caller;
 use super::state::AppState;
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
 use crate::progress::{self, Pause, Progress};
 
 /// Proficiency per pack and topic, initial vs now, streak and the week ahead.
 #[utoipa::path(
     tag = "learner",
-    responses((status = 200, body = Progress), (status = 401, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Progress), ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/me/progress")]
@@ -44,7 +44,7 @@ pub struct CreatePauseRequest {
 #[utoipa::path(
     tag = "learner",
     request_body = CreatePauseRequest,
-    responses((status = 201, body = Pause), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = Pause), ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/me/pause")]

@@ -19,7 +19,7 @@ use crate::store::accounts as account_store;
 /// The caller, their organization and teams.
 #[utoipa::path(
     tag = "users",
-    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Me), ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/me")]
@@ -85,11 +85,9 @@ impl CreateUserRequest {
     request_body = CreateUserRequest,
     responses(
         (status = 201, body = User),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "a team of `team_ids` does not exist", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/users")]
@@ -139,7 +137,7 @@ impl UserQuery {
 #[utoipa::path(
     tag = "users",
     params(UserQuery),
-    responses((status = 200, body = Vec<User>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<User>), ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/users")]
@@ -160,7 +158,7 @@ pub async fn list_users(
 #[utoipa::path(
     tag = "users",
     params(("id" = String, Path, description = "user id")),
-    responses((status = 200, body = User), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = User), ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/users/{id}")]
@@ -240,9 +238,7 @@ impl UpdateUserRequest {
     request_body = UpdateUserRequest,
     responses(
         (status = 200, body = User),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[patch("/api/v1/users/{id}")]
@@ -263,7 +259,7 @@ pub async fn update_user(
 #[utoipa::path(
     tag = "users",
     params(("id" = String, Path, description = "user id")),
-    responses((status = 200, body = User), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = User), ),
     security(("bearer" = []))
 )]
 #[delete("/api/v1/users/{id}")]
@@ -297,8 +293,7 @@ pub struct CreateTeamRequest {
         (status = 201, body = Team),
         (status = 404, description = "no parent team by `parent_id`", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/teams")]
@@ -376,7 +371,7 @@ pub async fn add_members(
 #[utoipa::path(
     tag = "teams",
     params(("id" = String, Path, description = "team id"), ("user_id" = String, Path, description = "user id")),
-    responses((status = 204, description = "removed"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204, description = "removed"), ),
     security(("bearer" = []))
 )]
 #[delete("/api/v1/teams/{id}/members/{user_id}")]

@@ -13,7 +13,7 @@ use super::read_replica::ReadSource;
 use super::state::AppState;
 use crate::domain::validation::FieldError;
 use crate::domain::xapi::Statement;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::store::xapi::{self, LrsSettings, StatementQuery};
 
 /// Statements a page holds unless `limit` says otherwise.
@@ -103,8 +103,7 @@ fn decode_cursor(cursor: &str) -> Option<(NaiveDateTime, String)> {
     params(StatementParams),
     responses(
         (status = 200, body = StatementPage, headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/xapi/statements")]
@@ -215,7 +214,7 @@ impl LrsStatus {
 #[utoipa::path(
     tag = "xapi",
     request_body = LrsRequest,
-    responses((status = 200, body = LrsStatus), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = LrsStatus), ),
     security(("bearer" = []))
 )]
 #[put("/api/v1/org/lrs")]

@@ -14,7 +14,7 @@ use crate::analytics::engagement::Engagement;
 use crate::analytics::scope::Narrowing;
 use crate::analytics::trends::Trends;
 use crate::analytics::weekly::WeeklyGroup;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::http::query::Query;
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
@@ -45,9 +45,7 @@ pub struct WeeklyQuery {
     params(WeeklyQuery),
     responses(
         (status = 200, content((Engagement = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/engagement")]
@@ -127,9 +125,7 @@ fn engagement_table(r: &Engagement) -> Table {
     params(WeeklyQuery),
     responses(
         (status = 200, content((Trends = "application/json"), (String = "text/csv"), (String = "image/svg+xml")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/trends")]

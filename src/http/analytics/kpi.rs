@@ -26,8 +26,6 @@ use crate::http::state::AppState;
         description = "Header `email,period,metric,value`, then one row per seller, period and metric"),
     responses(
         (status = 200, body = KpiUpload),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "every error with its line", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -81,8 +79,7 @@ pub struct CorrelationQuery {
     params(CorrelationQuery),
     responses(
         (status = 200, content((KpiCorrelation = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/kpi-correlation")]

@@ -46,10 +46,8 @@ pub struct ProficiencyQuery {
     params(ProficiencyQuery),
     responses(
         (status = 200, content((ProficiencyReport = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "unknown team, pack or assignment", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/proficiency")]
@@ -117,10 +115,7 @@ pub struct HeatmapQuery {
     params(HeatmapQuery),
     responses(
         (status = 200, content((Heatmap = "application/json"), (String = "text/csv"), (String = "image/svg+xml")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/heatmap")]
@@ -201,9 +196,7 @@ pub struct GainQuery {
     params(GainQuery),
     responses(
         (status = 200, content((KnowledgeGain = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/knowledge-gain")]
@@ -288,9 +281,7 @@ pub struct RiskQuery {
     params(RiskQuery),
     responses(
         (status = 200, content((ForgettingRisk = "application/json"), (String = "text/csv")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/forgetting-risk")]

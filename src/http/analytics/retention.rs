@@ -11,7 +11,7 @@ use super::{cell, charts, negotiate, read_view, respond, OutputFormat, Table};
 use crate::analytics;
 use crate::analytics::retention::{RetentionCurve, RetentionPoint};
 use crate::analytics::scope::Narrowing;
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
 use crate::http::query::Query;
 use crate::http::read_replica::ReadSource;
 use crate::http::state::AppState;
@@ -37,9 +37,7 @@ pub struct RetentionQuery {
     params(RetentionQuery),
     responses(
         (status = 200, content((RetentionCurve = "application/json"), (String = "text/csv"), (String = "image/svg+xml")), headers(("x-reprise-read-source" = ReadSource, description = "Which database answered: `replica` (the read replica) or `primary`"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ),
+        ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/analytics/retention-curve")]
