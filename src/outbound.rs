@@ -68,10 +68,6 @@ impl Outbound {
         Ok(Outbound { client, policy })
     }
 
-    pub fn policy(&self) -> &EgressPolicy {
-        &self.policy
-    }
-
     /// Checks a URL an organization is saving: its form, and the addresses its host resolves
     /// to now. A name that does not resolve at all is accepted (deliveries will retry, and each
     /// is checked again); one that resolves to an address the policy refuses is not.
