@@ -189,7 +189,8 @@ pub fn find_org_by_slug(conn: &mut DbConnection, slug: &str) -> StoreResult<Orga
 /// The user behind an e-mail address and their password hash, if the address is known.
 pub fn find_login(conn: &mut DbConnection, email: &str) -> StoreResult<Option<(User, String)>> {
     let entry: Option<(String, String)> = logins::table
-        .find(email)
+        .filter(logins::email.eq(email))
+        .order(logins::org_id)
         .select((logins::org_id, logins::user_id))
         .first(conn)
         .optional()?;

@@ -134,7 +134,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    logins (email) {
+    logins (email, org_id) {
         email -> Text,
         org_id -> Text,
         user_id -> Text,
@@ -368,6 +368,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        auth_version -> BigInt,
     }
 }
 
