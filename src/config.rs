@@ -37,6 +37,11 @@ pub struct Settings {
     pub login_burst_per_account: u32,
     /// Login attempts a client address may make at once before throttling.
     pub login_burst_per_address: u32,
+    /// Organizations a client address may sign up at once before throttling
+    /// (`REPRISE_SIGNUP_BURST_PER_ADDRESS`; then one more every 10 minutes).
+    pub signup_burst_per_address: u32,
+    /// Password hashes computed at once (`REPRISE_PASSWORD_CONCURRENCY`; default: the cores).
+    pub password_concurrency: usize,
     /// Proxies in front of the service that append to `X-Forwarded-For`
     /// (`REPRISE_TRUST_FORWARDED_FOR`: `false` or 0 for none, `true` for one, or a count): the
     /// client address is the entry the outermost of them added, counted from the right, since
@@ -212,6 +217,11 @@ impl Settings {
             workers: parse_var("REPRISE_WORKERS", 0)?,
             login_burst_per_account: parse_var("REPRISE_LOGIN_BURST_PER_ACCOUNT", 10)?,
             login_burst_per_address: parse_var("REPRISE_LOGIN_BURST_PER_ADDRESS", 100)?,
+            signup_burst_per_address: parse_var("REPRISE_SIGNUP_BURST_PER_ADDRESS", 5)?,
+            password_concurrency: parse_var(
+                "REPRISE_PASSWORD_CONCURRENCY",
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )?,
             trusted_proxy_hops: match var("REPRISE_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
                 None | Some("false") => 0,
                 Some("true") => 1,
@@ -260,6 +270,8 @@ impl Settings {
             workers: 2,
             login_burst_per_account: 10,
             login_burst_per_address: 1000,
+            signup_burst_per_address: 1000,
+            password_concurrency: 2,
             trusted_proxy_hops: 0,
             public_url: "http://reprise.test".into(),
             xapi_forward_interval_ms: 60_000,

@@ -58,6 +58,10 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Work this instance bounds (password hashing) is at its limit: a 503 with `Retry-After`,
+    /// rather than a queue that grows without end.
+    #[error("the server is busy; retry after {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -96,7 +100,9 @@ impl ApiError {
             ApiError::Unsupported(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
-            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Unavailable(_) | ApiError::Overloaded { .. } => {
+                ("unavailable", "Service unavailable")
+            }
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -135,7 +141,9 @@ impl ResponseError for ApiError {
             ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -146,7 +154,9 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
+        if let ApiError::TooManyRequests { retry_after_secs }
+        | ApiError::Overloaded { retry_after_secs } = self
+        {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         if let ApiError::MethodNotAllowed { allow, .. } = self {

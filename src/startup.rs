@@ -11,6 +11,7 @@ use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::accounts::passwords::Passwords;
 use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
@@ -22,6 +23,9 @@ use crate::outbound::Outbound;
 use crate::secrets::SecretBox;
 use crate::store::replica::ReadReplica;
 use crate::store::{self, Backend, Database, DbPool};
+
+/// Password checks that may wait for a free hashing slot, per slot; more are refused (503).
+const PASSWORD_QUEUE_PER_PERMIT: usize = 4;
 
 static REQUEST_ID: actix_web::http::header::HeaderName =
     actix_web::http::header::HeaderName::from_static("x-request-id");
@@ -81,10 +85,15 @@ impl Application {
                 settings.access_ttl_secs,
             )),
             clock,
-            decoy_hash,
+            passwords: Passwords::new(
+                settings.password_concurrency,
+                settings.password_concurrency * PASSWORD_QUEUE_PER_PERMIT,
+                decoy_hash,
+            ),
             login_limiter: LoginLimiter::new(
                 settings.login_burst_per_account,
                 settings.login_burst_per_address,
+                settings.signup_burst_per_address,
             ),
             outbound,
             secrets,

@@ -8,18 +8,9 @@
 //! functions they combine. Handlers parse the request into the types below, call one flow, and
 //! render its result.
 
+pub mod passwords;
 pub mod scope;
 pub mod sign_in;
 pub mod teams;
 pub mod tokens;
 pub mod users;
-
-use crate::auth::password;
-use crate::domain::accounts::NewPassword;
-use crate::error::ApiResult;
-use crate::offload;
-
-/// The argon2id hash of a new password, computed on the blocking pool.
-async fn hash(password: NewPassword) -> ApiResult<String> {
-    offload::cpu(move || password::hash(password.expose())).await
-}

@@ -1,16 +1,21 @@
 //! Getting in: signing up an organization with its first admin, and logging in with e-mail and
-//! password. Both hash or verify a password (tens of milliseconds of CPU on purpose), off the
-//! async workers and without holding a connection meanwhile.
+//! password. Both hash or verify a password (tens of milliseconds of CPU on purpose) through the
+//! bounded [`Passwords`], without holding a connection meanwhile, and only once every cheaper
+//! check has passed.
+//!
+//! An account belongs to one organization, and one address may have accounts in several (a
+//! consultant, or an address another organization entered first): signing up never reveals
+//! whether an address is known, and no organization can take an address from another. Login
+//! names the organization by its slug, or tries the address's accounts (see [`log_in`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::passwords::Passwords;
 use super::tokens::{Holder, Issuer, TokenPair};
-use crate::auth::password;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
 use crate::error::{ApiError, ApiResult};
-use crate::offload;
 use crate::store::{accounts as account_store, new_id, Database};
 
 /// A new organization and its first admin, every field checked.
@@ -31,15 +36,29 @@ pub struct CreateOrgResponse {
     pub tokens: TokenPair,
 }
 
-/// Creates the organization and its admin in one transaction, and logs the admin in.
+fn name_taken() -> ApiError {
+    ApiError::Conflict("an organization with this name already exists".into())
+}
+
+/// Creates the organization and its admin in one transaction, and logs the admin in. A taken
+/// name is found before the password is hashed (and again by the insert, should two sign-ups
+/// race for it).
 #[tracing::instrument(skip_all, fields(org_id = tracing::field::Empty, user_id = tracing::field::Empty))]
 pub async fn sign_up(
     database: &Database,
     issuer: &Issuer,
+    passwords: &Passwords,
     new: NewOrganization,
     now: DateTime<Utc>,
 ) -> ApiResult<CreateOrgResponse> {
-    let hash = super::hash(new.admin_password).await?;
+    let slug = new.slug.clone();
+    if database
+        .run(move |conn| Ok::<_, ApiError>(account_store::slug_taken(conn, &slug)?))
+        .await?
+    {
+        return Err(name_taken());
+    }
+    let hash = passwords.hash(new.admin_password).await?;
     let issuer = issuer.clone();
     let created = database
         .run(move |conn| {
@@ -82,53 +101,83 @@ pub async fn sign_up(
 }
 
 fn bad_credentials() -> ApiError {
-    ApiError::Unauthorized("the e-mail address or password is wrong".into())
+    ApiError::Unauthorized(
+        "the e-mail address or password is wrong (an address used in several organizations may \
+         also need `organization`)"
+            .into(),
+    )
 }
 
 /// Longest password verified: anything longer is wrong without spending a hash on it.
 const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// Exchanges e-mail and password for a new login's token pair. An unknown e-mail address is
-/// verified against `decoy_hash`, so the answer takes as long as for a wrong password and does
-/// not tell which accounts exist; a deactivated account is refused like a wrong password.
+/// Accounts of one address a login without `organization` tries. An address with more needs the
+/// organization named; this bounds what one login can cost.
+const MAX_ACCOUNTS_TRIED: usize = 3;
+
+/// What a login presents.
+pub struct LoginAttempt {
+    pub email: String,
+    pub password: String,
+    /// The organization's slug; needed only when the address has accounts in several.
+    pub organization: Option<String>,
+}
+
+/// Exchanges e-mail and password for a new login's token pair. With `organization`, only that
+/// organization's account is tried; without, each account of the address (up to
+/// [`MAX_ACCOUNTS_TRIED`]) is verified, all of them whatever matches, and the oldest
+/// organization's active account whose password matches is logged in. An address with no
+/// account is verified against a decoy hash, so the answer takes as long as for a wrong
+/// password; a deactivated account is refused like a wrong password.
 #[tracing::instrument(skip_all, fields(org_id = tracing::field::Empty, user_id = tracing::field::Empty))]
 pub async fn log_in(
     database: &Database,
     issuer: &Issuer,
-    decoy_hash: &str,
-    email: &str,
-    given: String,
+    passwords: &Passwords,
+    attempt: LoginAttempt,
     now: DateTime<Utc>,
 ) -> ApiResult<TokenPair> {
+    let LoginAttempt {
+        email,
+        password: given,
+        organization,
+    } = attempt;
     if given.len() > MAX_PASSWORD_BYTES {
         return Err(bad_credentials());
     }
-    let found = match Email::parse("email", email) {
+    let accounts = match Email::parse("email", &email) {
         Ok(email) => {
             database
                 .run(move |conn| {
-                    Ok::<_, ApiError>(account_store::find_login(conn, email.as_str())?)
+                    Ok::<_, ApiError>(account_store::find_logins(
+                        conn,
+                        email.as_str(),
+                        organization.as_deref(),
+                        MAX_ACCOUNTS_TRIED as i64 + 1,
+                    )?)
                 })
                 .await?
         }
-        Err(_) => None,
+        Err(_) => Vec::new(),
     };
-    let stored = found
-        .as_ref()
-        .map_or_else(|| decoy_hash.to_string(), |(_, hash)| hash.clone());
-    let matches = offload::cpu(move || password::verify(&given, &stored)).await?;
-    let span = tracing::Span::current();
-    if let Some((user, _)) = &found {
-        span.record("org_id", tracing::field::display(&user.org_id));
-        span.record("user_id", tracing::field::display(&user.id));
-    }
-    let user = match found {
-        Some((user, _)) if matches && user.active => user,
-        _ => {
-            tracing::info!("login refused");
-            return Err(bad_credentials());
+    let mut chosen = None;
+    if accounts.is_empty() || accounts.len() > MAX_ACCOUNTS_TRIED {
+        passwords.verify(&given, None).await?;
+    } else {
+        for (user, hash) in accounts {
+            let matches = passwords.verify(&given, Some(&hash)).await?;
+            if matches && user.active && chosen.is_none() {
+                chosen = Some(user);
+            }
         }
+    }
+    let Some(user) = chosen else {
+        tracing::info!("login refused");
+        return Err(bad_credentials());
     };
+    let span = tracing::Span::current();
+    span.record("org_id", tracing::field::display(&user.org_id));
+    span.record("user_id", tracing::field::display(&user.id));
     let issuer = issuer.clone();
     let pair = database
         .run(move |conn| {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::passwords::Passwords;
 use crate::auth::Caller;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
 use crate::error::{ApiError, ApiResult};
@@ -46,11 +47,12 @@ pub struct NewAccount {
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = tracing::field::Empty))]
 pub async fn create(
     database: &Database,
+    passwords: &Passwords,
     caller: &Caller,
     new: NewAccount,
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
-    let hash = super::hash(new.password).await?;
+    let hash = passwords.hash(new.password).await?;
     let org_id = caller.org_id.clone();
     let user = database
         .run(move |conn| {
@@ -112,6 +114,7 @@ fn check_not_self(caller: &Caller, id: &str, changes: &AccountChanges) -> ApiRes
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
 pub async fn update(
     database: &Database,
+    passwords: &Passwords,
     caller: &Caller,
     id: String,
     changes: AccountChanges,
@@ -120,7 +123,7 @@ pub async fn update(
     check_not_self(caller, &id, &changes)?;
     let end_logins = changes.ends_logins();
     let password_hash = match changes.password {
-        Some(password) => Some(super::hash(password).await?),
+        Some(password) => Some(passwords.hash(password).await?),
         None => None,
     };
     let row = account_store::UserChanges {

@@ -103,7 +103,9 @@ pub fn load_content(
             .join("\n"))
     })?;
     let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
-    let author = accounts::find_login(conn, "author@demo.example")?
+    let author = accounts::find_logins(conn, "author@demo.example", Some(ORG_SLUG), 1)?
+        .into_iter()
+        .next()
         .map(|(u, _)| u.id)
         .unwrap_or_default();
     let teams = accounts::list_teams(conn, &org.id)?;

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use super::validation::FieldError;
+
 /// The learner's local day: its date and its bounds in UTC.
 pub struct LocalDay {
     pub date: NaiveDate,
@@ -11,6 +13,21 @@ pub struct LocalDay {
 }
 
 /// When `date` begins in `tz` (the first valid instant, should midnight be skipped by DST).
+/// Whether both database engines can store and compare `at`: years 1 to 9999 (PostgreSQL's
+/// timestamps end in 294276 and begin in 4713 BC, SQLite's text sorts only with four-digit
+/// years). Times given as filters outside that range are refused rather than sent to a query.
+pub fn storable(field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, FieldError> {
+    use chrono::Datelike;
+    if (1..=9999).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(FieldError::new(
+            field,
+            "must be between the years 1 and 9999",
+        ))
+    }
+}
+
 pub fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
     tz.from_local_datetime(&midnight)
@@ -64,6 +81,15 @@ pub fn trusted_answer_time(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_four_digit_years_are_storable() {
+        let ok = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+        assert!(storable("until", ok).is_ok());
+        let early = Utc.with_ymd_and_hms(-5, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(storable("since", early).unwrap_err().field, "since");
+        assert!(storable("since", DateTime::<Utc>::MAX_UTC).is_err());
+    }
 
     #[test]
     fn phone_times_are_trusted_within_bounds_only() {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::body::Json;
 use super::fields::{EmailAddress, Name, OrgName, Password, TimeZone};
 use super::state::AppState;
-use crate::accounts::sign_in::{self, CreateOrgResponse, NewOrganization};
+use crate::accounts::sign_in::{self, CreateOrgResponse, LoginAttempt, NewOrganization};
 use crate::accounts::tokens::{self, TokenPair};
 use crate::domain::accounts::{self, Email, NewPassword};
 use crate::domain::validation::{self, Errors, FieldError};
@@ -69,13 +69,16 @@ impl CreateOrgRequest {
     responses(
         (status = 201, body = CreateOrgResponse),
         (status = 403, description = "self-service sign-up is switched off", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "e-mail or organization name taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the organization name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many sign-ups from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "password hashing is at its limit; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/orgs")]
 #[tracing::instrument(skip_all)]
 pub async fn create_org(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Json<CreateOrgRequest>,
 ) -> ApiResult<HttpResponse> {
     if !state.settings.allow_signup {
@@ -84,8 +87,13 @@ pub async fn create_org(
         ));
     }
     let new = body.0.parse()?;
-    let created =
-        sign_in::sign_up(&state.database, &state.issuer(), new, state.clock.now()).await?;
+    let address = client_address(&req, state.settings.trusted_proxy_hops);
+    state
+        .login_limiter
+        .check_signup(address)
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let (issuer, now) = (state.issuer(), state.clock.now());
+    let created = sign_in::sign_up(&state.database, &issuer, &state.passwords, new, now).await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -96,9 +104,14 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(example = "demo-password")]
     pub password: String,
+    /// The organization's slug. Needed only when the address has accounts in several
+    /// organizations and the password alone does not pick one.
+    #[schema(example = "demo")]
+    pub organization: Option<String>,
 }
 
-/// The client's address: the TCP peer, or the first `X-Forwarded-For` hop when configured.
+/// The client's address: the TCP peer, or the entry the trusted proxies added to
+/// `X-Forwarded-For` when configured.
 fn client_address(req: &HttpRequest, trusted_hops: usize) -> Option<std::net::IpAddr> {
     let forwarded = req
         .headers()
@@ -138,6 +151,7 @@ fn forwarded_client(header: &str, trusted_hops: usize) -> Option<std::net::IpAdd
         (status = 200, body = TokenPair),
         (status = 401, description = "wrong e-mail or password, or a deactivated account", body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "password hashing is at its limit; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/auth/login")]
@@ -147,22 +161,23 @@ pub async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
-    let LoginRequest { email, password } = body.0;
+    let LoginRequest {
+        email,
+        password,
+        organization,
+    } = body.0;
     let address = client_address(&req, state.settings.trusted_proxy_hops);
     state
         .login_limiter
         .check(email.trim(), address)
         .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
-    let (issuer, now) = (state.issuer(), state.clock.now());
-    let pair = sign_in::log_in(
-        &state.database,
-        &issuer,
-        &state.decoy_hash,
-        &email,
+    let attempt = LoginAttempt {
+        email,
         password,
-        now,
-    )
-    .await?;
+        organization,
+    };
+    let (issuer, now) = (state.issuer(), state.clock.now());
+    let pair = sign_in::log_in(&state.database, &issuer, &state.passwords, attempt, now).await?;
     Ok(web::Json(pair))
 }
 

@@ -1,6 +1,8 @@
-//! Login throttling per account and per client address (GCRA from `governor`), so passwords
-//! cannot be guessed at speed. State is per instance: behind N instances the bound is N times
-//! higher, which is still slow for a guesser and needs no shared store.
+//! Throttling of the anonymous ways in (GCRA from `governor`): login per account and per client
+//! address, so passwords cannot be guessed at speed, and organization sign-up per client address,
+//! so nobody creates organizations (and password hashes) in bulk. State is per instance: behind N
+//! instances the bound is N times higher, which is still slow for an abuser and needs no shared
+//! store.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -12,6 +14,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub struct LoginLimiter {
     by_account: DefaultKeyedRateLimiter<String>,
     by_address: DefaultKeyedRateLimiter<IpAddr>,
+    signups_by_address: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 /// Keys kept before forgotten ones are swept out.
@@ -24,13 +27,31 @@ fn quota(burst: u32, refill_every: Duration) -> Quota {
 }
 
 impl LoginLimiter {
-    /// `account_burst` attempts per e-mail address, then one more every 30 s;
-    /// `address_burst` per client address, then two a second.
-    pub fn new(account_burst: u32, address_burst: u32) -> LoginLimiter {
+    /// `account_burst` login attempts per e-mail address, then one more every 30 s;
+    /// `address_burst` per client address, then two a second; `signup_burst` sign-ups per client
+    /// address, then one more every 10 minutes.
+    pub fn new(account_burst: u32, address_burst: u32, signup_burst: u32) -> LoginLimiter {
         LoginLimiter {
             by_account: RateLimiter::keyed(quota(account_burst, Duration::from_secs(30))),
             by_address: RateLimiter::keyed(quota(address_burst, Duration::from_millis(500))),
+            signups_by_address: RateLimiter::keyed(quota(signup_burst, Duration::from_secs(600))),
         }
+    }
+
+    /// `Err(seconds to wait)` when the client address has signed up too many organizations.
+    /// Without an address (no peer) nothing is limited.
+    pub fn check_signup(&self, address: Option<IpAddr>) -> Result<(), u64> {
+        let Some(ip) = address else {
+            return Ok(());
+        };
+        let now = DefaultClock::default().now();
+        self.signups_by_address
+            .check_key(&ip)
+            .map_err(|n| n.wait_time_from(now).as_secs().max(1))?;
+        if self.signups_by_address.len() > SWEEP_ABOVE {
+            self.signups_by_address.retain_recent();
+        }
+        Ok(())
     }
 
     /// `Err(seconds to wait)` when either the account or the address is over its quota.
@@ -59,7 +80,7 @@ mod tests {
 
     #[test]
     fn accounts_and_addresses_are_limited_separately() {
-        let limiter = LoginLimiter::new(3, 5);
+        let limiter = LoginLimiter::new(3, 5, 1);
         let ip: IpAddr = "10.1.2.3".parse().unwrap();
         for _ in 0..3 {
             assert!(limiter.check("Ann@x.example", Some(ip)).is_ok());
@@ -70,5 +91,12 @@ mod tests {
         assert!(limiter.check("bob@x.example", Some(ip)).is_ok());
         assert!(limiter.check("cid@x.example", None).is_ok());
         assert!(limiter.check("dan@x.example", Some(ip)).is_err());
+        // Sign-ups are counted apart from logins.
+        assert!(limiter.check_signup(Some(ip)).is_ok());
+        let wait = limiter.check_signup(Some(ip)).unwrap_err();
+        assert!((1..=600).contains(&wait));
+        assert!(limiter
+            .check_signup(Some("10.9.9.9".parse().unwrap()))
+            .is_ok());
     }
 }

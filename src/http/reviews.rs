@@ -12,6 +12,7 @@ use super::query::Query;
 use super::read_replica::ReadSource;
 use super::state::AppState;
 use crate::answer_log::Export;
+use crate::domain::calendar;
 use crate::domain::eval::reprise_format::write_records;
 use crate::domain::validation::{Errors, FieldError};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -43,6 +44,7 @@ fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
                 "must be an RFC 3339 time like 2026-03-01T00:00:00Z (URL-encode a `+` offset)",
             )
         })
+        .and_then(|t| calendar::storable(field, t))
 }
 
 impl ExportQuery {

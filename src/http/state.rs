@@ -20,8 +20,8 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     pub clock: Clock,
     pub settings: Arc<Settings>,
-    /// Hash verified against when a login names an unknown e-mail (equal timing).
-    pub decoy_hash: String,
+    /// Bounded password hashing and verification.
+    pub passwords: crate::accounts::passwords::Passwords,
     pub login_limiter: super::login_limits::LoginLimiter,
     /// The guarded client for requests made on a customer's behalf.
     pub outbound: crate::outbound::Outbound,

@@ -98,7 +98,8 @@ pub async fn create_user(
     body: Json<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     let new = body.0.parse()?;
-    let user = accounts::create(&state.database, &caller, new, state.clock.now()).await?;
+    let now = state.clock.now();
+    let user = accounts::create(&state.database, &state.passwords, &caller, new, now).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -251,7 +252,9 @@ pub async fn update_user(
 ) -> ApiResult<web::Json<User>> {
     let changes = body.0.parse()?;
     let now = state.clock.now();
-    let user = accounts::update(&state.database, &caller, id.into_inner(), changes, now).await?;
+    let id = id.into_inner();
+    let user =
+        accounts::update(&state.database, &state.passwords, &caller, id, changes, now).await?;
     Ok(web::Json(user))
 }
 

@@ -11,7 +11,8 @@ use super::caller::{Admins, Analysts, Authorized};
 use super::query::Query;
 use super::read_replica::ReadSource;
 use super::state::AppState;
-use crate::domain::validation::FieldError;
+use crate::domain::calendar;
+use crate::domain::validation::{Errors, FieldError};
 use crate::domain::xapi::Statement;
 use crate::error::{ApiError, ApiResult};
 use crate::store::xapi::{self, LrsSettings, StatementQuery};
@@ -48,6 +49,14 @@ impl StatementParams {
         if !(1..=500).contains(&limit) {
             return Err(vec![FieldError::new("limit", "must be between 1 and 500")].into());
         }
+        let mut errors = Errors::default();
+        let since = self
+            .since
+            .and_then(|t| errors.check(calendar::storable("since", t)));
+        let until = self
+            .until
+            .and_then(|t| errors.check(calendar::storable("until", t)));
+        errors.into_result(|| ())?;
         let after = match self.cursor.as_deref() {
             None => None,
             Some(c) => Some(decode_cursor(c).ok_or_else(|| {
@@ -55,8 +64,8 @@ impl StatementParams {
             })?),
         };
         Ok(StatementQuery {
-            since: self.since,
-            until: self.until,
+            since,
+            until,
             after,
             attempt_ids: None,
             limit,

@@ -121,7 +121,12 @@ fn insert_user(
             logins::user_id.eq(&u.id),
         ))
         .execute(conn)
-        .map_err(|e| StoreError::unique_as(e, "a user with this e-mail address already exists"))?;
+        .map_err(|e| {
+            StoreError::unique_as(
+                e,
+                "a user with this e-mail address already exists in this organization",
+            )
+        })?;
     let row = UserRow {
         org_id: org_id.to_string(),
         id: u.id,
@@ -186,23 +191,44 @@ pub fn find_org_by_slug(conn: &mut DbConnection, slug: &str) -> StoreResult<Orga
         .into())
 }
 
-/// The user behind an e-mail address and their password hash, if the address is known.
-pub fn find_login(conn: &mut DbConnection, email: &str) -> StoreResult<Option<(User, String)>> {
-    let entry: Option<(String, String)> = logins::table
+/// The accounts of an e-mail address with their password hashes, at most `limit`, oldest
+/// organization first; only the one of the organization with slug `organization` when given.
+/// An address has one account per organization at most.
+pub fn find_logins(
+    conn: &mut DbConnection,
+    email: &str,
+    organization: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<(User, String)>> {
+    let mut query = logins::table
+        .inner_join(
+            users::table.on(users::org_id
+                .eq(logins::org_id)
+                .and(users::id.eq(logins::user_id))),
+        )
+        .inner_join(organizations::table.on(organizations::id.eq(logins::org_id)))
         .filter(logins::email.eq(email))
-        .order(logins::org_id)
-        .select((logins::org_id, logins::user_id))
-        .first(conn)
-        .optional()?;
-    let Some((org_id, user_id)) = entry else {
-        return Ok(None);
-    };
-    let row = users::table
-        .find((&org_id, &user_id))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row.map(UserRow::into_user))
+        .order(organizations::created_at.asc())
+        .then_order_by(organizations::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(slug) = organization {
+        query = query.filter(organizations::slug.eq(slug));
+    }
+    Ok(query
+        .load::<UserRow>(conn)?
+        .into_iter()
+        .map(UserRow::into_user)
+        .collect())
+}
+
+/// Whether an organization already has this slug.
+pub fn slug_taken(conn: &mut DbConnection, slug: &str) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        organizations::table.filter(organizations::slug.eq(slug)),
+    ))
+    .get_result(conn)?)
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -33,16 +33,78 @@ async fn signup_can_be_switched_off() {
     expect_problem(res, StatusCode::FORBIDDEN).await;
 }
 
-#[actix_web::test]
-async fn duplicate_email_or_org_name_conflicts_and_creates_nothing() {
-    let app = spawn_app().await;
-    app.create_org("Acme Sales", "ada@acme.example").await;
-    let again = json!({"org_name": "Other Co", "admin_email": "ADA@acme.example", "admin_password": PASSWORD, "admin_name": "B"});
-    expect_problem(
-        app.post_json("/api/v1/orgs", None, &again).await,
-        StatusCode::CONFLICT,
+/// Signs up an organization whose admin has `password`; returns the admin's token.
+async fn sign_up(app: &TestApp, org_name: &str, email: &str, password: &str) -> String {
+    let body = json!({"org_name": org_name, "admin_email": email, "admin_password": password, "admin_name": "A"});
+    let created = expect_json(
+        app.post_json("/api/v1/orgs", None, &body).await,
+        StatusCode::CREATED,
     )
     .await;
+    created["tokens"]["access_token"].as_str().unwrap().into()
+}
+
+/// The slug of the organization a login with these credentials lands in.
+async fn lands_in(app: &TestApp, login: Value) -> String {
+    let res = app.post_json("/api/v1/auth/login", None, &login).await;
+    let token = expect_json(res, StatusCode::OK).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me = expect_json(app.get("/api/v1/me", Some(&token)).await, StatusCode::OK).await;
+    me["organization"]["slug"].as_str().unwrap().into()
+}
+
+#[actix_web::test]
+async fn an_address_taken_elsewhere_is_neither_revealed_nor_squatted() {
+    let app = spawn_app().await;
+    // Another tenant enters Ada's address before her employer signs up.
+    let squatter = sign_up(&app, "Squat Co", "ada@acme.example", "squatters-password").await;
+    // Acme's sign-up with the same address succeeds: nothing tells Acme the address is known.
+    sign_up(&app, "Acme Sales", "ADA@acme.example", PASSWORD).await;
+    // Ada's password lands in Acme, the squatter's in their own organization.
+    let ada = json!({"email": "ada@acme.example", "password": PASSWORD});
+    assert_eq!(lands_in(&app, ada).await, "acme-sales");
+    let theirs = json!({"email": "ada@acme.example", "password": "squatters-password"});
+    assert_eq!(lands_in(&app, theirs).await, "squat-co");
+    // Naming the organization picks its account only.
+    let named =
+        json!({"email": "ada@acme.example", "password": PASSWORD, "organization": "acme-sales"});
+    assert_eq!(lands_in(&app, named).await, "acme-sales");
+    let wrong_org =
+        json!({"email": "ada@acme.example", "password": PASSWORD, "organization": "squat-co"});
+    expect_problem(
+        app.post_json("/api/v1/auth/login", None, &wrong_org).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    // Creating a user whose address another organization has is no conflict either.
+    let res = app
+        .post_json(
+            "/api/v1/users",
+            Some(&squatter),
+            &json!({"email": "bob@acme.example", "name": "Bob", "password": PASSWORD, "role": "learner"}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await;
+    let acme = app.login("ada@acme.example", PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bob = json!({"email": "bob@acme.example", "name": "Bob", "password": "bobs-own-password", "role": "learner"});
+    let res = app.post_json("/api/v1/users", Some(&acme), &bob).await;
+    expect_json(res, StatusCode::CREATED).await;
+    // Within one organization an address is still one account.
+    let res = app.post_json("/api/v1/users", Some(&acme), &bob).await;
+    expect_problem(res, StatusCode::CONFLICT).await;
+    let login = json!({"email": "bob@acme.example", "password": "bobs-own-password"});
+    assert_eq!(lands_in(&app, login).await, "acme-sales");
+}
+
+#[actix_web::test]
+async fn a_taken_organization_name_conflicts_and_creates_nothing() {
+    let app = spawn_app().await;
+    app.create_org("Acme Sales", "ada@acme.example").await;
     let same_name = json!({"org_name": "Acme Sales", "admin_email": "bob@acme.example", "admin_password": PASSWORD, "admin_name": "B"});
     expect_problem(
         app.post_json("/api/v1/orgs", None, &same_name).await,

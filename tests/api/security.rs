@@ -522,3 +522,54 @@ async fn csv_exports_carry_no_formulas() {
         );
     }
 }
+
+#[actix_web::test]
+async fn sign_up_is_throttled_per_client_address() {
+    let app = spawn_with(|s| s.signup_burst_per_address = 2).await;
+    app.create_org("First Co", "a@first.example").await;
+    app.create_org("Second Co", "a@second.example").await;
+    let third = json!({"org_name": "Third Co", "admin_email": "a@third.example", "admin_password": PASSWORD, "admin_name": "A"});
+    let res = app.post_json("/api/v1/orgs", None, &third).await;
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&wait), "Retry-After {wait}");
+    expect_problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // Nothing was created: the organization's admin cannot log in.
+    let login = json!({"email": "a@third.example", "password": PASSWORD});
+    let res = app.post_json("/api/v1/auth/login", None, &login).await;
+    expect_problem(res, StatusCode::UNAUTHORIZED).await;
+    // Login from the same address is limited separately and still works.
+    app.login("a@first.example", PASSWORD).await;
+}
+
+#[actix_web::test]
+async fn password_work_beyond_the_bound_is_refused_not_queued() {
+    // One hash at a time, four waiting: a burst of logins gets 401s and 503s, nothing else.
+    let app = spawn_with(|s| s.password_concurrency = 1).await;
+    app.create_org("Acme", "ada@acme.example").await;
+    let attempts = (0..24).map(|i| {
+        let body =
+            json!({"email": format!("guess{i}@acme.example"), "password": "not-the-password"});
+        let app = &app;
+        async move { app.post_json("/api/v1/auth/login", None, &body).await }
+    });
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut busy = 0;
+    for res in responses {
+        match res.status() {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(res.headers().contains_key("retry-after"));
+                expect_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
+                busy += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(busy > 0, "no login was refused for load");
+    // Once the burst is over, logins work again.
+    app.login("ada@acme.example", PASSWORD).await;
+}
