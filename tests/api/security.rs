@@ -498,12 +498,20 @@ async fn csv_exports_carry_no_formulas() {
             .await;
     }
     let (_, analyst) = app.create_user(&l.org, "hr@acme.example", "analyst").await;
-    for path in [
-        "/api/v1/analytics/proficiency?group_by=topic&format=csv",
-        "/api/v1/analytics/heatmap?format=csv",
-        "/api/v1/analytics/knowledge-gain?group_by=topic&format=csv",
+    for (path, reader) in [
+        (
+            "/api/v1/analytics/proficiency?group_by=topic&format=csv",
+            &analyst,
+        ),
+        ("/api/v1/analytics/heatmap?format=csv", &analyst),
+        (
+            "/api/v1/analytics/knowledge-gain?group_by=topic&format=csv",
+            &analyst,
+        ),
+        // The pack as CSV for editing: neutralised too, and read back as written (unit tests).
+        ("/api/v1/packs/evil/export?format=csv", &l.author),
     ] {
-        let res = app.get(path, Some(&analyst)).await;
+        let res = app.get(path, Some(reader)).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         let text = res.text().await.unwrap();
         let mut reader = csv::Reader::from_reader(text.as_bytes());

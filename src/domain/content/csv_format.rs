@@ -19,10 +19,11 @@
 //! first line) and the column. Export writes every column in the order above.
 
 use csv::{ErrorKind, ReaderBuilder, StringRecord, Trim, WriterBuilder};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::validate::{validate_sourced, FieldPath, Segment, Sourced, MAX_OPTIONS};
 use super::{ContentError, ImportMeta, Nugget, NuggetOption, Pack};
+use crate::domain::spreadsheet::{restore_cell, safe_cell};
 
 const COLUMNS: [&str; 19] = [
     "key",
@@ -56,7 +57,7 @@ const REQUIRED: [&str; 7] = [
 ];
 
 /// One CSV record; field order is the export column order.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Row {
     key: String,
     topic: String,
@@ -115,6 +116,33 @@ impl Row {
         ]
         .map(String::as_str)
     }
+
+    /// The cells in [`COLUMNS`] order.
+    fn cells(&self) -> [&str; COLUMNS.len()] {
+        let [o1, o2, o3, o4, o5, o6] = self.options();
+        let [f1, f2, f3, f4, f5, f6] = self.feedbacks();
+        [
+            &self.key,
+            &self.topic,
+            &self.tags,
+            &self.prompt,
+            o1,
+            o2,
+            o3,
+            o4,
+            o5,
+            o6,
+            &self.correct,
+            &self.explanation,
+            &self.media_url,
+            f1,
+            f2,
+            f3,
+            f4,
+            f5,
+            f6,
+        ]
+    }
 }
 
 /// Parses a CSV file into a validated pack with the given metadata.
@@ -151,6 +179,8 @@ pub fn parse_csv(
         let line = record
             .position()
             .map_or(0, |position| position.line() as usize);
+        // Cells an export neutralised against spreadsheet formulas read back as they were.
+        let record: StringRecord = record.iter().map(restore_cell).collect();
         let row: Row = match record.deserialize(Some(&headers)) {
             Ok(row) => row,
             Err(error) => {
@@ -179,7 +209,8 @@ pub fn parse_csv(
 }
 
 /// Writes a pack as CSV that [`parse_csv`] reads back to an equal pack given
-/// the same metadata. Expects a valid pack (at most six options per nugget).
+/// the same metadata. Expects a valid pack (at most six options per nugget). Text a spreadsheet
+/// would run as a formula is written with an apostrophe in front, which the import takes off.
 pub fn to_csv(pack: &Pack) -> String {
     let mut writer = WriterBuilder::new()
         .has_headers(false)
@@ -188,8 +219,9 @@ pub fn to_csv(pack: &Pack) -> String {
         .write_record(COLUMNS)
         .expect("writing to memory cannot fail");
     for nugget in &pack.nuggets {
+        let row = row_of(nugget);
         writer
-            .serialize(row_of(nugget))
+            .write_record(row.cells().map(|cell| safe_cell(cell).into_owned()))
             .expect("writing to memory cannot fail");
     }
     let bytes = writer.into_inner().expect("writing to memory cannot fail");
@@ -498,6 +530,23 @@ mod tests {
         let pack = parse(&text).unwrap();
         let exported = to_csv(&pack);
         assert_eq!(exported.lines().next().unwrap(), COLUMNS.join(","));
+        assert_eq!(parse(&exported).unwrap(), pack);
+    }
+
+    #[test]
+    fn export_carries_no_formulas_and_reads_back_the_same_text() {
+        let text = format!(
+            "{HEADER}\nvw-01,\"=HYPERLINK(\"\"http://x\"\")\",a,@cmd,+x,''=quoted,-y,2,E,,\n"
+        );
+        let pack = parse(&text).unwrap();
+        assert_eq!(pack.nuggets[0].topic, "=HYPERLINK(\"http://x\")");
+        // An apostrophe before formula-like text is the spreadsheet's escape and is taken off.
+        assert_eq!(pack.nuggets[0].options[1].text, "'=quoted");
+        let exported = to_csv(&pack);
+        let record = exported.lines().nth(1).unwrap();
+        for cell in ["\"'=HYPERLINK(", "'@cmd", "'+x", "''=quoted", "'-y"] {
+            assert!(record.contains(cell), "{cell} missing from {record}");
+        }
         assert_eq!(parse(&exported).unwrap(), pack);
     }
 }
