@@ -37,6 +37,10 @@ pub struct Settings {
     pub login_burst_per_account: u32,
     /// Login attempts a client address may make at once before throttling.
     pub login_burst_per_address: u32,
+    /// Answers one learner may send at once (a phone syncing offline answers); 0: no cap.
+    pub answer_burst: u32,
+    /// Answers a learner's quota refills by each second, past the burst.
+    pub answers_per_second: u32,
     /// Proxies in front of the service that append to `X-Forwarded-For`
     /// (`REPRISE_TRUST_FORWARDED_FOR`: `false` or 0 for none, `true` for one, or a count): the
     /// client address is the entry the outermost of them added, counted from the right, since
@@ -212,6 +216,8 @@ impl Settings {
             workers: parse_var("REPRISE_WORKERS", 0)?,
             login_burst_per_account: parse_var("REPRISE_LOGIN_BURST_PER_ACCOUNT", 10)?,
             login_burst_per_address: parse_var("REPRISE_LOGIN_BURST_PER_ADDRESS", 100)?,
+            answer_burst: parse_var("REPRISE_ANSWER_BURST", 120)?,
+            answers_per_second: parse_var("REPRISE_ANSWERS_PER_SECOND", 1)?,
             trusted_proxy_hops: match var("REPRISE_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
                 None | Some("false") => 0,
                 Some("true") => 1,
@@ -260,6 +266,8 @@ impl Settings {
             workers: 2,
             login_burst_per_account: 10,
             login_burst_per_address: 1000,
+            answer_burst: 10_000,
+            answers_per_second: 100,
             trusted_proxy_hops: 0,
             public_url: "http://reprise.test".into(),
             xapi_forward_interval_ms: 60_000,
