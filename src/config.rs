@@ -42,6 +42,10 @@ pub struct Settings {
     pub signup_burst_per_address: u32,
     /// Password hashes computed at once (`REPRISE_PASSWORD_CONCURRENCY`; default: the cores).
     pub password_concurrency: usize,
+    /// Answers one learner may send at once (a phone syncing offline answers); 0: no cap.
+    pub answer_burst: u32,
+    /// Answers a learner's quota refills by each second, past the burst.
+    pub answers_per_second: u32,
     /// Proxies in front of the service that append to `X-Forwarded-For`
     /// (`REPRISE_TRUST_FORWARDED_FOR`: `false` or 0 for none, `true` for one, or a count): the
     /// client address is the entry the outermost of them added, counted from the right, since
@@ -222,6 +226,8 @@ impl Settings {
                 "REPRISE_PASSWORD_CONCURRENCY",
                 std::thread::available_parallelism().map_or(2, usize::from),
             )?,
+            answer_burst: parse_var("REPRISE_ANSWER_BURST", 120)?,
+            answers_per_second: parse_var("REPRISE_ANSWERS_PER_SECOND", 1)?,
             trusted_proxy_hops: match var("REPRISE_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
                 None | Some("false") => 0,
                 Some("true") => 1,
@@ -272,6 +278,8 @@ impl Settings {
             login_burst_per_address: 1000,
             signup_burst_per_address: 1000,
             password_concurrency: 2,
+            answer_burst: 10_000,
+            answers_per_second: 100,
             trusted_proxy_hops: 0,
             public_url: "http://reprise.test".into(),
             xapi_forward_interval_ms: 60_000,

@@ -16,6 +16,7 @@ use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
 use crate::forwarder::Forwarder;
+use crate::http::answer_limits::AnswerLimiter;
 use crate::http::login_limits::LoginLimiter;
 use crate::http::{self, body, AppState};
 use crate::learning::{Learning, LearningHandle};
@@ -95,6 +96,7 @@ impl Application {
                 settings.login_burst_per_address,
                 settings.signup_burst_per_address,
             ),
+            answer_limiter: AnswerLimiter::new(settings.answer_burst, settings.answers_per_second),
             outbound,
             secrets,
             settings: Arc::new(settings),

@@ -3,10 +3,20 @@
 
 use chrono::{DateTime, Utc};
 
+use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::Team;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{accounts as account_store, new_id, DbConnection, StoreError};
+
+/// The teams the caller may read: the organization's, or a manager's own and those below them.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub fn list(conn: &mut DbConnection, caller: &Caller) -> ApiResult<Vec<Team>> {
+    let scope = TeamScope::of(conn, caller)?;
+    let mut teams = account_store::list_teams(conn, &caller.org_id)?;
+    teams.retain(|t| scope.reaches(Some(&t.id)));
+    Ok(teams)
+}
 
 /// Creates a team in the caller's organization, under `parent_id` when given (404 on
 /// `parent_id` when there is no such team).

@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::passwords::Passwords;
+use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
 use crate::error::{ApiError, ApiResult};
@@ -28,6 +29,36 @@ pub fn me(conn: &mut DbConnection, caller: &Caller) -> ApiResult<Me> {
         organization: account_store::get_org(conn, &caller.org_id)?,
         team_ids: account_store::list_user_teams(conn, &caller.org_id, &caller.user_id)?,
     })
+}
+
+/// The users the caller may read, filtered: everyone in the organization for admins and
+/// analysts, the members of their teams (and of the teams below them) for managers. A team
+/// filter outside a manager's scope lists nobody, as an unknown team does.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    mut filter: account_store::UserFilter,
+) -> ApiResult<Vec<User>> {
+    filter.within = TeamScope::of(conn, caller)?.teams().map(<[String]>::to_vec);
+    Ok(account_store::list_users(conn, &caller.org_id, &filter)?)
+}
+
+/// One user: the caller themself, or anyone their scope reaches. A user outside a manager's
+/// teams is the same 404 as one who does not exist, so the answer does not tell them apart.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<User> {
+    let user = account_store::get_user(conn, &caller.org_id, id)?;
+    if id != caller.user_id {
+        let scope = TeamScope::of(conn, caller)?;
+        if scope.teams().is_some() {
+            let teams = account_store::list_user_teams(conn, &caller.org_id, id)?;
+            if !teams.iter().any(|t| scope.reaches(Some(t))) {
+                return Err(StoreError::NotFound.into());
+            }
+        }
+    }
+    Ok(user)
 }
 
 /// A new user, every field checked.

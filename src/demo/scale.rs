@@ -200,6 +200,7 @@ fn simulate_learner(
                 difficulty_after: memory.difficulty,
                 status_after: after.status.as_str().into(),
                 due_after: after.due.map(|t| t.naive_utc()),
+                practice: None,
             });
             if first[i].is_none() {
                 first[i] = Some((correct, at));

@@ -1,8 +1,15 @@
 //! Today's queue for one learner: due reviews first (most overdue first), then new nuggets in
 //! pack order, within each assignment's daily cap and the learner's own daily maximum.
 //! Caps also spread a backlog after an absence over the following days.
+//!
+//! The same rules decide whether an answer counts (see [`practice_reason`]): only an answer to a
+//! nugget the queue would serve that day moves the memory state, the schedule and the figures.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::calendar::LocalDay;
+use super::scheduler::{CardState, CardStatus};
 
 /// A nugget the learner has met, due at `due`.
 #[derive(Debug, Clone)]
@@ -97,6 +104,89 @@ pub fn build(
     queue
 }
 
+/// Why an answer was practice: graded and kept, but not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PracticeReason {
+    /// The nugget already had a counted answer on the learner's local day of this one.
+    AnsweredToday,
+    /// The nugget was not due by the end of that day, or is not scheduled at all (mastered or
+    /// suspended).
+    NotDue,
+    /// A new nugget past the day's allowance: counted answers had reached its assignment's
+    /// daily cap or the learner's daily maximum.
+    OverDailyCap,
+}
+
+impl PracticeReason {
+    /// The name stored with the answer and shown in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AnsweredToday => "answered_today",
+            Self::NotDue => "not_due",
+            Self::OverDailyCap => "over_daily_cap",
+        }
+    }
+
+    /// Inverse of [`PracticeReason::as_str`].
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::AnsweredToday, Self::NotDue, Self::OverDailyCap]
+            .into_iter()
+            .find(|r| r.as_str() == value)
+    }
+}
+
+/// What a learner's day already counted, for the allowance of a nugget met for the first time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DayAllowance {
+    pub daily_cap: usize,
+    /// Counted answers that day in the nugget's assignment.
+    pub counted_in_assignment: usize,
+    pub daily_max: Option<usize>,
+    /// Counted answers that day in every assignment.
+    pub counted_total: usize,
+}
+
+/// The nugget an answer is to, as the counting rule needs it.
+pub enum Seen<'a> {
+    /// Counted before: its memory state as the answer found it.
+    Before(&'a CardState),
+    /// Never counted: what the day counted so far (read only for such nuggets, so a review
+    /// costs no read).
+    First(DayAllowance),
+}
+
+/// Whether an answer counts, `None`, or why it is practice; `day` is the learner's local day of
+/// the answer's trusted time.
+///
+/// The rule is the queue's, decided from the memory state instead of rebuilding the queue: the
+/// queue serves a nugget met before when it is due by the end of the day and was not answered
+/// that day, and a new nugget while the day's caps have room. Practice answers never touch the
+/// memory state, so its last review is the last *counted* answer, and "already counted today"
+/// is that review falling on the day. Deliberately not checked: the order the queue serves in,
+/// the caps for due reviews (a learner clearing a backlog faster than the caps spread it gives
+/// real reviews, each at or after its due time), and pauses and quiet weekdays (they stop
+/// Reprise from asking, not a learner from reviewing what is due).
+pub fn practice_reason(seen: Seen<'_>, day: &LocalDay) -> Option<PracticeReason> {
+    match seen {
+        Seen::Before(card) => {
+            if card.last_review.is_some_and(|at| at >= day.start) {
+                return Some(PracticeReason::AnsweredToday);
+            }
+            let scheduled = matches!(card.status, CardStatus::Learning | CardStatus::Review);
+            match card.due {
+                Some(due) if scheduled && due < day.end => None,
+                _ => Some(PracticeReason::NotDue),
+            }
+        }
+        Seen::First(a) => {
+            let capped = a.counted_in_assignment >= a.daily_cap
+                || a.daily_max.is_some_and(|m| a.counted_total >= m);
+            capped.then_some(PracticeReason::OverDailyCap)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +255,108 @@ mod tests {
             Some(4),
         );
         assert_eq!(ids(&q), vec!["a1", "a2", "a3"]);
+    }
+
+    fn day(d: u32) -> LocalDay {
+        LocalDay {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap(),
+            start: Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 3, d + 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    fn reviewed(last: DateTime<Utc>, due: DateTime<Utc>, status: CardStatus) -> CardState {
+        CardState {
+            status,
+            last_review: Some(last),
+            due: Some(due),
+            reps: 1,
+            ..CardState::default()
+        }
+    }
+
+    #[test]
+    fn a_due_nugget_counts_once_a_day() {
+        let card = reviewed(at(2), at(5), CardStatus::Review);
+        assert_eq!(practice_reason(Seen::Before(&card), &day(5)), None);
+        // Due later on the day the answer falls on: the queue serves it that morning.
+        let later = reviewed(
+            at(2),
+            at(5) + chrono::Duration::hours(10),
+            CardStatus::Review,
+        );
+        assert_eq!(practice_reason(Seen::Before(&later), &day(5)), None);
+        // Overdue counts too.
+        assert_eq!(practice_reason(Seen::Before(&card), &day(9)), None);
+        // Once counted today (even if a wrong answer made it due again within the day), the
+        // day's other answers are practice.
+        let again = reviewed(at(5), at(5), CardStatus::Learning);
+        assert_eq!(
+            practice_reason(Seen::Before(&again), &day(5)),
+            Some(PracticeReason::AnsweredToday)
+        );
+        assert_eq!(practice_reason(Seen::Before(&again), &day(6)), None);
+    }
+
+    #[test]
+    fn a_nugget_not_due_or_not_scheduled_is_practice() {
+        let card = reviewed(at(2), at(6), CardStatus::Review);
+        assert_eq!(
+            practice_reason(Seen::Before(&card), &day(5)),
+            Some(PracticeReason::NotDue)
+        );
+        for status in [CardStatus::Mastered, CardStatus::Suspended] {
+            let retired = CardState {
+                due: None,
+                ..reviewed(at(2), at(3), status)
+            };
+            assert_eq!(
+                practice_reason(Seen::Before(&retired), &day(5)),
+                Some(PracticeReason::NotDue)
+            );
+        }
+    }
+
+    #[test]
+    fn new_nuggets_count_within_the_days_allowance() {
+        let room = DayAllowance {
+            daily_cap: 3,
+            counted_in_assignment: 2,
+            daily_max: Some(5),
+            counted_total: 4,
+        };
+        assert_eq!(practice_reason(Seen::First(room), &day(5)), None);
+        let cap_reached = DayAllowance {
+            counted_in_assignment: 3,
+            ..room
+        };
+        let max_reached = DayAllowance {
+            counted_total: 5,
+            ..room
+        };
+        for full in [cap_reached, max_reached] {
+            assert_eq!(
+                practice_reason(Seen::First(full), &day(5)),
+                Some(PracticeReason::OverDailyCap)
+            );
+        }
+        let no_max = DayAllowance {
+            daily_max: None,
+            counted_total: 50,
+            ..room
+        };
+        assert_eq!(practice_reason(Seen::First(no_max), &day(5)), None);
+    }
+
+    #[test]
+    fn practice_reasons_round_trip_their_names() {
+        for r in [
+            PracticeReason::AnsweredToday,
+            PracticeReason::NotDue,
+            PracticeReason::OverDailyCap,
+        ] {
+            assert_eq!(PracticeReason::parse(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
     }
 }

@@ -102,7 +102,8 @@ role_set!(/// Who reads the catalogue and assignments.
     Readers = [Author, Admin, Manager, Analyst]);
 role_set!(/// Who reads organization-wide answer data.
     Analysts = [Analyst, Admin]);
-role_set!(/// Who reads people data: the users, and analytics (where managers see their own teams).
+role_set!(/// Who reads people data: the users, and analytics (managers only their own teams, by
+    /// `accounts::scope`).
     Staff = [Admin, Analyst, Manager]);
 
 /// The caller, admitted only when `S` admits them (with a role of `S`, for a role set). As an

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::body::Json;
 use super::caller::Caller;
+use super::state::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::learning::{AnswerRequest, AnswerResult, BatchItem, LearningHandle, Queue};
 
@@ -57,15 +58,20 @@ pub async fn get_queue(
         (status = 200, description = "this attempt id was already recorded: the stored result", body = AnswerResult),
         (status = 404, description = "nugget unknown or not assigned to the caller, or a selected option id it does not have", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "attempt id reused with a different answer", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "the learner's answer rate is over its cap; `Retry-After` says when to send again", body = Problem, content_type = "application/problem+json"),
         ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/me/answers")]
 pub async fn post_answer(
+    state: web::Data<AppState>,
     learning: web::Data<LearningHandle>,
     caller: Caller,
     body: Json<AnswerRequest>,
 ) -> ApiResult<HttpResponse> {
+    state
+        .answer_limiter
+        .check(&caller.org_id, &caller.user_id, 1)?;
     let result = learning.answer(caller, body.0).await?;
     Ok(if result.replayed {
         HttpResponse::Ok()
@@ -133,17 +139,23 @@ pub struct BatchResult {
     request_body = BatchRequest,
     responses(
         (status = 200, body = BatchResult),
+        (status = 429, description = "the learner's answer rate is over its cap (a batch takes one per answer, at most the burst); nothing was applied, `Retry-After` says when to send again", body = Problem, content_type = "application/problem+json"),
         ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/me/answers/batch")]
 pub async fn post_batch(
+    state: web::Data<AppState>,
     learning: web::Data<LearningHandle>,
     caller: Caller,
     body: Json<BatchRequest>,
 ) -> ApiResult<web::Json<BatchResult>> {
     // 1 to MAX_BATCH_ANSWERS, checked while reading the body.
-    let results = learning.sync(caller, body.0.answers).await?;
+    let answers = body.0.answers;
+    state
+        .answer_limiter
+        .check(&caller.org_id, &caller.user_id, answers.len())?;
+    let results = learning.sync(caller, answers).await?;
     Ok(web::Json(BatchResult { results }))
 }
 

@@ -20,7 +20,8 @@ pub struct LoginLimiter {
 /// Keys kept before forgotten ones are swept out.
 const SWEEP_ABOVE: usize = 10_000;
 
-fn quota(burst: u32, refill_every: Duration) -> Quota {
+/// `burst` cells at once, then one more every `refill_every`.
+pub(super) fn quota(burst: u32, refill_every: Duration) -> Quota {
     Quota::with_period(refill_every)
         .expect("refill period is non-zero")
         .allow_burst(NonZeroU32::new(burst.max(1)).expect("burst is at least 1"))

@@ -4,6 +4,7 @@
 //! it, so the spec cannot miss a route.
 
 pub mod analytics;
+pub mod answer_limits;
 pub mod assignments;
 pub mod auth;
 pub mod body;

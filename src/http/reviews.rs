@@ -114,7 +114,8 @@ fn csv_body(first: ExportPage, export: Export) -> impl Stream<Item = Result<web:
     })
 }
 
-/// The organization's answer log as CSV, one row per stored answer ordered by received time.
+/// The organization's answer log as CSV, one row per counted answer ordered by received time
+/// (practice answers, which changed nothing, are left out).
 ///
 /// Columns: `attempt_id, learner_id, learner_email, nugget_id, nugget_key, pack_slug,
 /// client_answered_at, answered_at, received_at, selected, correct, rating, response_ms,

@@ -23,6 +23,8 @@ pub struct AppState {
     /// Bounded password hashing and verification.
     pub passwords: crate::accounts::passwords::Passwords,
     pub login_limiter: super::login_limits::LoginLimiter,
+    /// The cap on each learner's answer rate.
+    pub answer_limiter: super::answer_limits::AnswerLimiter,
     /// The guarded client for requests made on a customer's behalf.
     pub outbound: crate::outbound::Outbound,
     /// Seals and opens third-party secrets stored for organizations.

@@ -128,13 +128,15 @@ impl UserQuery {
         Ok(account_store::UserFilter {
             role: self.role,
             team_id: self.team_id,
+            within: None,
             limit,
             offset,
         })
     }
 }
 
-/// List the organization's users (admins; managers and analysts read-only).
+/// List the organization's users (admins and analysts; managers only the members of their teams
+/// and the teams below them).
 #[utoipa::path(
     tag = "users",
     params(UserQuery),
@@ -150,16 +152,19 @@ pub async fn list_users(
 ) -> ApiResult<web::Json<Vec<User>>> {
     let filter = q.into_inner().filter()?;
     let users = state
-        .db(move |conn| Ok(account_store::list_users(conn, &caller.org_id, &filter)?))
+        .db(move |conn| accounts::list(conn, &caller, filter))
         .await?;
     Ok(web::Json(users))
 }
 
-/// One user (admins, analysts and managers; anyone for themself).
+/// One user (admins and analysts; managers for the members of their teams; anyone for themself).
 #[utoipa::path(
     tag = "users",
     params(("id" = String, Path, description = "user id")),
-    responses((status = 200, body = User), ),
+    responses(
+        (status = 200, body = User),
+        (status = 404, description = "no such user, or one outside a manager's teams", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/users/{id}")]
@@ -169,9 +174,9 @@ pub async fn get_user(
     caller: Authorized<SelfOr<Staff>>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<User>> {
-    let (org_id, id) = (caller.org_id.clone(), id.into_inner());
+    let id = id.into_inner();
     let user = state
-        .db(move |conn| Ok(account_store::get_user(conn, &org_id, &id)?))
+        .db(move |conn| accounts::get(conn, &caller, &id))
         .await?;
     Ok(web::Json(user))
 }
@@ -315,7 +320,7 @@ pub async fn create_team(
     Ok(HttpResponse::Created().json(team))
 }
 
-/// The organization's teams.
+/// The organization's teams (managers: their own and the teams below them).
 #[utoipa::path(
     tag = "teams",
     responses((status = 200, body = Vec<Team>)),
@@ -327,9 +332,7 @@ pub async fn list_teams(
     state: web::Data<AppState>,
     caller: Authorized<Readers>,
 ) -> ApiResult<web::Json<Vec<Team>>> {
-    let teams = state
-        .db(move |conn| Ok(account_store::list_teams(conn, &caller.org_id)?))
-        .await?;
+    let teams = state.db(move |conn| teams::list(conn, &caller)).await?;
     Ok(web::Json(teams))
 }
 

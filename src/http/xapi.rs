@@ -106,7 +106,8 @@ fn decode_cursor(cursor: &str) -> Option<(NaiveDateTime, String)> {
     Some((at, id.to_string()))
 }
 
-/// The organization's answers as xAPI 1.0.3 statements, oldest stored first (analysts, admins).
+/// The organization's counted answers as xAPI 1.0.3 statements, oldest stored first (analysts,
+/// admins). Practice answers moved no score, so they are neither listed nor forwarded.
 #[utoipa::path(
     tag = "xapi",
     params(StatementParams),

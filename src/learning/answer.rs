@@ -11,9 +11,10 @@ use super::queue::learner_settings;
 use crate::auth::Caller;
 use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity};
 use crate::domain::assignments::PolicyName;
-use crate::domain::calendar::{self, local_day, local_midnight};
+use crate::domain::calendar::{self, local_day, local_midnight, LocalDay};
 use crate::domain::grading;
 use crate::domain::numbers::non_negative_i32;
+use crate::domain::queue::{practice_reason, DayAllowance, PracticeReason, Seen};
 use crate::domain::recall_weeks;
 use crate::domain::scheduler::{
     self, CardState, Confidence, GradingThresholds, Policy, QstreamRule, SchedulingContext,
@@ -121,6 +122,8 @@ pub enum Applied {
 /// What recording an answer writes, computed from the state read before.
 struct PreparedAnswer {
     row: reviews::ReviewRow,
+    /// Why the answer is practice; `None` when it counts. Practice writes the row alone.
+    practice: Option<PracticeReason>,
     state: learning::StoredState,
     /// Reps of the state read (`None`: first answer); the write checks it is still current.
     previous_reps: Option<u32>,
@@ -136,7 +139,26 @@ struct PreparedAnswer {
     view: LearnerView,
 }
 
-/// Reads what grading and scheduling need, grades, schedules, and returns the rows to write.
+/// What the learner's local `day` already counted, for a nugget they never counted before.
+fn day_allowance(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    assignment: &LearnerAssignment,
+    daily_max: Option<i32>,
+    day: &LocalDay,
+) -> ApiResult<DayAllowance> {
+    let counted =
+        learning::answered_between(conn, &caller.org_id, &caller.user_id, day.start, day.end)?;
+    Ok(DayAllowance {
+        daily_cap: assignment.settings.daily_cap.max(0) as usize,
+        counted_in_assignment: counted.iter().filter(|(_, a)| *a == assignment.id).count(),
+        daily_max: daily_max.map(|m| m.max(0) as usize),
+        counted_total: counted.len(),
+    })
+}
+
+/// Reads what grading and scheduling need, grades, decides whether the answer counts
+/// (`domain::queue::practice_reason`), schedules it if it does, and returns the rows to write.
 fn prepare_answer(
     conn: &mut DbConnection,
     enrolments: &EnrolmentCache,
@@ -194,20 +216,38 @@ fn prepare_answer(
         .unwrap_or_default();
     let (answered_at, clock_flag) =
         calendar::trusted_answer_time(req.answered_at, now, start, before.last_review);
+    let day = local_day(tz, answered_at);
+    let seen = match &existing {
+        Some(s) => Seen::Before(&s.card),
+        None => Seen::First(day_allowance(
+            conn,
+            caller,
+            &assignment,
+            settings.daily_max,
+            &day,
+        )?),
+    };
+    let practice = practice_reason(seen, &day);
     let ctx = SchedulingContext {
         desired_retention: assignment.settings.desired_retention,
         parameters: settings.fsrs_parameters.clone(),
         ..SchedulingContext::default()
     };
-    let after: CardState = scheduler::review(
-        &before,
-        rating,
-        answered_at,
-        &ctx,
-        &policy_of(&assignment),
-        scheduler::fuzz_seed(&caller.user_id, &req.nugget_id),
-    );
-    let memory = after.memory.expect("a reviewed card has a memory state");
+    let after: CardState = match practice {
+        None => scheduler::review(
+            &before,
+            rating,
+            answered_at,
+            &ctx,
+            &policy_of(&assignment),
+            scheduler::fuzz_seed(&caller.user_id, &req.nugget_id),
+        ),
+        Some(_) => before.clone(),
+    };
+    // A practice answer to a nugget never counted leaves no memory: 0 and 0.
+    let (stability_after, difficulty_after) = after
+        .memory
+        .map_or((0.0, 0.0), |m| (m.stability, m.difficulty));
     let row = reviews::ReviewRow {
         org_id: org.to_string(),
         id: uuid::Uuid::now_v7().to_string(),
@@ -235,10 +275,11 @@ fn prepare_answer(
             .map(|l| (answered_at - l).num_seconds() as f64 / 86_400.0),
         stability_before: before.memory.map(|m| m.stability),
         difficulty_before: before.memory.map(|m| m.difficulty),
-        stability_after: memory.stability,
-        difficulty_after: memory.difficulty,
+        stability_after,
+        difficulty_after,
         status_after: after.status.as_str().into(),
         due_after: after.due.map(|d| d.naive_utc()),
+        practice: practice.map(|p| p.as_str().to_string()),
     };
     let state = learning::StoredState {
         nugget_id: req.nugget_id.clone(),
@@ -254,8 +295,10 @@ fn prepare_answer(
             .or(Some(answered_at)),
         card: after,
     };
-    states.retain(|s| s.nugget_id != req.nugget_id);
-    states.push(state.clone());
+    if practice.is_none() {
+        states.retain(|s| s.nugget_id != req.nugget_id);
+        states.push(state.clone());
+    }
     // On time against the due date the learner was shown: the memory state's, which a pause
     // moves later.
     let week = WeekActivity::of_answer(
@@ -270,6 +313,7 @@ fn prepare_answer(
         .map(|(elapsed, stability)| scheduler::recall_after(stability, elapsed, &ctx.parameters));
     Ok(PreparedAnswer {
         row,
+        practice,
         state,
         previous_reps: existing.map(|s| s.card.reps),
         pack_id: nugget.pack_id.clone(),
@@ -288,13 +332,23 @@ fn prepare_answer(
 /// `Concurrent`, and nothing is written), then the roll-ups. The learner's own rows come first and
 /// the counters shared with other learners (retention, choices) last, just before the commit: on
 /// PostgreSQL their row locks are held until it, and concurrent answers queue on them. Returns
-/// the nugget's choice counts with this answer in them.
+/// the nugget's choice counts with this answer in them. A practice answer writes its row only
+/// (it was decided on the state read, which it leaves as it is, so no check is needed) and
+/// returns the counts as they stand.
 fn record(
     conn: &mut DbConnection,
     p: &PreparedAnswer,
     now: DateTime<Utc>,
 ) -> ApiResult<(ChoiceCounts, ChoiceCounts)> {
     reviews::insert(conn, &p.row)?;
+    if p.practice.is_some() {
+        return Ok(reviews::choice_counts(
+            conn,
+            &p.row.org_id,
+            &p.row.nugget_id,
+            &p.view.teams,
+        )?);
+    }
     learning::save_state(
         conn,
         &p.row.org_id,

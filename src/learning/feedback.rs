@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::answer::{Applied, LearnerView};
 use crate::auth::Caller;
 use crate::domain::catalog::{StoredNugget, StoredOption};
+use crate::domain::queue::PracticeReason;
 use crate::domain::scheduler::{self, CardStatus};
 use crate::error::{ApiResult, Problem};
 use crate::store::{content as content_store, reviews, DbConnection};
@@ -70,6 +71,15 @@ pub struct AnswerResult {
     pub status: CardStatus,
     /// `future` or `before_start`/`before_previous` when the phone's clock was not trusted.
     pub clock_flag: Option<String>,
+    /// Whether the answer counted: moved the nugget's memory state and schedule and every
+    /// figure (proficiency, retention, weekly activity, how others answered). Only the first
+    /// answer of the learner's day to a nugget the queue serves that day (due, or new within
+    /// the day's caps) counts; any other answer is practice, graded and kept but changing
+    /// nothing, and `next_due`, `status` and `proficiency` show the nugget as it stands.
+    pub counted: bool,
+    /// Why the answer is practice; absent when it counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub practice: Option<PracticeReason>,
     /// True when this attempt id was already recorded: the stored result, nothing applied again.
     pub replayed: bool,
 }
@@ -180,6 +190,8 @@ pub fn render(
         next_due: row.due_after.map(|d| d.and_utc()),
         status: CardStatus::parse(&row.status_after).unwrap_or(CardStatus::Review),
         clock_flag: row.clock_flag,
+        counted: row.practice.is_none(),
+        practice: row.practice.as_deref().and_then(PracticeReason::parse),
         replayed,
     })
 }

@@ -294,6 +294,8 @@ fn insert_member(
 pub struct UserFilter {
     pub role: Option<Role>,
     pub team_id: Option<String>,
+    /// Only members of one of these teams (`None`: anyone in the organization).
+    pub within: Option<Vec<String>>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -314,6 +316,13 @@ pub fn list_users(conn: &mut DbConnection, org_id: &str, f: &UserFilter) -> Stor
         let members = team_members::table
             .filter(team_members::org_id.eq(org_id))
             .filter(team_members::team_id.eq(team.clone()))
+            .select(team_members::user_id);
+        q = q.filter(users::id.eq_any(members));
+    }
+    if let Some(teams) = &f.within {
+        let members = team_members::table
+            .filter(team_members::org_id.eq(org_id))
+            .filter(team_members::team_id.eq_any(teams.clone()))
             .select(team_members::user_id);
         q = q.filter(users::id.eq_any(members));
     }

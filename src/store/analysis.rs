@@ -147,8 +147,8 @@ pub fn items(
     Ok(out)
 }
 
-/// Each learner's first answer (by `answered_at`, then by review id) to each of the pack's
-/// nuggets.
+/// Each learner's first counted answer (by `answered_at`, then by review id) to each of the
+/// pack's nuggets.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn first_attempts(
     conn: &mut DbConnection,
@@ -164,6 +164,7 @@ pub fn first_attempts(
         .filter(earlier.field(reviews::org_id).eq(reviews::org_id))
         .filter(earlier.field(reviews::learner_id).eq(reviews::learner_id))
         .filter(earlier.field(reviews::nugget_id).eq(reviews::nugget_id))
+        .filter(earlier.field(reviews::practice).is_null())
         .filter(
             earlier
                 .field(reviews::answered_at)
@@ -175,6 +176,7 @@ pub fn first_attempts(
         );
     let rows: Vec<(String, String, bool, String, i32)> = reviews::table
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::practice.is_null())
         .filter(reviews::nugget_id.eq_any(pack_nuggets))
         .filter(not(exists(an_earlier_answer)))
         .select((
@@ -199,7 +201,7 @@ pub fn first_attempts(
         .collect())
 }
 
-/// How many answers (first and later) each of the pack's answered nuggets has.
+/// How many counted answers (first and later) each of the pack's answered nuggets has.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn attempt_counts(
     conn: &mut DbConnection,
@@ -212,6 +214,7 @@ pub fn attempt_counts(
         .select(nuggets::id);
     let rows: Vec<(String, i64)> = reviews::table
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::practice.is_null())
         .filter(reviews::nugget_id.eq_any(pack_nuggets))
         .group_by(reviews::nugget_id)
         .select((reviews::nugget_id, count_star()))

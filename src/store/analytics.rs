@@ -508,6 +508,7 @@ pub fn for_each_answer(
 ) -> StoreResult<()> {
     let q = reviews::table
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::practice.is_null())
         .filter(reviews::answered_at.lt(until))
         .order((
             reviews::learner_id.asc(),
@@ -545,6 +546,7 @@ pub fn for_each_repeat(
 ) -> StoreResult<()> {
     let q = reviews::table
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::practice.is_null())
         .filter(reviews::elapsed_days.is_not_null())
         .filter(reviews::stability_before.is_not_null())
         .select((
@@ -737,6 +739,7 @@ pub fn kpis(
 pub fn count_correct_answers(conn: &mut DbConnection, org_id: &str) -> StoreResult<i64> {
     Ok(reviews::table
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::practice.is_null())
         .filter(reviews::correct.eq(true))
         .count()
         .get_result(conn)?)

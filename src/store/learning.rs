@@ -170,7 +170,7 @@ pub fn retired(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<String>
         .load(conn)?)
 }
 
-/// (nugget, assignment) of every answer the learner gave in `[from, to)`.
+/// (nugget, assignment) of every counted answer the learner gave in `[from, to)`.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answered_between(
     conn: &mut DbConnection,
@@ -182,6 +182,7 @@ pub fn answered_between(
     Ok(reviews::table
         .filter(reviews::org_id.eq(org_id))
         .filter(reviews::learner_id.eq(learner_id))
+        .filter(reviews::practice.is_null())
         .filter(reviews::answered_at.ge(from.naive_utc()))
         .filter(reviews::answered_at.lt(to.naive_utc()))
         .select((reviews::nugget_id, reviews::assignment_id))
@@ -402,7 +403,7 @@ pub fn pauses(
         .load(conn)?)
 }
 
-/// Answer times of a learner (for streaks), oldest first.
+/// Times of a learner's counted answers (for streaks), oldest first.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answer_times(
     conn: &mut DbConnection,
@@ -412,12 +413,13 @@ pub fn answer_times(
     Ok(reviews::table
         .filter(reviews::org_id.eq(org_id))
         .filter(reviews::learner_id.eq(learner_id))
+        .filter(reviews::practice.is_null())
         .order(reviews::answered_at.asc())
         .select(reviews::answered_at)
         .load(conn)?)
 }
 
-/// Answers and right answers per nugget of a learner.
+/// Counted answers and right ones per nugget of a learner.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answer_counts(
     conn: &mut DbConnection,
@@ -427,6 +429,7 @@ pub fn answer_counts(
     let rows: Vec<(String, bool)> = reviews::table
         .filter(reviews::org_id.eq(org_id))
         .filter(reviews::learner_id.eq(learner_id))
+        .filter(reviews::practice.is_null())
         .select((reviews::nugget_id, reviews::correct))
         .load(conn)?;
     let mut counts: HashMap<String, (u32, u32)> = HashMap::new();

@@ -67,6 +67,7 @@ pub fn review_histories(conn: &mut DbConnection, org_id: &str) -> StoreResult<Ve
         let answers: Vec<(String, NaiveDateTime, i32)> = reviews::table
             .filter(reviews::org_id.eq(org_id))
             .filter(reviews::learner_id.eq(&learner))
+            .filter(reviews::practice.is_null())
             .order((reviews::answered_at.asc(), reviews::id.asc()))
             .select((reviews::nugget_id, reviews::answered_at, reviews::rating))
             .load(conn)?;

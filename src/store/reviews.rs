@@ -42,6 +42,10 @@ pub struct ReviewRow {
     pub difficulty_after: f64,
     pub status_after: String,
     pub due_after: Option<NaiveDateTime>,
+    /// Why the answer was practice (`domain::queue::PracticeReason`), `None` when it counted.
+    /// A practice row's `_after` columns repeat the state it left unchanged (0 for a memory it
+    /// never had), and every figure read from the log skips it.
+    pub practice: Option<String>,
 }
 
 /// Inserts an answer; a known attempt id is a `Conflict` (the caller replays the stored one).
@@ -364,6 +368,7 @@ pub fn export_page(
                 .and(packs::id.eq(nuggets::pack_id))),
         )
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::practice.is_null())
         .select((
             reviews::id,
             reviews::attempt_id,

@@ -334,6 +334,7 @@ diesel::table! {
         difficulty_after -> Double,
         status_after -> Text,
         due_after -> Nullable<Timestamp>,
+        practice -> Nullable<Text>,
     }
 }
 

@@ -74,6 +74,7 @@ pub fn statements(
                 .and(packs::id.eq(nuggets::pack_id))),
         )
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::practice.is_null())
         .select((
             reviews::id,
             reviews::attempt_id,
@@ -231,6 +232,7 @@ pub fn enqueue_new(
                 .and(xapi_outbox::statement_id.eq(reviews::attempt_id))),
         )
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::practice.is_null())
         .filter(xapi_outbox::statement_id.is_null())
         .order((reviews::received_at.asc(), reviews::id.asc()))
         .select(reviews::attempt_id)

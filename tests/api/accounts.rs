@@ -257,12 +257,20 @@ async fn only_admins_manage_users() {
         StatusCode::FORBIDDEN,
     )
     .await;
+    // A manager of no team reaches nobody; an analyst reads the whole organization.
+    let (_, analyst) = app.create_user(&org, "ana@acme.example", "analyst").await;
     let listed = expect_json(
         app.get("/api/v1/users", Some(&manager)).await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!(listed.as_array().unwrap().len(), 3);
+    assert_eq!(listed, json!([]));
+    let listed = expect_json(
+        app.get("/api/v1/users", Some(&analyst)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 4);
     let learners = expect_json(
         app.get("/api/v1/users?role=learner", Some(&org.admin_token))
             .await,
@@ -506,9 +514,10 @@ async fn users_read_their_own_record_and_staff_read_anyones() {
     let org = app.create_org("Acme", "ada@acme.example").await;
     let (sam_id, sam) = app.create_user(&org, "sam@acme.example", "learner").await;
     let (_, lee) = app.create_user(&org, "lee@acme.example", "learner").await;
-    let (_, mia) = app.create_user(&org, "mia@acme.example", "manager").await;
+    let (mia_id, mia) = app.create_user(&org, "mia@acme.example", "manager").await;
+    let (_, ana) = app.create_user(&org, "ana@acme.example", "analyst").await;
     let path = format!("/api/v1/users/{sam_id}");
-    for token in [&sam, &mia, &org.admin_token] {
+    for token in [&sam, &ana, &org.admin_token] {
         let user = expect_json(app.get(&path, Some(token)).await, StatusCode::OK).await;
         assert_eq!(user["email"], "sam@acme.example");
     }
@@ -521,4 +530,121 @@ async fn users_read_their_own_record_and_staff_read_anyones() {
         StatusCode::NOT_FOUND,
     )
     .await;
+    // A manager reads themself, though in no team.
+    let me = expect_json(
+        app.get(&format!("/api/v1/users/{mia_id}"), Some(&mia))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["email"], "mia@acme.example");
+}
+
+/// Creates a team (under `parent`) and returns its id.
+async fn team(app: &TestApp, org: &Org, name: &str, parent: Option<&str>) -> String {
+    let res = app
+        .post_json(
+            "/api/v1/teams",
+            Some(&org.admin_token),
+            &json!({"name": name, "parent_id": parent}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Creates a user with `role` in `teams`; returns their id and access token.
+async fn member(
+    app: &TestApp,
+    org: &Org,
+    email: &str,
+    role: &str,
+    teams: &[&str],
+) -> (String, String) {
+    let res = app
+        .post_json(
+            "/api/v1/users",
+            Some(&org.admin_token),
+            &json!({"email": email, "name": "Member", "password": PASSWORD, "role": role, "team_ids": teams}),
+        )
+        .await;
+    let id = expect_json(res, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (id, app.token(email).await)
+}
+
+fn emails(list: &serde_json::Value) -> Vec<&str> {
+    let mut emails: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    emails.sort();
+    emails
+}
+
+fn team_names(list: &serde_json::Value) -> Vec<&str> {
+    let mut names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[actix_web::test]
+async fn managers_see_only_the_people_and_teams_they_manage() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let north = team(&app, &org, "North", None).await;
+    let north_east = team(&app, &org, "North East", Some(&north)).await;
+    let south = team(&app, &org, "South", None).await;
+    let (_, mia) = member(&app, &org, "mia@acme.example", "manager", &[&north]).await;
+    let (ann, _) = member(&app, &org, "ann@acme.example", "learner", &[&north]).await;
+    let (cal, _) = member(&app, &org, "cal@acme.example", "learner", &[&north_east]).await;
+    let (bob, _) = member(&app, &org, "bob@acme.example", "learner", &[&south]).await;
+
+    let listed = expect_json(app.get("/api/v1/users", Some(&mia)).await, StatusCode::OK).await;
+    assert_eq!(
+        emails(&listed),
+        vec!["ann@acme.example", "cal@acme.example", "mia@acme.example"]
+    );
+    for id in [&ann, &cal] {
+        let path = format!("/api/v1/users/{id}");
+        expect_json(app.get(&path, Some(&mia)).await, StatusCode::OK).await;
+    }
+    // Outside the manager's teams, a user is as absent as one who never existed.
+    let outside = expect_problem(
+        app.get(&format!("/api/v1/users/{bob}"), Some(&mia)).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let unknown = expect_problem(
+        app.get("/api/v1/users/no-such-user", Some(&mia)).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(outside["detail"], unknown["detail"]);
+    let by_team = app
+        .get(&format!("/api/v1/users?team_id={south}"), Some(&mia))
+        .await;
+    assert_eq!(expect_json(by_team, StatusCode::OK).await, json!([]));
+    let teams = expect_json(app.get("/api/v1/teams", Some(&mia)).await, StatusCode::OK).await;
+    assert_eq!(team_names(&teams), vec!["North", "North East"]);
+
+    // Admins keep the whole organization.
+    let admin = &org.admin_token;
+    let listed = expect_json(app.get("/api/v1/users", Some(admin)).await, StatusCode::OK).await;
+    assert_eq!(listed.as_array().unwrap().len(), 5);
+    let path = format!("/api/v1/users/{bob}");
+    expect_json(app.get(&path, Some(admin)).await, StatusCode::OK).await;
+    let teams = expect_json(app.get("/api/v1/teams", Some(admin)).await, StatusCode::OK).await;
+    assert_eq!(team_names(&teams), vec!["North", "North East", "South"]);
 }

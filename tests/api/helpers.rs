@@ -258,6 +258,16 @@ impl TestApp {
     }
 }
 
+/// The nugget ids of a queue, in its order.
+pub fn ids(queue: &Value) -> Vec<String> {
+    queue["nuggets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["nugget_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Asserts the status and returns the JSON body.
 pub async fn expect_json(res: Response, status: StatusCode) -> Value {
     let got = res.status();
@@ -493,6 +503,18 @@ impl TestApp {
                 .await
         };
         assert!(res.status().is_success(), "{}", res.status());
+    }
+
+    /// Sets the daily cap of the assignment of `l`.
+    pub async fn set_daily_cap(&self, l: &Learning, daily_cap: i32) {
+        let res = self
+            .patch_json(
+                &format!("/api/v1/assignments/{}", l.assignment_id),
+                &l.author,
+                &json!({ "daily_cap": daily_cap }),
+            )
+            .await;
+        expect_json(res, StatusCode::OK).await;
     }
 
     /// Ends the assignment of `l`.

@@ -7,15 +7,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn ids(queue: &Value) -> Vec<String> {
-    queue["nuggets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["nugget_id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn prompts(queue: &Value) -> Vec<String> {
     queue["nuggets"]
         .as_array()
@@ -384,29 +375,38 @@ async fn concurrent_retries_of_one_answer_count_once() {
     assert_eq!(last["org"]["answers"], 1);
 }
 
+/// Sends two answers of every learner to `nugget` at once; returns how many counted.
+async fn answer_twice_at_once(app: &TestApp, tokens: &[String], nugget: &str) -> usize {
+    let sends = tokens
+        .iter()
+        .flat_map(|t| [t, t])
+        .map(|t| app.answer(t, nugget, &["b"]));
+    let mut counted = 0;
+    for res in futures_util::future::join_all(sends).await {
+        let result = expect_json(res, StatusCode::CREATED).await;
+        counted += usize::from(result["counted"] == true);
+    }
+    counted
+}
+
 /// Answers arriving together share commits (SQLite) or run side by side (PostgreSQL): each one
-/// acknowledged is recorded once, and answers of one learner to one nugget all count.
+/// acknowledged is recorded once, and of one learner's answers to one nugget on one day the
+/// first counts and the others are practice.
 #[actix_web::test]
 async fn simultaneous_answers_of_many_learners_are_each_recorded() {
     let app = spawn_app().await;
     let l = app.setup_learning(3).await;
     let tokens = app.team_tokens(&l, 5).await;
     let nugget = ids(&app.queue(&l.learner).await)[0].clone();
-    let sends = tokens
-        .iter()
-        .flat_map(|t| [t, t])
-        .map(|t| app.answer(t, &nugget, &["b"]));
-    let responses = futures_util::future::join_all(sends).await;
-    for res in responses {
-        assert_eq!(res.status(), StatusCode::CREATED);
-    }
+    assert_eq!(answer_twice_at_once(&app, &tokens, &nugget).await, 6);
     let last = expect_json(
         app.answer(&l.learner, &nugget, &["a"]).await,
         StatusCode::CREATED,
     )
     .await;
-    assert_eq!(last["org"]["answers"], 13);
-    assert_eq!(last["team"]["answers"], 13);
+    assert_eq!(last["counted"], false);
+    assert_eq!(last["org"]["answers"], 6);
+    assert_eq!(last["team"]["answers"], 6);
     let share = |id: &str| {
         last["org"]["options"]
             .as_array()
@@ -417,25 +417,22 @@ async fn simultaneous_answers_of_many_learners_are_each_recorded() {
             .as_f64()
             .unwrap()
     };
-    assert!((share("b") - 12.0 / 13.0).abs() < 1e-9);
-    assert!((share("a") - 1.0 / 13.0).abs() < 1e-9);
+    assert_eq!((share("b"), share("a")), (1.0, 0.0));
 
-    // Repeat answers, all at once: they create the retention roll-up rows and
+    // Once due again, repeat answers all at once: they create the retention roll-up rows and
     // bump the same counters concurrently; each is recorded (a losing insert is retried).
-    app.clock.advance(Duration::minutes(10));
-    let sends = tokens
-        .iter()
-        .flat_map(|t| [t, t])
-        .map(|t| app.answer(t, &nugget, &["b"]));
-    for res in futures_util::future::join_all(sends).await {
-        assert_eq!(res.status(), StatusCode::CREATED);
+    app.clock.advance(Duration::days(30));
+    let mut tokens = vec![app.token("sam@acme.example").await];
+    for i in 0..5 {
+        tokens.push(app.token(&format!("seller{i}@acme.example")).await);
     }
+    assert_eq!(answer_twice_at_once(&app, &tokens, &nugget).await, 6);
     let last = expect_json(
-        app.answer(&l.learner, &nugget, &["b"]).await,
+        app.answer(&tokens[0], &nugget, &["b"]).await,
         StatusCode::CREATED,
     )
     .await;
-    assert_eq!(last["org"]["answers"], 26);
+    assert_eq!(last["org"]["answers"], 12);
 }
 
 #[actix_web::test]
@@ -458,22 +455,19 @@ async fn offline_batches_apply_in_answer_order_and_report_each() {
     .await;
     let results = res["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
-    // Sent order is kept in the response; the later answer (right) was applied last.
-    assert_eq!(
+    // Sent order is kept in the response; the later answer (right) was applied last, so it is
+    // the day's second to that nugget: practice, leaving the state the first (wrong) left.
+    let outcome = |r: &Value| {
         (
-            results[0]["status"].as_u64(),
-            results[0]["result"]["correct"].as_bool()
-        ),
-        (Some(201), Some(true))
-    );
-    assert_eq!(
-        (
-            results[1]["status"].as_u64(),
-            results[1]["result"]["correct"].as_bool()
-        ),
-        (Some(201), Some(false))
-    );
-    assert_eq!(results[0]["result"]["status"], "review");
+            r["status"].as_u64(),
+            r["result"]["correct"].as_bool(),
+            r["result"]["counted"].as_bool(),
+        )
+    };
+    assert_eq!(outcome(&results[0]), (Some(201), Some(true), Some(false)));
+    assert_eq!(outcome(&results[1]), (Some(201), Some(false), Some(true)));
+    assert_eq!(results[0]["result"]["practice"], "answered_today");
+    assert_eq!(results[0]["result"]["status"], "learning");
     assert_eq!(results[2]["status"], 404);
     assert_eq!(results[3]["result"]["clock_flag"], "future");
     // The same batch again changes nothing.
@@ -490,7 +484,8 @@ async fn offline_batches_apply_in_answer_order_and_report_each() {
         .map(|r| r["status"].as_u64().unwrap())
         .collect();
     assert_eq!(statuses, vec![200, 200, 404, 200]);
-    assert_eq!(again["results"][0]["result"]["org"]["answers"], 2);
+    assert_eq!(again["results"][0]["result"]["org"]["answers"], 1);
+    assert_eq!(again["results"][0]["result"]["counted"], false);
 }
 
 /// An attempt id sent twice in one batch is recorded once: the same answer again is a replay,

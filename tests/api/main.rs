@@ -15,6 +15,7 @@ mod item_analysis;
 mod learner;
 mod openapi;
 mod operations;
+mod practice;
 mod progress;
 mod races;
 mod read_replica;

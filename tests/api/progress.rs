@@ -6,15 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn ids(queue: &Value) -> Vec<String> {
-    queue["nuggets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["nugget_id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 async fn answer_fast_and_sure(
     app: &TestApp,
     token: &str,
@@ -169,14 +160,7 @@ async fn a_backlog_after_an_absence_is_spread_over_days() {
     for n in &day1 {
         app.answer(&l.learner, n, &["a"]).await;
     }
-    let res = app
-        .patch_json(
-            &format!("/api/v1/assignments/{}", l.assignment_id),
-            &l.author,
-            &json!({"daily_cap": 3}),
-        )
-        .await;
-    expect_json(res, StatusCode::OK).await;
+    app.set_daily_cap(&l, 3).await;
     // Away for a month: six reviews wait, but only three come per day, most overdue first.
     app.clock.advance(Duration::days(30));
     let token = app.token("sam@acme.example").await;

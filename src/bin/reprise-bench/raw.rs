@@ -99,6 +99,7 @@ pub fn write_rate(
                             difficulty_after: 5.0,
                             status_after: "review".into(),
                             due_after: Some((t + Days::days(4)).naive_utc()),
+                            practice: None,
                         };
                         let state = first(reps[i] + 1);
                         store::write_tx(conn, |conn| -> Result<(), StoreError> {

@@ -30,6 +30,8 @@ impl Server {
                 "0303030303030303030303030303030303030303030303030303030303030303",
             )
             .env("REPRISE_ACCESS_TOKEN_TTL_SECS", "3600")
+            // The load generator answers for each learner far faster than a person: no cap.
+            .env("REPRISE_ANSWER_BURST", "0")
             .env(
                 "REPRISE_LOG",
                 std::env::var("REPRISE_LOG").unwrap_or_else(|_| "warn".into()),
