@@ -90,7 +90,7 @@ impl EgressPolicy {
     /// Whether a host name is allowed whatever it resolves to.
     pub fn allows_host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        self.hosts.iter().any(|h| *h == host)
+        self.hosts.contains(&host)
     }
 
     /// An address the server is about to connect to.
