@@ -11,6 +11,7 @@ use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::accounts::access::{self, AccessCache};
 use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
@@ -80,6 +81,7 @@ impl Application {
                 &settings.jwt_secret,
                 settings.access_ttl_secs,
             )),
+            access: AccessCache::new(settings.auth_cache_secs, access::CAPACITY),
             clock,
             decoy_hash,
             login_limiter: LoginLimiter::new(

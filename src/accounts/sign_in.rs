@@ -11,7 +11,7 @@ use crate::auth::password;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
 use crate::error::{ApiError, ApiResult};
 use crate::offload;
-use crate::store::{accounts as account_store, new_id, Database};
+use crate::store::{self, accounts as account_store, new_id, Database};
 
 /// A new organization and its first admin, every field checked.
 pub struct NewOrganization {
@@ -65,6 +65,7 @@ pub async fn sign_up(
                 user_id: &user.id,
                 org_id: &organization.id,
                 role: Role::Admin,
+                version: account_store::FIRST_AUTH_VERSION,
             };
             let tokens = issuer.issue(conn, holder, None, now)?;
             Ok::<_, ApiError>(CreateOrgResponse {
@@ -115,15 +116,15 @@ pub async fn log_in(
     };
     let stored = found
         .as_ref()
-        .map_or_else(|| decoy_hash.to_string(), |(_, hash)| hash.clone());
+        .map_or_else(|| decoy_hash.to_string(), |l| l.password_hash.clone());
     let matches = offload::cpu(move || password::verify(&given, &stored)).await?;
     let span = tracing::Span::current();
-    if let Some((user, _)) = &found {
-        span.record("org_id", tracing::field::display(&user.org_id));
-        span.record("user_id", tracing::field::display(&user.id));
+    if let Some(login) = &found {
+        span.record("org_id", tracing::field::display(&login.user.org_id));
+        span.record("user_id", tracing::field::display(&login.user.id));
     }
-    let user = match found {
-        Some((user, _)) if matches && user.active => user,
+    let login = match found {
+        Some(login) if matches && login.user.active => login,
         _ => {
             tracing::info!("login refused");
             return Err(bad_credentials());
@@ -132,12 +133,24 @@ pub async fn log_in(
     let issuer = issuer.clone();
     let pair = database
         .run(move |conn| {
-            let holder = Holder {
-                user_id: &user.id,
-                org_id: &user.org_id,
-                role: user.role,
-            };
-            Ok::<_, ApiError>(issuer.issue(conn, holder, None, now)?)
+            store::write_tx(conn, |conn| {
+                // The account as it is now, in the transaction that issues the refresh token: a
+                // change since the hash was read (a new password, deactivation) raised the version.
+                let user = &login.user;
+                let access = account_store::user_access(conn, &user.org_id, &user.id)?;
+                let Some(access) = access.filter(|a| a.active && a.version == login.auth_version)
+                else {
+                    tracing::info!("login refused: the account changed meanwhile");
+                    return Err(bad_credentials());
+                };
+                let holder = Holder {
+                    user_id: &user.id,
+                    org_id: &user.org_id,
+                    role: access.role,
+                    version: access.version,
+                };
+                Ok(issuer.issue(conn, holder, None, now)?)
+            })
         })
         .await?;
     tracing::info!("logged in");

@@ -104,7 +104,7 @@ pub fn load_content(
     })?;
     let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
     let author = accounts::find_login(conn, "author@demo.example")?
-        .map(|(u, _)| u.id)
+        .map(|login| login.user.id)
         .unwrap_or_default();
     let teams = accounts::list_teams(conn, &org.id)?;
     let settings = crate::domain::assignments::Settings {
