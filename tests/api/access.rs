@@ -30,50 +30,43 @@ async fn change_user(app: &TestApp, admin: &str, id: &str, change: Value) {
     expect_json(res, StatusCode::OK).await;
 }
 
-fn new_user(email: &str, role: &str) -> Value {
-    json!({"email": email, "name": "New User", "password": PASSWORD, "role": role})
+/// Creates an admin with `email` through `token`.
+async fn create_admin(app: &TestApp, token: &str, email: &str) -> reqwest::Response {
+    let body = json!({"email": email, "name": "New Admin", "password": PASSWORD, "role": "admin"});
+    app.post_json("/api/v1/users", Some(token), &body).await
+}
+
+/// A server with Acme, whose admin is Ada, and Sam with `role`, logged in: (server, Ada's
+/// token, Sam's id, Sam's token pair).
+async fn acme_with_sam(role: &str) -> (TestApp, String, String, Value) {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.example").await;
+    let (sam, _) = app.create_user(&org, "sam@acme.example", role).await;
+    let tokens = app.login("sam@acme.example", PASSWORD).await;
+    (app, org.admin_token, sam, tokens)
+}
+
+async fn log_in_again(app: &TestApp) -> String {
+    app.token("sam@acme.example").await
 }
 
 #[actix_web::test]
 async fn a_demoted_admin_loses_admin_rights_at_once() {
-    let app = spawn_app().await;
-    let org = app.create_org("Acme", "ada@acme.example").await;
-    let (bob, _) = app.create_user(&org, "bob@acme.example", "admin").await;
-    let tokens = app.login("bob@acme.example", PASSWORD).await;
+    let (app, ada, sam, tokens) = acme_with_sam("admin").await;
     let token = tokens["access_token"].as_str().unwrap();
-    let res = app
-        .post_json(
-            "/api/v1/users",
-            Some(token),
-            &new_user("eve@acme.example", "admin"),
-        )
-        .await;
+    let res = create_admin(&app, token, "eve@acme.example").await;
     expect_json(res, StatusCode::CREATED).await;
 
-    change_user(&app, &org.admin_token, &bob, json!({"role": "learner"})).await;
-    let res = app
-        .post_json(
-            "/api/v1/users",
-            Some(token),
-            &new_user("mal@acme.example", "admin"),
-        )
-        .await;
-    expect_logged_out(res).await;
+    change_user(&app, &ada, &sam, json!({"role": "learner"})).await;
+    expect_logged_out(create_admin(&app, token, "mal@acme.example").await).await;
     expect_logged_out(app.get("/api/v1/me", Some(token)).await).await;
     expect_problem(refresh(&app, &tokens).await, StatusCode::UNAUTHORIZED).await;
 
-    // Logged in again, Bob is the learner he now is.
-    let token = app.login("bob@acme.example", PASSWORD).await["access_token"].clone();
-    let token = token.as_str().unwrap();
-    let res = app
-        .post_json(
-            "/api/v1/users",
-            Some(token),
-            &new_user("mal@acme.example", "admin"),
-        )
-        .await;
+    // Logged in again, Sam is the learner he now is.
+    let token = log_in_again(&app).await;
+    let res = create_admin(&app, &token, "mal@acme.example").await;
     expect_problem(res, StatusCode::FORBIDDEN).await;
-    let me = expect_json(app.get("/api/v1/me", Some(token)).await, StatusCode::OK).await;
+    let me = expect_json(app.get("/api/v1/me", Some(&token)).await, StatusCode::OK).await;
     assert_eq!(me["user"]["role"], "learner");
 }
 
@@ -100,30 +93,21 @@ async fn a_deactivated_learner_is_refused_at_once() {
 
 #[actix_web::test]
 async fn a_promoted_user_logs_in_again_for_the_new_role() {
-    let app = spawn_app().await;
-    let org = app.create_org("Acme", "ada@acme.example").await;
-    let (sam, _) = app.create_user(&org, "sam@acme.example", "learner").await;
-    let tokens = app.login("sam@acme.example", PASSWORD).await;
+    let (app, ada, sam, tokens) = acme_with_sam("learner").await;
     let token = tokens["access_token"].as_str().unwrap();
     let res = app.get("/api/v1/users", Some(token)).await;
     expect_problem(res, StatusCode::FORBIDDEN).await;
 
-    change_user(&app, &org.admin_token, &sam, json!({"role": "analyst"})).await;
+    change_user(&app, &ada, &sam, json!({"role": "analyst"})).await;
     expect_logged_out(app.get("/api/v1/users", Some(token)).await).await;
     expect_problem(refresh(&app, &tokens).await, StatusCode::UNAUTHORIZED).await;
-    let token = app.login("sam@acme.example", PASSWORD).await["access_token"].clone();
-    let res = app
-        .get("/api/v1/users", Some(token.as_str().unwrap()))
-        .await;
-    expect_json(res, StatusCode::OK).await;
+    let token = log_in_again(&app).await;
+    expect_json(app.get("/api/v1/users", Some(&token)).await, StatusCode::OK).await;
 }
 
 #[actix_web::test]
 async fn a_new_password_ends_every_login() {
-    let app = spawn_app().await;
-    let org = app.create_org("Acme", "ada@acme.example").await;
-    let (sam, _) = app.create_user(&org, "sam@acme.example", "learner").await;
-    let phone = app.login("sam@acme.example", PASSWORD).await;
+    let (app, ada, sam, phone) = acme_with_sam("learner").await;
     let laptop = app.login("sam@acme.example", PASSWORD).await;
     for login in [&phone, &laptop] {
         let token = login["access_token"].as_str().unwrap();
@@ -131,31 +115,23 @@ async fn a_new_password_ends_every_login() {
     }
 
     let password = "another-long-password";
-    change_user(&app, &org.admin_token, &sam, json!({"password": password})).await;
+    change_user(&app, &ada, &sam, json!({"password": password})).await;
     for login in [&phone, &laptop] {
         let token = login["access_token"].as_str().unwrap();
         expect_logged_out(app.get("/api/v1/me", Some(token)).await).await;
         expect_problem(refresh(&app, login).await, StatusCode::UNAUTHORIZED).await;
     }
-    let res = app
-        .post_json(
-            "/api/v1/auth/login",
-            None,
-            &json!({"email": "sam@acme.example", "password": PASSWORD}),
-        )
-        .await;
+    let old = json!({"email": "sam@acme.example", "password": PASSWORD});
+    let res = app.post_json("/api/v1/auth/login", None, &old).await;
     expect_problem(res, StatusCode::UNAUTHORIZED).await;
     app.login("sam@acme.example", password).await;
 }
 
 #[actix_web::test]
 async fn changes_that_keep_access_keep_tokens() {
-    let app = spawn_app().await;
-    let org = app.create_org("Acme", "ada@acme.example").await;
-    let (sam, _) = app.create_user(&org, "sam@acme.example", "learner").await;
-    let tokens = app.login("sam@acme.example", PASSWORD).await;
+    let (app, ada, sam, tokens) = acme_with_sam("learner").await;
     let change = json!({"name": "Samuel", "role": "learner", "active": true, "daily_max": 2});
-    change_user(&app, &org.admin_token, &sam, change).await;
+    change_user(&app, &ada, &sam, change).await;
     let token = tokens["access_token"].as_str().unwrap();
     expect_json(app.get("/api/v1/me", Some(token)).await, StatusCode::OK).await;
     expect_json(refresh(&app, &tokens).await, StatusCode::OK).await;
