@@ -21,10 +21,14 @@ pub struct Settings {
     pub bind: String,
     /// HMAC key for access tokens.
     pub jwt_secret: Vec<u8>,
-    /// Access-token lifetime in seconds: also the longest a deactivated user's token still works.
+    /// Access-token lifetime in seconds.
     pub access_ttl_secs: i64,
     /// Refresh-token lifetime in seconds.
     pub refresh_ttl_secs: i64,
+    /// How long an instance keeps a user's role, active flag and auth version before reading
+    /// them again (0: read on every request): the longest a change made on another instance
+    /// takes to reach this one.
+    pub auth_cache_secs: u64,
     /// Whether `POST /api/v1/orgs` is open to anyone.
     pub allow_signup: bool,
     pub db_pool_size: u32,
@@ -84,6 +88,7 @@ impl std::fmt::Debug for Settings {
             .field("secret_key", &"***")
             .field("access_ttl_secs", &self.access_ttl_secs)
             .field("refresh_ttl_secs", &self.refresh_ttl_secs)
+            .field("auth_cache_secs", &self.auth_cache_secs)
             .field("allow_signup", &self.allow_signup)
             .field("db_pool_size", &self.db_pool_size)
             .field("sqlite_synchronous", &self.sqlite_synchronous)
@@ -211,6 +216,7 @@ impl Settings {
             jwt_secret,
             access_ttl_secs: parse_var("REPRISE_ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_ttl_secs: parse_var("REPRISE_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            auth_cache_secs: parse_var("REPRISE_AUTH_CACHE_SECS", 5)?,
             allow_signup: parse_var("REPRISE_ALLOW_SIGNUP", true)?,
             db_pool_size: parse_var(
                 "REPRISE_DB_POOL_SIZE",
@@ -269,6 +275,7 @@ impl Settings {
             jwt_secret: b"test-secret-test-secret-test-secret!".to_vec(),
             access_ttl_secs: 900,
             refresh_ttl_secs: 30 * 24 * 3600,
+            auth_cache_secs: 5,
             allow_signup: true,
             db_pool_size: 4,
             sqlite_synchronous: SqliteSync::Normal,

@@ -11,6 +11,7 @@ use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::accounts::access::{self, AccessCache};
 use crate::accounts::passwords::Passwords;
 use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
@@ -85,6 +86,7 @@ impl Application {
                 &settings.jwt_secret,
                 settings.access_ttl_secs,
             )),
+            access: AccessCache::new(settings.auth_cache_secs, access::CAPACITY),
             clock,
             passwords: Passwords::new(
                 settings.password_concurrency,

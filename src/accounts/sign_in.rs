@@ -16,7 +16,7 @@ use super::passwords::Passwords;
 use super::tokens::{Holder, Issuer, TokenPair};
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{accounts as account_store, new_id, Database};
+use crate::store::{self, accounts as account_store, new_id, Database};
 
 /// A new organization and its first admin, every field checked.
 pub struct NewOrganization {
@@ -84,6 +84,7 @@ pub async fn sign_up(
                 user_id: &user.id,
                 org_id: &organization.id,
                 role: Role::Admin,
+                version: account_store::FIRST_AUTH_VERSION,
             };
             let tokens = issuer.issue(conn, holder, None, now)?;
             Ok::<_, ApiError>(CreateOrgResponse {
@@ -164,29 +165,41 @@ pub async fn log_in(
     if accounts.is_empty() || accounts.len() > MAX_ACCOUNTS_TRIED {
         passwords.verify(&given, None).await?;
     } else {
-        for (user, hash) in accounts {
-            let matches = passwords.verify(&given, Some(&hash)).await?;
-            if matches && user.active && chosen.is_none() {
-                chosen = Some(user);
+        for login in accounts {
+            let matches = passwords.verify(&given, Some(&login.password_hash)).await?;
+            if matches && login.user.active && chosen.is_none() {
+                chosen = Some(login);
             }
         }
     }
-    let Some(user) = chosen else {
+    let Some(login) = chosen else {
         tracing::info!("login refused");
         return Err(bad_credentials());
     };
     let span = tracing::Span::current();
-    span.record("org_id", tracing::field::display(&user.org_id));
-    span.record("user_id", tracing::field::display(&user.id));
+    span.record("org_id", tracing::field::display(&login.user.org_id));
+    span.record("user_id", tracing::field::display(&login.user.id));
     let issuer = issuer.clone();
     let pair = database
         .run(move |conn| {
-            let holder = Holder {
-                user_id: &user.id,
-                org_id: &user.org_id,
-                role: user.role,
-            };
-            Ok::<_, ApiError>(issuer.issue(conn, holder, None, now)?)
+            store::write_tx(conn, |conn| {
+                // The account as it is now, in the transaction that issues the refresh token: a
+                // change since the hash was read (a new password, deactivation) raised the version.
+                let user = &login.user;
+                let access = account_store::user_access(conn, &user.org_id, &user.id)?;
+                let Some(access) = access.filter(|a| a.active && a.version == login.auth_version)
+                else {
+                    tracing::info!("login refused: the account changed meanwhile");
+                    return Err(bad_credentials());
+                };
+                let holder = Holder {
+                    user_id: &user.id,
+                    org_id: &user.org_id,
+                    role: access.role,
+                    version: access.version,
+                };
+                Ok(issuer.issue(conn, holder, None, now)?)
+            })
         })
         .await?;
     tracing::info!("logged in");

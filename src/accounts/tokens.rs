@@ -12,7 +12,7 @@ use crate::auth::refresh;
 use crate::domain::accounts::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
-    accounts as account_store, new_id, tokens, Database, DbConnection, StoreResult,
+    accounts as account_store, new_id, tokens, Database, DbConnection, StoreError, StoreResult,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -35,11 +35,13 @@ pub struct Issuer {
     pub refresh_ttl_secs: i64,
 }
 
-/// Who a pair is for.
+/// Who a pair is for, as they stand when it is issued.
 pub struct Holder<'a> {
     pub user_id: &'a str,
     pub org_id: &'a str,
     pub role: Role,
+    /// Their auth version, carried by the access token (see `accounts::access`).
+    pub version: i64,
 }
 
 impl Issuer {
@@ -71,6 +73,7 @@ impl Issuer {
                 holder.user_id,
                 holder.org_id,
                 holder.role,
+                holder.version,
                 now.timestamp(),
             ),
             refresh_token: fresh.token,
@@ -84,9 +87,11 @@ fn refused() -> ApiError {
     ApiError::Unauthorized("the refresh token is invalid, expired or revoked; log in again".into())
 }
 
-/// Rotates a refresh token: it stops working and a new pair of the same family is returned.
-/// A token presented again after its rotation revokes its whole family (it leaked). A token
-/// that is not shaped like one of ours is refused without reading anything.
+/// Rotates a refresh token: it stops working and a new pair of the same family is returned,
+/// its access token with the user's current role and auth version. A token presented again
+/// after its rotation revokes its whole family (it leaked); a deactivated user's is refused
+/// (`tokens::rotate` checks that in the same transaction). A token that is not shaped like one
+/// of ours is refused without reading anything.
 #[tracing::instrument(skip_all, fields(org_id = tracing::field::Empty, user_id = tracing::field::Empty))]
 pub async fn rotate(
     database: &Database,
@@ -103,11 +108,13 @@ pub async fn rotate(
         .run(move |conn| {
             let mut issued = None;
             let outcome = tokens::rotate(conn, &org_id, &hash, now, |conn, rotation| {
-                let user = account_store::get_user(conn, &org_id, &rotation.user_id)?;
+                let access = account_store::user_access(conn, &org_id, &rotation.user_id)?
+                    .ok_or(StoreError::NotFound)?;
                 let holder = Holder {
-                    user_id: &user.id,
+                    user_id: &rotation.user_id,
                     org_id: &org_id,
-                    role: user.role,
+                    role: access.role,
+                    version: access.version,
                 };
                 let pair = issuer.issue(conn, holder, Some(&rotation.family_id), now)?;
                 issued = Some(pair);

@@ -1,17 +1,18 @@
 //! The caller's own account, and the administration of users: creating them (with their
-//! teams), changing them, deactivating them. Deactivating a user or changing their password ends
-//! their logins at once.
+//! teams), changing them, deactivating them. A change of role, activation or password ends the
+//! user's logins at once (see `accounts::access`).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::access::AccessCache;
 use super::passwords::Passwords;
 use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{accounts as account_store, new_id, tokens, Database, DbConnection, StoreError};
+use crate::store::{accounts as account_store, new_id, Database, DbConnection, StoreError};
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
@@ -123,13 +124,6 @@ pub struct AccountChanges {
     pub password: Option<NewPassword>,
 }
 
-impl AccountChanges {
-    /// Whether the user's logins must end: they are deactivated or get a new password.
-    fn ends_logins(&self) -> bool {
-        self.active == Some(false) || self.password.is_some()
-    }
-}
-
 /// Admins keep their own access: a change that would deactivate or demote the caller is refused.
 fn check_not_self(caller: &Caller, id: &str, changes: &AccountChanges) -> ApiResult<()> {
     let demotes = changes.role.is_some_and(|r| r != Role::Admin);
@@ -141,18 +135,19 @@ fn check_not_self(caller: &Caller, id: &str, changes: &AccountChanges) -> ApiRes
     Ok(())
 }
 
-/// Changes a user of the caller's organization.
+/// Changes a user of the caller's organization. A change that ends their logins takes effect on
+/// this instance's next request: their entry in `access` is dropped once it is committed.
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
 pub async fn update(
     database: &Database,
     passwords: &Passwords,
+    access: &AccessCache,
     caller: &Caller,
     id: String,
     changes: AccountChanges,
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
     check_not_self(caller, &id, &changes)?;
-    let end_logins = changes.ends_logins();
     let password_hash = match changes.password {
         Some(password) => Some(passwords.hash(password).await?),
         None => None,
@@ -165,26 +160,41 @@ pub async fn update(
         active: changes.active,
         password_hash,
     };
+    let changed = apply(database, access, caller, id, row, now).await?;
+    tracing::info!(ended_logins = changed.ended_logins, "user changed");
+    Ok(changed.user)
+}
+
+/// Applies changes to a user, and drops their cached access when the change ended their logins.
+async fn apply(
+    database: &Database,
+    access: &AccessCache,
+    caller: &Caller,
+    id: String,
+    changes: account_store::UserChanges,
+    now: DateTime<Utc>,
+) -> ApiResult<account_store::ChangedUser> {
     let org_id = caller.org_id.clone();
-    let user = database
+    let changed = database
         .run(move |conn| {
-            let user = account_store::update_user(conn, &org_id, &id, row, now)?;
-            if end_logins {
-                tokens::revoke_user(conn, &org_id, &id, now)?;
-            }
-            Ok::<_, ApiError>(user)
+            Ok::<_, ApiError>(account_store::update_user(
+                conn, &org_id, &id, changes, now,
+            )?)
         })
         .await?;
-    tracing::info!(ended_logins = end_logins, "user changed");
-    Ok(user)
+    if changed.ended_logins {
+        access.forget(&caller.org_id, &changed.user.id);
+    }
+    Ok(changed)
 }
 
 /// Deactivates a user and ends their logins; their answers and history stay.
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
-pub fn deactivate(
-    conn: &mut DbConnection,
+pub async fn deactivate(
+    database: &Database,
+    access: &AccessCache,
     caller: &Caller,
-    id: &str,
+    id: String,
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
     if id == caller.user_id {
@@ -196,10 +206,9 @@ pub fn deactivate(
         active: Some(false),
         ..Default::default()
     };
-    let user = account_store::update_user(conn, &caller.org_id, id, changes, now)?;
-    tokens::revoke_user(conn, &caller.org_id, id, now)?;
+    let changed = apply(database, access, caller, id, changes, now).await?;
     tracing::info!("user deactivated");
-    Ok(user)
+    Ok(changed.user)
 }
 
 #[cfg(test)]
@@ -234,21 +243,5 @@ mod tests {
         assert!(check_not_self(&admin(), "ada", &rename).is_ok());
         assert!(check_not_self(&admin(), "sam", &deactivate).is_ok());
         assert!(check_not_self(&admin(), "sam", &demote).is_ok());
-    }
-
-    #[test]
-    fn deactivation_and_new_passwords_end_logins() {
-        let password = NewPassword::parse("password", "a-long-enough-password", None).unwrap();
-        let with_password = AccountChanges {
-            password: Some(password),
-            ..Default::default()
-        };
-        let deactivate = AccountChanges {
-            active: Some(false),
-            ..Default::default()
-        };
-        assert!(with_password.ends_logins());
-        assert!(deactivate.ends_logins());
-        assert!(!AccountChanges::default().ends_logins());
     }
 }

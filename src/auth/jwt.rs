@@ -13,7 +13,12 @@ pub struct Claims {
     /// User id.
     pub sub: String,
     pub org: String,
+    /// The role when the token was issued. Requests act with the user's current role, which
+    /// equals it while `ver` is current (a change of role raises the version).
     pub role: Role,
+    /// The user's auth version when the token was issued: the token stops working once the
+    /// user's version differs (a change of role, activation or password).
+    pub ver: i64,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -35,6 +40,7 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
+        // `ver` is required too, being a field without a default: a token without it is invalid.
         validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
         // Time claims are checked against the service clock in `verify`, not the system clock.
         validation.validate_exp = false;
@@ -47,11 +53,13 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, user_id: &str, org_id: &str, role: Role, now: i64) -> String {
+    /// A token for the user with `role` at auth version `version`.
+    pub fn issue(&self, user_id: &str, org_id: &str, role: Role, version: i64, now: i64) -> String {
         let claims = Claims {
             sub: user_id.into(),
             org: org_id.into(),
             role,
+            ver: version,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,
@@ -95,9 +103,12 @@ mod tests {
     #[test]
     fn tokens_verify_within_their_life_only() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 900);
-        let t = keys.issue("u1", "o1", Role::Learner, 1_000_000);
+        let t = keys.issue("u1", "o1", Role::Learner, 3, 1_000_000);
         let claims = keys.verify(&t, 1_000_100).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.role), ("u1", Role::Learner));
+        assert_eq!(
+            (claims.sub.as_str(), claims.role, claims.ver),
+            ("u1", Role::Learner, 3)
+        );
         assert_eq!(
             keys.verify(&t, 1_000_000 + 906).unwrap_err(),
             TokenError::Expired
@@ -109,6 +120,22 @@ mod tests {
         let other = TokenKeys::new(b"another-secret-another-secret-00", 900);
         assert_eq!(
             other.verify(&t, 1_000_100).unwrap_err(),
+            TokenError::Invalid
+        );
+    }
+
+    #[test]
+    fn tokens_without_a_version_are_invalid() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let keys = TokenKeys::new(secret, 900);
+        let claims = serde_json::json!({
+            "sub": "u1", "org": "o1", "role": "admin", "iss": ISSUER, "aud": AUDIENCE,
+            "iat": 1_000_000, "nbf": 1_000_000, "exp": 1_000_900,
+        });
+        let header = Header::new(Algorithm::HS256);
+        let token = encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap();
+        assert_eq!(
+            keys.verify(&token, 1_000_100).unwrap_err(),
             TokenError::Invalid
         );
     }

@@ -106,7 +106,7 @@ pub fn load_content(
     let author = accounts::find_logins(conn, "author@demo.example", Some(ORG_SLUG), 1)?
         .into_iter()
         .next()
-        .map(|(u, _)| u.id)
+        .map(|login| login.user.id)
         .unwrap_or_default();
     let teams = accounts::list_teams(conn, &org.id)?;
     let settings = crate::domain::assignments::Settings {

@@ -1,23 +1,47 @@
 //! The `Caller` extractor: the authenticated user behind a request, from `Authorization: Bearer
-//! <jwt>`. One HMAC verification per request, no database read.
+//! <jwt>`. The token's signature is checked here (one HMAC); whether it still stands for the
+//! user as they are now, and with which role, the accounts service answers
+//! (`accounts::access`): from its brief cache without waiting, or after one short read.
 
 use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use futures_util::future::{Either, LocalBoxFuture};
 
 use super::state::AppState;
+use crate::accounts::access::{self, Lookup};
 pub use crate::auth::Caller;
 use crate::domain::accounts::Role;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// Longest token accepted; anything longer is rejected before parsing.
 const MAX_TOKEN_LEN: usize = 2048;
 
-fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+/// An extractor's result: at once when the token is refused or its user is cached, else once
+/// the user is read.
+type Extracted<T> = Either<Ready<ApiResult<T>>, LocalBoxFuture<'static, ApiResult<T>>>;
+
+/// The caller, known now or once their user is read.
+enum Authentication {
+    Known(ApiResult<Caller>),
+    Reading(LocalBoxFuture<'static, ApiResult<Caller>>),
+}
+
+impl Authentication {
+    /// The extractor's result: `then` applied to the caller.
+    fn then<T: 'static>(self, then: impl FnOnce(Caller) -> ApiResult<T> + 'static) -> Extracted<T> {
+        match self {
+            Authentication::Known(caller) => Either::Left(ready(caller.and_then(then))),
+            Authentication::Reading(caller) => {
+                Either::Right(Box::pin(async move { caller.await.and_then(then) }))
+            }
+        }
+    }
+}
+
+/// The bearer token of the request, when there is one of a plausible length.
+fn bearer(req: &HttpRequest) -> ApiResult<&str> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -37,23 +61,41 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Err(ApiError::Unauthorized("the access token is invalid".into()));
     }
-    let claims = state
-        .keys
-        .verify(token, state.clock.now().timestamp())
-        .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
-    Ok(Caller {
-        user_id: claims.sub,
-        org_id: claims.org,
-        role: claims.role,
-    })
+    Ok(token)
+}
+
+/// Verifies the bearer token, then asks the accounts service for the caller it stands for now.
+fn authenticate(req: &HttpRequest) -> Authentication {
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Authentication::Known(Err(ApiError::Internal("application state missing".into())));
+    };
+    let now = state.clock.now();
+    let claims = match bearer(req).and_then(|token| {
+        state
+            .keys
+            .verify(token, now.timestamp())
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))
+    }) {
+        Ok(claims) => claims,
+        Err(refused) => return Authentication::Known(Err(refused)),
+    };
+    match state.access.check(claims, now) {
+        Lookup::Known(caller) => Authentication::Known(caller),
+        Lookup::Unknown(unknown) => {
+            let state = state.clone();
+            Authentication::Reading(Box::pin(async move {
+                access::check_stored(&state.database, &state.access, unknown, now).await
+            }))
+        }
+    }
 }
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Caller, ApiError>>;
+    type Future = Extracted<Caller>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        authenticate(req).then(Ok)
     }
 }
 
@@ -125,16 +167,17 @@ impl<S> std::ops::Deref for Authorized<S> {
     }
 }
 
-impl<S: Admission> FromRequest for Authorized<S> {
+impl<S: Admission + 'static> FromRequest for Authorized<S> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|caller| {
-            if !S::admits(&caller, req) {
+        let req = req.clone();
+        authenticate(&req).then(move |caller| {
+            if !S::admits(&caller, &req) {
                 return Err(ApiError::forbidden());
             }
             Ok(Authorized(caller, PhantomData))
-        }))
+        })
     }
 }

@@ -1,9 +1,10 @@
-//! What every handler shares: the pool(s), token keys, the clock and settings.
+//! What every handler shares: the pool(s), token keys and users' access, the clock and settings.
 
 use std::sync::Arc;
 
 use actix_web::web;
 
+use crate::accounts::access::AccessCache;
 use crate::accounts::tokens::Issuer;
 use crate::auth::jwt::TokenKeys;
 use crate::clock::Clock;
@@ -18,6 +19,8 @@ pub struct AppState {
     /// Where analytics views and exports read (`REPRISE_READ_DATABASE_URL`), if set.
     pub replica: Option<Arc<ReadReplica>>,
     pub keys: Arc<TokenKeys>,
+    /// Users' current access, which every access token is checked against.
+    pub access: AccessCache,
     pub clock: Clock,
     pub settings: Arc<Settings>,
     /// Bounded password hashing and verification.

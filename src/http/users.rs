@@ -194,7 +194,8 @@ pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
     #[schema(minimum = 0, maximum = 50)]
     pub daily_max: Option<i32>,
-    /// `false` deactivates: login and refresh stop at once, access tokens within their life.
+    /// `false` deactivates. A change of `role`, `active` or `password` ends the user's logins:
+    /// their access and refresh tokens stop working at once, and they log in again.
     pub active: Option<bool>,
     #[schema(value_type = Option<Password>)]
     pub password: Option<String>,
@@ -257,9 +258,9 @@ pub async fn update_user(
 ) -> ApiResult<web::Json<User>> {
     let changes = body.0.parse()?;
     let now = state.clock.now();
+    let (database, passwords, access) = (&state.database, &state.passwords, &state.access);
     let id = id.into_inner();
-    let user =
-        accounts::update(&state.database, &state.passwords, &caller, id, changes, now).await?;
+    let user = accounts::update(database, passwords, access, &caller, id, changes, now).await?;
     Ok(web::Json(user))
 }
 
@@ -278,9 +279,7 @@ pub async fn deactivate_user(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<User>> {
     let (id, now) = (id.into_inner(), state.clock.now());
-    let user = state
-        .db(move |conn| accounts::deactivate(conn, &caller, &id, now))
-        .await?;
+    let user = accounts::deactivate(&state.database, &state.access, &caller, id, now).await?;
     Ok(web::Json(user))
 }
 

@@ -51,6 +51,7 @@ struct UserRow {
     active: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    auth_version: i64,
 }
 
 impl UserRow {
@@ -139,6 +140,7 @@ fn insert_user(
         active: true,
         created_at: now,
         updated_at: now,
+        auth_version: FIRST_AUTH_VERSION,
     };
     diesel::insert_into(users::table)
         .values(&row)
@@ -191,6 +193,15 @@ pub fn find_org_by_slug(conn: &mut DbConnection, slug: &str) -> StoreResult<Orga
         .into())
 }
 
+/// An account found by its e-mail address, with what logging in checks.
+pub struct Login {
+    pub user: User,
+    pub password_hash: String,
+    /// The user's auth version when the password hash was read: a token is issued only if it
+    /// is still current, so a password changed meanwhile is not undone by a slow login.
+    pub auth_version: i64,
+}
+
 /// The accounts of an e-mail address with their password hashes, at most `limit`, oldest
 /// organization first; only the one of the organization with slug `organization` when given.
 /// An address has one account per organization at most.
@@ -199,7 +210,7 @@ pub fn find_logins(
     email: &str,
     organization: Option<&str>,
     limit: i64,
-) -> StoreResult<Vec<(User, String)>> {
+) -> StoreResult<Vec<Login>> {
     let mut query = logins::table
         .inner_join(
             users::table.on(users::org_id
@@ -219,7 +230,15 @@ pub fn find_logins(
     Ok(query
         .load::<UserRow>(conn)?
         .into_iter()
-        .map(UserRow::into_user)
+        .map(|row| {
+            let auth_version = row.auth_version;
+            let (user, password_hash) = row.into_user();
+            Login {
+                user,
+                password_hash,
+                auth_version,
+            }
+        })
         .collect())
 }
 
@@ -229,6 +248,37 @@ pub fn slug_taken(conn: &mut DbConnection, slug: &str) -> StoreResult<bool> {
         organizations::table.filter(organizations::slug.eq(slug)),
     ))
     .get_result(conn)?)
+}
+
+/// The auth version of a user created now (the column's default, for rows inserted in bulk).
+pub const FIRST_AUTH_VERSION: i64 = 0;
+
+/// What a user may do now, as an access token is checked against it: the token must carry
+/// `version`, the user must be `active`, and they act with `role` (not the role in the token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserAccess {
+    pub version: i64,
+    pub role: Role,
+    pub active: bool,
+}
+
+/// The user's current access, or `None` when there is no such user.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
+pub fn user_access(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+) -> StoreResult<Option<UserAccess>> {
+    let row: Option<(i64, String, bool)> = users::table
+        .find((org_id, user_id))
+        .select((users::auth_version, users::role, users::active))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(version, role, active)| UserAccess {
+        version,
+        role: Role::parse(&role).unwrap_or(Role::Learner),
+        active,
+    }))
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
@@ -340,6 +390,28 @@ pub struct UserChanges {
     pub password_hash: Option<String>,
 }
 
+impl UserChanges {
+    /// Whether the changes alter what the user's tokens stand for: a new role, activation or
+    /// deactivation, or a new password. Names, zones and daily maximums do not. Team
+    /// memberships are not user changes at all: a manager's reach is read from the database
+    /// on every request that needs it (`accounts::scope::TeamScope`), so it never rides on a
+    /// token.
+    fn ends_logins(&self, role: &str, active: bool) -> bool {
+        self.password_hash.is_some()
+            || self.role.is_some_and(|r| r.as_str() != role)
+            || self.active.is_some_and(|a| a != active)
+    }
+}
+
+/// A user as changed, and whether the change ended their logins.
+pub struct ChangedUser {
+    pub user: User,
+    pub ended_logins: bool,
+}
+
+/// Changes a user. When the change ends their logins ([`UserChanges::ends_logins`]), the same
+/// transaction raises their auth version, so every access token issued before stops working,
+/// and revokes all their refresh tokens, so none can be exchanged for a new one.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn update_user(
     conn: &mut DbConnection,
@@ -347,10 +419,11 @@ pub fn update_user(
     user_id: &str,
     c: UserChanges,
     now: DateTime<Utc>,
-) -> StoreResult<User> {
+) -> StoreResult<ChangedUser> {
     super::write_tx(conn, |conn| {
         let target = users::table.find((org_id, user_id));
         let current = target.select(UserRow::as_select()).first(conn)?;
+        let ended_logins = c.ends_logins(&current.role, current.active);
         diesel::update(target)
             .set((
                 users::name.eq(c.name.unwrap_or(current.name)),
@@ -363,13 +436,19 @@ pub fn update_user(
                 users::active.eq(c.active.unwrap_or(current.active)),
                 users::password_hash.eq(c.password_hash.unwrap_or(current.password_hash)),
                 users::updated_at.eq(now.naive_utc()),
+                // Added in SQL, so concurrent changes each count on PostgreSQL too.
+                users::auth_version.eq(users::auth_version + i64::from(ended_logins)),
             ))
             .execute(conn)?;
-        Ok(target
+        if ended_logins {
+            super::tokens::revoke_user(conn, org_id, user_id, now)?;
+        }
+        let user = target
             .select(UserRow::as_select())
             .first(conn)?
             .into_user()
-            .0)
+            .0;
+        Ok(ChangedUser { user, ended_logins })
     })
 }
 
@@ -510,4 +589,44 @@ pub fn update_org(
         ))
         .execute(conn)?;
     get_org(conn, org_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UserChanges;
+    use crate::domain::accounts::Role;
+
+    #[test]
+    fn role_activation_and_password_changes_end_logins() {
+        let change = |c: UserChanges| c.ends_logins("learner", true);
+        assert!(change(UserChanges {
+            role: Some(Role::Admin),
+            ..Default::default()
+        }));
+        assert!(change(UserChanges {
+            active: Some(false),
+            ..Default::default()
+        }));
+        assert!(change(UserChanges {
+            password_hash: Some("$argon2id$…".into()),
+            ..Default::default()
+        }));
+        assert!(!UserChanges {
+            active: Some(true),
+            ..Default::default()
+        }
+        .ends_logins("learner", true));
+        assert!(UserChanges {
+            active: Some(true),
+            ..Default::default()
+        }
+        .ends_logins("learner", false));
+        assert!(!change(UserChanges {
+            role: Some(Role::Learner),
+            name: Some("Sam".into()),
+            timezone: Some(None),
+            daily_max: Some(Some(3)),
+            ..Default::default()
+        }));
+    }
 }

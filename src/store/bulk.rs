@@ -49,6 +49,7 @@ pub fn insert_users(
                     users::active.eq(true),
                     users::created_at.eq(now),
                     users::updated_at.eq(now),
+                    users::auth_version.eq(super::accounts::FIRST_AUTH_VERSION),
                 )
             })
             .collect();

@@ -163,7 +163,8 @@ pub fn revoke_by_hash(
     Ok(())
 }
 
-/// Revokes every refresh token of a user (deactivation, password change).
+/// Revokes every refresh token of a user (a change that ends their logins:
+/// `accounts::update_user`).
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn revoke_user(
     conn: &mut DbConnection,

@@ -102,6 +102,7 @@ struct Claims<'a> {
     sub: &'a str,
     org: &'a str,
     role: &'a str,
+    ver: i64,
     iss: &'a str,
     aud: &'a str,
     iat: i64,
@@ -110,7 +111,7 @@ struct Claims<'a> {
 }
 
 #[actix_web::test]
-async fn tokens_for_another_audience_issuer_or_time_are_refused() {
+async fn tokens_for_another_audience_issuer_time_or_version_are_refused() {
     let app = spawn_app().await;
     let org = app.create_org("Acme", "ada@acme.example").await;
     let me = expect_json(
@@ -125,11 +126,12 @@ async fn tokens_for_another_audience_issuer_or_time_are_refused() {
             .jwt_secret
             .as_slice(),
     );
-    let token = |iss: &str, aud: &str, nbf: i64, exp: i64| {
+    let versioned = |ver: i64, iss: &str, aud: &str, nbf: i64, exp: i64| {
         let claims = Claims {
             sub: &org.admin_id,
             org: org_id,
             role: "admin",
+            ver,
             iss,
             aud,
             iat: now,
@@ -138,6 +140,7 @@ async fn tokens_for_another_audience_issuer_or_time_are_refused() {
         };
         encode(&Header::default(), &claims, &key).unwrap()
     };
+    let token = |iss: &str, aud: &str, nbf: i64, exp: i64| versioned(0, iss, aud, nbf, exp);
     // The same key with the right claims works, so each refusal below is about one claim.
     let good = token("reprise", "reprise-api", now, now + 600);
     expect_json(app.get("/api/v1/me", Some(&good)).await, StatusCode::OK).await;
@@ -157,6 +160,10 @@ async fn tokens_for_another_audience_issuer_or_time_are_refused() {
         (
             "expired",
             token("reprise", "reprise-api", now - 7200, now - 3600),
+        ),
+        (
+            "another auth version",
+            versioned(1, "reprise", "reprise-api", now, now + 600),
         ),
     ] {
         let res = app.get("/api/v1/me", Some(&t)).await;

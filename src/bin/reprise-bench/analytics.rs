@@ -16,6 +16,7 @@ use reprise::analytics::recall_weeks;
 use reprise::auth::jwt::TokenKeys;
 use reprise::demo::scale;
 use reprise::domain::accounts::Role;
+use reprise::store::accounts::FIRST_AUTH_VERSION;
 use reprise::store::{self, analytics as analytics_store, SqliteSync};
 
 pub struct Options {
@@ -280,6 +281,7 @@ fn engine(
         &org.analyst_id,
         &org.org_id,
         Role::Analyst,
+        FIRST_AUTH_VERSION,
         chrono::Utc::now().timestamp(),
     );
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -31,6 +31,7 @@ use report::ScenarioResult;
 use reprise::auth::jwt::TokenKeys;
 use reprise::domain::accounts::Role;
 use reprise::domain::content::Pack;
+use reprise::store::accounts::FIRST_AUTH_VERSION;
 use reprise::store::{self, Backend, SqliteSync};
 
 /// Load benchmark on this machine: raw write and /healthz baselines, then answer writes, queue
@@ -240,7 +241,7 @@ fn engine(
     let tokens: Vec<String> = org
         .learner_ids
         .iter()
-        .map(|id| keys.issue(id, &org.org_id, Role::Learner, now))
+        .map(|id| keys.issue(id, &org.org_id, Role::Learner, FIRST_AUTH_VERSION, now))
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.client_threads.max(1))
