@@ -238,17 +238,21 @@ fn engine(
         server::Server::start(app_url, &secret, &dir.join(format!("server{suffix}.log")))?;
     let keys = TokenKeys::new(secret.as_bytes(), 3600);
     let now = chrono::Utc::now().timestamp();
-    let tokens: Vec<String> = org
-        .learner_ids
-        .iter()
-        .map(|id| keys.issue(id, &org.org_id, Role::Learner, FIRST_AUTH_VERSION, now))
-        .collect();
+    let tokens = |ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .map(|id| keys.issue(id, &org.org_id, Role::Learner, FIRST_AUTH_VERSION, now))
+            .collect()
+    };
+    let (reader_tokens, answerer_tokens) = (tokens(&org.learner_ids), tokens(&org.answerer_ids));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.client_threads.max(1))
         .enable_all()
         .build()?;
     let addr = server.addr;
-    let learners = Arc::new(rt.block_on(load::prepare(addr, tokens, opts.clients))?);
+    let learners = Arc::new(load::Learners {
+        readers: rt.block_on(load::prepare(addr, reader_tokens, opts.clients))?,
+        answerers: rt.block_on(load::prepare(addr, answerer_tokens, opts.clients))?,
+    });
     let duration = Duration::from_secs_f64(opts.seconds);
     // About one answer per learner, untimed: a running organization has a history, and PostgreSQL
     // plans statements from its tables' statistics. Analyzed empty, the memory states were read
@@ -259,7 +263,7 @@ fn engine(
         learners.clone(),
         opts.clients,
         Duration::from_secs(600),
-        learners.len() as u64,
+        learners.answerers.len() as u64,
     ))?;
     if let Some(e) = &history.first_error {
         anyhow::bail!("{engine}: the answer history failed: {e}");
@@ -321,6 +325,7 @@ fn engine(
             p50_ms: o.percentile_ms(0.5),
             p99_ms: o.percentile_ms(0.99),
             errors: o.errors,
+            practice_answers: o.practice,
             baseline: baseline.into(),
             baseline_per_s,
             ratio_to_baseline: o.per_second() / baseline_per_s,
@@ -338,6 +343,14 @@ fn engine(
             rss as f64 / 1_048_576.0,
             cpu_ms
         );
+        if o.practice > 0 {
+            eprintln!(
+                "{engine}: {name}: {} answers were taken as practice: the answerers ran out of \
+                 nuggets, so this scenario measured cheaper writes (fewer --seconds or more \
+                 --learners)",
+                o.practice
+            );
+        }
         results.push(r);
     }
     if results.iter().any(|r| r.errors > 0) {

@@ -13,6 +13,8 @@ pub struct ScenarioResult {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub errors: u64,
+    /// Answers taken as practice rather than counted: 0 in a valid run (see `load::Outcome`).
+    pub practice_answers: u64,
     /// What the baseline measures.
     pub baseline: String,
     pub baseline_per_s: f64,

@@ -20,10 +20,20 @@ pub const DAILY_CAP: i32 = reprise::domain::assignments::DEFAULT_DAILY_CAP;
 /// Packs assigned to each region: a learner follows this many campaigns at once.
 const PACKS_PER_REGION: usize = 2;
 
+/// Daily cap of the answerers' assignments: the largest an assignment takes, so that every
+/// nugget of every pack is theirs to answer today.
+const ANSWERER_DAILY_CAP: i32 = 20;
+
 /// What the load generator needs to know about the generated organization.
 pub struct Org {
     pub org_id: String,
+    /// Learners as the product serves them: a few nuggets a day, whose queues are read.
     pub learner_ids: Vec<String>,
+    /// As many learners again, assigned every pack with the largest daily cap, who send the
+    /// answers. Only the first answer of the day to a nugget the queue serves counts (the rest
+    /// is practice, which writes far less), so answers are spread over these learners' many
+    /// nuggets and each is answered once: every answer measured is a counted one.
+    pub answerer_ids: Vec<String>,
 }
 
 /// The sample packs of `content_dir`, or eight generated packs of fourteen nuggets when the
@@ -124,9 +134,22 @@ pub fn generate(
             accounts::create_user(conn, &org.id, new_user(email, Role::Learner), &[team], now)?;
         learner_ids.push(user.id);
     }
+    let answer_team = accounts::create_team(conn, &org.id, &new_id(), "Answer load", None, now)?.id;
+    let mut answerer_ids = Vec::with_capacity(learners);
+    for i in 0..learners {
+        let email = format!("answerer{i:05}@{tag}.bench.example");
+        let team = [answer_team.clone()];
+        let user =
+            accounts::create_user(conn, &org.id, new_user(email, Role::Learner), &team, now)?;
+        answerer_ids.push(user.id);
+    }
     let settings = AssignmentSettings {
         daily_cap: DAILY_CAP,
         ..AssignmentSettings::defaults(now.date_naive() - Duration::days(1))
+    };
+    let answerer_settings = AssignmentSettings {
+        daily_cap: ANSWERER_DAILY_CAP,
+        ..settings.clone()
     };
     store::write_tx(conn, |conn| -> anyhow::Result<()> {
         for pack in packs {
@@ -149,10 +172,24 @@ pub fn generate(
                     .map_err(|m| anyhow::anyhow!("cannot assign {}: {m:?}", pack.slug))?;
             }
         }
+        for pack in packs {
+            let id = new_id();
+            let new = assignments::NewAssignment {
+                id: &id,
+                pack_slug: &pack.slug,
+                team_id: Some(&answer_team),
+                learner_ids: &[],
+                settings: &answerer_settings,
+                created_by: &author.id,
+            };
+            assignments::create(conn, &org.id, new, now)?
+                .map_err(|m| anyhow::anyhow!("cannot assign {}: {m:?}", pack.slug))?;
+        }
         Ok(())
     })?;
     Ok(Org {
         org_id: org.id,
         learner_ids,
+        answerer_ids,
     })
 }
