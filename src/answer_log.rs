@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::domain::ids::OrgId;
 use crate::error::{ApiError, ApiResult};
 use crate::store::reader::Reader;
 use crate::store::replica::{self, ReadReplica, ReadSource};
@@ -19,7 +20,7 @@ pub struct Export {
     primary: DbPool,
     replica: Option<Arc<ReadReplica>>,
     source: ReadSource,
-    org_id: String,
+    org_id: OrgId,
     window: ReceivedWindow,
 }
 
@@ -29,7 +30,7 @@ impl Export {
     pub fn start(
         primary: DbPool,
         replica: Option<Arc<ReadReplica>>,
-        org_id: String,
+        org_id: OrgId,
         window: ReceivedWindow,
     ) -> ApiResult<(ExportPage, Export)> {
         let org = org_id.clone();

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
 use crate::domain::content::{self, Format, Pack};
+use crate::domain::ids::OrgId;
 use crate::domain::item_analysis::{self, ItemAnalysis};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{self, analysis as analysis_store, content as content_store, DbConnection};
@@ -133,7 +134,7 @@ pub struct PackItemAnalysis {
 #[tracing::instrument(skip_all, fields(org_id = %org_id, pack = %slug))]
 pub fn item_analysis(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     slug: &str,
 ) -> ApiResult<PackItemAnalysis> {
     let input = analysis_store::load(conn, org_id, slug)?;

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::domain::ids::OrgId;
 use crate::domain::xapi::VERSION;
 use crate::error::ApiError;
 use crate::outbound::Outbound;
@@ -57,7 +58,7 @@ impl Forwarder {
 
     /// Delivers one batch of an organization's due statements.
     #[tracing::instrument(level = "debug", skip(self))]
-    async fn forward_org(&self, org_id: String) -> Result<usize, ApiError> {
+    async fn forward_org(&self, org_id: OrgId) -> Result<usize, ApiError> {
         let (org, clock, public_url) =
             (org_id.clone(), self.clock.clone(), self.public_url.clone());
         let batch = self
@@ -132,7 +133,7 @@ impl Forwarder {
 struct Deliveries {
     forwarder: Forwarder,
     permits: tokio::sync::Semaphore,
-    in_flight: Mutex<HashSet<String>>,
+    in_flight: Mutex<HashSet<OrgId>>,
 }
 
 impl Deliveries {

@@ -12,6 +12,7 @@ use reprise::clock::Clock;
 use reprise::config::{database_url_from_env, Settings};
 use reprise::domain::content::Format;
 use reprise::domain::eval::{self, reprise_format, simulate, sm18, Model, SplitOrder};
+use reprise::domain::ids::UserId;
 use reprise::domain::scheduler::{Policy, QstreamRule};
 use reprise::memory_model::optimize_org;
 use reprise::startup::{open_database_at, Application};
@@ -408,7 +409,7 @@ fn import(paths: &[PathBuf], org: &str, publish: bool) -> anyhow::Result<ExitCod
             let outcome = content::save_draft(conn, &org.id, pack, now)?;
             let mut line = format!("{}: {:?}", pack.slug, outcome).to_lowercase();
             if publish && outcome != reprise::domain::catalog::DraftOutcome::Unchanged {
-                let v = content::publish(conn, &org.id, &pack.slug, "cli", now)?;
+                let v = content::publish(conn, &org.id, &pack.slug, &UserId::from("cli"), now)?;
                 line.push_str(&format!(", published version {}", v.version));
             }
             lines.push(line);

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::Clock;
+use crate::domain::ids::OrgId;
 use crate::domain::scheduler::{fit_parameters, FitError, FitOutcome, MIN_FIT_REVIEWS};
 use crate::error::{ApiError, ApiResult};
 use crate::offload;
@@ -93,7 +94,7 @@ impl OptimizeResult {
     }
 
     /// Stores the fitted parameters, if any.
-    pub fn store(&self, conn: &mut DbConnection, org_id: &str) -> ApiResult<()> {
+    pub fn store(&self, conn: &mut DbConnection, org_id: &OrgId) -> ApiResult<()> {
         if let (Some(parameters), Some(at)) = (&self.parameters, self.fitted_at) {
             model::save_parameters(conn, org_id, parameters, at)?;
         }
@@ -103,7 +104,7 @@ impl OptimizeResult {
 
 /// The parameters the organization schedules with.
 #[tracing::instrument(skip_all, fields(org_id = %org_id))]
-pub fn current(conn: &mut DbConnection, org_id: &str) -> ApiResult<FsrsModel> {
+pub fn current(conn: &mut DbConnection, org_id: &OrgId) -> ApiResult<FsrsModel> {
     let stored = model::parameters(conn, org_id)?;
     Ok(FsrsModel {
         parameters: stored.parameters,
@@ -118,15 +119,15 @@ pub fn current(conn: &mut DbConnection, org_id: &str) -> ApiResult<FsrsModel> {
 pub async fn optimize(
     database: &Database,
     clock: &Clock,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> ApiResult<OptimizeResult> {
-    let org = org_id.to_string();
+    let org = org_id.clone();
     let histories = database
         .run(move |conn| Ok::<_, ApiError>(model::review_histories(conn, &org)?))
         .await?;
     let fit = offload::cpu(move || fit_parameters(&histories)).await?;
     let result = OptimizeResult::from_fit(fit, clock.now())?;
-    let org = org_id.to_string();
+    let org = org_id.clone();
     let result = database
         .run(move |conn| {
             result.store(conn, &org)?;
@@ -145,7 +146,7 @@ pub async fn optimize(
 /// line, where nothing else waits for the connection).
 pub fn optimize_org(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     now: DateTime<Utc>,
 ) -> ApiResult<OptimizeResult> {
     let histories = model::review_histories(conn, org_id)?;

@@ -50,7 +50,7 @@ fn nugget_progress(
     states: &[StoredState],
     recall: impl Fn(&StoredState) -> Option<f64>,
 ) -> ApiResult<Vec<NuggetProgress>> {
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let counts = learning_store::answer_counts(conn, org, &caller.user_id)?;
     let slugs = learning_store::pack_slugs(conn, org)?;
     let mut versions: HashMap<String, VersionNuggets> = HashMap::new();
@@ -108,7 +108,7 @@ pub fn progress(
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> ApiResult<Progress> {
-    let (org, learner) = (caller.org_id.as_str(), caller.user_id.as_str());
+    let (org, learner) = (&caller.org_id, &caller.user_id);
     let (tz, settings) = learner_settings(conn, caller)?;
     let states = learning_store::states(conn, org, learner)?;
     let params = &settings.fsrs_parameters;

@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::jwt::Claims;
 use crate::auth::Caller;
+use crate::domain::ids::{OrgId, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::store::accounts::{self as account_store, UserAccess};
 use crate::store::Database;
@@ -139,7 +140,7 @@ impl AccessCache {
 
     /// Drops a user's entry: called once a change to their access is committed, so the next
     /// request on this instance reads it afresh.
-    pub fn forget(&self, org_id: &str, user_id: &str) {
+    pub fn forget(&self, org_id: &OrgId, user_id: &UserId) {
         let mut entries = self.entries.lock().expect("access cache lock");
         entries.generation += 1;
         entries
@@ -157,7 +158,10 @@ pub async fn check_stored(
     now: DateTime<Utc>,
 ) -> ApiResult<Caller> {
     let Unknown { claims, generation } = unknown;
-    let (org_id, user_id) = (claims.org.clone(), claims.sub.clone());
+    let (org_id, user_id) = (
+        OrgId::new(claims.org.clone()),
+        UserId::new(claims.sub.clone()),
+    );
     let access = database
         .quick_read(move |conn| {
             Ok::<_, ApiError>(account_store::user_access(conn, &org_id, &user_id)?)
@@ -177,8 +181,8 @@ pub async fn check_stored(
 fn admit(claims: Claims, access: Option<UserAccess>) -> ApiResult<Caller> {
     match access {
         Some(access) if access.active && access.version == claims.ver => Ok(Caller {
-            user_id: claims.sub,
-            org_id: claims.org,
+            user_id: claims.sub.into(),
+            org_id: claims.org.into(),
             role: access.role,
         }),
         _ => Err(ApiError::Unauthorized(
@@ -278,7 +282,7 @@ mod tests {
         let Lookup::Unknown(racing) = cache.check(claims("sam", 0), t0()) else {
             panic!("sam was never read");
         };
-        cache.forget("acme", "ada");
+        cache.forget(&"acme".into(), &"ada".into());
         let demoted = access(1, Role::Learner, true);
         assert_eq!(look_up(&cache, "ada", 0, demoted, t0()), (false, None));
         // A read of another user that began before the change is not kept either.

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::refresh;
 use crate::domain::accounts::Role;
+use crate::domain::ids::{OrgId, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
     accounts as account_store, new_id, tokens, Database, DbConnection, StoreError, StoreResult,
@@ -37,8 +38,8 @@ pub struct Issuer {
 
 /// Who a pair is for, as they stand when it is issued.
 pub struct Holder<'a> {
-    pub user_id: &'a str,
-    pub org_id: &'a str,
+    pub user_id: &'a UserId,
+    pub org_id: &'a OrgId,
     pub role: Role,
     /// Their auth version, carried by the access token (see `accounts::access`).
     pub version: i64,
@@ -99,7 +100,7 @@ pub async fn rotate(
     token: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<TokenPair> {
-    let org_id = refresh::org_of(token).ok_or_else(refused)?.to_string();
+    let org_id = OrgId::new(refresh::org_of(token).ok_or_else(refused)?);
     let span = tracing::Span::current();
     span.record("org_id", tracing::field::display(&org_id));
     let hash = refresh::digest(token);
@@ -139,7 +140,7 @@ pub async fn rotate(
 /// changes nothing.
 #[tracing::instrument(skip_all, fields(org_id = tracing::field::Empty))]
 pub async fn revoke(database: &Database, token: &str, now: DateTime<Utc>) -> ApiResult<()> {
-    let Some(org_id) = refresh::org_of(token).map(String::from) else {
+    let Some(org_id) = refresh::org_of(token).map(OrgId::from) else {
         return Ok(());
     };
     tracing::Span::current().record("org_id", tracing::field::display(&org_id));

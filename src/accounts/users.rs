@@ -11,6 +11,7 @@ use super::passwords::Passwords;
 use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
+use crate::domain::ids::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{accounts as account_store, new_id, Database, DbConnection, StoreError};
 
@@ -48,9 +49,9 @@ pub fn list(
 /// One user: the caller themself, or anyone their scope reaches. A user outside a manager's
 /// teams is the same 404 as one who does not exist, so the answer does not tell them apart.
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
-pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<User> {
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: &UserId) -> ApiResult<User> {
     let user = account_store::get_user(conn, &caller.org_id, id)?;
-    if id != caller.user_id {
+    if *id != caller.user_id {
         let scope = TeamScope::of(conn, caller)?;
         if scope.teams().is_some() {
             let teams = account_store::list_user_teams(conn, &caller.org_id, id)?;
@@ -125,9 +126,9 @@ pub struct AccountChanges {
 }
 
 /// Admins keep their own access: a change that would deactivate or demote the caller is refused.
-fn check_not_self(caller: &Caller, id: &str, changes: &AccountChanges) -> ApiResult<()> {
+fn check_not_self(caller: &Caller, id: &UserId, changes: &AccountChanges) -> ApiResult<()> {
     let demotes = changes.role.is_some_and(|r| r != Role::Admin);
-    if id == caller.user_id && (changes.active == Some(false) || demotes) {
+    if *id == caller.user_id && (changes.active == Some(false) || demotes) {
         return Err(ApiError::Forbidden(
             "admins cannot deactivate or demote themselves".into(),
         ));
@@ -143,7 +144,7 @@ pub async fn update(
     passwords: &Passwords,
     access: &AccessCache,
     caller: &Caller,
-    id: String,
+    id: UserId,
     changes: AccountChanges,
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
@@ -170,7 +171,7 @@ async fn apply(
     database: &Database,
     access: &AccessCache,
     caller: &Caller,
-    id: String,
+    id: UserId,
     changes: account_store::UserChanges,
     now: DateTime<Utc>,
 ) -> ApiResult<account_store::ChangedUser> {
@@ -194,7 +195,7 @@ pub async fn deactivate(
     database: &Database,
     access: &AccessCache,
     caller: &Caller,
-    id: String,
+    id: UserId,
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
     if id == caller.user_id {
@@ -238,10 +239,10 @@ mod tests {
             role: Some(Role::Admin),
             ..Default::default()
         };
-        assert!(check_not_self(&admin(), "ada", &deactivate).is_err());
-        assert!(check_not_self(&admin(), "ada", &demote).is_err());
-        assert!(check_not_self(&admin(), "ada", &rename).is_ok());
-        assert!(check_not_self(&admin(), "sam", &deactivate).is_ok());
-        assert!(check_not_self(&admin(), "sam", &demote).is_ok());
+        assert!(check_not_self(&admin(), &"ada".into(), &deactivate).is_err());
+        assert!(check_not_self(&admin(), &"ada".into(), &demote).is_err());
+        assert!(check_not_self(&admin(), &"ada".into(), &rename).is_ok());
+        assert!(check_not_self(&admin(), &"sam".into(), &deactivate).is_ok());
+        assert!(check_not_self(&admin(), &"sam".into(), &demote).is_ok());
     }
 }

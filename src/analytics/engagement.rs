@@ -14,6 +14,7 @@ use super::scope::{scope, Narrowing, Scope};
 use super::weekly::{groups, learners_in_scope, tallies, weeks, WeeklyGroup};
 use crate::auth::Caller;
 use crate::domain::analytics::{iso_week_label, share};
+use crate::domain::ids::OrgId;
 use crate::error::ApiResult;
 use crate::store::activity::{self, WeekDetail};
 use crate::store::analytics::reach;
@@ -69,7 +70,7 @@ pub fn engagement(
     count: u32,
 ) -> ApiResult<Engagement> {
     let s = scope(reader, caller, now, narrowing)?;
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let w = weeks(s.now, count);
     let groups = groups(&s);
     let learners = learners_in_scope(&s);
@@ -146,7 +147,7 @@ pub fn engagement(
 /// named or through a team they are in (or a team above it).
 fn invited_on<'a>(
     conn: &mut DbConnection,
-    org: &str,
+    org: &OrgId,
     s: &Scope,
     learners: &'a HashMap<String, Vec<usize>>,
 ) -> ApiResult<HashMap<&'a str, NaiveDate>> {

@@ -12,6 +12,7 @@ use super::memory::Acc;
 use super::scope::{scope, Narrowing, Scope};
 use crate::auth::Caller;
 use crate::domain::analytics::{rank_risks, round6, share, suggestion, Risk, Slots};
+use crate::domain::ids::OrgId;
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult};
 use crate::store::analytics::{fold_memory, MemoryFact, MemoryRead};
@@ -117,7 +118,7 @@ pub fn forgetting_risk(
 #[tracing::instrument(level = "debug", skip_all)]
 fn pairs(
     reader: &mut Reader<'_>,
-    org: &str,
+    org: &OrgId,
     s: &Scope,
     days: i64,
     topic: Option<&str>,

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::scope::{scope, Narrowing, Scope};
 use crate::auth::Caller;
 use crate::domain::analytics::{share, Mean, Slots};
+use crate::domain::ids::OrgId;
 use crate::error::ApiResult;
 use crate::store::analytics::{fold_memory, MemoryFact, MemoryRead};
 use crate::store::reader::Reader;
@@ -109,7 +110,7 @@ pub fn heatmap(
 #[tracing::instrument(level = "debug", skip_all)]
 fn cells(
     reader: &mut Reader<'_>,
-    org: &str,
+    org: &OrgId,
     s: &Scope,
     rows_by: HeatmapRows,
     topic: Option<&str>,

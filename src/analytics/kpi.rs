@@ -41,7 +41,7 @@ pub fn upload(
     lines: &[KpiLine],
     now: DateTime<Utc>,
 ) -> ApiResult<KpiUpload> {
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let dir = analytics_store::directory(conn, org)?;
     let by_email: HashMap<&str, &str> = dir
         .users
@@ -113,7 +113,7 @@ pub fn correlation(
     period: Option<&str>,
 ) -> ApiResult<KpiCorrelation> {
     let s = scope(reader, caller, now, narrowing)?;
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let mut proficiency: HashMap<String, Mean> = HashMap::new();
     let now_us = s.now.timestamp_micros();
     let fold = |m: &mut Mean, f: MemoryFact<'_>| m.add(f.recall_at(&s.curve, now_us));

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::scope::Scope;
 use crate::domain::analytics::{Mean, Slots};
+use crate::domain::ids::OrgId;
 use crate::domain::scheduler::ForgettingCurve;
 use crate::error::ApiResult;
 use crate::store::analytics::{fold_memory, MemoryFact, MemoryRead};
@@ -88,7 +89,7 @@ pub type Groups = BTreeMap<(String, String), Acc>;
 #[tracing::instrument(level = "debug", skip_all, fields(group_by = group_by.as_str()))]
 pub fn collect(
     reader: &mut Reader<'_>,
-    org: &str,
+    org: &OrgId,
     s: &Scope,
     group_by: GroupBy,
     topic: Option<&str>,

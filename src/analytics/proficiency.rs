@@ -47,7 +47,7 @@ pub fn proficiency(
     topic: Option<&str>,
 ) -> ApiResult<ProficiencyReport> {
     let s = scope(reader, caller, now, narrowing)?;
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let sums = collect(
         reader,
         org,

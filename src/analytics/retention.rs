@@ -48,7 +48,7 @@ pub fn retention_curve(
     narrowing: &Narrowing,
 ) -> ApiResult<RetentionCurve> {
     let s = scope(reader, caller, now, narrowing)?;
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let tallies: HashMap<usize, RetentionTally> = if s.whole_org() {
         retention_rollup(reader, org, s.filter.pack_id.as_deref())?
     } else {

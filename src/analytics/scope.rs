@@ -69,7 +69,7 @@ pub fn scope(
     narrowing: &Narrowing,
 ) -> ApiResult<Scope> {
     caller.require(READERS)?;
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let all_teams = account_store::list_teams(conn, org)?;
     let tree = TeamTree::new(
         all_teams

@@ -50,7 +50,7 @@ pub fn trends(
     count: u32,
 ) -> ApiResult<Trends> {
     let s = scope(reader, caller, now, narrowing)?;
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let w = weeks(s.now, count);
     let groups = groups(&s);
     let learners = learners_in_scope(&s);

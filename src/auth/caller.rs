@@ -3,12 +3,13 @@
 //! proven.
 
 use crate::domain::accounts::Role;
+use crate::domain::ids::{OrgId, UserId};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: String,
-    pub org_id: String,
+    pub user_id: UserId,
+    pub org_id: OrgId,
     pub role: Role,
 }
 

@@ -4,6 +4,7 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::accounts::Role;
+use crate::domain::ids::{OrgId, UserId};
 
 pub const ISSUER: &str = "reprise";
 pub const AUDIENCE: &str = "reprise-api";
@@ -54,10 +55,17 @@ impl TokenKeys {
     }
 
     /// A token for the user with `role` at auth version `version`.
-    pub fn issue(&self, user_id: &str, org_id: &str, role: Role, version: i64, now: i64) -> String {
+    pub fn issue(
+        &self,
+        user_id: &UserId,
+        org_id: &OrgId,
+        role: Role,
+        version: i64,
+        now: i64,
+    ) -> String {
         let claims = Claims {
-            sub: user_id.into(),
-            org: org_id.into(),
+            sub: user_id.to_string(),
+            org: org_id.to_string(),
             role,
             ver: version,
             iss: ISSUER.into(),
@@ -103,7 +111,7 @@ mod tests {
     #[test]
     fn tokens_verify_within_their_life_only() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 900);
-        let t = keys.issue("u1", "o1", Role::Learner, 3, 1_000_000);
+        let t = keys.issue(&"u1".into(), &"o1".into(), Role::Learner, 3, 1_000_000);
         let claims = keys.verify(&t, 1_000_100).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.role, claims.ver),

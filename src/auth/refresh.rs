@@ -1,6 +1,7 @@
 //! Opaque refresh tokens: `<org id>.<256 random bits>`. Only their SHA-256 is stored; the org
 //! prefix lets the lookup stay inside one tenant's rows.
 
+use crate::domain::ids::OrgId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -9,7 +10,7 @@ pub struct NewRefreshToken {
     pub hash: String,
 }
 
-pub fn generate(org_id: &str) -> NewRefreshToken {
+pub fn generate(org_id: &OrgId) -> NewRefreshToken {
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let token = format!("{org_id}.{}", hex::encode(secret));
@@ -32,7 +33,7 @@ pub fn org_of(token: &str) -> Option<&str> {
 mod tests {
     #[test]
     fn tokens_carry_their_org_and_hash_stably() {
-        let t = super::generate("org-1");
+        let t = super::generate(&"org-1".into());
         assert_eq!(super::org_of(&t.token), Some("org-1"));
         assert_eq!(super::digest(&t.token), t.hash);
         assert_eq!(super::org_of("org-1.short"), None);

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::password;
 use crate::domain::accounts::Role;
 use crate::domain::catalog::DraftOutcome;
+use crate::domain::ids::OrgId;
 use crate::store::{accounts, assignments, content, new_id, DbConnection, StoreError, StoreResult};
 
 pub const ORG_NAME: &str = "Demo Sales Co";
@@ -107,7 +108,7 @@ pub fn load_content(
         .into_iter()
         .next()
         .map(|login| login.user.id)
-        .unwrap_or_default();
+        .ok_or_else(|| anyhow::anyhow!("the demo organization has no author"))?;
     let teams = accounts::list_teams(conn, &org.id)?;
     let settings = crate::domain::assignments::Settings {
         daily_cap: 1,
@@ -264,7 +265,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
 /// The newest published version of a nugget's pack.
 fn latest_version_of(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     nugget_id: &str,
 ) -> StoreResult<String> {
     let pack_id = crate::store::content::pack_of_nugget(conn, org_id, nugget_id)?;

@@ -21,6 +21,7 @@ use crate::domain::accounts::Role;
 use crate::domain::analytics::{bucket_of, on_time, Mean, RetentionTally, WeekActivity};
 use crate::domain::assignments::Settings;
 use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
+use crate::domain::ids::OrgId;
 use crate::domain::recall_weeks::{kept_weeks, recall_at_ends, week_end};
 use crate::domain::scheduler::{
     self, rating_for, CardState, ForgettingCurve, GradingThresholds, Policy, SchedulingContext,
@@ -96,7 +97,7 @@ struct LearnerRows {
 }
 
 fn simulate_learner(
-    org_id: &str,
+    org_id: &OrgId,
     learner_id: &str,
     index: usize,
     nuggets: &[NuggetRef],
@@ -325,7 +326,7 @@ fn build_org(
         user(format!("admin@{slug}.example"), Role::Admin),
         now,
     )?;
-    outcome.org_id = org.id.clone();
+    outcome.org_id = org.id.to_string();
     outcome.analyst_email = format!("analyst@{slug}.example");
     let teams = plan.learners.div_ceil(TEAM_SIZE).max(1);
     let regions = teams.div_ceil(TEAMS_PER_REGION);
@@ -438,7 +439,7 @@ fn build_org(
     Ok((nuggets, learners, learner_teams))
 }
 
-fn pack_id_of(conn: &mut DbConnection, org_id: &str, slug: &str) -> anyhow::Result<String> {
+fn pack_id_of(conn: &mut DbConnection, org_id: &OrgId, slug: &str) -> anyhow::Result<String> {
     analytics::packs(conn, org_id)?
         .into_iter()
         .find(|(_, (s, _))| s == slug)
@@ -457,7 +458,7 @@ pub fn generate(
     let conn = &mut pool.get()?;
     let first_day = (now - Duration::days(i64::from(plan.days))).date_naive();
     let (nuggets, learners, learner_teams) = build_org(conn, plan, now, first_day, &mut outcome)?;
-    let org_id = outcome.org_id.clone();
+    let org_id = OrgId::new(outcome.org_id.clone());
     // One writer: the roll-up needs no shards here (the answer path spreads its writes).
     let mut retention: HashMap<(String, usize), RetentionTally> = HashMap::new();
     // Choice counts per (nugget, team or "" for the organization, option or "" for answers).

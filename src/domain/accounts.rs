@@ -1,5 +1,6 @@
 //! Accounts: roles, e-mail addresses, passwords, time zones and slugs, each parsed once at the edge.
 
+use super::ids::{OrgId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +140,8 @@ pub fn slugify(name: &str) -> String {
 /// An organization (tenant). Its time zone is the default for its users' days.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Organization {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: OrgId,
     pub slug: String,
     pub name: String,
     pub timezone: String,
@@ -150,8 +152,10 @@ pub struct Organization {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
-    pub id: String,
-    pub org_id: String,
+    #[schema(value_type = String)]
+    pub id: UserId,
+    #[schema(value_type = String)]
+    pub org_id: OrgId,
     pub email: String,
     pub name: String,
     pub role: Role,

@@ -9,6 +9,7 @@ pub mod content;
 pub mod egress;
 pub mod eval;
 pub mod grading;
+pub mod ids;
 pub mod item_analysis;
 pub mod numbers;
 pub mod progress;

@@ -11,6 +11,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
 use super::login_limits::quota;
+use crate::domain::ids::{OrgId, UserId};
 use crate::error::ApiError;
 
 /// Learners kept before forgotten ones are swept out.
@@ -36,7 +37,12 @@ impl AnswerLimiter {
     /// Takes `answers` from the learner's quota, or refuses them all with 429 and the seconds to
     /// wait. A batch larger than the burst takes the whole burst, so it passes when the quota
     /// is full rather than never.
-    pub fn check(&self, org_id: &str, learner_id: &str, answers: usize) -> Result<(), ApiError> {
+    pub fn check(
+        &self,
+        org_id: &OrgId,
+        learner_id: &UserId,
+        answers: usize,
+    ) -> Result<(), ApiError> {
         let Some(limiter) = &self.by_learner else {
             return Ok(());
         };
@@ -63,9 +69,9 @@ mod tests {
     #[test]
     fn each_learner_has_a_burst_then_the_refill_rate() {
         let limiter = AnswerLimiter::new(5, 1);
-        assert!(limiter.check("acme", "ann", 3).is_ok());
-        assert!(limiter.check("acme", "ann", 2).is_ok());
-        let refused = limiter.check("acme", "ann", 1).unwrap_err();
+        assert!(limiter.check(&"acme".into(), &"ann".into(), 3).is_ok());
+        assert!(limiter.check(&"acme".into(), &"ann".into(), 2).is_ok());
+        let refused = limiter.check(&"acme".into(), &"ann".into(), 1).unwrap_err();
         assert!(matches!(
             refused,
             ApiError::TooManyRequests {
@@ -73,22 +79,22 @@ mod tests {
             }
         ));
         // Another learner, or the same id in another organization, has a quota of their own.
-        assert!(limiter.check("acme", "bob", 5).is_ok());
-        assert!(limiter.check("globex", "ann", 1).is_ok());
+        assert!(limiter.check(&"acme".into(), &"bob".into(), 5).is_ok());
+        assert!(limiter.check(&"globex".into(), &"ann".into(), 1).is_ok());
     }
 
     #[test]
     fn a_batch_past_the_burst_passes_on_a_full_quota_only() {
         let limiter = AnswerLimiter::new(5, 1);
-        assert!(limiter.check("acme", "ann", 100).is_ok());
-        assert!(limiter.check("acme", "ann", 100).is_err());
+        assert!(limiter.check(&"acme".into(), &"ann".into(), 100).is_ok());
+        assert!(limiter.check(&"acme".into(), &"ann".into(), 100).is_err());
     }
 
     #[test]
     fn a_burst_of_zero_switches_the_cap_off() {
         let limiter = AnswerLimiter::new(0, 1);
         for _ in 0..1000 {
-            assert!(limiter.check("acme", "ann", 100).is_ok());
+            assert!(limiter.check(&"acme".into(), &"ann".into(), 100).is_ok());
         }
     }
 }

@@ -12,6 +12,7 @@ use super::state::AppState;
 use crate::accounts::teams;
 use crate::accounts::users::{self as accounts, AccountChanges, Me, NewAccount};
 use crate::domain::accounts::{self as rules, Email, NewPassword, Role, Team, User};
+use crate::domain::ids::UserId;
 use crate::domain::validation::{self, Errors, FieldError};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::accounts as account_store;
@@ -172,7 +173,7 @@ pub async fn list_users(
 pub async fn get_user(
     state: web::Data<AppState>,
     caller: Authorized<SelfOr<Staff>>,
-    id: web::Path<String>,
+    id: web::Path<UserId>,
 ) -> ApiResult<web::Json<User>> {
     let id = id.into_inner();
     let user = state
@@ -253,7 +254,7 @@ impl UpdateUserRequest {
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
-    id: web::Path<String>,
+    id: web::Path<UserId>,
     body: Json<UpdateUserRequest>,
 ) -> ApiResult<web::Json<User>> {
     let changes = body.0.parse()?;
@@ -276,7 +277,7 @@ pub async fn update_user(
 pub async fn deactivate_user(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
-    id: web::Path<String>,
+    id: web::Path<UserId>,
 ) -> ApiResult<web::Json<User>> {
     let (id, now) = (id.into_inner(), state.clock.now());
     let user = accounts::deactivate(&state.database, &state.access, &caller, id, now).await?;
@@ -338,8 +339,8 @@ pub async fn list_teams(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MembersRequest {
-    #[schema(min_items = 1, max_items = 1000)]
-    pub user_ids: Vec<String>,
+    #[schema(min_items = 1, max_items = 1000, value_type = Vec<String>)]
+    pub user_ids: Vec<UserId>,
 }
 
 /// Put users in a team (admins).
@@ -384,7 +385,7 @@ pub async fn add_members(
 pub async fn remove_member(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(String, UserId)>,
 ) -> ApiResult<HttpResponse> {
     let (team, user) = path.into_inner();
     state

@@ -13,6 +13,7 @@ use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity}
 use crate::domain::assignments::PolicyName;
 use crate::domain::calendar::{self, local_day, local_midnight, LocalDay};
 use crate::domain::grading;
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::numbers::non_negative_i32;
 use crate::domain::queue::{practice_reason, DayAllowance, PracticeReason, Seen};
 use crate::domain::recall_weeks;
@@ -99,7 +100,7 @@ pub struct LearnerView {
 
 impl LearnerView {
     pub(super) fn read(conn: &mut DbConnection, caller: &Caller) -> ApiResult<LearnerView> {
-        let org = caller.org_id.as_str();
+        let org = &caller.org_id;
         Ok(LearnerView {
             parameters: learning::fsrs_parameters(conn, org)?,
             teams: account_store::list_user_teams(conn, org, &caller.user_id)?,
@@ -121,6 +122,9 @@ pub enum Applied {
 
 /// What recording an answer writes, computed from the state read before.
 struct PreparedAnswer {
+    /// Whose answer it is: the row's organization and learner, typed.
+    org_id: OrgId,
+    learner_id: UserId,
     row: reviews::ReviewRow,
     /// Why the answer is practice; `None` when it counts. Practice writes the row alone.
     practice: Option<PracticeReason>,
@@ -167,7 +171,7 @@ fn prepare_answer(
     now: DateTime<Utc>,
     fingerprint: &str,
 ) -> ApiResult<PreparedAnswer> {
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let (tz, settings) = learner_settings(conn, caller)?;
     let mut states = learning::states(conn, org, &caller.user_id)?;
     let existing = states
@@ -240,7 +244,7 @@ fn prepare_answer(
             answered_at,
             &ctx,
             &policy_of(&assignment),
-            scheduler::fuzz_seed(&caller.user_id, &req.nugget_id),
+            scheduler::fuzz_seed(caller.user_id.as_str(), &req.nugget_id),
         ),
         Some(_) => before.clone(),
     };
@@ -251,7 +255,7 @@ fn prepare_answer(
     let row = reviews::ReviewRow {
         org_id: org.to_string(),
         id: uuid::Uuid::now_v7().to_string(),
-        learner_id: caller.user_id.clone(),
+        learner_id: caller.user_id.to_string(),
         nugget_id: req.nugget_id.clone(),
         pack_version_id: version_id.clone(),
         assignment_id: assignment.id.clone(),
@@ -312,6 +316,8 @@ fn prepare_answer(
         .zip(row.stability_before)
         .map(|(elapsed, stability)| scheduler::recall_after(stability, elapsed, &ctx.parameters));
     Ok(PreparedAnswer {
+        org_id: caller.org_id.clone(),
+        learner_id: caller.user_id.clone(),
         row,
         practice,
         state,
@@ -344,39 +350,39 @@ fn record(
     if p.practice.is_some() {
         return Ok(reviews::choice_counts(
             conn,
-            &p.row.org_id,
+            &p.org_id,
             &p.row.nugget_id,
             &p.view.teams,
         )?);
     }
     learning::save_state(
         conn,
-        &p.row.org_id,
-        &p.row.learner_id,
+        &p.org_id,
+        &p.learner_id,
         &p.state,
         p.previous_reps,
         now,
     )?;
-    activity_store::add_week(conn, &p.row.org_id, &p.row.learner_id, p.week.0, &p.week.1)?;
+    activity_store::add_week(conn, &p.org_id, &p.learner_id, p.week.0, &p.week.1)?;
     // An answer timed before the current week (synced late from a phone) changes weekly recall
     // snapshots that may exist: they are dropped and the learner marked for recomputing.
     if recall_weeks::changes_past_week(p.row.answered_at, now) {
         store::recall_weeks::invalidate(
             conn,
-            &p.row.org_id,
-            &p.row.learner_id,
+            &p.org_id,
+            &p.learner_id,
             recall_weeks::first_week_affected(p.row.answered_at),
         )?;
     }
     // Which shard of the roll-up rows this learner's answers add to: a stable hash of the
     // learner, so concurrent answers of different learners rarely meet on one row.
-    let shard = scheduler::fuzz_seed(&p.row.learner_id, "") as u32;
+    let shard = scheduler::fuzz_seed(p.learner_id.as_str(), "") as u32;
     if let (Some(elapsed), Some(predicted)) = (p.row.elapsed_days, p.predicted_recall) {
         let mut tally = RetentionTally::default();
         tally.add(p.row.correct, predicted);
         analytics_store::add_to_retention(
             conn,
-            &p.row.org_id,
+            &p.org_id,
             &p.pack_id,
             bucket_of(elapsed),
             shard,
@@ -385,7 +391,7 @@ fn record(
     }
     Ok(reviews::count_choices(
         conn,
-        &p.row.org_id,
+        &p.org_id,
         &p.row.nugget_id,
         &p.view.teams,
         &p.selected,
@@ -406,7 +412,7 @@ fn apply_answer(
     req: &AnswerRequest,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let attempt = req.attempt_id.to_string();
     let fingerprint = req.fingerprint();
     let recorded = store::read_then_write(

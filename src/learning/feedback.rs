@@ -111,7 +111,7 @@ pub fn render(
     applied: Applied,
     now: DateTime<Utc>,
 ) -> ApiResult<AnswerResult> {
-    let org = caller.org_id.as_str();
+    let org = &caller.org_id;
     let (row, view, (org_counts, team_counts), replayed) = match applied {
         Applied::New(row, view, counts) => (row, view, counts, false),
         Applied::Replayed(row) => {

@@ -128,8 +128,8 @@ impl LearningHandle {
                 .clone()
                 .epochs(
                     service.database.clone(),
-                    learner.org_id.clone(),
-                    learner.user_id.clone(),
+                    learner.org_id.to_string(),
+                    learner.user_id.to_string(),
                 )
                 .await?;
             if cached.is_current(epochs, now) {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use quick_cache::{sync::Cache, Weighter};
 
 use crate::domain::calendar::LocalDay;
+use crate::domain::ids::{OrgId, UserId};
 use crate::store::enrolments::per_learner_cache;
 
 /// A queue as sent, with what it was built from.
@@ -52,11 +53,11 @@ impl QueueCache {
         QueueCache(per_learner_cache(max_bytes, Self::TYPICAL_BYTES, BodySize))
     }
 
-    pub fn get(&self, org_id: &str, learner_id: &str) -> Option<Arc<CachedQueue>> {
+    pub fn get(&self, org_id: &OrgId, learner_id: &UserId) -> Option<Arc<CachedQueue>> {
         self.0.get(&(org_id.to_string(), learner_id.to_string()))
     }
 
-    pub fn keep(&self, org_id: &str, learner_id: &str, queue: Arc<CachedQueue>) {
+    pub fn keep(&self, org_id: &OrgId, learner_id: &UserId, queue: Arc<CachedQueue>) {
         self.0
             .insert((org_id.to_string(), learner_id.to_string()), queue);
     }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{logins, organizations, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::accounts::{Organization, Role, Team, User};
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -22,7 +23,7 @@ struct OrgRow {
 impl From<OrgRow> for Organization {
     fn from(r: OrgRow) -> Self {
         Organization {
-            id: r.id,
+            id: r.id.into(),
             slug: r.slug,
             name: r.name,
             timezone: r.timezone,
@@ -58,8 +59,8 @@ impl UserRow {
     fn into_user(self) -> (User, String) {
         let user = User {
             role: Role::parse(&self.role).unwrap_or(Role::Learner),
-            id: self.id,
-            org_id: self.org_id,
+            id: self.id.into(),
+            org_id: self.org_id.into(),
             email: self.email,
             name: self.name,
             timezone: self.timezone,
@@ -111,7 +112,7 @@ pub struct NewOrg {
 
 fn insert_user(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     u: NewUser,
     now: NaiveDateTime,
 ) -> StoreResult<User> {
@@ -171,13 +172,13 @@ pub fn create_org_with_admin(
             .map_err(|e| {
                 StoreError::unique_as(e, "an organization with this name already exists")
             })?;
-        let user = insert_user(conn, &row.id, admin, now)?;
+        let user = insert_user(conn, &OrgId::new(row.id.clone()), admin, now)?;
         Ok((Organization::from(row), user))
     })
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn get_org(conn: &mut DbConnection, org_id: &str) -> StoreResult<Organization> {
+pub fn get_org(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Organization> {
     Ok(organizations::table
         .find(org_id)
         .select(OrgRow::as_select())
@@ -266,8 +267,8 @@ pub struct UserAccess {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn user_access(
     conn: &mut DbConnection,
-    org_id: &str,
-    user_id: &str,
+    org_id: &OrgId,
+    user_id: &UserId,
 ) -> StoreResult<Option<UserAccess>> {
     let row: Option<(i64, String, bool)> = users::table
         .find((org_id, user_id))
@@ -282,7 +283,7 @@ pub fn user_access(
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn get_user(conn: &mut DbConnection, org_id: &str, user_id: &str) -> StoreResult<User> {
+pub fn get_user(conn: &mut DbConnection, org_id: &OrgId, user_id: &UserId) -> StoreResult<User> {
     Ok(users::table
         .find((org_id, user_id))
         .select(UserRow::as_select())
@@ -295,7 +296,7 @@ pub fn get_user(conn: &mut DbConnection, org_id: &str, user_id: &str) -> StoreRe
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn create_user(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     user: NewUser,
     team_ids: &[String],
     now: DateTime<Utc>,
@@ -311,9 +312,9 @@ pub fn create_user(
 
 fn insert_member(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     team_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> StoreResult<()> {
     teams::table
         .find((org_id, team_id))
@@ -351,7 +352,11 @@ pub struct UserFilter {
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn list_users(conn: &mut DbConnection, org_id: &str, f: &UserFilter) -> StoreResult<Vec<User>> {
+pub fn list_users(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    f: &UserFilter,
+) -> StoreResult<Vec<User>> {
     let mut q = users::table
         .filter(users::org_id.eq(org_id))
         .select(UserRow::as_select())
@@ -415,8 +420,8 @@ pub struct ChangedUser {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn update_user(
     conn: &mut DbConnection,
-    org_id: &str,
-    user_id: &str,
+    org_id: &OrgId,
+    user_id: &UserId,
     c: UserChanges,
     now: DateTime<Utc>,
 ) -> StoreResult<ChangedUser> {
@@ -455,7 +460,7 @@ pub fn update_user(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn create_team(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     id: &str,
     name: &str,
     parent_id: Option<&str>,
@@ -469,7 +474,7 @@ pub fn create_team(
                 .first::<String>(conn)?;
         }
         let row = TeamRow {
-            org_id: org_id.into(),
+            org_id: org_id.to_string(),
             id: id.into(),
             name: name.into(),
             parent_id: parent_id.map(String::from),
@@ -484,7 +489,7 @@ pub fn create_team(
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn list_teams(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<Team>> {
+pub fn list_teams(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<Team>> {
     Ok(teams::table
         .filter(teams::org_id.eq(org_id))
         .order(teams::name.asc())
@@ -496,7 +501,7 @@ pub fn list_teams(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<Team
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn get_team(conn: &mut DbConnection, org_id: &str, team_id: &str) -> StoreResult<Team> {
+pub fn get_team(conn: &mut DbConnection, org_id: &OrgId, team_id: &str) -> StoreResult<Team> {
     Ok(teams::table
         .find((org_id, team_id))
         .select(TeamRow::as_select())
@@ -508,9 +513,9 @@ pub fn get_team(conn: &mut DbConnection, org_id: &str, team_id: &str) -> StoreRe
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn add_team_members(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     team_id: &str,
-    user_ids: &[String],
+    user_ids: &[UserId],
 ) -> StoreResult<()> {
     super::write_tx(conn, |conn| {
         for user_id in user_ids {
@@ -523,9 +528,9 @@ pub fn add_team_members(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn remove_team_member(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     team_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> StoreResult<()> {
     let removed =
         diesel::delete(team_members::table.find((org_id, team_id, user_id))).execute(conn)?;
@@ -539,8 +544,8 @@ pub fn remove_team_member(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn team_scope(
     conn: &mut DbConnection,
-    org_id: &str,
-    user_id: &str,
+    org_id: &OrgId,
+    user_id: &UserId,
 ) -> StoreResult<Vec<String>> {
     let direct: Vec<String> = team_members::table
         .filter(team_members::org_id.eq(org_id))
@@ -558,8 +563,8 @@ pub fn team_scope(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn list_user_teams(
     conn: &mut DbConnection,
-    org_id: &str,
-    user_id: &str,
+    org_id: &OrgId,
+    user_id: &UserId,
 ) -> StoreResult<Vec<String>> {
     Ok(team_members::table
         .filter(team_members::org_id.eq(org_id))
@@ -572,7 +577,7 @@ pub fn list_user_teams(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn update_org(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     name: Option<String>,
     timezone: Option<String>,
     quiet_weekdays: Option<String>,

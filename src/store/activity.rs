@@ -10,6 +10,7 @@ use super::reader::{in_parallel_slices, LearnerRange, Reader};
 use super::schema::learner_weeks;
 use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{ResponseTimes, WeekActivity, RESPONSE_BUCKETS};
+use crate::domain::ids::{OrgId, UserId};
 
 /// Rows per multi-row INSERT: 57 columns × 500 stays under SQLite's 32,766 bound parameters.
 const CHUNK: usize = 500;
@@ -29,7 +30,7 @@ macro_rules! learner_week_rows {
         }
 
         impl LearnerWeekRow {
-            fn new(org_id: &str, learner_id: &str, week_start: NaiveDate, a: &WeekActivity) -> Self {
+            fn new(org_id: &OrgId, learner_id: &str, week_start: NaiveDate, a: &WeekActivity) -> Self {
                 let t = &a.response_times.0;
                 LearnerWeekRow {
                     org_id: org_id.to_string(),
@@ -59,8 +60,8 @@ macro_rules! learner_week_rows {
         /// 0 to most, so the statement has one shape and is kept prepared.
         fn add_to_row(
             conn: &mut DbConnection,
-            org_id: &str,
-            learner_id: &str,
+            org_id: &OrgId,
+            learner_id: &UserId,
             week_start: NaiveDate,
             a: &WeekActivity,
         ) -> StoreResult<bool> {
@@ -147,15 +148,18 @@ learner_week_rows!(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn add_week(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
     week_start: NaiveDate,
     activity: &WeekActivity,
 ) -> StoreResult<()> {
     if !add_to_row(conn, org_id, learner_id, week_start, activity)? {
         diesel::insert_into(learner_weeks::table)
             .values(LearnerWeekRow::new(
-                org_id, learner_id, week_start, activity,
+                org_id,
+                learner_id.as_str(),
+                week_start,
+                activity,
             ))
             .execute(conn)
             // Another answer of this learner created the row first: the answer is retried.
@@ -168,7 +172,7 @@ pub fn add_week(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn insert_weeks(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     weeks: &[(String, NaiveDate, WeekActivity)],
 ) -> StoreResult<()> {
     let rows: Vec<LearnerWeekRow> = weeks
@@ -225,7 +229,7 @@ impl WeekTotals {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn weeks_since(
     reader: &mut Reader<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     from: NaiveDate,
     detail: WeekDetail,
 ) -> StoreResult<Vec<(String, NaiveDate, WeekActivity)>> {
@@ -272,7 +276,7 @@ pub fn weeks_since(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn first_weeks(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> StoreResult<HashMap<String, NaiveDate>> {
     Ok(learner_weeks::table
         .filter(learner_weeks::org_id.eq(org_id))
@@ -413,7 +417,7 @@ mod tests {
         }
         let stored: HashMap<(String, NaiveDate), WeekActivity> = weeks_since(
             &mut Reader::alone(&mut conn),
-            "org",
+            &"org".into(),
             at(-30, 0, 0).date(),
             WeekDetail::WithResponseTimes,
         )
@@ -427,12 +431,12 @@ mod tests {
 
         // The answer path adds to the same rows, and starts new ones.
         let (week, a) = WeekActivity::of_answer(at(9, 9, 0), true, true, 3_000);
-        add_week(&mut conn, "org", "ann", week, &a).unwrap();
+        add_week(&mut conn, &"org".into(), &"ann".into(), week, &a).unwrap();
         let (week, a) = WeekActivity::of_answer(at(14, 9, 0), true, true, 3_000);
-        add_week(&mut conn, "org", "ann", week, &a).unwrap();
+        add_week(&mut conn, &"org".into(), &"ann".into(), week, &a).unwrap();
         let after = weeks_since(
             &mut Reader::alone(&mut conn),
-            "org",
+            &"org".into(),
             at(7, 0, 0).date(),
             WeekDetail::Totals,
         )
@@ -444,7 +448,7 @@ mod tests {
             .find(|(_, w, _)| *w == at(7, 0, 0).date())
             .unwrap();
         assert_eq!((next.2.answers, next.2.correct, next.2.days), (2, 1, 0b100));
-        let firsts = first_weeks(&mut conn, "org").unwrap();
+        let firsts = first_weeks(&mut conn, &"org".into()).unwrap();
         assert_eq!(firsts["ann"], at(0, 0, 0).date());
         assert_eq!(firsts["bob"], at(7, 0, 0).date());
     }

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 
 use super::schema::{nugget_versions, nuggets, pack_versions, packs, reviews};
 use super::{DbConnection, StoreError, StoreResult};
+use crate::domain::ids::OrgId;
 use crate::domain::item_analysis::{FirstAttempt, ItemContent};
 
 /// Everything the analysis of one pack needs, read from one snapshot.
@@ -30,7 +31,7 @@ pub struct AnalysisInput {
 /// PostgreSQL; SQLite's WAL gives a snapshot anyway), so that counts and first attempts agree
 /// while learners keep answering.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn load(conn: &mut DbConnection, org_id: &str, slug: &str) -> StoreResult<AnalysisInput> {
+pub fn load(conn: &mut DbConnection, org_id: &OrgId, slug: &str) -> StoreResult<AnalysisInput> {
     conn.transaction(|conn| {
         if let DbConnection::Pg(pg) = conn {
             pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
@@ -61,7 +62,7 @@ pub struct AnalysedPack {
 /// The pack with `slug` in the organization; `NotFound` otherwise (also for other
 /// organizations' packs).
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn pack(conn: &mut DbConnection, org_id: &str, slug: &str) -> StoreResult<AnalysedPack> {
+pub fn pack(conn: &mut DbConnection, org_id: &OrgId, slug: &str) -> StoreResult<AnalysedPack> {
     let (id, slug, title): (String, String, String) = packs::table
         .filter(packs::org_id.eq(org_id))
         .filter(packs::slug.eq(slug))
@@ -88,7 +89,7 @@ pub fn pack(conn: &mut DbConnection, org_id: &str, slug: &str) -> StoreResult<An
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn items(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     pack_id: &str,
 ) -> StoreResult<Vec<ItemContent>> {
     type Row = (
@@ -152,7 +153,7 @@ pub fn items(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn first_attempts(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     pack_id: &str,
 ) -> StoreResult<Vec<FirstAttempt>> {
     let earlier = diesel::alias!(reviews as earlier);
@@ -205,7 +206,7 @@ pub fn first_attempts(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn attempt_counts(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     pack_id: &str,
 ) -> StoreResult<HashMap<String, u64>> {
     let pack_nuggets = nuggets::table

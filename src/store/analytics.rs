@@ -26,6 +26,7 @@ use super::schema::{
 };
 use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{PerLearner, RetentionTally};
+use crate::domain::ids::OrgId;
 use crate::domain::scheduler::ForgettingCurve;
 
 /// Who is who in an organization: users, and which teams they are direct members of.
@@ -38,7 +39,7 @@ pub struct Directory {
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn directory(conn: &mut DbConnection, org_id: &str) -> StoreResult<Directory> {
+pub fn directory(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Directory> {
     let users = users::table
         .filter(users::org_id.eq(org_id))
         .select((users::id, users::name, users::email, users::role))
@@ -65,7 +66,7 @@ pub struct NuggetInfo {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn nugget_catalog(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> StoreResult<HashMap<String, NuggetInfo>> {
     let rows: Vec<(String, String, String, i32)> = nugget_versions::table
         .inner_join(
@@ -97,7 +98,7 @@ pub fn nugget_catalog(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn packs(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> StoreResult<HashMap<String, (String, String)>> {
     Ok(packs::table
         .filter(packs::org_id.eq(org_id))
@@ -253,7 +254,7 @@ const SCAN_LEARNERS: usize = 250;
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn fold_memory<T, A, F>(
     reader: &mut Reader<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     filter: &Filter,
     reads: MemoryRead,
     add: A,
@@ -313,7 +314,7 @@ macro_rules! answered_states {
 /// `None`): a row per state on SQLite, a row per learner on PostgreSQL.
 fn memory_slice(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     filter: &Filter,
     (from, to): LearnerRange<'_>,
     reads: MemoryRead,
@@ -377,7 +378,7 @@ const ID_SEPARATOR: char = ' ';
 /// order, so the columns stay aligned.
 fn packed_memory_slice(
     conn: &mut PgConnection,
-    org_id: &str,
+    org_id: &OrgId,
     filter: &Filter,
     (from, to): LearnerRange<'_>,
     reads: MemoryRead,
@@ -501,7 +502,7 @@ pub struct AnswerFact {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn for_each_answer(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     filter: &Filter,
     until: NaiveDateTime,
     mut f: impl FnMut(AnswerFact),
@@ -540,7 +541,7 @@ pub fn for_each_answer(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn for_each_repeat(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     filter: &Filter,
     mut f: impl FnMut(f64, f64, bool),
 ) -> StoreResult<()> {
@@ -572,7 +573,7 @@ pub const RETENTION_SHARDS: u32 = 16;
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn add_to_retention(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     pack_id: &str,
     bucket: usize,
     shard: u32,
@@ -620,7 +621,7 @@ pub fn add_to_retention(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn retention_rollup(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     pack_id: Option<&str>,
 ) -> StoreResult<HashMap<usize, RetentionTally>> {
     let mut q = retention_stats::table
@@ -657,7 +658,7 @@ pub struct Reach {
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn reach(conn: &mut DbConnection, org_id: &str) -> StoreResult<Reach> {
+pub fn reach(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Reach> {
     let team_assignments = assignments::table
         .filter(assignments::org_id.eq(org_id))
         .filter(assignments::team_id.is_not_null())
@@ -686,7 +687,7 @@ pub fn reach(conn: &mut DbConnection, org_id: &str) -> StoreResult<Reach> {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn replace_kpis(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     rows: &[(String, String, String, f64)],
     now: NaiveDateTime,
 ) -> StoreResult<()> {
@@ -716,7 +717,7 @@ pub fn replace_kpis(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn kpis(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     metric: Option<&str>,
     period: Option<&str>,
 ) -> StoreResult<Vec<(String, String, String, f64)>> {
@@ -736,7 +737,7 @@ pub fn kpis(
 /// An organization's right answers, counted by the database in one pass over its answer log
 /// without sending rows to the application: the floor under any view that reads every answer.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn count_correct_answers(conn: &mut DbConnection, org_id: &str) -> StoreResult<i64> {
+pub fn count_correct_answers(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<i64> {
     Ok(reviews::table
         .filter(reviews::org_id.eq(org_id))
         .filter(reviews::practice.is_null())

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{assignment_learners, assignments, packs, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::assignments::{Assignment, PolicyName, Settings};
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable)]
@@ -26,7 +27,7 @@ pub(super) struct AssignmentRow {
     pub(super) ended_at: Option<NaiveDateTime>,
 }
 
-fn to_domain(conn: &mut DbConnection, org_id: &str, r: AssignmentRow) -> StoreResult<Assignment> {
+fn to_domain(conn: &mut DbConnection, org_id: &OrgId, r: AssignmentRow) -> StoreResult<Assignment> {
     let learner_ids = assignment_learners::table
         .filter(assignment_learners::org_id.eq(org_id))
         .filter(assignment_learners::assignment_id.eq(&r.id))
@@ -75,13 +76,13 @@ pub struct NewAssignment<'a> {
     pub team_id: Option<&'a str>,
     pub learner_ids: &'a [String],
     pub settings: &'a Settings,
-    pub created_by: &'a str,
+    pub created_by: &'a UserId,
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn create(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     a: NewAssignment,
     now: DateTime<Utc>,
 ) -> StoreResult<Result<Assignment, MissingRef>> {
@@ -152,7 +153,7 @@ pub fn create(
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn get(conn: &mut DbConnection, org_id: &str, id: &str) -> StoreResult<Assignment> {
+pub fn get(conn: &mut DbConnection, org_id: &OrgId, id: &str) -> StoreResult<Assignment> {
     let row = assignments::table
         .find((org_id, id))
         .select(AssignmentRow::as_select())
@@ -164,7 +165,7 @@ pub fn get(conn: &mut DbConnection, org_id: &str, id: &str) -> StoreResult<Assig
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn get_many(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     ids: &[String],
 ) -> StoreResult<Vec<Assignment>> {
     if ids.is_empty() {
@@ -212,7 +213,7 @@ pub fn get_many(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn list(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     teams_scope: Option<&[String]>,
 ) -> StoreResult<Vec<Assignment>> {
     let mut q = assignments::table
@@ -232,7 +233,7 @@ pub fn list(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn update(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     id: &str,
     s: &Settings,
 ) -> StoreResult<Assignment> {
@@ -256,7 +257,7 @@ pub fn update(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn end(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     id: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Assignment> {
@@ -275,7 +276,7 @@ pub fn end(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn learners_of(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     a: &Assignment,
 ) -> StoreResult<Vec<String>> {
     let mut ids = a.learner_ids.clone();

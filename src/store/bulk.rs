@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use super::reviews::ReviewRow;
 use super::schema::{choice_counts, logins, memory_states, reviews, team_members, users};
 use super::{DbConnection, StoreResult};
+use crate::domain::ids::OrgId;
 
 /// Rows per INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters at 25 columns.
 const CHUNK: usize = 1000;
@@ -19,7 +20,7 @@ pub type NewUserRow = (String, String, String, String);
 /// Inserts users (and their logins) sharing one password hash.
 pub fn insert_users(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     rows: &[NewUserRow],
     password_hash: &str,
     now: NaiveDateTime,
@@ -61,7 +62,7 @@ pub fn insert_users(
 /// Inserts (team, user) memberships.
 pub fn insert_members(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     rows: &[(String, String)],
 ) -> StoreResult<()> {
     for chunk in rows.chunks(CHUNK) {
@@ -125,7 +126,7 @@ pub fn insert_states(conn: &mut DbConnection, rows: &[MemoryStateRow]) -> StoreR
 /// Inserts an organization's choice counts, keyed (nugget, team or "", option or ""), shard 0.
 pub fn insert_choice_counts(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     counts: &HashMap<(String, String, String), u64>,
 ) -> StoreResult<()> {
     let rows: Vec<_> = counts

@@ -14,6 +14,7 @@ use crate::domain::catalog::{
     DraftOutcome, PackSummary, PackVersionInfo, StoredNugget, StoredOption, OPTION_IDS,
 };
 use crate::domain::content::{content_hash, Nugget, NuggetOption, Pack, PackDefaults};
+use crate::domain::ids::{OrgId, UserId};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = packs)]
@@ -28,7 +29,7 @@ struct PackRow {
     updated_at: NaiveDateTime,
 }
 
-fn find_pack(conn: &mut DbConnection, org_id: &str, slug: &str) -> StoreResult<Option<PackRow>> {
+fn find_pack(conn: &mut DbConnection, org_id: &OrgId, slug: &str) -> StoreResult<Option<PackRow>> {
     Ok(packs::table
         .filter(packs::org_id.eq(org_id))
         .filter(packs::slug.eq(slug))
@@ -39,7 +40,7 @@ fn find_pack(conn: &mut DbConnection, org_id: &str, slug: &str) -> StoreResult<O
 
 fn latest_version(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     pack_id: &str,
 ) -> StoreResult<Option<(String, i32, String)>> {
     Ok(pack_versions::table
@@ -59,7 +60,7 @@ fn latest_version(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn save_draft(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     pack: &Pack,
     now: DateTime<Utc>,
 ) -> StoreResult<DraftOutcome> {
@@ -123,9 +124,9 @@ fn options_json(options: &[NuggetOption]) -> String {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn publish(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     slug: &str,
-    by: &str,
+    by: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<PackVersionInfo> {
     let row = find_pack(conn, org_id, slug)?.ok_or(StoreError::NotFound)?;
@@ -220,11 +221,11 @@ pub fn publish(
         content_hash: hash,
         nugget_count: pack.nuggets.len() as i64,
         published_at: now_n.and_utc(),
-        published_by: by.into(),
+        published_by: by.to_string(),
     })
 }
 
-fn summary(conn: &mut DbConnection, org_id: &str, row: &PackRow) -> StoreResult<PackSummary> {
+fn summary(conn: &mut DbConnection, org_id: &OrgId, row: &PackRow) -> StoreResult<PackSummary> {
     Ok(PackSummary {
         id: row.id.clone(),
         slug: row.slug.clone(),
@@ -240,7 +241,7 @@ fn summary(conn: &mut DbConnection, org_id: &str, row: &PackRow) -> StoreResult<
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn list_packs(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     include_archived: bool,
 ) -> StoreResult<Vec<PackSummary>> {
     let mut q = packs::table
@@ -259,7 +260,7 @@ pub fn list_packs(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn pack_detail(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     slug: &str,
 ) -> StoreResult<(PackSummary, Vec<PackVersionInfo>, Option<Pack>)> {
     let row = find_pack(conn, org_id, slug)?.ok_or(StoreError::NotFound)?;
@@ -303,7 +304,7 @@ pub fn pack_detail(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn archive(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     slug: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<PackSummary> {
@@ -322,7 +323,7 @@ pub fn archive(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn latest_version_id(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     pack_id: &str,
 ) -> StoreResult<Option<String>> {
     Ok(latest_version(conn, org_id, pack_id)?.map(|(id, _, _)| id))
@@ -369,7 +370,7 @@ const MAX_CACHED_VERSIONS: usize = 512;
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn version_nuggets_shared(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     version_id: &str,
 ) -> StoreResult<Arc<Vec<StoredNugget>>> {
     let cache = VERSIONS.get_or_init(Default::default);
@@ -412,7 +413,7 @@ pub fn version_nuggets_shared(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn version_nuggets(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     version_id: &str,
 ) -> StoreResult<Vec<StoredNugget>> {
     Ok(version_nuggets_shared(conn, org_id, version_id)?.to_vec())
@@ -422,7 +423,7 @@ pub fn version_nuggets(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn nugget_in_version(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     nugget_id: &str,
     version_id: &str,
 ) -> StoreResult<StoredNugget> {
@@ -437,7 +438,7 @@ pub fn nugget_in_version(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn version_as_pack(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     slug: &str,
     version: Option<i32>,
 ) -> StoreResult<Pack> {
@@ -503,7 +504,7 @@ pub fn version_as_pack(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn pack_of_nugget(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     nugget_id: &str,
 ) -> StoreResult<String> {
     Ok(nuggets::table

@@ -19,6 +19,7 @@ use super::assignments::AssignmentRow;
 use super::schema::{assignment_learners, assignments, team_members, teams};
 use super::{learning, DbConnection, StoreResult};
 use crate::domain::assignments::{PolicyName, Settings};
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::teams::TeamTree;
 
 /// An assignment as the learner's queue and answers use it.
@@ -61,8 +62,8 @@ pub struct Enrolment {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn enrolment(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
     today: NaiveDate,
 ) -> StoreResult<Enrolment> {
     let teams: Vec<String> = team_members::table
@@ -96,7 +97,7 @@ pub fn enrolment(
 /// for (a fixed-shape statement: it runs for every queue read and answer).
 fn running(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     today: NaiveDate,
 ) -> StoreResult<Vec<(Option<String>, LearnerAssignment)>> {
     let rows: Vec<AssignmentRow> = assignments::table
@@ -122,7 +123,7 @@ fn running(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn assignment_for_learner(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     id: &str,
 ) -> StoreResult<LearnerAssignment> {
     let row: AssignmentRow = assignments::table
@@ -186,11 +187,12 @@ impl EnrolmentCache {
     pub fn enrolment(
         &self,
         conn: &mut DbConnection,
-        org_id: &str,
-        learner_id: &str,
+        org_id: &OrgId,
+        learner_id: &UserId,
         day: NaiveDate,
     ) -> StoreResult<Arc<Enrolment>> {
-        let (org_epoch, _) = learning::queue_epochs(conn, &[(org_id, learner_id)])?[0];
+        let (org_epoch, _) =
+            learning::queue_epochs(conn, &[(org_id.as_str(), learner_id.as_str())])?[0];
         let key = (org_id.to_string(), learner_id.to_string());
         if let Some(cached) = self.0.get(&key) {
             if cached.org_epoch == org_epoch && cached.day == day {

@@ -9,6 +9,7 @@ use super::schema::{
     memory_states, nuggets, organizations, packs, pauses, queue_epochs, reviews, users,
 };
 use super::{prepared, DbConnection, StoreError, StoreResult};
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
 
 /// A stored memory state with what it belongs to.
@@ -71,8 +72,8 @@ impl From<StateRow> for StoredState {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn states(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
 ) -> StoreResult<Vec<StoredState>> {
     Ok(memory_states::table
         .filter(memory_states::org_id.eq(org_id))
@@ -87,8 +88,8 @@ pub fn states(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn state(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
     nugget_id: &str,
 ) -> StoreResult<Option<StoredState>> {
     Ok(memory_states::table
@@ -104,8 +105,8 @@ pub fn state(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn save_state(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
     s: &StoredState,
     previous_reps: Option<u32>,
     now: DateTime<Utc>,
@@ -162,7 +163,7 @@ pub fn save_state(
 
 /// Ids of the organization's retired nuggets (a short list: a fixed query, prepared once).
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn retired(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<String>> {
+pub fn retired(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<String>> {
     Ok(nuggets::table
         .filter(nuggets::org_id.eq(org_id))
         .filter(nuggets::retired_at.is_not_null())
@@ -174,8 +175,8 @@ pub fn retired(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<String>
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answered_between(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> StoreResult<Vec<(String, String)>> {
@@ -271,7 +272,7 @@ fn pg_queue_epochs(
 
 /// The pack slug of each pack id.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn pack_slugs(conn: &mut DbConnection, org_id: &str) -> StoreResult<HashMap<String, String>> {
+pub fn pack_slugs(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<HashMap<String, String>> {
     Ok(packs::table
         .filter(packs::org_id.eq(org_id))
         .select((packs::id, packs::slug))
@@ -293,8 +294,8 @@ pub struct LearnerSettings {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn learner_settings(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
 ) -> StoreResult<LearnerSettings> {
     let (own_tz, daily_max, org_tz, quiet, params): (
         Option<String>,
@@ -334,7 +335,7 @@ fn parse_parameters(stored: Option<String>) -> Vec<f32> {
 
 /// The organization's fitted FSRS parameters (empty = the crate's defaults).
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn fsrs_parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<f32>> {
+pub fn fsrs_parameters(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<f32>> {
     let stored: Option<String> = organizations::table
         .find(org_id)
         .select(organizations::fsrs_parameters)
@@ -355,8 +356,8 @@ pub struct PauseSpan<'a> {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn add_pause(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
     p: PauseSpan,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -392,8 +393,8 @@ pub fn add_pause(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn pauses(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
 ) -> StoreResult<Vec<(String, NaiveDate, NaiveDate)>> {
     Ok(pauses::table
         .filter(pauses::org_id.eq(org_id))
@@ -407,8 +408,8 @@ pub fn pauses(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answer_times(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
 ) -> StoreResult<Vec<NaiveDateTime>> {
     Ok(reviews::table
         .filter(reviews::org_id.eq(org_id))
@@ -423,8 +424,8 @@ pub fn answer_times(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answer_counts(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
 ) -> StoreResult<HashMap<String, (u32, u32)>> {
     let rows: Vec<(String, bool)> = reviews::table
         .filter(reviews::org_id.eq(org_id))

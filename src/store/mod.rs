@@ -443,3 +443,32 @@ fn rollback(conn: &mut DbConnection) {
 pub fn naive(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
     t.naive_utc()
 }
+/// Typed ids go into queries as the text they are: `column.eq(org_id)` with an `&OrgId`, as with
+/// an `&str`, for `Text` and `Nullable<Text>` columns.
+macro_rules! id_as_text {
+    ($($id:ty),+) => {$(
+        impl<'a> diesel::expression::AsExpression<diesel::sql_types::Text> for &'a $id {
+            type Expression =
+                <&'a str as diesel::expression::AsExpression<diesel::sql_types::Text>>::Expression;
+            fn as_expression(self) -> Self::Expression {
+                diesel::expression::AsExpression::<diesel::sql_types::Text>::as_expression(
+                    self.as_str(),
+                )
+            }
+        }
+        impl<'a> diesel::expression::AsExpression<diesel::sql_types::Nullable<diesel::sql_types::Text>>
+            for &'a $id
+        {
+            type Expression = <&'a str as diesel::expression::AsExpression<
+                diesel::sql_types::Nullable<diesel::sql_types::Text>,
+            >>::Expression;
+            fn as_expression(self) -> Self::Expression {
+                diesel::expression::AsExpression::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+                >::as_expression(self.as_str())
+            }
+        }
+    )+};
+}
+
+id_as_text!(crate::domain::ids::OrgId, crate::domain::ids::UserId);

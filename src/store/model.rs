@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use super::schema::{organizations, reviews, users};
 use super::{DbConnection, StoreResult};
+use crate::domain::ids::OrgId;
 use crate::domain::scheduler::{Rating, ReviewEvent, ReviewHistory};
 
 /// What an organization schedules with: fitted parameters, or `None` for the crate's defaults.
@@ -19,7 +20,7 @@ pub struct StoredParameters {
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<StoredParameters> {
+pub fn parameters(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<StoredParameters> {
     let (text, fitted_at): (Option<String>, Option<NaiveDateTime>) = organizations::table
         .find(org_id)
         .select((
@@ -37,7 +38,7 @@ pub fn parameters(conn: &mut DbConnection, org_id: &str) -> StoreResult<StoredPa
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn save_parameters(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     parameters: &[f32],
     fitted_at: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -56,7 +57,10 @@ pub fn save_parameters(
 /// compact events are held, never the rows; learners by id and nuggets in order of first
 /// answer, so the same log always gives the same histories.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn review_histories(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<ReviewHistory>> {
+pub fn review_histories(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+) -> StoreResult<Vec<ReviewHistory>> {
     let learners: Vec<String> = users::table
         .filter(users::org_id.eq(org_id))
         .order(users::id.asc())

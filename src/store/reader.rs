@@ -14,6 +14,7 @@ use diesel::sql_types::Text;
 
 use super::schema::users;
 use super::{DbConnection, StoreResult};
+use crate::domain::ids::OrgId;
 
 /// A connection borrowed from a pool for a helper thread of a scan.
 pub type Helper = Box<dyn DerefMut<Target = DbConnection> + Send>;
@@ -85,7 +86,7 @@ impl DerefMut for Reader<'_> {
 pub type LearnerRange<'a> = (Option<&'a str>, Option<&'a str>);
 
 /// The organization's user ids in order.
-fn learner_ids(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<String>> {
+fn learner_ids(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<String>> {
     Ok(users::table
         .filter(users::org_id.eq(org_id))
         .select(users::id)
@@ -142,7 +143,7 @@ fn in_snapshot<T>(
 /// way a learner is read whole on one connection.
 pub fn in_parallel_slices<R, F, T>(
     reader: &mut Reader<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     max_per_slice: usize,
     read: F,
     mut take: T,

@@ -23,6 +23,7 @@ use super::analytics::{for_each_answer, AnswerFact, Filter};
 use super::schema::{organizations, recall_weeks, recall_weeks_done, recall_weeks_stale};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::Mean;
+use crate::domain::ids::{OrgId, UserId};
 use crate::domain::recall_weeks::recall_at_ends;
 use crate::domain::scheduler::ForgettingCurve;
 
@@ -43,7 +44,7 @@ pub struct StaleLearner {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn sums_from_log(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     filter: &Filter,
     ends: &[DateTime<Utc>],
     curve: &ForgettingCurve,
@@ -78,18 +79,21 @@ pub fn sums_from_log(
 }
 
 /// Every organization (the task visits each).
-pub fn organization_ids(conn: &mut DbConnection) -> StoreResult<Vec<String>> {
+pub fn organization_ids(conn: &mut DbConnection) -> StoreResult<Vec<OrgId>> {
     Ok(organizations::table
         .select(organizations::id)
         .order(organizations::id.asc())
-        .load(conn)?)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(OrgId::from)
+        .collect())
 }
 
 /// Weeks from `from` on marked complete, with the decay they were computed with.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn done_weeks(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     from: NaiveDate,
 ) -> StoreResult<Vec<(NaiveDate, f64)>> {
     Ok(recall_weeks_done::table
@@ -100,7 +104,7 @@ pub fn done_weeks(
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn stale_learners(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<StaleLearner>> {
+pub fn stale_learners(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<StaleLearner>> {
     Ok(recall_weeks_stale::table
         .filter(recall_weeks_stale::org_id.eq(org_id))
         .select((
@@ -122,7 +126,7 @@ pub fn stale_learners(conn: &mut DbConnection, org_id: &str) -> StoreResult<Vec<
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn for_each_row(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     from: NaiveDate,
     to: NaiveDate,
     mut f: impl FnMut(String, NaiveDate, f64, Mean),
@@ -158,8 +162,8 @@ pub fn for_each_row(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn invalidate(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
     from_week: NaiveDate,
 ) -> StoreResult<()> {
     diesel::delete(
@@ -205,7 +209,7 @@ pub fn invalidate(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn complete_week(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     week: NaiveDate,
     decay: f64,
     sums: &[(String, Mean)],
@@ -264,7 +268,7 @@ pub fn complete_week(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn replace_learner(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     stale: &StaleLearner,
     decay: f64,
     weeks: &[(NaiveDate, Mean)],

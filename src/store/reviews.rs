@@ -11,6 +11,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 use super::schema::{choice_counts, nuggets, packs, reviews, users};
 use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::eval::reprise_format::ReviewRecord;
+use crate::domain::ids::{OrgId, UserId};
 
 /// One stored answer. `None` is inserted as NULL rather than left to the column's default (also
 /// NULL), so the insert has one shape and stays prepared.
@@ -60,8 +61,8 @@ pub fn insert(conn: &mut DbConnection, row: &ReviewRow) -> StoreResult<()> {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn by_attempt(
     conn: &mut DbConnection,
-    org_id: &str,
-    learner_id: &str,
+    org_id: &OrgId,
+    learner_id: &UserId,
     attempt_id: &str,
 ) -> StoreResult<Option<ReviewRow>> {
     Ok(reviews::table
@@ -86,7 +87,7 @@ const CHOICE_SHARDS: u32 = 8;
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn count_choices(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     nugget_id: &str,
     teams: &[String],
     selected: &[String],
@@ -97,7 +98,7 @@ pub fn count_choices(
     let options = || std::iter::once("").chain(selected.iter().map(String::as_str));
     if let DbConnection::Pg(pg) = conn {
         let rows: Vec<(String, String, i64)> = CountAndRead {
-            org_id,
+            org_id: org_id.as_str(),
             nugget_id,
             shard,
             scopes: scopes().collect(),
@@ -208,7 +209,7 @@ pub struct ChoiceCounts {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn choice_counts(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     nugget_id: &str,
     teams: &[String],
 ) -> StoreResult<(ChoiceCounts, ChoiceCounts)> {
@@ -346,7 +347,7 @@ impl From<ExportRow> for ReviewRecord {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn export_page(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     window: ReceivedWindow,
     after: Option<&ExportCursor>,
     limit: usize,

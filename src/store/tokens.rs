@@ -6,11 +6,12 @@ use diesel::prelude::*;
 
 use super::schema::{refresh_tokens, users};
 use super::{DbConnection, StoreError, StoreResult};
+use crate::domain::ids::{OrgId, UserId};
 
 pub struct IssuedRefresh<'a> {
     pub id: &'a str,
-    pub org_id: &'a str,
-    pub user_id: &'a str,
+    pub org_id: &'a OrgId,
+    pub user_id: &'a UserId,
     pub family_id: &'a str,
     pub hash: &'a str,
 }
@@ -59,7 +60,7 @@ pub enum Refused {
 
 /// The token's owner and family when it may be rotated.
 pub struct Rotation {
-    pub user_id: String,
+    pub user_id: UserId,
     pub family_id: String,
 }
 
@@ -68,7 +69,7 @@ pub struct Rotation {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn rotate(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     hash: &str,
     now: DateTime<Utc>,
     issue_next: impl FnOnce(&mut DbConnection, &Rotation) -> StoreResult<()>,
@@ -119,7 +120,10 @@ pub fn rotate(
                 "refresh token rotated concurrently".into(),
             ));
         }
-        let rotation = Rotation { user_id, family_id };
+        let rotation = Rotation {
+            user_id: user_id.into(),
+            family_id,
+        };
         issue_next(conn, &rotation)?;
         Ok(Ok(rotation))
     })
@@ -128,7 +132,7 @@ pub fn rotate(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn revoke_family(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     family_id: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -147,7 +151,7 @@ pub fn revoke_family(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn revoke_by_hash(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     hash: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -168,8 +172,8 @@ pub fn revoke_by_hash(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn revoke_user(
     conn: &mut DbConnection,
-    org_id: &str,
-    user_id: &str,
+    org_id: &OrgId,
+    user_id: &UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     diesel::update(

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::schema::{nugget_versions, nuggets, organizations, packs, reviews, xapi_outbox};
 use super::{DbConnection, StoreResult};
 use crate::domain::catalog::StoredOption;
+use crate::domain::ids::OrgId;
 use crate::domain::xapi::{self, AnswerFacts, Statement};
 
 /// What the statement of one stored answer is built from.
@@ -48,7 +49,7 @@ pub struct StatementQuery {
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn statements(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     base: &str,
     q: StatementQuery,
 ) -> StoreResult<StatementPage> {
@@ -147,7 +148,7 @@ pub struct LrsSettings {
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn lrs(conn: &mut DbConnection, org_id: &str) -> StoreResult<Option<LrsSettings>> {
+pub fn lrs(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Option<LrsSettings>> {
     let (endpoint, username, password): (Option<String>, Option<String>, Option<String>) =
         organizations::table
             .find(org_id)
@@ -167,7 +168,7 @@ pub fn lrs(conn: &mut DbConnection, org_id: &str) -> StoreResult<Option<LrsSetti
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn set_lrs(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     lrs: Option<&LrsSettings>,
 ) -> StoreResult<()> {
     diesel::update(organizations::table.find(org_id))
@@ -182,25 +183,25 @@ pub fn set_lrs(
 
 /// What an LRS password is sealed for (`crate::secrets`): its organization's row and column, so
 /// a sealed value copied into another organization does not open.
-pub fn lrs_password_context(org_id: &str) -> String {
+pub fn lrs_password_context(org_id: &OrgId) -> String {
     format!("organizations/{org_id}/lrs_password")
 }
 
 /// Every stored LRS password, as stored: (organization, value).
-pub fn stored_lrs_passwords(conn: &mut DbConnection) -> StoreResult<Vec<(String, String)>> {
+pub fn stored_lrs_passwords(conn: &mut DbConnection) -> StoreResult<Vec<(OrgId, String)>> {
     Ok(organizations::table
         .filter(organizations::lrs_password.is_not_null())
         .select((organizations::id, organizations::lrs_password))
         .load::<(String, Option<String>)>(conn)?
         .into_iter()
-        .filter_map(|(org, password)| password.map(|p| (org, p)))
+        .filter_map(|(org, password)| password.map(|p| (OrgId::from(org), p)))
         .collect())
 }
 
 /// Replaces an organization's stored LRS password (sealed again under a new key).
 pub fn replace_lrs_password(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     stored: &str,
 ) -> StoreResult<()> {
     diesel::update(organizations::table.find(org_id))
@@ -210,18 +211,21 @@ pub fn replace_lrs_password(
 }
 
 /// Organizations that forward statements.
-pub fn forwarding_orgs(conn: &mut DbConnection) -> StoreResult<Vec<String>> {
+pub fn forwarding_orgs(conn: &mut DbConnection) -> StoreResult<Vec<OrgId>> {
     Ok(organizations::table
         .filter(organizations::lrs_endpoint.is_not_null())
         .select(organizations::id)
-        .load(conn)?)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(OrgId::from)
+        .collect())
 }
 
 /// Puts answers not yet in the outbox into it (up to `limit`), oldest first.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn enqueue_new(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     now: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<usize> {
@@ -258,7 +262,7 @@ pub fn enqueue_new(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn due(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     now: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<(String, i32)>> {
@@ -275,7 +279,7 @@ pub fn due(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn mark_sent(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     ids: &[String],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -293,7 +297,7 @@ pub fn mark_sent(
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn mark_failed(
     conn: &mut DbConnection,
-    org_id: &str,
+    org_id: &OrgId,
     ids: &[(String, i32)],
     now: DateTime<Utc>,
     error: &str,

@@ -416,11 +416,11 @@ impl TestApp {
     }
 
     /// The id of the organization a token's user belongs to.
-    pub async fn org_id(&self, token: &str) -> String {
+    pub async fn org_id(&self, token: &str) -> reprise::domain::ids::OrgId {
         expect_json(self.get("/api/v1/org", Some(token)).await, StatusCode::OK).await["id"]
             .as_str()
             .unwrap()
-            .to_string()
+            .into()
     }
 
     /// A fresh access token (tests that move the clock by days outlive the old one).

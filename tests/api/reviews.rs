@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use reprise::domain::accounts::Role;
+use reprise::domain::ids::OrgId;
 use reprise::domain::scheduler::{self, CardState, Policy, Rating, SchedulingContext};
 use reprise::store::accounts::{self, NewUser};
 use reprise::store::reviews::{self, ExportCursor, ReceivedWindow, ReviewRow};
@@ -316,7 +317,7 @@ fn seed_reviews(
 ) -> Vec<ReviewRow> {
     let pool = app.pool();
     let conn = &mut pool.get().unwrap();
-    let org = template.org_id.as_str();
+    let org = &OrgId::from(template.org_id.as_str());
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let ctx = SchedulingContext::default();
     let mut rows = Vec::new();
@@ -353,7 +354,7 @@ fn seed_reviews(
                 let memory = state.memory.unwrap();
                 rows.push(ReviewRow {
                     id: uuid::Uuid::now_v7().to_string(),
-                    learner_id: learner.id.clone(),
+                    learner_id: learner.id.to_string(),
                     nugget_id: nugget.clone(),
                     attempt_id: uuid::Uuid::new_v4().to_string(),
                     selected: if correct { r#"["b"]"# } else { r#"["a"]"# }.into(),
@@ -396,11 +397,16 @@ async fn template_answer(app: &TestApp, l: &Learning) -> (ReviewRow, Vec<String>
         StatusCode::OK,
     )
     .await;
-    let org = me["user"]["org_id"].as_str().unwrap();
+    let org = &OrgId::from(me["user"]["org_id"].as_str().unwrap());
     let pool = app.pool();
-    let row = reviews::by_attempt(&mut pool.get().unwrap(), org, &l.learner_id, &attempt)
-        .unwrap()
-        .unwrap();
+    let row = reviews::by_attempt(
+        &mut pool.get().unwrap(),
+        org,
+        &l.learner_id.as_str().into(),
+        &attempt,
+    )
+    .unwrap()
+    .unwrap();
     (row, nuggets)
 }
 
@@ -439,7 +445,8 @@ async fn a_fit_on_enough_reviews_is_stored_and_schedules_from_then_on() {
     assert_eq!(model["fitted_at"], result["fitted_at"]);
     // Scheduling reads what was stored.
     let pool = app.pool();
-    let used = learning::fsrs_parameters(&mut pool.get().unwrap(), &template.org_id).unwrap();
+    let org = OrgId::from(template.org_id.as_str());
+    let used = learning::fsrs_parameters(&mut pool.get().unwrap(), &org).unwrap();
     let stored: Vec<f32> = serde_json::from_value(result["parameters"].clone()).unwrap();
     assert_eq!(used, stored);
 }
@@ -457,7 +464,7 @@ async fn export_pages_resume_after_their_last_row_even_on_equal_times() {
     loop {
         let page = reviews::export_page(
             conn,
-            &template.org_id,
+            &OrgId::from(template.org_id.as_str()),
             ReceivedWindow::default(),
             cursor.as_ref(),
             7,

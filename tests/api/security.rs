@@ -401,7 +401,7 @@ async fn no_route_shows_one_organization_to_another() {
                 !status.is_server_error(),
                 "{method} {path}: {status} {body}"
             );
-            if let Some(leak) = leaks(&body, &l, &[&acme_org_id]) {
+            if let Some(leak) = leaks(&body, &l, &[acme_org_id.as_str()]) {
                 panic!("{method} {path} showed Acme's {leak} to Globex: {body}");
             }
             if template.contains('{') {

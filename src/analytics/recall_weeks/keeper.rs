@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::domain::analytics::Mean;
+use crate::domain::ids::OrgId;
 use crate::domain::recall_weeks::{kept_weeks, missing_weeks, week_end};
 use crate::domain::scheduler::ForgettingCurve;
 use crate::error::ApiError;
@@ -87,7 +88,7 @@ pub fn refresh(conn: &mut DbConnection, now: DateTime<Utc>) -> Refreshed {
 #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
 pub fn refresh_org(
     conn: &mut DbConnection,
-    org: &str,
+    org: &OrgId,
     now: DateTime<Utc>,
 ) -> StoreResult<Refreshed> {
     let curve = ForgettingCurve::new(&learning::fsrs_parameters(conn, org)?);

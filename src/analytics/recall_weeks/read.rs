@@ -22,6 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::analytics::scope::Scope;
 use crate::analytics::weekly::Weeks;
 use crate::domain::analytics::Mean;
+use crate::domain::ids::OrgId;
 use crate::domain::recall_weeks::week_end;
 use crate::error::ApiResult;
 use crate::store;
@@ -34,7 +35,7 @@ use crate::store::recall_weeks::{done_weeks, for_each_row, stale_learners, sums_
 #[tracing::instrument(level = "debug", skip_all, fields(org = %org, weeks = weeks.starts.len()))]
 pub fn means(
     reader: &mut Reader<'_>,
-    org: &str,
+    org: &OrgId,
     s: &Scope,
     weeks: &Weeks,
     learners: &HashMap<String, Vec<usize>>,

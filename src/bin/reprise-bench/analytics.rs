@@ -16,6 +16,7 @@ use reprise::analytics::recall_weeks;
 use reprise::auth::jwt::TokenKeys;
 use reprise::demo::scale;
 use reprise::domain::accounts::Role;
+use reprise::domain::ids::{OrgId, UserId};
 use reprise::store::accounts::FIRST_AUTH_VERSION;
 use reprise::store::{self, analytics as analytics_store, SqliteSync};
 
@@ -252,7 +253,8 @@ fn engine(
         // keeps; the generator writes them complete, and this pass (what the task would do)
         // makes sure, so the timings are of the steady state and not of a first replay.
         let t = Instant::now();
-        let filled = recall_weeks::refresh_org(conn, &org.org_id, chrono::Utc::now())?;
+        let filled =
+            recall_weeks::refresh_org(conn, &OrgId::from(org.org_id.as_str()), chrono::Utc::now())?;
         println!(
             "{engine}: weekly recall snapshots complete ({} weeks and {} learners filled in \
              {:.1} s)",
@@ -262,7 +264,7 @@ fn engine(
         );
         for _ in 0..opts.repeat {
             let t = Instant::now();
-            analytics_store::count_correct_answers(conn, &org.org_id)?;
+            analytics_store::count_correct_answers(conn, &OrgId::from(org.org_id.as_str()))?;
             scans.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
@@ -278,8 +280,8 @@ fn engine(
     )?;
     let keys = TokenKeys::new(secret.as_bytes(), 24 * 3600);
     let token = keys.issue(
-        &org.analyst_id,
-        &org.org_id,
+        &UserId::from(org.analyst_id.as_str()),
+        &OrgId::from(org.org_id.as_str()),
         Role::Analyst,
         FIRST_AUTH_VERSION,
         chrono::Utc::now().timestamp(),

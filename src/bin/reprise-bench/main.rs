@@ -31,6 +31,7 @@ use report::ScenarioResult;
 use reprise::auth::jwt::TokenKeys;
 use reprise::domain::accounts::Role;
 use reprise::domain::content::Pack;
+use reprise::domain::ids::UserId;
 use reprise::store::accounts::FIRST_AUTH_VERSION;
 use reprise::store::{self, Backend, SqliteSync};
 
@@ -238,7 +239,7 @@ fn engine(
         server::Server::start(app_url, &secret, &dir.join(format!("server{suffix}.log")))?;
     let keys = TokenKeys::new(secret.as_bytes(), 3600);
     let now = chrono::Utc::now().timestamp();
-    let tokens = |ids: &[String]| -> Vec<String> {
+    let tokens = |ids: &[UserId]| -> Vec<String> {
         ids.iter()
             .map(|id| keys.issue(id, &org.org_id, Role::Learner, FIRST_AUTH_VERSION, now))
             .collect()

@@ -74,9 +74,9 @@ pub fn write_rate(
                         let i = done % learners.len();
                         let t = Utc::now();
                         let row = reviews::ReviewRow {
-                            org_id: org_id.clone(),
+                            org_id: org_id.to_string(),
                             id: uuid::Uuid::now_v7().to_string(),
-                            learner_id: learners[i].clone(),
+                            learner_id: learners[i].to_string(),
                             nugget_id: nugget.clone(),
                             pack_version_id: version.clone(),
                             assignment_id: assignment.clone(),

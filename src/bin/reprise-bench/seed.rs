@@ -9,6 +9,7 @@ use reprise::auth::password;
 use reprise::domain::accounts::Role;
 use reprise::domain::assignments::Settings as AssignmentSettings;
 use reprise::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
+use reprise::domain::ids::{OrgId, UserId};
 use reprise::store::{self, accounts, assignments, content, new_id, DbConnection};
 
 /// Learners per team; teams are grouped under regions, and packs are assigned to regions, so an
@@ -26,14 +27,14 @@ const ANSWERER_DAILY_CAP: i32 = 20;
 
 /// What the load generator needs to know about the generated organization.
 pub struct Org {
-    pub org_id: String,
+    pub org_id: OrgId,
     /// Learners as the product serves them: a few nuggets a day, whose queues are read.
-    pub learner_ids: Vec<String>,
+    pub learner_ids: Vec<UserId>,
     /// As many learners again, assigned every pack with the largest daily cap, who send the
     /// answers. Only the first answer of the day to a nugget the queue serves counts (the rest
     /// is practice, which writes far less), so answers are spread over these learners' many
     /// nuggets and each is answered once: every answer measured is a counted one.
-    pub answerer_ids: Vec<String>,
+    pub answerer_ids: Vec<UserId>,
 }
 
 /// The sample packs of `content_dir`, or eight generated packs of fourteen nuggets when the
