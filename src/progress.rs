@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::domain::calendar::{local_day, local_midnight, weekday_code};
+use crate::domain::ids::{NuggetId, PackVersionId};
 use crate::domain::progress::{self, Figures, NuggetProgress, PackProgress};
 use crate::domain::scheduler::{self, CardStatus};
 use crate::domain::validation::FieldError;
@@ -40,7 +41,7 @@ pub struct Progress {
 }
 
 /// Pack slug and topic of each nugget of a pack version, by nugget id.
-type VersionNuggets = HashMap<String, (String, String)>;
+type VersionNuggets = HashMap<NuggetId, (String, String)>;
 
 /// Each memory state with its pack and topic (from the version the learner is on) and answer
 /// counts; states whose nugget is not in that version are left out.
@@ -53,7 +54,7 @@ fn nugget_progress(
     let org = &caller.org_id;
     let counts = learning_store::answer_counts(conn, org, &caller.user_id)?;
     let slugs = learning_store::pack_slugs(conn, org)?;
-    let mut versions: HashMap<String, VersionNuggets> = HashMap::new();
+    let mut versions: HashMap<PackVersionId, VersionNuggets> = HashMap::new();
     let mut items = Vec::with_capacity(states.len());
     for s in states {
         if !versions.contains_key(&s.pack_version_id) {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::Team;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{TeamId, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{accounts as account_store, new_id, DbConnection, StoreError};
 
@@ -45,7 +45,7 @@ pub fn create(
 pub fn add_members(
     conn: &mut DbConnection,
     caller: &Caller,
-    team_id: &str,
+    team_id: &TeamId,
     user_ids: &[UserId],
 ) -> ApiResult<()> {
     account_store::get_team(conn, &caller.org_id, team_id)?;

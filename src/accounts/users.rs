@@ -11,7 +11,7 @@ use super::passwords::Passwords;
 use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
-use crate::domain::ids::UserId;
+use crate::domain::ids::{TeamId, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{accounts as account_store, new_id, Database, DbConnection, StoreError};
 
@@ -72,7 +72,7 @@ pub struct NewAccount {
     /// IANA zone; the organization's when `None`.
     pub timezone: Option<String>,
     /// Teams to put the user in.
-    pub team_ids: Vec<String>,
+    pub team_ids: Vec<TeamId>,
 }
 
 /// Creates a user in the caller's organization, in the teams named. A team that does not exist

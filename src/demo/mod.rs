@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::password;
 use crate::domain::accounts::Role;
 use crate::domain::catalog::DraftOutcome;
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{NuggetId, OrgId, PackVersionId, TeamId};
 use crate::store::{accounts, assignments, content, new_id, DbConnection, StoreError, StoreResult};
 
 pub const ORG_NAME: &str = "Demo Sales Co";
@@ -69,9 +69,11 @@ pub fn ensure(conn: &mut DbConnection, now: DateTime<Utc>) -> StoreResult<bool> 
         new_user(admin_email, Role::Admin),
         now,
     )?;
-    let teams: Vec<String> = TEAMS
+    let teams: Vec<TeamId> = TEAMS
         .iter()
-        .map(|name| accounts::create_team(conn, &org.id, &new_id(), name, None, now).map(|t| t.id))
+        .map(|name| {
+            accounts::create_team(conn, &org.id, &new_id(), name, None, now).map(|t| t.id.into())
+        })
         .collect::<StoreResult<_>>()?;
     for (i, (email, role)) in all.iter().enumerate().skip(1) {
         let team_ids = match role {
@@ -266,8 +268,8 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
 fn latest_version_of(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    nugget_id: &str,
-) -> StoreResult<String> {
+    nugget_id: &NuggetId,
+) -> StoreResult<PackVersionId> {
     let pack_id = crate::store::content::pack_of_nugget(conn, org_id, nugget_id)?;
     crate::store::content::latest_version_id(conn, org_id, &pack_id)?.ok_or(StoreError::NotFound)
 }

@@ -21,7 +21,7 @@ use crate::domain::accounts::Role;
 use crate::domain::analytics::{bucket_of, on_time, Mean, RetentionTally, WeekActivity};
 use crate::domain::assignments::Settings;
 use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{OrgId, PackId, PackVersionId};
 use crate::domain::recall_weeks::{kept_weeks, recall_at_ends, week_end};
 use crate::domain::scheduler::{
     self, rating_for, CardState, ForgettingCurve, GradingThresholds, Policy, SchedulingContext,
@@ -424,9 +424,10 @@ fn build_org(
         })?;
         let (version, assignment_ids) = version;
         let pack_id = pack_id_of(conn, &org.id, &pack.slug)?;
-        for n in content::version_nuggets(conn, &org.id, &version.id)? {
+        let version_id = PackVersionId::from(version.id.as_str());
+        for n in content::version_nuggets(conn, &org.id, &version_id)? {
             nuggets.push(NuggetRef {
-                id: n.nugget_id,
+                id: n.nugget_id.into(),
                 pack_id: pack_id.clone(),
                 version_id: version.id.clone(),
                 assignment_ids: assignment_ids.clone(),
@@ -560,7 +561,14 @@ pub fn generate(
     })?;
     store::write_tx(conn, |conn| -> store::StoreResult<()> {
         for ((pack, bucket), t) in &retention {
-            analytics::add_to_retention(conn, &org_id, pack, *bucket, 0, *t)?;
+            analytics::add_to_retention(
+                conn,
+                &org_id,
+                &PackId::from(pack.as_str()),
+                *bucket,
+                0,
+                *t,
+            )?;
         }
         bulk::insert_choice_counts(conn, &org_id, &choices)?;
         for (week, rows) in weeks.iter().zip(&recall_weeks) {

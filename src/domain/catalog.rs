@@ -1,5 +1,6 @@
 //! Read models of the content catalogue: packs, their versions and nuggets as stored.
 
+use super::ids::{NuggetId, PackId, PackVersionId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -45,9 +46,9 @@ pub const OPTION_IDS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
 /// A nugget of one published version, with everything grading needs.
 #[derive(Debug, Clone)]
 pub struct StoredNugget {
-    pub nugget_id: String,
-    pub pack_id: String,
-    pub pack_version_id: String,
+    pub nugget_id: NuggetId,
+    pub pack_id: PackId,
+    pub pack_version_id: PackVersionId,
     pub key: String,
     pub position: i32,
     pub topic: String,

@@ -9,29 +9,30 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::calendar::LocalDay;
+use super::ids::{AssignmentId, NuggetId};
 use super::scheduler::{CardState, CardStatus};
 
 /// A nugget the learner has met, due at `due`.
 #[derive(Debug, Clone)]
 pub struct DueNugget {
-    pub nugget_id: String,
-    pub assignment_id: String,
+    pub nugget_id: NuggetId,
+    pub assignment_id: AssignmentId,
     pub due: DateTime<Utc>,
 }
 
 /// An active assignment's unmet nuggets in pack order and what it already delivered today.
 #[derive(Debug, Clone)]
 pub struct AssignmentSlots {
-    pub assignment_id: String,
+    pub assignment_id: AssignmentId,
     pub daily_cap: usize,
     pub answered_today: usize,
-    pub new_nuggets: Vec<String>,
+    pub new_nuggets: Vec<NuggetId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueItem {
-    pub nugget_id: String,
-    pub assignment_id: String,
+    pub nugget_id: NuggetId,
+    pub assignment_id: AssignmentId,
     /// A review of a nugget met before, rather than a new one.
     pub review: bool,
 }
@@ -42,14 +43,14 @@ pub struct QueueItem {
 pub fn build(
     mut due: Vec<DueNugget>,
     assignments: &[AssignmentSlots],
-    answered_today: &[String],
+    answered_today: &[NuggetId],
     daily_max: Option<usize>,
 ) -> Vec<QueueItem> {
     let answered_total: usize = assignments.iter().map(|a| a.answered_today).sum();
     let mut room_total = daily_max
         .map(|m| m.saturating_sub(answered_total))
         .unwrap_or(usize::MAX);
-    let mut room: Vec<(String, usize)> = assignments
+    let mut room: Vec<(AssignmentId, usize)> = assignments
         .iter()
         .map(|a| {
             (
@@ -58,7 +59,7 @@ pub fn build(
             )
         })
         .collect();
-    let mut take = |assignment: &str, room_total: &mut usize| -> bool {
+    let mut take = |assignment: &AssignmentId, room_total: &mut usize| -> bool {
         match room.iter_mut().find(|(id, _)| id == assignment) {
             Some((_, left)) if *left > 0 && *room_total > 0 => {
                 *left -= 1;
@@ -201,7 +202,7 @@ mod tests {
             assignment_id: id.into(),
             daily_cap: cap,
             answered_today: answered,
-            new_nuggets: new.iter().map(|s| s.to_string()).collect(),
+            new_nuggets: new.iter().map(|s| NuggetId::from(*s)).collect(),
         }
     }
 

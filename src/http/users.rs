@@ -12,7 +12,7 @@ use super::state::AppState;
 use crate::accounts::teams;
 use crate::accounts::users::{self as accounts, AccountChanges, Me, NewAccount};
 use crate::domain::accounts::{self as rules, Email, NewPassword, Role, Team, User};
-use crate::domain::ids::UserId;
+use crate::domain::ids::{TeamId, UserId};
 use crate::domain::validation::{self, Errors, FieldError};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::accounts as account_store;
@@ -45,7 +45,8 @@ pub struct CreateUserRequest {
     pub timezone: Option<String>,
     /// Teams to put the new user in.
     #[serde(default)]
-    pub team_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub team_ids: Vec<TeamId>,
 }
 
 fn timezone_field(errs: &mut Errors, tz: Option<&str>) -> Option<Option<String>> {
@@ -360,7 +361,7 @@ pub struct MembersRequest {
 pub async fn add_members(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
-    id: web::Path<String>,
+    id: web::Path<TeamId>,
     body: Json<MembersRequest>,
 ) -> ApiResult<HttpResponse> {
     let (team, users) = (id.into_inner(), body.0.user_ids);
@@ -385,7 +386,7 @@ pub async fn add_members(
 pub async fn remove_member(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
-    path: web::Path<(String, UserId)>,
+    path: web::Path<(TeamId, UserId)>,
 ) -> ApiResult<HttpResponse> {
     let (team, user) = path.into_inner();
     state

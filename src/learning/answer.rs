@@ -13,7 +13,7 @@ use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity}
 use crate::domain::assignments::PolicyName;
 use crate::domain::calendar::{self, local_day, local_midnight, LocalDay};
 use crate::domain::grading;
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{NuggetId, OrgId, PackId, UserId};
 use crate::domain::numbers::non_negative_i32;
 use crate::domain::queue::{practice_reason, DayAllowance, PracticeReason, Seen};
 use crate::domain::recall_weeks;
@@ -34,7 +34,8 @@ use crate::store::{
 pub struct AnswerRequest {
     /// A UUID the app makes per answer; sending it again returns the stored result.
     pub attempt_id: uuid::Uuid,
-    pub nugget_id: String,
+    #[schema(value_type = String)]
+    pub nugget_id: NuggetId,
     /// Chosen option ids: at least one, each once.
     #[serde(deserialize_with = "selected_options")]
     #[schema(value_type = std::collections::HashSet<String>, min_items = 1)]
@@ -125,6 +126,7 @@ struct PreparedAnswer {
     /// Whose answer it is: the row's organization and learner, typed.
     org_id: OrgId,
     learner_id: UserId,
+    nugget_id: NuggetId,
     row: reviews::ReviewRow,
     /// Why the answer is practice; `None` when it counts. Practice writes the row alone.
     practice: Option<PracticeReason>,
@@ -133,7 +135,7 @@ struct PreparedAnswer {
     previous_reps: Option<u32>,
     /// For the retention roll-up of a repeat answer: the pack, and the recall the model
     /// predicted for this answer.
-    pack_id: String,
+    pack_id: PackId,
     predicted_recall: Option<f64>,
     /// For the choice counts: the options chosen (the teams are the view's).
     selected: Vec<String>,
@@ -155,7 +157,10 @@ fn day_allowance(
         learning::answered_between(conn, &caller.org_id, &caller.user_id, day.start, day.end)?;
     Ok(DayAllowance {
         daily_cap: assignment.settings.daily_cap.max(0) as usize,
-        counted_in_assignment: counted.iter().filter(|(_, a)| *a == assignment.id).count(),
+        counted_in_assignment: counted
+            .iter()
+            .filter(|d| d.assignment_id == assignment.id)
+            .count(),
         daily_max: daily_max.map(|m| m.max(0) as usize),
         counted_total: counted.len(),
     })
@@ -244,7 +249,7 @@ fn prepare_answer(
             answered_at,
             &ctx,
             &policy_of(&assignment),
-            scheduler::fuzz_seed(caller.user_id.as_str(), &req.nugget_id),
+            scheduler::fuzz_seed(caller.user_id.as_str(), req.nugget_id.as_str()),
         ),
         Some(_) => before.clone(),
     };
@@ -256,9 +261,9 @@ fn prepare_answer(
         org_id: org.to_string(),
         id: uuid::Uuid::now_v7().to_string(),
         learner_id: caller.user_id.to_string(),
-        nugget_id: req.nugget_id.clone(),
-        pack_version_id: version_id.clone(),
-        assignment_id: assignment.id.clone(),
+        nugget_id: req.nugget_id.to_string(),
+        pack_version_id: version_id.to_string(),
+        assignment_id: assignment.id.to_string(),
         attempt_id: req.attempt_id.to_string(),
         request_hash: fingerprint.to_string(),
         selected: serde_json::to_string(&req.selected).expect("strings serialize"),
@@ -318,6 +323,7 @@ fn prepare_answer(
     Ok(PreparedAnswer {
         org_id: caller.org_id.clone(),
         learner_id: caller.user_id.clone(),
+        nugget_id: req.nugget_id.clone(),
         row,
         practice,
         state,
@@ -351,7 +357,7 @@ fn record(
         return Ok(reviews::choice_counts(
             conn,
             &p.org_id,
-            &p.row.nugget_id,
+            &p.nugget_id,
             &p.view.teams,
         )?);
     }
@@ -392,7 +398,7 @@ fn record(
     Ok(reviews::count_choices(
         conn,
         &p.org_id,
-        &p.row.nugget_id,
+        &p.nugget_id,
         &p.view.teams,
         &p.selected,
         shard,

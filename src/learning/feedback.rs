@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::answer::{Applied, LearnerView};
 use crate::auth::Caller;
 use crate::domain::catalog::{StoredNugget, StoredOption};
+use crate::domain::ids::{NuggetId, PackVersionId};
 use crate::domain::queue::PracticeReason;
 use crate::domain::scheduler::{self, CardStatus};
 use crate::error::{ApiResult, Problem};
@@ -116,11 +117,16 @@ pub fn render(
         Applied::New(row, view, counts) => (row, view, counts, false),
         Applied::Replayed(row) => {
             let view = LearnerView::read(conn, caller)?;
-            let counts = reviews::choice_counts(conn, org, &row.nugget_id, &view.teams)?;
+            let counts =
+                reviews::choice_counts(conn, org, &row.nugget_id.as_str().into(), &view.teams)?;
             (row, view, counts, true)
         }
     };
-    let nugget = content_store::nugget_in_version(conn, org, &row.nugget_id, &row.pack_version_id)?;
+    let (nugget_id, version_id) = (
+        NuggetId::from(row.nugget_id.as_str()),
+        PackVersionId::from(row.pack_version_id.as_str()),
+    );
+    let nugget = content_store::nugget_in_version(conn, org, &nugget_id, &version_id)?;
     let chosen: Vec<String> = serde_json::from_str(&row.selected).unwrap_or_default();
     let team = shares(&team_counts, &nugget.options);
     let everyone = shares(&org_counts, &nugget.options);
@@ -128,12 +134,12 @@ pub fn render(
     let mut topic_sum = 0.0;
     let mut topic_n = 0usize;
     let mut nugget_recall = 0.0;
-    let mut versions: HashMap<&str, Arc<Vec<StoredNugget>>> = HashMap::new();
+    let mut versions: HashMap<&PackVersionId, Arc<Vec<StoredNugget>>> = HashMap::new();
     for s in states {
         let Some(r) = scheduler::retrievability(&s.card, now, params) else {
             continue;
         };
-        let version = match versions.get(s.pack_version_id.as_str()) {
+        let version = match versions.get(&s.pack_version_id) {
             Some(v) => v.clone(),
             None => {
                 let v = content_store::version_nuggets_shared(conn, org, &s.pack_version_id)?;

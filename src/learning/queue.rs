@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::domain::calendar::{local_day, weekday_code, LocalDay};
 use crate::domain::catalog::StoredNugget;
+use crate::domain::ids::{AssignmentId, NuggetId};
 use crate::domain::queue::{self, AssignmentSlots, DueNugget};
 use crate::domain::scheduler::CardStatus;
 use crate::error::ApiResult;
@@ -36,7 +37,8 @@ pub struct QueueOption {
 
 #[derive(Serialize, ToSchema)]
 pub struct QueueNugget {
-    pub nugget_id: String,
+    #[schema(value_type = String)]
+    pub nugget_id: NuggetId,
     pub pack: String,
     pub topic: String,
     pub prompt: String,
@@ -81,15 +83,13 @@ pub fn build(
     let active = &enrolment.assignments;
     let states = learning::states(conn, org, &caller.user_id)?;
     let answered = learning::answered_between(conn, org, &caller.user_id, day.start, day.end)?;
-    let met: Vec<String> = states.iter().map(|s| s.nugget_id.clone()).collect();
+    let met: Vec<&NuggetId> = states.iter().map(|s| &s.nugget_id).collect();
     let retired = learning::retired(conn, org)?;
-    let active_ids: Vec<&str> = active.iter().map(|a| a.id.as_str()).collect();
+    let active_ids: Vec<&AssignmentId> = active.iter().map(|a| &a.id).collect();
     let due: Vec<DueNugget> = states
         .iter()
         .filter(|s| matches!(s.card.status, CardStatus::Learning | CardStatus::Review))
-        .filter(|s| {
-            active_ids.contains(&s.assignment_id.as_str()) && !retired.contains(&s.nugget_id)
-        })
+        .filter(|s| active_ids.contains(&&s.assignment_id) && !retired.contains(&s.nugget_id))
         .filter_map(|s| {
             s.card.due.filter(|d| *d < day.end).map(|due| DueNugget {
                 nugget_id: s.nugget_id.clone(),
@@ -98,7 +98,7 @@ pub fn build(
             })
         })
         .collect();
-    let mut latest: HashMap<String, Arc<Vec<StoredNugget>>> = HashMap::new();
+    let mut latest: HashMap<AssignmentId, Arc<Vec<StoredNugget>>> = HashMap::new();
     let mut slots = Vec::with_capacity(active.len());
     for a in active {
         let version = content_store::latest_version_id(conn, org, &a.pack_id)?;
@@ -109,16 +109,16 @@ pub fn build(
         slots.push(AssignmentSlots {
             assignment_id: a.id.clone(),
             daily_cap: a.settings.daily_cap as usize,
-            answered_today: answered.iter().filter(|(_, aid)| *aid == a.id).count(),
+            answered_today: answered.iter().filter(|d| d.assignment_id == a.id).count(),
             new_nuggets: nuggets
                 .iter()
-                .filter(|n| !met.contains(&n.nugget_id))
+                .filter(|n| !met.contains(&&n.nugget_id))
                 .map(|n| n.nugget_id.clone())
                 .collect(),
         });
         latest.insert(a.id.clone(), nuggets);
     }
-    let answered_ids: Vec<String> = answered.into_iter().map(|(n, _)| n).collect();
+    let answered_ids: Vec<NuggetId> = answered.into_iter().map(|d| d.nugget_id).collect();
     let picked = queue::build(
         due,
         &slots,

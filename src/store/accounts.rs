@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::{logins, organizations, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::accounts::{Organization, Role, Team, User};
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{OrgId, TeamId, UserId};
 use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -298,7 +298,7 @@ pub fn create_user(
     conn: &mut DbConnection,
     org_id: &OrgId,
     user: NewUser,
-    team_ids: &[String],
+    team_ids: &[TeamId],
     now: DateTime<Utc>,
 ) -> StoreResult<User> {
     super::write_tx(conn, |conn| {
@@ -313,7 +313,7 @@ pub fn create_user(
 fn insert_member(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    team_id: &str,
+    team_id: &TeamId,
     user_id: &UserId,
 ) -> StoreResult<()> {
     teams::table
@@ -501,7 +501,7 @@ pub fn list_teams(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<Te
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn get_team(conn: &mut DbConnection, org_id: &OrgId, team_id: &str) -> StoreResult<Team> {
+pub fn get_team(conn: &mut DbConnection, org_id: &OrgId, team_id: &TeamId) -> StoreResult<Team> {
     Ok(teams::table
         .find((org_id, team_id))
         .select(TeamRow::as_select())
@@ -514,7 +514,7 @@ pub fn get_team(conn: &mut DbConnection, org_id: &OrgId, team_id: &str) -> Store
 pub fn add_team_members(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    team_id: &str,
+    team_id: &TeamId,
     user_ids: &[UserId],
 ) -> StoreResult<()> {
     super::write_tx(conn, |conn| {
@@ -529,7 +529,7 @@ pub fn add_team_members(
 pub fn remove_team_member(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    team_id: &str,
+    team_id: &TeamId,
     user_id: &UserId,
 ) -> StoreResult<()> {
     let removed =

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use super::schema::{nugget_versions, nuggets, pack_versions, packs, reviews};
 use super::{DbConnection, StoreError, StoreResult};
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{OrgId, PackId};
 use crate::domain::item_analysis::{FirstAttempt, ItemContent};
 
 /// Everything the analysis of one pack needs, read from one snapshot.
@@ -52,7 +52,7 @@ pub fn load(conn: &mut DbConnection, org_id: &OrgId, slug: &str) -> StoreResult<
 /// The pack the analysis is about.
 #[derive(Debug, Clone)]
 pub struct AnalysedPack {
-    pub id: String,
+    pub id: PackId,
     pub slug: String,
     pub title: String,
     /// Newest published version, if any.
@@ -76,7 +76,7 @@ pub fn pack(conn: &mut DbConnection, org_id: &OrgId, slug: &str) -> StoreResult<
         .first(conn)
         .optional()?;
     Ok(AnalysedPack {
-        id,
+        id: id.into(),
         slug,
         title,
         latest_version,
@@ -90,7 +90,7 @@ pub fn pack(conn: &mut DbConnection, org_id: &OrgId, slug: &str) -> StoreResult<
 pub fn items(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    pack_id: &str,
+    pack_id: &PackId,
 ) -> StoreResult<Vec<ItemContent>> {
     type Row = (
         String,
@@ -154,7 +154,7 @@ pub fn items(
 pub fn first_attempts(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    pack_id: &str,
+    pack_id: &PackId,
 ) -> StoreResult<Vec<FirstAttempt>> {
     let earlier = diesel::alias!(reviews as earlier);
     let pack_nuggets = nuggets::table
@@ -207,7 +207,7 @@ pub fn first_attempts(
 pub fn attempt_counts(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    pack_id: &str,
+    pack_id: &PackId,
 ) -> StoreResult<HashMap<String, u64>> {
     let pack_nuggets = nuggets::table
         .filter(nuggets::org_id.eq(org_id))

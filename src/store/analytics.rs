@@ -26,7 +26,7 @@ use super::schema::{
 };
 use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::analytics::{PerLearner, RetentionTally};
-use crate::domain::ids::OrgId;
+use crate::domain::ids::{OrgId, PackId};
 use crate::domain::scheduler::ForgettingCurve;
 
 /// Who is who in an organization: users, and which teams they are direct members of.
@@ -574,7 +574,7 @@ pub const RETENTION_SHARDS: u32 = 16;
 pub fn add_to_retention(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    pack_id: &str,
+    pack_id: &PackId,
     bucket: usize,
     shard: u32,
     tally: RetentionTally,

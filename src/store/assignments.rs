@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::{assignment_learners, assignments, packs, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::assignments::{Assignment, PolicyName, Settings};
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{OrgId, PackId, UserId};
 use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable)]
@@ -93,7 +93,7 @@ pub fn create(
         .select(packs::id)
         .first(conn)
         .optional()?;
-    let Some(pack_id) = pack else {
+    let Some(pack_id) = pack.map(PackId::from) else {
         return Ok(Err(MissingRef::Pack));
     };
     if super::content::latest_version_id(conn, org_id, &pack_id)?.is_none() {

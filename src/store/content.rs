@@ -14,7 +14,7 @@ use crate::domain::catalog::{
     DraftOutcome, PackSummary, PackVersionInfo, StoredNugget, StoredOption, OPTION_IDS,
 };
 use crate::domain::content::{content_hash, Nugget, NuggetOption, Pack, PackDefaults};
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{NuggetId, OrgId, PackId, PackVersionId, UserId};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = packs)]
@@ -324,9 +324,9 @@ pub fn archive(
 pub fn latest_version_id(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    pack_id: &str,
-) -> StoreResult<Option<String>> {
-    Ok(latest_version(conn, org_id, pack_id)?.map(|(id, _, _)| id))
+    pack_id: &PackId,
+) -> StoreResult<Option<PackVersionId>> {
+    Ok(latest_version(conn, org_id, pack_id.as_str())?.map(|(id, _, _)| id.into()))
 }
 
 #[derive(Queryable, Selectable)]
@@ -343,11 +343,11 @@ struct NuggetVersionRow {
     media_url: Option<String>,
 }
 
-fn stored(row: NuggetVersionRow, pack_id: &str, key: String) -> StoredNugget {
+fn stored(row: NuggetVersionRow, pack_id: String, key: String) -> StoredNugget {
     StoredNugget {
-        nugget_id: row.nugget_id,
-        pack_id: pack_id.to_string(),
-        pack_version_id: row.pack_version_id,
+        nugget_id: row.nugget_id.into(),
+        pack_id: pack_id.into(),
+        pack_version_id: row.pack_version_id.into(),
         key,
         position: row.position,
         topic: row.topic,
@@ -371,7 +371,7 @@ const MAX_CACHED_VERSIONS: usize = 512;
 pub fn version_nuggets_shared(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    version_id: &str,
+    version_id: &PackVersionId,
 ) -> StoreResult<Arc<Vec<StoredNugget>>> {
     let cache = VERSIONS.get_or_init(Default::default);
     let key = (org_id.to_string(), version_id.to_string());
@@ -395,7 +395,7 @@ pub fn version_nuggets_shared(
         .load(conn)?;
     let version: Arc<Vec<StoredNugget>> = Arc::new(
         rows.into_iter()
-            .map(|(r, pack_id, key)| stored(r, &pack_id, key))
+            .map(|(r, pack_id, key)| stored(r, pack_id, key))
             .collect(),
     );
     // An unknown or not yet committed version reads empty: not worth keeping.
@@ -414,7 +414,7 @@ pub fn version_nuggets_shared(
 pub fn version_nuggets(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    version_id: &str,
+    version_id: &PackVersionId,
 ) -> StoreResult<Vec<StoredNugget>> {
     Ok(version_nuggets_shared(conn, org_id, version_id)?.to_vec())
 }
@@ -424,12 +424,12 @@ pub fn version_nuggets(
 pub fn nugget_in_version(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    nugget_id: &str,
-    version_id: &str,
+    nugget_id: &NuggetId,
+    version_id: &PackVersionId,
 ) -> StoreResult<StoredNugget> {
     version_nuggets_shared(conn, org_id, version_id)?
         .iter()
-        .find(|n| n.nugget_id == nugget_id)
+        .find(|n| n.nugget_id == *nugget_id)
         .cloned()
         .ok_or(StoreError::NotFound)
 }
@@ -467,7 +467,7 @@ pub fn version_as_pack(
         Option<f64>,
         Option<i32>,
     ) = q.first(conn)?;
-    let nuggets = version_nuggets(conn, org_id, &version_id)?
+    let nuggets = version_nuggets(conn, org_id, &version_id.into())?
         .into_iter()
         .map(|n| Nugget {
             key: n.key,
@@ -505,10 +505,11 @@ pub fn version_as_pack(
 pub fn pack_of_nugget(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    nugget_id: &str,
-) -> StoreResult<String> {
+    nugget_id: &NuggetId,
+) -> StoreResult<PackId> {
     Ok(nuggets::table
         .find((org_id, nugget_id))
         .select(nuggets::pack_id)
-        .first(conn)?)
+        .first::<String>(conn)?
+        .into())
 }

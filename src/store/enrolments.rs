@@ -19,22 +19,22 @@ use super::assignments::AssignmentRow;
 use super::schema::{assignment_learners, assignments, team_members, teams};
 use super::{learning, DbConnection, StoreResult};
 use crate::domain::assignments::{PolicyName, Settings};
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{AssignmentId, OrgId, PackId, UserId};
 use crate::domain::teams::TeamTree;
 
 /// An assignment as the learner's queue and answers use it.
 #[derive(Debug, Clone)]
 pub struct LearnerAssignment {
-    pub id: String,
-    pub pack_id: String,
+    pub id: AssignmentId,
+    pub pack_id: PackId,
     pub settings: Settings,
 }
 
 impl From<AssignmentRow> for LearnerAssignment {
     fn from(r: AssignmentRow) -> LearnerAssignment {
         LearnerAssignment {
-            id: r.id,
-            pack_id: r.pack_id,
+            id: r.id.into(),
+            pack_id: r.pack_id.into(),
             settings: Settings {
                 daily_cap: r.daily_cap,
                 desired_retention: r.desired_retention,
@@ -78,11 +78,14 @@ pub fn enrolment(
             .load::<(String, Option<String>)>(conn)?,
     );
     let reaching = tree.with_ancestors(&teams);
-    let named: Vec<String> = assignment_learners::table
+    let named: Vec<AssignmentId> = assignment_learners::table
         .filter(assignment_learners::org_id.eq(org_id))
         .filter(assignment_learners::learner_id.eq(learner_id))
         .select(assignment_learners::assignment_id)
-        .load(conn)?;
+        .load::<String>(conn)?
+        .into_iter()
+        .map(AssignmentId::from)
+        .collect();
     let assignments = running(conn, org_id, today)?
         .into_iter()
         .filter(|(team, a)| {
@@ -124,7 +127,7 @@ fn running(
 pub fn assignment_for_learner(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    id: &str,
+    id: &AssignmentId,
 ) -> StoreResult<LearnerAssignment> {
     let row: AssignmentRow = assignments::table
         .find((org_id, id))
@@ -150,7 +153,7 @@ impl Weighter<(String, String), Arc<Cached>> for Size {
         let assignments: usize = e
             .assignments
             .iter()
-            .map(|a| a.id.len() + a.pack_id.len() + 160)
+            .map(|a| a.id.as_str().len() + a.pack_id.as_str().len() + 160)
             .sum();
         (key.0.len() + key.1.len() + teams + assignments + 128) as u64
     }

@@ -9,15 +9,15 @@ use super::schema::{
     memory_states, nuggets, organizations, packs, pauses, queue_epochs, reviews, users,
 };
 use super::{prepared, DbConnection, StoreError, StoreResult};
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{AssignmentId, NuggetId, OrgId, PackId, PackVersionId, UserId};
 use crate::domain::scheduler::{CardState, CardStatus, MemoryState};
 
 /// A stored memory state with what it belongs to.
 #[derive(Debug, Clone)]
 pub struct StoredState {
-    pub nugget_id: String,
-    pub pack_version_id: String,
-    pub assignment_id: String,
+    pub nugget_id: NuggetId,
+    pub pack_version_id: PackVersionId,
+    pub assignment_id: AssignmentId,
     pub card: CardState,
     pub first_correct: Option<bool>,
     pub first_answered_at: Option<DateTime<Utc>>,
@@ -59,9 +59,9 @@ impl From<StateRow> for StoredState {
                 due: r.due_at.map(|t| t.and_utc()),
                 correct_streak: r.correct_streak as u32,
             },
-            nugget_id: r.nugget_id,
-            pack_version_id: r.pack_version_id,
-            assignment_id: r.assignment_id,
+            nugget_id: r.nugget_id.into(),
+            pack_version_id: r.pack_version_id.into(),
+            assignment_id: r.assignment_id.into(),
             first_correct: r.first_correct,
             first_answered_at: r.first_answered_at.map(|t| t.and_utc()),
         }
@@ -90,7 +90,7 @@ pub fn state(
     conn: &mut DbConnection,
     org_id: &OrgId,
     learner_id: &UserId,
-    nugget_id: &str,
+    nugget_id: &NuggetId,
 ) -> StoreResult<Option<StoredState>> {
     Ok(memory_states::table
         .find((org_id, learner_id, nugget_id))
@@ -163,15 +163,24 @@ pub fn save_state(
 
 /// Ids of the organization's retired nuggets (a short list: a fixed query, prepared once).
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn retired(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<String>> {
+pub fn retired(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<NuggetId>> {
     Ok(nuggets::table
         .filter(nuggets::org_id.eq(org_id))
         .filter(nuggets::retired_at.is_not_null())
         .select(nuggets::id)
-        .load(conn)?)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(NuggetId::from)
+        .collect())
 }
 
-/// (nugget, assignment) of every counted answer the learner gave in `[from, to)`.
+/// A counted answer: the nugget answered, through which assignment.
+pub struct Answered {
+    pub nugget_id: NuggetId,
+    pub assignment_id: AssignmentId,
+}
+
+/// Every counted answer the learner gave in `[from, to)`.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn answered_between(
     conn: &mut DbConnection,
@@ -179,7 +188,7 @@ pub fn answered_between(
     learner_id: &UserId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> StoreResult<Vec<(String, String)>> {
+) -> StoreResult<Vec<Answered>> {
     Ok(reviews::table
         .filter(reviews::org_id.eq(org_id))
         .filter(reviews::learner_id.eq(learner_id))
@@ -187,7 +196,13 @@ pub fn answered_between(
         .filter(reviews::answered_at.ge(from.naive_utc()))
         .filter(reviews::answered_at.lt(to.naive_utc()))
         .select((reviews::nugget_id, reviews::assignment_id))
-        .load(conn)?)
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(nugget, assignment)| Answered {
+            nugget_id: nugget.into(),
+            assignment_id: assignment.into(),
+        })
+        .collect())
 }
 
 /// The counters a learner's queue depends on, for each (organization, learner) asked, in order:
@@ -272,12 +287,13 @@ fn pg_queue_epochs(
 
 /// The pack slug of each pack id.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn pack_slugs(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<HashMap<String, String>> {
+pub fn pack_slugs(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<HashMap<PackId, String>> {
     Ok(packs::table
         .filter(packs::org_id.eq(org_id))
         .select((packs::id, packs::slug))
         .load::<(String, String)>(conn)?
         .into_iter()
+        .map(|(id, slug)| (id.into(), slug))
         .collect())
 }
 
@@ -426,16 +442,16 @@ pub fn answer_counts(
     conn: &mut DbConnection,
     org_id: &OrgId,
     learner_id: &UserId,
-) -> StoreResult<HashMap<String, (u32, u32)>> {
+) -> StoreResult<HashMap<NuggetId, (u32, u32)>> {
     let rows: Vec<(String, bool)> = reviews::table
         .filter(reviews::org_id.eq(org_id))
         .filter(reviews::learner_id.eq(learner_id))
         .filter(reviews::practice.is_null())
         .select((reviews::nugget_id, reviews::correct))
         .load(conn)?;
-    let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
+    let mut counts: HashMap<NuggetId, (u32, u32)> = HashMap::new();
     for (nugget, correct) in rows {
-        let entry = counts.entry(nugget).or_default();
+        let entry = counts.entry(nugget.into()).or_default();
         entry.0 += 1;
         entry.1 += u32::from(correct);
     }

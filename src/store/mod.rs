@@ -471,4 +471,12 @@ macro_rules! id_as_text {
     )+};
 }
 
-id_as_text!(crate::domain::ids::OrgId, crate::domain::ids::UserId);
+id_as_text!(
+    crate::domain::ids::OrgId,
+    crate::domain::ids::UserId,
+    crate::domain::ids::TeamId,
+    crate::domain::ids::PackId,
+    crate::domain::ids::PackVersionId,
+    crate::domain::ids::NuggetId,
+    crate::domain::ids::AssignmentId
+);

@@ -11,7 +11,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 use super::schema::{choice_counts, nuggets, packs, reviews, users};
 use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::eval::reprise_format::ReviewRecord;
-use crate::domain::ids::{OrgId, UserId};
+use crate::domain::ids::{NuggetId, OrgId, UserId};
 
 /// One stored answer. `None` is inserted as NULL rather than left to the column's default (also
 /// NULL), so the insert has one shape and stays prepared.
@@ -88,7 +88,7 @@ const CHOICE_SHARDS: u32 = 8;
 pub fn count_choices(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    nugget_id: &str,
+    nugget_id: &NuggetId,
     teams: &[String],
     selected: &[String],
     shard: u32,
@@ -99,7 +99,7 @@ pub fn count_choices(
     if let DbConnection::Pg(pg) = conn {
         let rows: Vec<(String, String, i64)> = CountAndRead {
             org_id: org_id.as_str(),
-            nugget_id,
+            nugget_id: nugget_id.as_str(),
             shard,
             scopes: scopes().collect(),
             options: options().collect(),
@@ -210,7 +210,7 @@ pub struct ChoiceCounts {
 pub fn choice_counts(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    nugget_id: &str,
+    nugget_id: &NuggetId,
     teams: &[String],
 ) -> StoreResult<(ChoiceCounts, ChoiceCounts)> {
     let scopes = std::iter::once("").chain(teams.iter().map(String::as_str));

@@ -9,7 +9,7 @@ use reprise::auth::password;
 use reprise::domain::accounts::Role;
 use reprise::domain::assignments::Settings as AssignmentSettings;
 use reprise::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
-use reprise::domain::ids::{OrgId, UserId};
+use reprise::domain::ids::{OrgId, TeamId, UserId};
 use reprise::store::{self, accounts, assignments, content, new_id, DbConnection};
 
 /// Learners per team; teams are grouped under regions, and packs are assigned to regions, so an
@@ -130,7 +130,7 @@ pub fn generate(
     let mut learner_ids = Vec::with_capacity(learners);
     for i in 0..learners {
         let email = format!("seller{i:05}@{tag}.bench.example");
-        let team = team_ids[i / TEAM_SIZE].clone();
+        let team = TeamId::from(team_ids[i / TEAM_SIZE].as_str());
         let user =
             accounts::create_user(conn, &org.id, new_user(email, Role::Learner), &[team], now)?;
         learner_ids.push(user.id);
@@ -139,7 +139,7 @@ pub fn generate(
     let mut answerer_ids = Vec::with_capacity(learners);
     for i in 0..learners {
         let email = format!("answerer{i:05}@{tag}.bench.example");
-        let team = [answer_team.clone()];
+        let team = [TeamId::from(answer_team.as_str())];
         let user =
             accounts::create_user(conn, &org.id, new_user(email, Role::Learner), &team, now)?;
         answerer_ids.push(user.id);
