@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::accounts::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::assignments::{Assignment, Settings, SettingsInput};
+use crate::domain::ids::AssignmentId;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{self, assignments as assignment_store, new_id, DbConnection};
 
@@ -45,7 +46,7 @@ pub fn create(
             "managers assign packs to their own teams only".into(),
         ));
     }
-    let id = new_id();
+    let id = AssignmentId::new(new_id());
     let row = assignment_store::NewAssignment {
         id: &id,
         pack_slug: &new.pack,
@@ -80,7 +81,7 @@ pub fn list(conn: &mut DbConnection, caller: &Caller) -> ApiResult<Vec<Assignmen
 }
 
 /// An assignment the caller's scope reaches; any other is a 404.
-fn in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<Assignment> {
+fn in_scope(conn: &mut DbConnection, caller: &Caller, id: &AssignmentId) -> ApiResult<Assignment> {
     let assignment = assignment_store::get(conn, &caller.org_id, id)?;
     if !TeamScope::of(conn, caller)?.reaches(assignment.team_id.as_deref()) {
         return Err(ApiError::NotFound("no such resource".into()));
@@ -94,7 +95,7 @@ fn in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<Ass
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: &str,
+    id: &AssignmentId,
     changes: SettingsInput,
 ) -> ApiResult<Assignment> {
     let updated = store::write_tx(conn, |conn| {
@@ -110,7 +111,7 @@ pub fn update(
 pub fn end(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: &str,
+    id: &AssignmentId,
     now: DateTime<Utc>,
 ) -> ApiResult<Assignment> {
     in_scope(conn, caller, id)?;

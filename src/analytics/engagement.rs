@@ -162,11 +162,11 @@ fn invited_on<'a>(
     for (learner, day) in &r.named {
         note(learner, *day);
     }
-    for (team, user) in &s.directory.members {
-        let ancestors = s.tree.with_ancestors(std::slice::from_ref(team));
+    for m in &s.directory.members {
+        let ancestors = s.tree.with_ancestors(std::slice::from_ref(&m.team_id));
         for (assigned, day) in &r.team_assignments {
             if ancestors.contains(&assigned.as_str()) {
-                note(user, *day);
+                note(&m.user_id, *day);
             }
         }
     }

@@ -14,7 +14,9 @@ use crate::auth::Caller;
 use crate::domain::analytics::{pearson, share, spearman, KpiLine, Mean, MIN_CORRELATION_PAIRS};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult};
-use crate::store::analytics::{self as analytics_store, fold_memory, MemoryFact, MemoryRead};
+use crate::store::analytics::{
+    self as analytics_store, fold_memory, KpiValue, MemoryFact, MemoryRead,
+};
 use crate::store::reader::Reader;
 use crate::store::{self, DbConnection};
 
@@ -46,13 +48,18 @@ pub fn upload(
     let by_email: HashMap<&str, &str> = dir
         .users
         .iter()
-        .map(|(id, (_, email, _))| (email.as_str(), id.as_str()))
+        .map(|(id, person)| (person.email.as_str(), id.as_str()))
         .collect();
     let mut errors = Vec::new();
     let mut rows = Vec::with_capacity(lines.len());
     for l in lines {
         match by_email.get(l.email.as_str()) {
-            Some(id) => rows.push((id.to_string(), l.period.clone(), l.metric.clone(), l.value)),
+            Some(id) => rows.push(KpiValue {
+                user_id: id.to_string(),
+                period: l.period.clone(),
+                metric: l.metric.clone(),
+                value: l.value,
+            }),
             None => errors.push(FieldError {
                 line: Some(l.line),
                 ..FieldError::new("email", format!("no user {} in this organization", l.email))
@@ -66,14 +73,12 @@ pub fn upload(
     store::write_tx(conn, |conn| {
         analytics_store::replace_kpis(conn, org, &rows, now)
     })?;
-    let set = |f: fn(&(String, String, String, f64)) -> &String| {
-        rows.iter().map(f).cloned().collect::<BTreeSet<_>>()
-    };
+    let set = |f: fn(&KpiValue) -> &String| rows.iter().map(f).cloned().collect::<BTreeSet<_>>();
     Ok(KpiUpload {
         rows: rows.len(),
-        sellers: set(|r| &r.0).len(),
-        metrics: set(|r| &r.2).into_iter().collect(),
-        periods: set(|r| &r.1).into_iter().collect(),
+        sellers: set(|r| &r.user_id).len(),
+        metrics: set(|r| &r.metric).into_iter().collect(),
+        periods: set(|r| &r.period).into_iter().collect(),
     })
 }
 
@@ -131,15 +136,15 @@ pub fn correlation(
     // (metric, period) → group index → pairs; the last group is everyone in scope.
     let all = s.teams.len();
     let mut pairs: BTreeMap<(String, String), BTreeMap<usize, Pairs>> = BTreeMap::new();
-    for (user, period, metric, value) in values {
-        let Some(p) = proficiency.get(&user).and_then(Mean::value) else {
+    for v in values {
+        let Some(p) = proficiency.get(&v.user_id).and_then(Mean::value) else {
             continue;
         };
-        let groups = pairs.entry((metric, period)).or_default();
-        for &g in s.teams_of(&user).iter().chain(std::iter::once(&all)) {
+        let groups = pairs.entry((v.metric, v.period)).or_default();
+        for &g in s.teams_of(&v.user_id).iter().chain(std::iter::once(&all)) {
             let (xs, ys) = groups.entry(g).or_default();
             xs.push(p);
-            ys.push(value);
+            ys.push(v.value);
         }
     }
     let mut correlations = Vec::new();

@@ -152,7 +152,7 @@ pub fn collect(
             GroupBy::Pack => s
                 .packs
                 .get(key)
-                .map(|(_, title)| title.clone())
+                .map(|p| p.title.clone())
                 .unwrap_or_default(),
             GroupBy::Topic => key.to_string(),
         }
@@ -163,7 +163,7 @@ pub fn collect(
             GroupBy::Pack => s
                 .packs
                 .get(&key)
-                .map(|(slug, _)| slug.clone())
+                .map(|p| p.slug.clone())
                 .unwrap_or(key.clone()),
             _ => key.clone(),
         };

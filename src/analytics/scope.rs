@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 use crate::auth::Caller;
 use crate::domain::accounts::Role;
 use crate::domain::analytics::NuggetIndex;
+use crate::domain::ids::AssignmentId;
 use crate::domain::scheduler::ForgettingCurve;
 use crate::domain::teams::TeamTree;
 use crate::error::{ApiError, ApiResult};
-use crate::store::analytics::{self as analytics_store, Directory, Filter};
+use crate::store::analytics::{self as analytics_store, Directory, Filter, PackName};
 use crate::store::DbConnection;
 use crate::store::{accounts as account_store, assignments as assignment_store, learning};
 
@@ -46,8 +47,8 @@ pub struct Scope {
     pub directory: Directory,
     /// The organization's nuggets with their topics and packs numbered.
     pub catalog: NuggetIndex,
-    /// pack id → (slug, title).
-    pub packs: HashMap<String, (String, String)>,
+    /// The organization's packs by id.
+    pub packs: HashMap<String, PackName>,
 }
 
 /// Filters a view may take beside the caller's scope.
@@ -93,14 +94,14 @@ pub fn scope(
         Some(slug) => Some(
             packs
                 .iter()
-                .find(|(_, (s, _))| s == slug)
+                .find(|(_, p)| &p.slug == slug)
                 .map(|(id, _)| id.clone())
                 .ok_or_else(|| ApiError::NotFound(format!("no pack {slug}")))?,
         ),
         None => None,
     };
     if let Some(a) = &narrowing.assignment_id {
-        assignment_store::get(conn, org, a)
+        assignment_store::get(conn, org, &AssignmentId::from(a.as_str()))
             .map_err(|_| ApiError::NotFound(format!("no assignment {a}")))?;
     }
     let mut teams: Vec<TeamRef> = all_teams
@@ -157,9 +158,9 @@ fn learner_teams(
         .map(|(i, t)| (t.id.as_str(), i))
         .collect();
     let mut learner_teams: HashMap<String, Vec<usize>> = HashMap::new();
-    for (team, user) in &directory.members {
-        let entry = learner_teams.entry(user.clone()).or_default();
-        for t in tree.with_ancestors(std::slice::from_ref(team)) {
+    for m in &directory.members {
+        let entry = learner_teams.entry(m.user_id.clone()).or_default();
+        for t in tree.with_ancestors(std::slice::from_ref(&m.team_id)) {
             if let Some(&i) = index.get(t) {
                 if !entry.contains(&i) {
                     entry.push(i);
@@ -174,8 +175,8 @@ impl Scope {
     /// A user's display name (their e-mail when the name is empty).
     pub fn learner_name(&self, id: &str) -> String {
         match self.directory.users.get(id) {
-            Some((name, email, _)) if name.is_empty() => email.clone(),
-            Some((name, _, _)) => name.clone(),
+            Some(p) if p.name.is_empty() => p.email.clone(),
+            Some(p) => p.name.clone(),
             None => id.to_string(),
         }
     }
@@ -184,7 +185,7 @@ impl Scope {
         self.directory
             .users
             .get(id)
-            .is_some_and(|(_, _, role)| role == "learner")
+            .is_some_and(|p| p.role == "learner")
     }
 
     pub fn teams_of(&self, learner: &str) -> &[usize] {

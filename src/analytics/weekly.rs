@@ -65,8 +65,8 @@ pub fn learners_in_scope(s: &Scope) -> HashMap<String, Vec<usize>> {
         s.directory
             .members
             .iter()
-            .filter(|(t, _)| teams.contains(t))
-            .map(|(_, u)| u.as_str())
+            .filter(|m| teams.contains(&m.team_id))
+            .map(|m| m.user_id.as_str())
             .collect()
     });
     s.directory

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::password;
 use crate::domain::accounts::Role;
 use crate::domain::catalog::DraftOutcome;
-use crate::domain::ids::{NuggetId, OrgId, PackVersionId, TeamId};
+use crate::domain::ids::{AssignmentId, NuggetId, OrgId, PackVersionId, TeamId};
 use crate::store::{accounts, assignments, content, new_id, DbConnection, StoreError, StoreResult};
 
 pub const ORG_NAME: &str = "Demo Sales Co";
@@ -132,7 +132,7 @@ pub fn load_content(
             }
             // Each team gets every other pack, so the two teams' figures differ.
             for team in teams.iter().skip(i % teams.len()).step_by(teams.len()) {
-                let id = new_id();
+                let id = AssignmentId::new(new_id());
                 let new = assignments::NewAssignment {
                     id: &id,
                     pack_slug: &pack.slug,

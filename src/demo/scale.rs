@@ -21,7 +21,7 @@ use crate::domain::accounts::Role;
 use crate::domain::analytics::{bucket_of, on_time, Mean, RetentionTally, WeekActivity};
 use crate::domain::assignments::Settings;
 use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
-use crate::domain::ids::{OrgId, PackId, PackVersionId};
+use crate::domain::ids::{AssignmentId, OrgId, PackId, PackVersionId};
 use crate::domain::recall_weeks::{kept_weeks, recall_at_ends, week_end};
 use crate::domain::scheduler::{
     self, rating_for, CardState, ForgettingCurve, GradingThresholds, Policy, SchedulingContext,
@@ -403,7 +403,7 @@ fn build_org(
             let v = content::publish(conn, &org.id, &pack.slug, &admin.id, now)?;
             let mut assignment_ids = Vec::new();
             for region in &region_ids {
-                let id = new_id();
+                let id = AssignmentId::new(new_id());
                 assignments::create(
                     conn,
                     &org.id,
@@ -418,7 +418,7 @@ fn build_org(
                     now,
                 )?
                 .map_err(|m| anyhow::anyhow!("cannot assign {}: {m:?}", pack.slug))?;
-                assignment_ids.push(id);
+                assignment_ids.push(id.into_string());
             }
             Ok((v, assignment_ids))
         })?;
@@ -443,7 +443,7 @@ fn build_org(
 fn pack_id_of(conn: &mut DbConnection, org_id: &OrgId, slug: &str) -> anyhow::Result<String> {
     analytics::packs(conn, org_id)?
         .into_iter()
-        .find(|(_, (s, _))| s == slug)
+        .find(|(_, p)| p.slug == slug)
         .map(|(id, _)| id)
         .ok_or_else(|| anyhow::anyhow!("no pack {slug}"))
 }

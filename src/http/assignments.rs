@@ -11,6 +11,7 @@ use super::caller::{Assigners, Authorized, Readers};
 use super::state::AppState;
 use crate::assignments::{self, NewAssignment};
 use crate::domain::assignments::{Assignment, PolicyName, Settings, SettingsInput};
+use crate::domain::ids::AssignmentId;
 use crate::error::{ApiError, ApiResult, Problem};
 
 #[derive(Deserialize, ToSchema)]
@@ -173,7 +174,7 @@ impl From<UpdateAssignmentRequest> for SettingsInput {
 pub async fn update_assignment(
     state: web::Data<AppState>,
     caller: Authorized<Assigners>,
-    id: web::Path<String>,
+    id: web::Path<AssignmentId>,
     body: Json<UpdateAssignmentRequest>,
 ) -> ApiResult<web::Json<Assignment>> {
     let (id, changes) = (id.into_inner(), SettingsInput::from(body.0));
@@ -195,7 +196,7 @@ pub async fn update_assignment(
 pub async fn end_assignment(
     state: web::Data<AppState>,
     caller: Authorized<Assigners>,
-    id: web::Path<String>,
+    id: web::Path<AssignmentId>,
 ) -> ApiResult<web::Json<Assignment>> {
     let (id, now) = (id.into_inner(), state.clock.now());
     let ended = state

@@ -32,10 +32,25 @@ use crate::domain::scheduler::ForgettingCurve;
 /// Who is who in an organization: users, and which teams they are direct members of.
 #[derive(Debug, Default)]
 pub struct Directory {
-    /// user id → (name, e-mail, role).
-    pub users: HashMap<String, (String, String, String)>,
-    /// (team id, user id) for every direct membership.
-    pub members: Vec<(String, String)>,
+    /// By user id.
+    pub users: HashMap<String, Person>,
+    /// Every direct membership.
+    pub members: Vec<Membership>,
+}
+
+/// A user as analytics name and count them.
+#[derive(Debug)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+}
+
+/// A user's direct membership of a team.
+#[derive(Debug)]
+pub struct Membership {
+    pub team_id: String,
+    pub user_id: String,
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
@@ -45,12 +60,15 @@ pub fn directory(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Directo
         .select((users::id, users::name, users::email, users::role))
         .load::<(String, String, String, String)>(conn)?
         .into_iter()
-        .map(|(id, name, email, role)| (id, (name, email, role)))
+        .map(|(id, name, email, role)| (id, Person { name, email, role }))
         .collect();
     let members = team_members::table
         .filter(team_members::org_id.eq(org_id))
         .select((team_members::team_id, team_members::user_id))
-        .load(conn)?;
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(team_id, user_id)| Membership { team_id, user_id })
+        .collect();
     Ok(Directory { users, members })
 }
 
@@ -94,18 +112,22 @@ pub fn nugget_catalog(
     Ok(newest.into_iter().map(|(k, (_, info))| (k, info)).collect())
 }
 
-/// pack id → (slug, title).
+/// How a pack is named: in URLs and CSV (`slug`) and to people (`title`).
+#[derive(Debug, Clone)]
+pub struct PackName {
+    pub slug: String,
+    pub title: String,
+}
+
+/// The organization's packs by id.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn packs(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-) -> StoreResult<HashMap<String, (String, String)>> {
+pub fn packs(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<HashMap<String, PackName>> {
     Ok(packs::table
         .filter(packs::org_id.eq(org_id))
         .select((packs::id, packs::slug, packs::title))
         .load::<(String, String, String)>(conn)?
         .into_iter()
-        .map(|(id, slug, title)| (id, (slug, title)))
+        .map(|(id, slug, title)| (id, PackName { slug, title }))
         .collect())
 }
 
@@ -688,22 +710,23 @@ pub fn reach(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Reach> {
 pub fn replace_kpis(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    rows: &[(String, String, String, f64)],
+    rows: &[KpiValue],
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    for (user_id, period, metric, _) in rows {
-        diesel::delete(kpis::table.find((org_id, user_id, period, metric))).execute(conn)?;
+    for r in rows {
+        let key = (org_id, &r.user_id, &r.period, &r.metric);
+        diesel::delete(kpis::table.find(key)).execute(conn)?;
     }
     for chunk in rows.chunks(500) {
         let values: Vec<_> = chunk
             .iter()
-            .map(|(user_id, period, metric, value)| {
+            .map(|r| {
                 (
                     kpis::org_id.eq(org_id),
-                    kpis::user_id.eq(user_id),
-                    kpis::period.eq(period),
-                    kpis::metric.eq(metric),
-                    kpis::value.eq(*value),
+                    kpis::user_id.eq(&r.user_id),
+                    kpis::period.eq(&r.period),
+                    kpis::metric.eq(&r.metric),
+                    kpis::value.eq(r.value),
                     kpis::uploaded_at.eq(now),
                 )
             })
@@ -713,14 +736,23 @@ pub fn replace_kpis(
     Ok(())
 }
 
-/// KPI values as (user, period, metric, value), optionally one metric and/or period.
+/// One seller's value of one business metric in one period, as uploaded.
+#[derive(Debug, Clone)]
+pub struct KpiValue {
+    pub user_id: String,
+    pub period: String,
+    pub metric: String,
+    pub value: f64,
+}
+
+/// KPI values, optionally of one metric and/or period.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn kpis(
     conn: &mut DbConnection,
     org_id: &OrgId,
     metric: Option<&str>,
     period: Option<&str>,
-) -> StoreResult<Vec<(String, String, String, f64)>> {
+) -> StoreResult<Vec<KpiValue>> {
     let mut q = kpis::table
         .filter(kpis::org_id.eq(org_id))
         .select((kpis::user_id, kpis::period, kpis::metric, kpis::value))
@@ -731,7 +763,15 @@ pub fn kpis(
     if let Some(p) = period {
         q = q.filter(kpis::period.eq(p.to_string()));
     }
-    Ok(q.load(conn)?)
+    Ok(q.load::<(String, String, String, f64)>(conn)?
+        .into_iter()
+        .map(|(user_id, period, metric, value)| KpiValue {
+            user_id,
+            period,
+            metric,
+            value,
+        })
+        .collect())
 }
 
 /// An organization's right answers, counted by the database in one pass over its answer log

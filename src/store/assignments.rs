@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::{assignment_learners, assignments, packs, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::assignments::{Assignment, PolicyName, Settings};
-use crate::domain::ids::{OrgId, PackId, UserId};
+use crate::domain::ids::{AssignmentId, OrgId, PackId, UserId};
 use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable)]
@@ -71,7 +71,7 @@ pub enum MissingRef {
 }
 
 pub struct NewAssignment<'a> {
-    pub id: &'a str,
+    pub id: &'a AssignmentId,
     pub pack_slug: &'a str,
     pub team_id: Option<&'a str>,
     pub learner_ids: &'a [String],
@@ -153,7 +153,7 @@ pub fn create(
 }
 
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
-pub fn get(conn: &mut DbConnection, org_id: &OrgId, id: &str) -> StoreResult<Assignment> {
+pub fn get(conn: &mut DbConnection, org_id: &OrgId, id: &AssignmentId) -> StoreResult<Assignment> {
     let row = assignments::table
         .find((org_id, id))
         .select(AssignmentRow::as_select())
@@ -234,7 +234,7 @@ pub fn list(
 pub fn update(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    id: &str,
+    id: &AssignmentId,
     s: &Settings,
 ) -> StoreResult<Assignment> {
     let n = diesel::update(assignments::table.find((org_id, id)))
@@ -258,7 +258,7 @@ pub fn update(
 pub fn end(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    id: &str,
+    id: &AssignmentId,
     now: DateTime<Utc>,
 ) -> StoreResult<Assignment> {
     let n = diesel::update(assignments::table.find((org_id, id)))

@@ -9,7 +9,7 @@ use reprise::auth::password;
 use reprise::domain::accounts::Role;
 use reprise::domain::assignments::Settings as AssignmentSettings;
 use reprise::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
-use reprise::domain::ids::{OrgId, TeamId, UserId};
+use reprise::domain::ids::{AssignmentId, OrgId, TeamId, UserId};
 use reprise::store::{self, accounts, assignments, content, new_id, DbConnection};
 
 /// Learners per team; teams are grouped under regions, and packs are assigned to regions, so an
@@ -160,7 +160,7 @@ pub fn generate(
         for (r, region) in regions.iter().enumerate() {
             for k in 0..PACKS_PER_REGION {
                 let pack = &packs[(r * PACKS_PER_REGION + k) % packs.len()];
-                let id = new_id();
+                let id = AssignmentId::new(new_id());
                 let new = assignments::NewAssignment {
                     id: &id,
                     pack_slug: &pack.slug,
@@ -174,7 +174,7 @@ pub fn generate(
             }
         }
         for pack in packs {
-            let id = new_id();
+            let id = AssignmentId::new(new_id());
             let new = assignments::NewAssignment {
                 id: &id,
                 pack_slug: &pack.slug,
