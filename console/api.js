@@ -122,10 +122,10 @@ export async function json(path, options = {}) {
 export const get = (path) => json(path);
 export const post = (path, body) => json(path, { method: 'POST', body });
 
-export async function login(email, password) {
-  const pair = await json('/api/v1/auth/login', {
-    method: 'POST', body: { email, password }, auth: false,
-  });
+/** Logs in; `organization` (a slug) is sent only when given. */
+export async function login(email, password, organization = '') {
+  const body = organization ? { email, password, organization } : { email, password };
+  const pair = await json('/api/v1/auth/login', { method: 'POST', body, auth: false });
   saveTokens(pair);
 }
 

@@ -79,12 +79,16 @@ function signIn() {
   document.title = 'Sign in · Reprise';
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const organization = h('input', { type: 'text', name: 'organization', autocomplete: 'organization', spellcheck: 'false' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
   const message = h('div', { class: 'form-message' });
   const form = h('form', { class: 'card narrow', novalidate: true },
     h('h1', {}, 'Sign in'),
     h('p', { class: 'muted' }, 'Use the account your organization gave you.'),
-    field('E-mail', email), field('Password', password), message, submit);
+    field('E-mail', email), field('Password', password),
+    field('Organization', organization,
+      'Only if your e-mail address has accounts in several organizations: its short name, e.g. demo-sales-co.'),
+    message, submit);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!email.value || !password.value) {
@@ -95,7 +99,7 @@ function signIn() {
     submit.disabled = true;
     mount(message);
     try {
-      await api.login(email.value.trim(), password.value);
+      await api.login(email.value.trim(), password.value, organization.value.trim());
       me = await api.get('/api/v1/me');
       announce(`Signed in as ${me.user.name}`);
       go(`#/${ROLE_VIEWS[me.user.role]?.[0] || 'seller'}`);

@@ -90,6 +90,8 @@ async function signIn(page, email) {
   await page.goto(`${BASE}/`);
   await page.getByLabel('E-mail', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  // The organization is optional; naming it must sign in the same.
+  await page.getByLabel('Organization', { exact: true }).fill('demo-sales-co');
   await page.getByLabel('Password', { exact: true }).press('Enter');
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
