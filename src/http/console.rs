@@ -46,6 +46,15 @@ pub const ASSETS: &[Asset] = &[
     asset!("/author.js", "author.js", JS),
     asset!("/hr.js", "hr.js", JS),
     asset!("/favicon.svg", "favicon.svg", "image/svg+xml"),
+    // What a phone needs to install the console as an app: name, start page, icons (full-bleed,
+    // the mark inside the maskable safe zone, so one file serves both purposes).
+    asset!(
+        "/manifest.webmanifest",
+        "manifest.webmanifest",
+        "application/manifest+json"
+    ),
+    asset!("/icon-192.png", "icon-192.png", "image/png"),
+    asset!("/icon-512.png", "icon-512.png", "image/png"),
 ];
 
 /// Adds a GET (and HEAD) route for every console file.

@@ -44,6 +44,45 @@ async fn console_files_are_served_with_types_and_a_self_only_policy() {
     }
 }
 
+/// Width and height from a PNG's header chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+    let word = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}
+
+#[actix_web::test]
+async fn the_console_installs_as_an_app_with_a_manifest_and_icons() {
+    let app = spawn_app().await;
+    let index = app.get("/", None).await.text().await.unwrap();
+    assert!(index.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+    let res = app.get("/manifest.webmanifest", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/manifest+json");
+    let manifest: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(manifest["name"], "Reprise");
+    assert_eq!(manifest["display"], "standalone");
+    assert_eq!(
+        manifest["start_url"], "/#/seller",
+        "opens on today's nuggets"
+    );
+    assert!(manifest["theme_color"].as_str().unwrap().starts_with('#'));
+    let icons = manifest["icons"].as_array().unwrap();
+    for wanted in ["192x192", "512x512"] {
+        for purpose in ["any", "maskable"] {
+            let icon = icons
+                .iter()
+                .find(|i| i["sizes"] == wanted && i["purpose"] == purpose)
+                .unwrap_or_else(|| panic!("a {purpose} icon of {wanted}"));
+            let res = app.get(icon["src"].as_str().unwrap(), None).await;
+            assert_eq!(res.status(), StatusCode::OK, "{wanted}");
+            assert_eq!(res.headers()["content-type"], "image/png");
+            let (w, h) = png_size(&res.bytes().await.unwrap());
+            assert_eq!(format!("{w}x{h}"), wanted);
+        }
+    }
+}
+
 #[actix_web::test]
 async fn unknown_paths_stay_problems_and_the_console_is_not_in_the_api_document() {
     let app = spawn_app().await;

@@ -137,6 +137,26 @@ async function answerShownNugget(page, { confidence, keyboard } = {}) {
 
 // ---- Journeys ----
 
+test('the console installs as an app: Chromium reads its manifest and icons without errors', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await page.goto(`${BASE}/`);
+  const cdp = await context.newCDPSession(page);
+  const { url, errors, data } = await cdp.send('Page.getAppManifest');
+  assert.equal(new URL(url).pathname, '/manifest.webmanifest');
+  assert.deepEqual(errors, [], 'manifest parse errors');
+  const manifest = JSON.parse(data);
+  assert.equal(manifest.display, 'standalone');
+  assert.equal(manifest.start_url, '/#/seller');
+  for (const icon of manifest.icons) {
+    const res = await page.request.get(`${BASE}${icon.src}`);
+    assert.equal(res.status(), 200, icon.src);
+    assert.equal(res.headers()['content-type'], 'image/png');
+  }
+  assert.equal(await page.locator('meta[name="theme-color"]').getAttribute('content'), manifest.theme_color);
+  assertNoConsoleErrors();
+  await context.close();
+});
+
 test('sign-in shows problem details for a wrong password', { timeout: TEST_TIMEOUT }, async () => {
   const { context, page, assertNoConsoleErrors } = await open(MOBILE);
   await page.goto(`${BASE}/`);
