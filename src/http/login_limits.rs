@@ -4,6 +4,7 @@
 //! instances the bound is N times higher, which is still slow for an abuser and needs no shared
 //! store.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -42,37 +43,33 @@ impl LoginLimiter {
     /// `Err(seconds to wait)` when the client address has signed up too many organizations.
     /// Without an address (no peer) nothing is limited.
     pub fn check_signup(&self, address: Option<IpAddr>) -> Result<(), u64> {
-        let Some(ip) = address else {
-            return Ok(());
-        };
-        let now = DefaultClock::default().now();
-        self.signups_by_address
-            .check_key(&ip)
-            .map_err(|n| n.wait_time_from(now).as_secs().max(1))?;
-        if self.signups_by_address.len() > SWEEP_ABOVE {
-            self.signups_by_address.retain_recent();
+        match address {
+            Some(ip) => take(&self.signups_by_address, &ip),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// `Err(seconds to wait)` when either the account or the address is over its quota.
     pub fn check(&self, account: &str, address: Option<IpAddr>) -> Result<(), u64> {
-        let now = DefaultClock::default().now();
-        let wait = |d: Duration| d.as_secs().max(1);
         if let Some(ip) = address {
-            self.by_address
-                .check_key(&ip)
-                .map_err(|n| wait(n.wait_time_from(now)))?;
+            take(&self.by_address, &ip)?;
         }
-        self.by_account
-            .check_key(&account.to_lowercase())
-            .map_err(|n| wait(n.wait_time_from(now)))?;
-        if self.by_account.len() > SWEEP_ABOVE || self.by_address.len() > SWEEP_ABOVE {
-            self.by_account.retain_recent();
-            self.by_address.retain_recent();
-        }
-        Ok(())
+        take(&self.by_account, &account.to_lowercase())
     }
+}
+
+/// Takes one cell of `key`'s quota, or `Err(seconds to wait)`. Keys not seen for a while are
+/// swept out once the limiter holds many.
+fn take<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), u64> {
+    let taken = limiter.check_key(key).map_err(|n| {
+        n.wait_time_from(DefaultClock::default().now())
+            .as_secs()
+            .max(1)
+    });
+    if limiter.len() > SWEEP_ABOVE {
+        limiter.retain_recent();
+    }
+    taken
 }
 
 #[cfg(test)]
