@@ -128,12 +128,9 @@ fn pairs(
     let topic = s.catalog.topic_filter(topic);
     let mut pairs: HashMap<String, Slots<Acc>> = HashMap::new();
     let fold = |topics: &mut Slots<Acc>, f: MemoryFact<'_>| {
-        let Some(t) = s.topic_of(f.nugget_id) else {
+        let Some(t) = s.kept_topic(f.nugget_id, topic) else {
             return;
         };
-        if !topic.keeps(t) {
-            return;
-        }
         topics.at(t).add_state(&s.curve, &f, now_us, horizon_us);
     };
     fold_memory(

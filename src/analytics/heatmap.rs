@@ -132,12 +132,9 @@ fn cells(
     let topic = s.catalog.topic_filter(topic);
     let now_us = s.now.timestamp_micros();
     let fold = |topics: &mut Slots<Mean>, f: MemoryFact<'_>| {
-        let Some(t) = s.topic_of(f.nugget_id) else {
+        let Some(t) = s.kept_topic(f.nugget_id, topic) else {
             return;
         };
-        if !topic.keeps(t) {
-            return;
-        }
         topics.at(t).add(f.recall_at(&s.curve, now_us));
     };
     fold_memory(

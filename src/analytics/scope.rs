@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::Caller;
 use crate::domain::accounts::Role;
-use crate::domain::analytics::NuggetIndex;
+use crate::domain::analytics::{NuggetIndex, TopicFilter};
 use crate::domain::ids::AssignmentId;
 use crate::domain::scheduler::ForgettingCurve;
 use crate::domain::teams::TeamTree;
@@ -195,8 +195,13 @@ impl Scope {
             .unwrap_or(&[])
     }
 
-    pub fn topic_of(&self, nugget: &str) -> Option<usize> {
-        self.catalog.get(nugget).map(|n| n.topic)
+    /// The topic number of a nugget the view's `topic` filter keeps; `None` for one it leaves
+    /// out or does not know.
+    pub fn kept_topic(&self, nugget: &str, topic: TopicFilter) -> Option<usize> {
+        self.catalog
+            .get(nugget)
+            .map(|n| n.topic)
+            .filter(|&t| topic.keeps(t))
     }
 
     /// Whether the whole organization is in view (no team restriction).
