@@ -225,15 +225,7 @@ async fn no_input_makes_a_server_error() {
     let app = spawn_app().await;
     let l = app.setup_learning(3).await;
     let (_, analyst) = app.create_user(&l.org, "hr@acme.example", "analyst").await;
-    let spec: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = expect_json(app.get("/api/v1/openapi.json", None).await, StatusCode::OK).await;
     let mut generator = Generator {
         spec: &spec,
         rng: ChaCha8Rng::seed_from_u64(20261205),
