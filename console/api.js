@@ -2,6 +2,7 @@
 // 401, problem documents turned into ApiError.
 
 const TOKENS = 'reprise.tokens';
+const PROFILE = 'reprise.me';
 
 /** A failed call: `status` 0 means the server could not be reached. */
 export class ApiError extends Error {
@@ -35,6 +36,28 @@ function saveTokens(pair) {
 
 export function clearTokens() {
   sessionStorage.removeItem(TOKENS);
+  sessionStorage.removeItem(PROFILE);
+}
+
+/**
+ * The signed-in user (`GET /api/v1/me`); when the server cannot be reached, the last answer of
+ * this session, so a console reloaded offline still knows who is signed in. It lives and goes
+ * with the tokens.
+ */
+export async function me() {
+  try {
+    const profile = await get('/api/v1/me');
+    sessionStorage.setItem(PROFILE, JSON.stringify(profile));
+    return profile;
+  } catch (error) {
+    if (!error.network) throw error;
+    let kept = null;
+    try {
+      kept = JSON.parse(sessionStorage.getItem(PROFILE));
+    } catch { /* nothing kept */ }
+    if (kept && tokens()) return kept;
+    throw error;
+  }
 }
 
 let signedOutHandler = () => {};

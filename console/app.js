@@ -3,6 +3,7 @@
 import * as api from './api.js';
 import { h, mount, field, problemBox, announce } from './ui.js';
 import * as outbox from './outbox.js';
+import * as offline from './offline.js';
 import * as seller from './seller.js';
 import * as author from './author.js';
 import * as hr from './hr.js';
@@ -52,6 +53,7 @@ function renderAccount() {
     : null);
   const signOut = h('button', { type: 'button', class: 'link-button' }, 'Sign out');
   signOut.addEventListener('click', async () => {
+    await offline.signedOut();
     await api.logout();
     me = null;
     go('#/signin');
@@ -100,7 +102,7 @@ function signIn() {
     mount(message);
     try {
       await api.login(email.value.trim(), password.value, organization.value.trim());
-      me = await api.get('/api/v1/me');
+      me = await api.me();
       announce(`Signed in as ${me.user.name}`);
       go(`#/${ROLE_VIEWS[me.user.role]?.[0] || 'seller'}`);
     } catch (error) {
@@ -134,7 +136,7 @@ async function render() {
   if (!me) {
     mount(main, h('p', { class: 'loading' }, 'Loading…'));
     try {
-      me = await api.get('/api/v1/me');
+      me = await api.me();
     } catch (error) {
       if (error.status === 401 || !api.tokens()) {
         api.clearTokens();
@@ -172,4 +174,5 @@ api.onSignedOut(() => {
 window.addEventListener('hashchange', render);
 window.addEventListener('online', renderConnection);
 window.addEventListener('offline', renderConnection);
+offline.register();
 render();

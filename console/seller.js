@@ -3,10 +3,10 @@
 
 import * as api from './api.js';
 import * as outbox from './outbox.js';
+import * as offline from './offline.js';
 import { h, mount, field, problemBox, announce, empty, pct, num, date, today, bar, busy, table, uid } from './ui.js';
 
 const LETTERS = 'ABCDEF';
-const queueKey = (userId) => `reprise.queue.${userId}`;
 const RETRY_MS = 30_000;
 
 export async function render(main, ctx) {
@@ -14,11 +14,13 @@ export async function render(main, ctx) {
   const queueArea = h('div', { class: 'queue', 'data-testid': 'queue' });
   const progressArea = h('div', { 'data-testid': 'progress' });
   const syncArea = h('div', { class: 'sync-message', role: 'status' });
+  const queueNote = h('div', { class: 'sync-message', 'data-testid': 'queue-note' });
   const pauseArea = h('div');
   mount(main,
     h('section', { class: 'seller', 'aria-labelledby': 'today-title' },
       h('h1', { id: 'today-title' }, 'Today’s nuggets'),
       syncArea,
+      queueNote,
       queueArea),
     h('section', { class: 'card', 'aria-labelledby': 'progress-title' },
       h('h2', { id: 'progress-title' }, 'Your progress'), progressArea),
@@ -29,40 +31,25 @@ export async function render(main, ctx) {
   let index = 0;
 
   const pendingIds = () => new Set(outbox.list(userId).map((a) => a.nugget_id));
-
-  /** Drops an answered nugget from the queue kept for offline use, so it is not offered again. */
-  function forgetCached(nuggetId) {
-    try {
-      const cached = JSON.parse(localStorage.getItem(queueKey(userId)));
-      if (!cached) return;
-      cached.nuggets = (cached.nuggets || []).filter((n) => n.nugget_id !== nuggetId);
-      localStorage.setItem(queueKey(userId), JSON.stringify(cached));
-    } catch { /* nothing cached */ }
-  }
+  // The queue for offline use is kept by the service worker, not in localStorage: a copy left
+  // there is removed.
+  localStorage.removeItem(`reprise.queue.${userId}`);
 
   async function loadQueue() {
-    let queue = null;
-    if (navigator.onLine) {
-      try {
-        queue = await api.get('/api/v1/me/queue');
-        localStorage.setItem(queueKey(userId), JSON.stringify(queue));
-      } catch (error) {
-        if (!error.network) {
-          mount(queueArea, problemBox(error));
-          return;
-        }
-      }
-    }
-    if (!queue) {
-      try {
-        queue = JSON.parse(localStorage.getItem(queueKey(userId)));
-      } catch { /* nothing cached */ }
-    }
-    if (!queue) {
-      mount(queueArea, h('div', { class: 'card' },
-        empty('You are offline and today’s nuggets have not been loaded yet. They will appear when you are back online.')));
+    let queue;
+    try {
+      // Without a connection the service worker answers with the queue it kept from the last load.
+      queue = await api.get('/api/v1/me/queue');
+    } catch (error) {
+      mount(queueNote);
+      mount(queueArea, error.network
+        ? h('div', { class: 'card' }, empty('You are offline and today’s nuggets have not been loaded on this device yet. They will appear when you are back online.'))
+        : problemBox(error));
       return;
     }
+    mount(queueNote, !navigator.onLine && queue.date && queue.date < today()
+      ? h('p', { class: 'notice' }, `These nuggets were kept on this device on ${date(queue.date)}. New ones arrive when you are back online.`)
+      : null);
     const pending = pendingIds();
     nuggets = (queue.nuggets || []).filter((n) => !pending.has(n.nugget_id));
     index = 0;
@@ -93,7 +80,7 @@ export async function render(main, ctx) {
     if (!navigator.onLine) return keepOffline(answer, nugget);
     try {
       const result = await api.post('/api/v1/me/answers', answer);
-      forgetCached(nugget.nugget_id);
+      offline.answered([nugget.nugget_id]);
       mount(queueArea, feedbackCard(nugget, result, next, index + 1 < nuggets.length));
       focusHeading(queueArea);
       announce(result.correct ? 'Correct' : 'Not quite');
@@ -145,6 +132,8 @@ export async function render(main, ctx) {
     mount(syncArea, h('p', { class: 'notice' }, 'Sending the answers you gave offline…'));
     const outcome = await outbox.sync(userId);
     ctx.refreshStatus();
+    const settled = [...outcome.recorded, ...outcome.rejected].map((r) => r.answer?.nugget_id).filter(Boolean);
+    if (settled.length) await offline.answered(settled);
     const parts = [];
     if (outcome.recorded.length) {
       const right = outcome.recorded.filter((r) => r.result?.correct).length;

@@ -1,5 +1,6 @@
 //! The web console is served at `/` with its own files, types and Content-Security-Policy; it
-//! stays out of the OpenAPI document, and unknown API paths are still 404 problem documents.
+//! stays out of the OpenAPI document, and unknown API paths are still 404 problem documents. Its
+//! service worker is served at `/sw.js`, revalidated on every update check.
 
 use reqwest::StatusCode;
 
@@ -81,6 +82,61 @@ async fn the_console_installs_as_an_app_with_a_manifest_and_icons() {
             assert_eq!(format!("{w}x{h}"), wanted);
         }
     }
+}
+
+#[actix_web::test]
+async fn the_service_worker_is_served_at_the_root_fresh_and_under_a_policy_that_admits_it() {
+    let app = spawn_app().await;
+    let res = app.get("/sw.js", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let headers = res.headers().clone();
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(
+        headers["cache-control"], "no-cache",
+        "never cached for good"
+    );
+    assert!(
+        !headers.contains_key("service-worker-allowed"),
+        "the root path gives the whole console as scope"
+    );
+    let worker = res.text().await.unwrap();
+    for handler in ["'install'", "'activate'", "'fetch'"] {
+        assert!(
+            worker.contains(&format!("addEventListener({handler}")),
+            "{handler}"
+        );
+    }
+    assert!(worker.contains("'/api/v1/me/queue'"), "keeps today's queue");
+    let version = worker
+        .split_once("const VERSION = '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .expect("a version written in")
+        .0;
+    assert!(
+        version.len() == 16 && version.chars().all(|c| c.is_ascii_hexdigit()),
+        "{version}"
+    );
+
+    // The page that registers it, and the worker itself, run under a policy that allows workers
+    // and the manifest from our origin only, and never inline or evaluated code.
+    let page = app.get("/", None).await;
+    let page_policy = page.headers()["content-security-policy"].clone();
+    for policy in [&page_policy, &headers["content-security-policy"]] {
+        let policy = policy.to_str().unwrap();
+        for directive in [
+            "worker-src 'self'",
+            "manifest-src 'self'",
+            "script-src 'self'",
+        ] {
+            assert!(policy.contains(directive), "{directive}: {policy}");
+        }
+        assert!(
+            !policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"),
+            "{policy}"
+        );
+    }
+    let registration = app.get("/offline.js", None).await.text().await.unwrap();
+    assert!(registration.contains("register('/sw.js'"));
 }
 
 #[actix_web::test]

@@ -96,6 +96,12 @@ async function signIn(page, email) {
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
+/** Waits until the console's service worker controls the page. */
+async function controlled(page) {
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  return page.evaluate(() => new URL(navigator.serviceWorker.controller.scriptURL).pathname);
+}
+
 /** Nothing makes the page scroll sideways (wide tables scroll inside their own region). */
 async function assertFitsWidth(page) {
   const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
@@ -153,7 +159,85 @@ test('the console installs as an app: Chromium reads its manifest and icons with
     assert.equal(res.headers()['content-type'], 'image/png');
   }
   assert.equal(await page.locator('meta[name="theme-color"]').getAttribute('content'), manifest.theme_color);
+
+  // The service worker installs with the app shell cached, and controls the console once reloaded.
+  const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+  assert.equal(scope, `${BASE}/`);
+  await page.reload();
+  assert.equal(await controlled(page), '/sw.js');
+  const shell = await page.evaluate(async () => {
+    const names = await caches.keys();
+    const cache = await caches.open(names.find((n) => n.startsWith('reprise-shell-')));
+    return { names, files: (await cache.keys()).map((r) => new URL(r.url).pathname) };
+  });
+  assert.equal(shell.names.length, 1, 'one cache: the shell of this build');
+  for (const file of ['/', '/app.js', '/seller.js', '/app.css', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png']) {
+    assert.ok(shell.files.includes(file), `${file} is cached`);
+  }
+  assert.ok(!shell.files.some((f) => f.startsWith('/api/')), 'no API response in the shell');
   assertNoConsoleErrors();
+  await context.close();
+});
+
+test('offline start: a seller who loaded today’s nuggets opens the console with no connection and answers', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller07@demo.example';
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await page.goto(`${BASE}/`);
+  await controlled(page);
+  await signIn(page, email);
+  const nugget = page.getByTestId('nugget');
+  await nugget.waitFor();
+  await page.getByTestId('answers-count').waitFor();
+  const first = await nugget.locator('.prompt').innerText();
+  const total = Number((await nugget.locator('.meta span').first().innerText()).split(' of ')[1]);
+  assert.ok(total >= 2, 'the demo seller has at least two nuggets today');
+  const kept = await page.evaluate(async () => {
+    const names = await caches.keys();
+    const queue = await caches.open(names.find((n) => n.startsWith('reprise-queue-')));
+    return (await queue.keys()).map((r) => new URL(r.url).pathname);
+  });
+  assert.deepEqual(kept, ['/api/v1/me/queue'], 'one queue copy: this seller’s');
+
+  await context.setOffline(true);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Today’s nuggets' }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  assert.equal(await page.locator('.badge.offline').innerText(), 'Offline');
+  assert.equal(await nugget.locator('.prompt').innerText(), first, 'the first nugget seen online');
+  assert.equal(await nugget.locator('.meta span').first().innerText(), `1 of ${total}`);
+  await page.getByTestId('progress').getByText('appears when you are online').waitFor();
+  await shot(page, 'seller-offline-start');
+
+  // Answered offline, the nugget waits in the outbox and is not offered again on the next start.
+  await answerShownNugget(page);
+  await page.getByTestId('saved-offline').waitFor();
+  await page.goto(`${BASE}/`);
+  await nugget.waitFor();
+  const second = await nugget.locator('.prompt').innerText();
+  assert.notEqual(second, first);
+  assert.equal(await nugget.locator('.meta span').first().innerText(), `1 of ${total - 1}`);
+
+  // Once synced, it leaves the kept queue too: still not offered offline.
+  await context.setOffline(false);
+  await page.getByTestId('synced').waitFor();
+  await page.getByTestId('pending').waitFor({ state: 'detached' });
+  await context.setOffline(true);
+  await page.reload();
+  await nugget.waitFor();
+  assert.equal(await nugget.locator('.prompt').innerText(), second);
+  assert.equal(await page.getByTestId('pending').count(), 0);
+
+  // Signing out takes the seller's queue off the device.
+  await context.setOffline(false);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  const left = await page.evaluate(async () => {
+    const names = await caches.keys();
+    const queue = await caches.open(names.find((n) => n.startsWith('reprise-queue-')));
+    return (await queue.keys()).length;
+  });
+  assert.equal(left, 0);
+  assertNoConsoleErrors(['ERR_INTERNET_DISCONNECTED']);
   await context.close();
 });
 
