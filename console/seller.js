@@ -1,9 +1,10 @@
 // The seller's view, mobile first: today's nuggets one at a time, feedback after each answer,
-// progress and streak, answering offline, and vacation pauses.
+// progress and streak, answering offline, reminders, and vacation pauses.
 
 import * as api from './api.js';
 import * as outbox from './outbox.js';
 import * as offline from './offline.js';
+import { remindersPanel } from './reminders.js';
 import { h, mount, field, problemBox, announce, empty, pct, num, date, today, bar, busy, table, uid } from './ui.js';
 
 const LETTERS = 'ABCDEF';
@@ -24,6 +25,7 @@ export async function render(main, ctx) {
       queueArea),
     h('section', { class: 'card', 'aria-labelledby': 'progress-title' },
       h('h2', { id: 'progress-title' }, 'Your progress'), progressArea),
+    remindersPanel(),
     h('section', { class: 'card', 'aria-labelledby': 'pause-title' },
       h('h2', { id: 'pause-title' }, 'Take a break'), pauseArea));
 

@@ -1,5 +1,5 @@
 // The console's service worker: the app shell and the seller's queue for use without a
-// connection.
+// connection, and the reminders sent by push.
 //
 // What it keeps, and why only that:
 // - the shell (the files of `console/`), so the app opens offline;
@@ -27,6 +27,7 @@ const SHELL = [
   '/ui.js',
   '/outbox.js',
   '/offline.js',
+  '/reminders.js',
   '/seller.js',
   '/author.js',
   '/hr.js',
@@ -36,6 +37,8 @@ const SHELL = [
   '/icon-512.png',
 ];
 const QUEUE_PATH = '/api/v1/me/queue';
+// Where a reminder opens the console: the seller's nuggets for today.
+const TODAY = '/#/seller';
 const NETWORK_WAIT_MS = 4000;
 
 self.addEventListener('install', (event) => {
@@ -140,4 +143,69 @@ async function handleMessage(message) {
       headers: { 'content-type': 'application/json' },
     }));
   }
+}
+
+// ---- Reminders ----
+
+/** A same-origin path to open, or the today view for anything else (other sites, bad values). */
+function consolePath(url) {
+  if (typeof url !== 'string' || !url) return TODAY;
+  try {
+    const target = new URL(url, self.location.origin);
+    if (target.origin !== self.location.origin) return TODAY;
+    return target.pathname + target.search + target.hash;
+  } catch {
+    return TODAY;
+  }
+}
+
+/** The push payload: `{title, body, url, count, tag}`, every field optional. */
+function reminderOf(data) {
+  let payload = {};
+  try {
+    const parsed = data ? data.json() : null;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) payload = parsed;
+  } catch { /* not JSON: the generic reminder */ }
+  const text = (value) => (typeof value === 'string' && value.trim() ? value : null);
+  const count = Number.isInteger(payload.count) && payload.count > 0 ? payload.count : null;
+  return {
+    title: text(payload.title) || 'Today’s nuggets are waiting',
+    body: text(payload.body) || (count
+      ? `${count} nugget${count === 1 ? '' : 's'} to answer: a few minutes keep what you learned.`
+      : 'A few minutes keep what you learned.'),
+    tag: text(payload.tag) || 'reprise-today',
+    url: consolePath(payload.url),
+  };
+}
+
+self.addEventListener('push', (event) => {
+  const reminder = reminderOf(event.data);
+  event.waitUntil(self.registration.showNotification(reminder.title, {
+    body: reminder.body,
+    icon: '/icon-192.png',
+    // One reminder at a time: a newer one with the same tag replaces the older, and alerts again.
+    tag: reminder.tag,
+    renotify: true,
+    data: { url: reminder.url },
+  }));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(openConsole(consolePath(event.notification.data?.url)));
+});
+
+/** Brings an open console window to `path`, or opens one there. */
+async function openConsole(path) {
+  const url = new URL(path, self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+  if (open) {
+    // Focusing is allowed only while the click is being handled; the navigation is what matters.
+    await open.focus().catch(() => {});
+    // `navigate` works for windows this worker controls; any other window is left as it is.
+    const navigated = await open.navigate(url).catch(() => null);
+    if (navigated) return;
+  }
+  await self.clients.openWindow(url);
 }

@@ -4,7 +4,7 @@
 //! any other client.
 //!
 //! A service worker (`/sw.js`, scope `/`) keeps the console's files and the seller's queue for use
-//! offline; see `console/sw.js`.
+//! offline and shows push reminders; see `console/sw.js`.
 //!
 //! These routes are registered on the actix `App` directly, not through `routes()`, so they stay
 //! out of the OpenAPI document; every path they do not name still reaches the 404 problem fallback.
@@ -50,6 +50,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/ui.js", "ui.js", JS),
     asset!("/outbox.js", "outbox.js", JS),
     asset!("/offline.js", "offline.js", JS),
+    asset!("/reminders.js", "reminders.js", JS),
     asset!("/seller.js", "seller.js", JS),
     asset!("/author.js", "author.js", JS),
     asset!("/hr.js", "hr.js", JS),

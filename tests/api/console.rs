@@ -100,7 +100,13 @@ async fn the_service_worker_is_served_at_the_root_fresh_and_under_a_policy_that_
         "the root path gives the whole console as scope"
     );
     let worker = res.text().await.unwrap();
-    for handler in ["'install'", "'activate'", "'fetch'"] {
+    for handler in [
+        "'install'",
+        "'activate'",
+        "'fetch'",
+        "'push'",
+        "'notificationclick'",
+    ] {
         assert!(
             worker.contains(&format!("addEventListener({handler}")),
             "{handler}"

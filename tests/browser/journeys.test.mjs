@@ -3,6 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +101,26 @@ async function signIn(page, email) {
 async function controlled(page) {
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
   return page.evaluate(() => new URL(navigator.serviceWorker.controller.scriptURL).pathname);
+}
+
+/** The notifications the service worker shows, as plain objects. */
+function notifications(page, filter = {}) {
+  return page.evaluate(async (options) => {
+    const registration = await navigator.serviceWorker.ready;
+    return (await registration.getNotifications(options))
+      .map(({ title, body, tag, icon, data }) => ({ title, body, tag, icon: new URL(icon).pathname, data }));
+  }, filter);
+}
+
+/** Polls `read` until `done(value)` holds; returns the value (the last one on timeout). */
+async function until(read, done, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value) && Date.now() < end) {
+    await new Promise((resolve) => { setTimeout(resolve, 100); });
+    value = await read();
+  }
+  return value;
 }
 
 /** Nothing makes the page scroll sideways (wide tables scroll inside their own region). */
@@ -206,6 +227,7 @@ test('offline start: a seller who loaded today’s nuggets opens the console wit
   assert.equal(await nugget.locator('.prompt').innerText(), first, 'the first nugget seen online');
   assert.equal(await nugget.locator('.meta span').first().innerText(), `1 of ${total}`);
   await page.getByTestId('progress').getByText('appears when you are online').waitFor();
+  await page.getByTestId('reminders').getByText('can be changed when you are online').waitFor();
   await shot(page, 'seller-offline-start');
 
   // Answered offline, the nugget waits in the outbox and is not offered again on the next start.
@@ -238,6 +260,175 @@ test('offline start: a seller who loaded today’s nuggets opens the console wit
   });
   assert.equal(left, 0);
   assertNoConsoleErrors(['ERR_INTERNET_DISCONNECTED']);
+  await context.close();
+});
+
+test('a push reminder shows a notification, and a click brings the console to today’s nuggets', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  // Playwright grants it with the CDP command Browser.grantPermissions for this context.
+  await context.grantPermissions(['notifications'], { origin: BASE });
+  // An admin reading analytics: the click has to take the window to another view.
+  await page.goto(`${BASE}/`);
+  await controlled(page);
+  await signIn(page, 'admin@demo.example');
+  await page.getByRole('heading', { name: 'Retention analytics' }).waitFor();
+
+  const cdp = await context.newCDPSession(page);
+  const registered = new Promise((resolve) => {
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r) => r.scopeURL === `${BASE}/` && !r.isDeleted);
+      if (ours) resolve(ours.registrationId);
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registered;
+  const push = (data) => cdp.send('ServiceWorker.deliverPushMessage', { origin: BASE, registrationId, data });
+
+  // Only our own pages are opened: a URL elsewhere becomes the today view.
+  await push(JSON.stringify({ title: '3 nuggets are waiting', body: 'Three minutes today.', url: 'https://elsewhere.example/login', count: 3, tag: 'today' }));
+  let shown = await until(() => notifications(page), (n) => n.length === 1);
+  assert.equal(shown[0].data.url, '/#/seller');
+  // A newer reminder with the same tag replaces the older one.
+  const reminder = { title: '2 nuggets are waiting', body: 'Two minutes keep your objection handling sharp.', url: '/#/seller', count: 2, tag: 'today' };
+  await push(JSON.stringify(reminder));
+  shown = await until(() => notifications(page), (n) => n.length === 1 && n[0].title === reminder.title);
+  assert.deepEqual(shown, [{ title: reminder.title, body: reminder.body, tag: 'today', icon: '/icon-192.png', data: { url: '/#/seller' } }]);
+  // A payload that cannot be read still reminds.
+  await push('not json');
+  shown = await until(() => notifications(page, { tag: 'reprise-today' }), (n) => n.length === 1);
+  assert.equal(shown[0].title, 'Today’s nuggets are waiting');
+  assert.equal(shown[0].data.url, '/#/seller');
+
+  // The click. Headless chromium shows no notification to click, and no CDP command clicks one,
+  // so the worker's own handler runs on a NotificationEvent made from the notification it shows.
+  // A script-made event is untrusted: its waitUntil would throw, so the handler's promise is
+  // collected instead and awaited. Focusing a window needs a real click and is skipped; the open
+  // console window is navigated.
+  const [worker] = context.serviceWorkers();
+  assert.equal(new URL(worker.url()).pathname, '/sw.js');
+  const handled = await worker.evaluate(async () => {
+    const [notification] = await self.registration.getNotifications({ tag: 'today' });
+    const event = new NotificationEvent('notificationclick', { notification });
+    const work = [];
+    Object.defineProperty(event, 'waitUntil', { value: (promise) => work.push(promise) });
+    self.dispatchEvent(event);
+    await Promise.all(work);
+    return work.length;
+  });
+  assert.equal(handled, 1);
+  await page.getByRole('heading', { name: 'Today’s nuggets' }).waitFor();
+  assert.equal(new URL(page.url()).hash, '#/seller');
+  assert.equal(context.pages().length, 1, 'the open window was used');
+  assert.deepEqual(await notifications(page, { tag: 'today' }), [], 'the clicked notification is closed');
+  assert.equal((await notifications(page)).length, 1, 'the other one stays');
+  assertNoConsoleErrors();
+  await context.close();
+});
+
+test('reminders: settings load and save, push degrades where the browser cannot subscribe', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  // On a server without the reminder routes, the panel says so (it reads the API document).
+  await signIn(page, 'seller09@demo.example');
+  await page.getByTestId('reminders').getByText('Reminders are not available on this server.').waitFor();
+
+  // The routes stubbed in the browser, with the shapes the server documents.
+  const calls = [];
+  let settings = { push: false, email: true, remind_at: '08:30' };
+  const record = (route) => {
+    const request = route.request();
+    const call = { method: request.method(), url: new URL(request.url()), body: request.postData() ? request.postDataJSON() : null };
+    calls.push(call);
+    return call;
+  };
+  await context.route('**/api/v1/openapi.json', async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.paths['/api/v1/me/notification-settings'] = { get: {}, put: {} };
+    await route.fulfill({ response, json });
+  });
+  await context.route('**/api/v1/me/notification-settings', (route) => {
+    const call = record(route);
+    if (call.method === 'PUT') settings = call.body;
+    return route.fulfill({ json: settings });
+  });
+  const serverKey = crypto.createECDH('prime256v1');
+  serverKey.generateKeys();
+  await context.route('**/api/v1/push/vapid-public-key', (route) => {
+    record(route);
+    return route.fulfill({ json: { key: serverKey.getPublicKey().toString('base64url') } });
+  });
+  await context.route('**/api/v1/me/push-subscriptions**', (route) => {
+    record(route);
+    return route.fulfill({ status: route.request().method() === 'POST' ? 201 : 204, body: '' });
+  });
+  await context.grantPermissions(['notifications'], { origin: BASE });
+  await page.reload();
+
+  const panel = page.getByTestId('reminders');
+  const pushBox = panel.getByLabel('Push on this device');
+  const emailBox = panel.getByLabel('E-mail');
+  const time = panel.getByLabel('Remind me at');
+  await time.waitFor();
+  await assertLabelled(page);
+  assert.equal(await pushBox.isChecked(), false);
+  assert.equal(await emailBox.isChecked(), true);
+  assert.equal(await time.inputValue(), '08:30');
+  await time.fill('07:45');
+  await time.press('Tab');
+  await panel.getByText('Reminders come at 07:45.').waitFor();
+  await emailBox.uncheck();
+  await panel.getByText('No more e-mail reminders.').waitFor();
+  assert.deepEqual(calls.filter((c) => c.method === 'PUT').map((c) => c.body), [
+    { push: false, email: true, remind_at: '07:45' },
+    { push: false, email: false, remind_at: '07:45' },
+  ]);
+
+  // Playwright's contexts are incognito-like, where Chromium offers no push service: subscribing
+  // is refused, the seller is told, and nothing is sent.
+  await pushBox.click();
+  await panel.getByText('Push is not available in this browser.').waitFor();
+  assert.equal(await pushBox.isChecked(), false);
+  assert.ok(calls.some((c) => c.url.pathname === '/api/v1/push/vapid-public-key'), 'the server key was read');
+  assert.ok(!calls.some((c) => c.url.pathname === '/api/v1/me/push-subscriptions'));
+  await shot(page, 'seller-reminders');
+
+  // What the console sends once the browser does subscribe, with a stand-in for the push service
+  // (the page's PushManager answers with a subscription of its own making).
+  await context.addInitScript(() => {
+    let current = null;
+    PushManager.prototype.getSubscription = async () => current;
+    PushManager.prototype.subscribe = async (options) => {
+      const endpoint = 'https://push.example/send/device-1';
+      const keys = { p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM', auth: 'tBHItJI5svbpez7KI4CCXg' };
+      current = {
+        endpoint,
+        options: { userVisibleOnly: options.userVisibleOnly, applicationServerKey: new Uint8Array(options.applicationServerKey).buffer },
+        toJSON: () => ({ endpoint, expirationTime: null, keys }),
+        unsubscribe: async () => { current = null; return true; },
+      };
+      return current;
+    };
+  });
+  await page.reload();
+  await time.waitFor();
+  calls.length = 0;
+  await pushBox.click();
+  await panel.getByText('Push reminders are on for this device.').waitFor();
+  assert.equal(await pushBox.isChecked(), true);
+  const posted = calls.find((c) => c.method === 'POST');
+  assert.equal(posted.url.pathname, '/api/v1/me/push-subscriptions');
+  assert.equal(posted.body.endpoint, 'https://push.example/send/device-1');
+  assert.ok(posted.body.keys.p256dh && posted.body.keys.auth);
+  assert.deepEqual(calls.at(-1).body, { push: true, email: false, remind_at: '07:45' });
+  calls.length = 0;
+  await pushBox.click();
+  await panel.getByText('Push reminders are off.').waitFor();
+  assert.equal(await pushBox.isChecked(), false);
+  const deleted = calls.find((c) => c.method === 'DELETE');
+  assert.equal(deleted.url.pathname, '/api/v1/me/push-subscriptions');
+  assert.equal(deleted.url.searchParams.get('endpoint'), 'https://push.example/send/device-1');
+  assert.deepEqual(calls.at(-1).body, { push: false, email: false, remind_at: '07:45' });
+  assertNoConsoleErrors(['does not support the Push API in incognito mode']);
   await context.close();
 });
 
