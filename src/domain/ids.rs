@@ -12,9 +12,28 @@ use serde::{Deserialize, Serialize};
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        /// An id read from a client: any text without control characters (which no id has,
+        /// and which PostgreSQL cannot even compare, NUL above all), so an unknown one is
+        /// simply not found.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let id = String::deserialize(deserializer)?;
+                if id.chars().any(char::is_control) {
+                    Err(serde::de::Error::custom("is not an id: it has control characters"))
+                } else {
+                    Ok($name(id))
+                }
+            }
+        }
 
         impl $name {
             pub fn new(id: impl Into<String>) -> Self {
@@ -113,6 +132,14 @@ typed_id!(
 typed_id!(
     /// An assignment of a pack to a team or to learners.
     AssignmentId
+);
+typed_id!(
+    /// One planned nudge: a learner, a channel and a local day.
+    NudgeId
+);
+typed_id!(
+    /// A browser's push subscription kept for a learner.
+    SubscriptionId
 );
 
 #[cfg(test)]

@@ -291,7 +291,8 @@ pub struct CreateTeamRequest {
     #[schema(value_type = Name)]
     pub name: String,
     /// Nest the team under another one.
-    pub parent_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<TeamId>,
 }
 
 /// Create a team (admins).
@@ -316,7 +317,15 @@ pub async fn create_team(
     let name = validation::text("name", &name, 1, 120).map_err(|e| vec![e])?;
     let now = state.clock.now();
     let team = state
-        .db(move |conn| teams::create(conn, &caller, &name, parent_id.as_deref(), now))
+        .db(move |conn| {
+            teams::create(
+                conn,
+                &caller,
+                &name,
+                parent_id.as_ref().map(TeamId::as_str),
+                now,
+            )
+        })
         .await?;
     Ok(HttpResponse::Created().json(team))
 }
