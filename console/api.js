@@ -152,6 +152,13 @@ export async function login(email, password, organization = '') {
   saveTokens(pair);
 }
 
+/** Signs in with the one-tap link of a reminder e-mail (single use): replaces any session. */
+export async function signInWithLink(token) {
+  const pair = await json('/api/v1/auth/link', { method: 'POST', body: { token }, auth: false });
+  clearTokens();
+  saveTokens(pair);
+}
+
 export async function logout() {
   const t = tokens();
   clearTokens();

@@ -123,6 +123,21 @@ async function render() {
     cleanup = null;
   }
   const { name, params } = route();
+  if (name === 'link') {
+    // A reminder e-mail's sign-in link: used once, then today's nuggets. The token stays in the
+    // fragment, so it never reaches a server log; it leaves the address bar at once.
+    history.replaceState(null, '', '#/seller');
+    mount(main, h('p', { class: 'loading' }, 'Signing in…'));
+    try {
+      await api.signInWithLink(params[0] || '');
+      me = null;
+    } catch (error) {
+      mount(main, h('section', { class: 'card narrow' }, h('h1', {}, 'This link has expired'),
+        problemBox(error), h('p', {}, h('a', { href: '#/signin' }, 'Sign in with your password'))));
+      return;
+    }
+    return render();
+  }
   if (!api.tokens()) {
     me = null;
     renderAccount();

@@ -13,6 +13,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 REPRISE_DATABASE_URL="postgres://postgres@localhost:$PGPORT/$db?host=$PGSOCK" \
 REPRISE_JWT_SECRET=outage-check-secret-outage-check-secret-1 \
 REPRISE_SECRET_KEY=0101010101010101010101010101010101010101010101010101010101010101 \
+REPRISE_VAPID_PRIVATE_KEY=AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE \
 REPRISE_BIND="127.0.0.1:$port" REPRISE_LOG=error "$BIN" serve >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

@@ -72,6 +72,21 @@ pub struct Settings {
     pub secret_key: Vec<u8>,
     /// Earlier keys that still open what they sealed (`REPRISE_SECRET_KEY_PREVIOUS`).
     pub previous_secret_keys: Vec<Vec<u8>>,
+    /// The VAPID private key push messages are signed with (`REPRISE_VAPID_PRIVATE_KEY`, the
+    /// P-256 scalar in base64url).
+    pub vapid_private_key: String,
+    /// The contact push services see (`REPRISE_VAPID_SUBJECT`, a `mailto:` or `https:` URL).
+    pub vapid_subject: String,
+    /// Where e-mail goes (`REPRISE_SMTP_URL`); unset: `.eml` files in `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// The sender of e-mail (`REPRISE_MAIL_FROM`).
+    pub mail_from: String,
+    /// Where e-mail is written when there is no SMTP server: `mail/` beside the SQLite database.
+    pub mail_dir: PathBuf,
+    /// Seconds between reminder passes (`REPRISE_REMIND_INTERVAL_SECS`; 0: no background pass).
+    pub remind_interval_secs: u64,
+    /// Nudges one organization may have in flight at once (`REPRISE_NUDGE_CONCURRENCY`).
+    pub nudge_concurrency: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -207,6 +222,24 @@ impl Settings {
                 name: "REPRISE_SECRET_KEY_PREVIOUS",
                 message: e.to_string(),
             })?;
+        let vapid_private_key = match var("REPRISE_VAPID_PRIVATE_KEY") {
+            Some(key) => key,
+            None => String::from_utf8_lossy(&persisted_secret(
+                &database_url,
+                "vapid-private-key",
+                "REPRISE_VAPID_PRIVATE_KEY",
+                crate::reach::push::Vapid::generate_private_key,
+            )?)
+            .into_owned(),
+        };
+        let public_url = var("REPRISE_PUBLIC_URL")
+            .unwrap_or_else(|| "http://localhost:8080".into())
+            .trim_end_matches('/')
+            .to_string();
+        let public_host = url::Url::parse(&public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(String::from))
+            .unwrap_or_else(|| "localhost".into());
         let read_database_url = var("REPRISE_READ_DATABASE_URL");
         check_read_url(&database_url, read_database_url.as_deref())?;
         Ok(Settings {
@@ -242,10 +275,16 @@ impl Settings {
                     message: format!("{n:?} is not true, false or a number of proxies"),
                 })?,
             },
-            public_url: var("REPRISE_PUBLIC_URL")
-                .unwrap_or_else(|| "http://localhost:8080".into())
-                .trim_end_matches('/')
-                .to_string(),
+            vapid_subject: var("REPRISE_VAPID_SUBJECT")
+                .unwrap_or_else(|| format!("mailto:reminders@{public_host}")),
+            smtp_url: var("REPRISE_SMTP_URL"),
+            mail_from: var("REPRISE_MAIL_FROM")
+                .unwrap_or_else(|| format!("Reprise <reminders@{public_host}>")),
+            mail_dir: mail_dir_for(&database_url),
+            remind_interval_secs: parse_var("REPRISE_REMIND_INTERVAL_SECS", 60)?,
+            nudge_concurrency: parse_var("REPRISE_NUDGE_CONCURRENCY", 16)?,
+            vapid_private_key,
+            public_url,
             xapi_forward_interval_ms: parse_var("REPRISE_XAPI_FORWARD_INTERVAL_MS", 10_000)?,
             queue_cache_bytes: parse_var::<usize>("REPRISE_QUEUE_CACHE_MB", 32)?
                 .saturating_mul(1024 * 1024),
@@ -268,7 +307,6 @@ impl Settings {
     /// Settings for an embedded test server on a free loopback port.
     pub fn for_tests(database_url: String) -> Settings {
         Settings {
-            database_url,
             read_database_url: None,
             read_pool_size: 2,
             bind: "127.0.0.1:0".into(),
@@ -296,8 +334,34 @@ impl Settings {
             outbound_concurrency: 8,
             secret_key: vec![42; 32],
             previous_secret_keys: Vec::new(),
+            vapid_private_key: crate::reach::push::Vapid::generate_private_key(),
+            vapid_subject: "mailto:reminders@reprise.test".into(),
+            smtp_url: None,
+            mail_from: "Reprise <reminders@reprise.test>".into(),
+            mail_dir: std::env::temp_dir()
+                .join("reprise-test-mail")
+                .join(uuid::Uuid::new_v4().simple().to_string()),
+            remind_interval_secs: 0,
+            nudge_concurrency: 16,
+            database_url,
         }
     }
+}
+
+/// `mail/` beside the SQLite database file; `data/mail` when the database is PostgreSQL.
+pub fn mail_dir_for(database_url: &str) -> PathBuf {
+    if Backend::of_url(database_url) == Backend::Postgres {
+        return PathBuf::from("data/mail");
+    }
+    let path = PathBuf::from(
+        database_url
+            .strip_prefix("sqlite://")
+            .unwrap_or(database_url),
+    );
+    path.parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join("mail")
 }
 
 /// A read replica is a PostgreSQL standby of a PostgreSQL primary.

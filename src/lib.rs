@@ -21,6 +21,7 @@ pub mod memory_model;
 pub mod offload;
 pub mod outbound;
 pub mod progress;
+pub mod reach;
 pub mod secrets;
 pub mod startup;
 pub mod store;

@@ -156,6 +156,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run one reminder pass now (what the service does every REPRISE_REMIND_INTERVAL_SECS):
+    /// decide today's nudges, send what is pending, print what was sent and skipped.
+    Remind {
+        /// The time to act at instead of now (RFC 3339), e.g. to send a morning's nudges.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
     /// Simulate a population under the FSRS policy and the Qstream rule.
     Simulate {
         #[arg(long, default_value_t = 100)]
@@ -321,6 +328,13 @@ async fn main() -> anyhow::Result<ExitCode> {
             );
         }
         Command::Bench { args } => return bench(args),
+        Command::Remind { at } => {
+            let settings = Settings::from_env()?;
+            let reach = remind_service(&settings)?;
+            let at = at.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+            let report = reach.pass(at).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            print!("{report}");
+        }
         Command::Serve { demo, content } => {
             let app = Application::build(Settings::from_env()?, Clock::System).await?;
             if demo {
@@ -334,6 +348,19 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The reminder service on the configured database, for `reprise remind`.
+fn remind_service(settings: &Settings) -> anyhow::Result<reprise::reach::Reach> {
+    use reprise::store::{Backend, Database};
+    let pool = reprise::startup::open_database(settings)?;
+    let database = Database::new(pool, Backend::of_url(&settings.database_url));
+    let keys = std::sync::Arc::new(reprise::auth::jwt::TokenKeys::new(
+        &settings.jwt_secret,
+        settings.access_ttl_secs,
+    ));
+    let outbound = reprise::startup::build_outbound(settings)?;
+    reprise::startup::build_reach(settings, database, Clock::System, outbound, keys)
 }
 
 /// `reprise bench …`: the benchmark is a binary of its own, `reprise-bench`, so that the service

@@ -98,11 +98,25 @@ impl Outbound {
         headers: &[(&str, &str)],
         body: &T,
     ) -> Result<Response, OutboundError> {
+        let body = serde_json::to_vec(body).map_err(|e| OutboundError::Failed(e.to_string()))?;
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.post(url, basic, &all, body).await
+    }
+
+    /// POSTs `body` as it is, with `headers` (a push message, a signed webhook).
+    pub async fn post(
+        &self,
+        url: &str,
+        basic: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Response, OutboundError> {
         let parsed = Url::parse(url).map_err(|e| OutboundError::Failed(e.to_string()))?;
         // The host's addresses are checked by the resolver as it connects; an address written
         // in the URL never reaches a resolver, so it is checked here.
         self.policy.check_url(&parsed)?;
-        let mut request = self.client.post(parsed).json(body);
+        let mut request = self.client.post(parsed).body(body);
         if let Some((user, password)) = basic {
             request = request.basic_auth(user, Some(password));
         }

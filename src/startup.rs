@@ -22,6 +22,9 @@ use crate::http::login_limits::LoginLimiter;
 use crate::http::{self, body, AppState};
 use crate::learning::{Learning, LearningHandle};
 use crate::outbound::Outbound;
+use crate::reach::mail::Mailer;
+use crate::reach::push::Vapid;
+use crate::reach::Reach;
 use crate::secrets::SecretBox;
 use crate::store::replica::ReadReplica;
 use crate::store::{self, Backend, Database, DbPool};
@@ -61,11 +64,7 @@ impl Application {
                 settings.read_pool_size,
             ))
         });
-        let outbound = Outbound::new(
-            settings.egress.clone(),
-            Duration::from_secs(settings.outbound_timeout_secs.clamp(1, 10)),
-            Duration::from_secs(settings.outbound_timeout_secs.max(1)),
-        )?;
+        let outbound = build_outbound(&settings)?;
         let secrets = Arc::new(SecretBox::new(
             &settings.secret_key,
             &settings.previous_secret_keys,
@@ -79,13 +78,22 @@ impl Application {
             secrets: secrets.clone(),
         };
         let forward_every = Duration::from_millis(settings.xapi_forward_interval_ms);
+        let keys = Arc::new(TokenKeys::new(
+            &settings.jwt_secret,
+            settings.access_ttl_secs,
+        ));
+        let reach = Arc::new(build_reach(
+            &settings,
+            database.clone(),
+            clock.clone(),
+            outbound.clone(),
+            keys.clone(),
+        )?);
         let state = web::Data::new(AppState {
             database,
             replica,
-            keys: Arc::new(TokenKeys::new(
-                &settings.jwt_secret,
-                settings.access_ttl_secs,
-            )),
+            keys,
+            reach: reach.clone(),
             access: AccessCache::new(settings.auth_cache_secs, access::CAPACITY),
             clock,
             passwords: Passwords::new(
@@ -109,6 +117,10 @@ impl Application {
             state.database.clone(),
             state.clock.clone(),
         ));
+        if state.settings.remind_interval_secs > 0 {
+            let every = Duration::from_secs(state.settings.remind_interval_secs);
+            actix_web::rt::spawn(reach.run(every));
+        }
         Ok(Application {
             port,
             server,
@@ -125,6 +137,11 @@ impl Application {
         self.state.clone()
     }
 
+    /// The notification-delivery service this server runs.
+    pub fn reach(&self) -> Arc<Reach> {
+        self.state.reach.clone()
+    }
+
     /// The learner's loop this server runs.
     pub fn learning(&self) -> Arc<Learning> {
         self.learning.clone()
@@ -133,6 +150,44 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The notification-delivery service over `database`, as `settings` configure it.
+pub fn build_reach(
+    settings: &Settings,
+    database: Database,
+    clock: Clock,
+    outbound: Outbound,
+    keys: Arc<TokenKeys>,
+) -> anyhow::Result<Reach> {
+    let vapid = Vapid::from_private_key(&settings.vapid_private_key, &settings.vapid_subject)
+        .map_err(|e| anyhow::anyhow!("REPRISE_VAPID_PRIVATE_KEY: {e}"))?;
+    let mailer = Mailer::new(
+        settings.smtp_url.as_deref(),
+        settings.mail_dir.clone(),
+        &settings.mail_from,
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Reach::new(
+        database,
+        clock,
+        outbound,
+        mailer,
+        vapid,
+        keys,
+        settings.public_url.clone(),
+        settings.outbound_concurrency,
+        settings.nudge_concurrency,
+    ))
+}
+
+/// The guarded outbound client as `settings` configure it.
+pub fn build_outbound(settings: &Settings) -> anyhow::Result<Outbound> {
+    Ok(Outbound::new(
+        settings.egress.clone(),
+        Duration::from_secs(settings.outbound_timeout_secs.clamp(1, 10)),
+        Duration::from_secs(settings.outbound_timeout_secs.max(1)),
+    )?)
 }
 
 /// A pool with every migration applied.

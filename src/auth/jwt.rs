@@ -94,6 +94,47 @@ impl TokenKeys {
     }
 }
 
+/// Audience of the tokens in e-mails' one-click unsubscribe links.
+pub const UNSUBSCRIBE_AUDIENCE: &str = "reprise-unsubscribe";
+
+#[derive(Serialize, Deserialize)]
+struct UnsubscribeClaims {
+    sub: String,
+    org: String,
+    iss: String,
+    aud: String,
+    iat: i64,
+}
+
+impl TokenKeys {
+    /// A token that turns off one user's e-mail nudges and nothing else. It does not expire: an
+    /// unsubscribe link must work whenever the message is read (RFC 8058).
+    pub fn unsubscribe_token(&self, user_id: &UserId, org_id: &OrgId, now: i64) -> String {
+        let claims = UnsubscribeClaims {
+            sub: user_id.to_string(),
+            org: org_id.to_string(),
+            iss: ISSUER.into(),
+            aud: UNSUBSCRIBE_AUDIENCE.into(),
+            iat: now,
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    /// The organization and user of an unsubscribe token.
+    pub fn verify_unsubscribe(&self, token: &str) -> Result<(OrgId, UserId), TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[UNSUBSCRIBE_AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["aud", "iss", "sub"]);
+        validation.validate_exp = false;
+        let claims = decode::<UnsubscribeClaims>(token, &self.decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        Ok((OrgId::new(claims.org), UserId::new(claims.sub)))
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("the access token is invalid")]

@@ -148,6 +148,8 @@ pub struct Organization {
     /// Weekdays with no nuggets (e.g. `["sat", "sun"]`).
     pub quiet_weekdays: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// How learners are reminded until they choose for themselves.
+    pub notification_defaults: super::nudges::NotificationChoice,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

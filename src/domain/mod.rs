@@ -11,6 +11,7 @@ pub mod eval;
 pub mod grading;
 pub mod ids;
 pub mod item_analysis;
+pub mod nudges;
 pub mod numbers;
 pub mod progress;
 pub mod queue;

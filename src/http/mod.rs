@@ -20,6 +20,7 @@ pub mod login_limits;
 pub mod org;
 pub mod progress;
 pub mod query;
+pub mod reach;
 pub mod read_replica;
 pub mod reviews;
 pub mod spec;
@@ -77,6 +78,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(progress::list_pauses)
         .service(org::get_org)
         .service(org::update_org)
+        .service(reach::vapid_public_key)
+        .service(reach::subscribe)
+        .service(reach::list_subscriptions)
+        .service(reach::unsubscribe)
+        .service(reach::get_settings)
+        .service(reach::put_settings)
+        .service(reach::one_click_unsubscribe)
+        .service(reach::sign_in_with_link)
         .service(reviews::export_reviews)
         .service(reviews::get_fsrs)
         .service(reviews::optimize_fsrs)
@@ -119,6 +128,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "content", description = "Packs of nuggets: upload, publish, export"),
         (name = "assignments", description = "Packs assigned to teams and learners"),
         (name = "organization", description = "Organization settings"),
+        (name = "reminders", description = "Daily nudges by push and e-mail: subscriptions, choices, unsubscribe"),
         (name = "analytics", description = "Proficiency, retention, engagement and KPIs for HR and managers (JSON, CSV, SVG)"),
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),
         (name = "reviews", description = "The answer log, exported for analysis"),

@@ -1,4 +1,4 @@
-//! The caller's organization and its settings (time zone, quiet weekdays).
+//! The caller's organization and its settings (time zone, quiet weekdays, reminder defaults).
 
 use actix_web::{get, patch, web};
 use serde::Deserialize;
@@ -9,9 +9,10 @@ use super::caller::{Admins, Authorized, Caller};
 use super::fields::{OrgName, TimeZone, Weekday};
 use super::state::AppState;
 use crate::domain::accounts::{self, Organization};
+use crate::domain::nudges::{NotificationChoice, NotificationSettings};
 use crate::domain::validation::{self, Errors, FieldError};
 use crate::error::ApiResult;
-use crate::store::accounts as account_store;
+use crate::store::{accounts as account_store, nudges as nudge_store, write_tx};
 
 /// The caller's organization.
 #[utoipa::path(tag = "organization", responses((status = 200, body = Organization)), security(("bearer" = [])))]
@@ -38,6 +39,8 @@ pub struct UpdateOrgRequest {
     /// Days with no nuggets, e.g. `["sat", "sun"]`: at most six (a repeated day counts).
     #[schema(value_type = Option<Vec<Weekday>>, max_items = 6)]
     pub quiet_weekdays: Option<Vec<String>>,
+    /// How learners are reminded until they choose for themselves.
+    pub notification_defaults: Option<NotificationChoice>,
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -48,6 +51,7 @@ struct OrgChanges {
     timezone: Option<String>,
     /// As stored: comma-joined, in week order.
     quiet_weekdays: Option<String>,
+    notification_defaults: Option<NotificationSettings>,
 }
 
 impl UpdateOrgRequest {
@@ -89,15 +93,20 @@ impl UpdateOrgRequest {
             }
             None => None,
         };
+        let notification_defaults = self
+            .notification_defaults
+            .as_ref()
+            .and_then(|c| errs.check(super::reach::parse_choice(c, "notification_defaults")));
         errs.into_result(|| OrgChanges {
             name,
             timezone,
             quiet_weekdays: quiet,
+            notification_defaults,
         })
     }
 }
 
-/// Change the organization's name, time zone or quiet weekdays (admins).
+/// Change the organization's name, time zone, quiet weekdays or reminder defaults (admins).
 #[utoipa::path(
     tag = "organization",
     request_body = UpdateOrgRequest,
@@ -114,13 +123,18 @@ pub async fn update_org(
     let changes = body.0.parse()?;
     let org = state
         .db(move |conn| {
-            Ok(account_store::update_org(
-                conn,
-                &caller.org_id,
-                changes.name,
-                changes.timezone,
-                changes.quiet_weekdays,
-            )?)
+            Ok(write_tx(conn, |conn| {
+                if let Some(defaults) = &changes.notification_defaults {
+                    nudge_store::set_org_defaults(conn, &caller.org_id, defaults)?;
+                }
+                account_store::update_org(
+                    conn,
+                    &caller.org_id,
+                    changes.name,
+                    changes.timezone,
+                    changes.quiet_weekdays,
+                )
+            })?)
         })
         .await?;
     Ok(web::Json(org))

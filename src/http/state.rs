@@ -19,6 +19,8 @@ pub struct AppState {
     /// Where analytics views and exports read (`REPRISE_READ_DATABASE_URL`), if set.
     pub replica: Option<Arc<ReadReplica>>,
     pub keys: Arc<TokenKeys>,
+    /// Reminders: push keys, mail, the outbox.
+    pub reach: Arc<crate::reach::Reach>,
     /// Users' current access, which every access token is checked against.
     pub access: AccessCache,
     pub clock: Clock,

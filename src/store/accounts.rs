@@ -7,6 +7,7 @@ use super::schema::{logins, organizations, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::accounts::{Organization, Role, Team, User};
 use crate::domain::ids::{OrgId, TeamId, UserId};
+use crate::domain::nudges::NotificationChoice;
 use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -18,6 +19,9 @@ struct OrgRow {
     timezone: String,
     quiet_weekdays: String,
     created_at: NaiveDateTime,
+    nudge_push: bool,
+    nudge_email: bool,
+    nudge_at: String,
 }
 
 impl From<OrgRow> for Organization {
@@ -34,6 +38,11 @@ impl From<OrgRow> for Organization {
                 .map(String::from)
                 .collect(),
             created_at: r.created_at.and_utc(),
+            notification_defaults: NotificationChoice {
+                push: r.nudge_push,
+                email: r.nudge_email,
+                remind_at: r.nudge_at,
+            },
         }
     }
 }
@@ -165,6 +174,9 @@ pub fn create_org_with_admin(
             timezone: org.timezone,
             quiet_weekdays: String::new(),
             created_at: now,
+            nudge_push: true,
+            nudge_email: true,
+            nudge_at: crate::domain::nudges::DEFAULT_REMIND_AT.into(),
         };
         diesel::insert_into(organizations::table)
             .values(&row)

@@ -31,7 +31,9 @@ pub mod enrolments;
 pub mod group_commit;
 pub mod learning;
 pub mod model;
+pub mod nudges;
 pub mod prepared;
+pub mod push_subscriptions;
 pub mod reader;
 pub mod recall_weeks;
 pub mod replica;
@@ -478,5 +480,7 @@ id_as_text!(
     crate::domain::ids::PackId,
     crate::domain::ids::PackVersionId,
     crate::domain::ids::NuggetId,
-    crate::domain::ids::AssignmentId
+    crate::domain::ids::AssignmentId,
+    crate::domain::ids::NudgeId,
+    crate::domain::ids::SubscriptionId
 );

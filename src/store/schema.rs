@@ -163,6 +163,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    notification_settings (org_id, learner_id) {
+        org_id -> Text,
+        learner_id -> Text,
+        push -> Bool,
+        email -> Bool,
+        remind_at -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    nudges (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        channel -> Text,
+        local_day -> Date,
+        status -> Text,
+        reason -> Nullable<Text>,
+        waiting -> Integer,
+        opening -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     nugget_versions (org_id, pack_version_id, nugget_id) {
         org_id -> Text,
         nugget_id -> Text,
@@ -200,6 +230,9 @@ diesel::table! {
         lrs_username -> Nullable<Text>,
         lrs_password -> Nullable<Text>,
         created_at -> Timestamp,
+        nudge_push -> Bool,
+        nudge_email -> Bool,
+        nudge_at -> Text,
     }
 }
 
@@ -241,6 +274,18 @@ diesel::table! {
         learner_id -> Text,
         starts_on -> Date,
         ends_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    push_subscriptions (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        endpoint -> Text,
+        p256dh -> Text,
+        auth -> Text,
         created_at -> Timestamp,
     }
 }
@@ -339,6 +384,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_links (org_id, token_hash) {
+        org_id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     team_members (org_id, team_id, user_id) {
         org_id -> Text,
         team_id -> Text,
@@ -400,12 +456,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     learner_weeks,
     logins,
     memory_states,
+    notification_settings,
+    nudges,
     nugget_versions,
     nuggets,
     organizations,
     pack_versions,
     packs,
     pauses,
+    push_subscriptions,
     queue_epochs,
     recall_weeks,
     recall_weeks_done,
@@ -413,6 +472,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     retention_stats,
     reviews,
+    sign_in_links,
     team_members,
     teams,
     users,

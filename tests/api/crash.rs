@@ -37,6 +37,10 @@ async fn start(database_url: &str, port: u16) -> Server {
             "REPRISE_SECRET_KEY",
             "0404040404040404040404040404040404040404040404040404040404040404",
         )
+        .env(
+            "REPRISE_VAPID_PRIVATE_KEY",
+            "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
+        )
         .env("REPRISE_LOG", "warn")
         .env("REPRISE_LOGIN_BURST_PER_ADDRESS", "10000")
         .stdout(Stdio::null())

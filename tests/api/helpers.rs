@@ -15,6 +15,8 @@ pub struct TestApp {
     pub clock: Clock,
     /// The server's database, for tests that arrange data through the store layer.
     pub database_url: String,
+    /// The server's reminder service, for tests that run a pass at a chosen time.
+    pub reach: std::sync::Arc<reprise::reach::Reach>,
 }
 
 /// A fresh database URL: a new PostgreSQL database on the server named by
@@ -133,6 +135,11 @@ pub async fn spawn_on(database_url: &str) -> TestApp {
     spawn_configured(Settings::for_tests(database_url.to_string()), |_| {}).await
 }
 
+/// [`spawn_on`] with settings adjusted.
+pub async fn spawn_on_with(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_configured(Settings::for_tests(database_url.to_string()), adjust).await
+}
+
 pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_configured(Settings::for_tests(fresh_database_url()), adjust).await
 }
@@ -146,6 +153,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
         .await
         .expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let reach = app.reach();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -155,6 +163,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
             .unwrap(),
         clock,
         database_url,
+        reach,
     }
 }
 

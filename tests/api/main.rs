@@ -19,6 +19,7 @@ mod operations;
 mod practice;
 mod progress;
 mod races;
+mod reach;
 mod read_replica;
 mod reviews;
 mod security;

@@ -29,6 +29,12 @@ impl Server {
                 "REPRISE_SECRET_KEY",
                 "0303030303030303030303030303030303030303030303030303030303030303",
             )
+            .env(
+                "REPRISE_VAPID_PRIVATE_KEY",
+                "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
+            )
+            // No reminder passes over the generated learners while the load runs.
+            .env("REPRISE_REMIND_INTERVAL_SECS", "0")
             .env("REPRISE_ACCESS_TOKEN_TTL_SECS", "3600")
             // The load generator answers for each learner far faster than a person: no cap.
             .env("REPRISE_ANSWER_BURST", "0")

@@ -1,0 +1,356 @@
+//! Reaching learners: the push key browsers subscribe with, the caller's push subscriptions and
+//! reminder choices, one-click unsubscribe from e-mail, and one-tap sign-in links.
+
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::body::Json;
+use super::caller::Caller;
+use super::query::Query;
+use super::state::AppState;
+use crate::accounts::tokens::{Holder, TokenPair};
+use crate::auth::refresh;
+use crate::domain::nudges::NotificationChoice;
+use crate::domain::validation::{Errors, FieldError};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::reach::push;
+use crate::store::push_subscriptions::{self as subscriptions, Subscribed};
+use crate::store::{accounts as account_store, nudges as nudge_store, write_tx, StoreError};
+
+#[derive(Serialize, ToSchema)]
+pub struct VapidKey {
+    /// The server's VAPID public key: an uncompressed P-256 point, base64url, for
+    /// `pushManager.subscribe({applicationServerKey})`.
+    pub key: String,
+}
+
+/// The key browsers subscribe to push with.
+#[utoipa::path(tag = "reminders", responses((status = 200, body = VapidKey)))]
+#[get("/api/v1/push/vapid-public-key")]
+pub async fn vapid_public_key(state: web::Data<AppState>) -> web::Json<VapidKey> {
+    web::Json(VapidKey {
+        key: state.reach.vapid.public_key().to_string(),
+    })
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionKeys {
+    /// The browser's P-256 public key, base64url.
+    #[schema(max_length = 200)]
+    pub p256dh: String,
+    /// The 16-byte authentication secret, base64url.
+    #[schema(max_length = 100)]
+    pub auth: String,
+}
+
+/// A browser's `PushSubscription.toJSON()`.
+#[derive(Deserialize, ToSchema)]
+pub struct PushSubscriptionRequest {
+    /// The push service URL to deliver to (`https`).
+    #[schema(max_length = 2000)]
+    pub endpoint: String,
+    pub keys: SubscriptionKeys,
+    /// Sent by some browsers; not used.
+    #[serde(default, rename = "expirationTime")]
+    #[allow(dead_code)]
+    #[schema(value_type = Option<f64>)]
+    pub expiration_time: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PushSubscriptionView {
+    pub endpoint: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Keep a push subscription of the caller's browser. The same endpoint again changes nothing
+/// (200); a browser another user of the organization subscribed moves to the caller.
+#[utoipa::path(
+    tag = "reminders",
+    request_body = PushSubscriptionRequest,
+    responses(
+        (status = 201, description = "kept", body = PushSubscriptionView),
+        (status = 200, description = "already kept", body = PushSubscriptionView),
+        (status = 422, description = "bad endpoint or keys", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/me/push-subscriptions")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn subscribe(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<PushSubscriptionRequest>,
+) -> ApiResult<HttpResponse> {
+    let request = body.0;
+    let mut errs = Errors::default();
+    if request.endpoint.len() > 2000 {
+        errs.add("endpoint", "must be at most 2000 characters");
+    } else if let Err(e) = state.outbound.check_destination(&request.endpoint).await {
+        errs.add("endpoint", format!("cannot be delivered to: {e}"));
+    }
+    if let Err(e) = push::check_keys(&request.keys.p256dh, &request.keys.auth) {
+        let field = match e {
+            push::PushError::Subscription(f) => f,
+            _ => "keys",
+        };
+        errs.add(field, e.to_string());
+    }
+    errs.into_result(|| ())?;
+    let now = state.clock.now();
+    let endpoint = request.endpoint.clone();
+    let outcome = state
+        .db(move |conn| {
+            Ok(subscriptions::subscribe(
+                conn,
+                &caller.org_id,
+                &caller.user_id,
+                &request.endpoint,
+                &request.keys.p256dh,
+                &request.keys.auth,
+                now,
+            )?)
+        })
+        .await?;
+    let view = PushSubscriptionView {
+        endpoint,
+        created_at: now,
+    };
+    Ok(match outcome {
+        Subscribed::Created => HttpResponse::Created().json(view),
+        Subscribed::Existing => HttpResponse::Ok().json(view),
+    })
+}
+
+/// The caller's push subscriptions.
+#[utoipa::path(tag = "reminders", responses((status = 200, body = Vec<PushSubscriptionView>)), security(("bearer" = [])))]
+#[get("/api/v1/me/push-subscriptions")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn list_subscriptions(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<web::Json<Vec<PushSubscriptionView>>> {
+    let subs = state
+        .db(move |conn| {
+            Ok(subscriptions::of_learner(
+                conn,
+                &caller.org_id,
+                &caller.user_id,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(
+        subs.into_iter()
+            .map(|s| PushSubscriptionView {
+                endpoint: s.endpoint,
+                created_at: s.created_at.and_utc(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointQuery {
+    /// The subscription's endpoint URL.
+    #[param(max_length = 2000)]
+    pub endpoint: String,
+}
+
+/// Remove one of the caller's push subscriptions.
+#[utoipa::path(
+    tag = "reminders",
+    params(EndpointQuery),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "the caller has no such subscription", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/me/push-subscriptions")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<EndpointQuery>,
+) -> ApiResult<HttpResponse> {
+    let endpoint = query.0.endpoint;
+    let removed = state
+        .db(move |conn| {
+            Ok(subscriptions::unsubscribe(
+                conn,
+                &caller.org_id,
+                &caller.user_id,
+                &endpoint,
+            )?)
+        })
+        .await?;
+    if removed {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound(
+            "no push subscription with this endpoint".into(),
+        ))
+    }
+}
+
+/// The caller's reminder choices (their organization's defaults until they choose).
+#[utoipa::path(tag = "reminders", responses((status = 200, body = NotificationChoice)), security(("bearer" = [])))]
+#[get("/api/v1/me/notification-settings")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn get_settings(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<web::Json<NotificationChoice>> {
+    let settings = state
+        .db(move |conn| {
+            Ok(
+                match nudge_store::own_settings(conn, &caller.org_id, &caller.user_id)? {
+                    Some(own) => own,
+                    None => nudge_store::org_defaults(conn, &caller.org_id)?,
+                },
+            )
+        })
+        .await?;
+    Ok(web::Json(settings.into()))
+}
+
+/// Choose how and when to be reminded: push, e-mail, and the local time of day.
+#[utoipa::path(
+    tag = "reminders",
+    request_body = NotificationChoice,
+    responses(
+        (status = 200, body = NotificationChoice),
+        (status = 422, description = "bad time of day", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/api/v1/me/notification-settings")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn put_settings(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<NotificationChoice>,
+) -> ApiResult<web::Json<NotificationChoice>> {
+    let settings = body.0.parse("").map_err(|e| vec![e])?;
+    let now = state.clock.now();
+    state
+        .db(move |conn| {
+            Ok(nudge_store::put_settings(
+                conn,
+                &caller.org_id,
+                &caller.user_id,
+                &settings,
+                now,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(settings.into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubscribeQuery {
+    /// The token of the e-mail's `List-Unsubscribe` link.
+    #[param(max_length = 2000)]
+    pub token: String,
+}
+
+/// One-click unsubscribe (RFC 8058), the URL of every reminder e-mail's `List-Unsubscribe`:
+/// turns the addressee's e-mail reminders off. Needs no login; the token names the addressee.
+#[utoipa::path(
+    tag = "reminders",
+    params(UnsubscribeQuery),
+    responses(
+        (status = 200, description = "e-mail reminders are off"),
+        (status = 401, description = "not a valid unsubscribe token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/unsubscribe")]
+#[tracing::instrument(skip_all)]
+pub async fn one_click_unsubscribe(
+    state: web::Data<AppState>,
+    query: Query<UnsubscribeQuery>,
+) -> ApiResult<HttpResponse> {
+    let (org_id, user_id) = state
+        .keys
+        .verify_unsubscribe(&query.0.token)
+        .map_err(|_| ApiError::Unauthorized("the unsubscribe link is not valid".into()))?;
+    let now = state.clock.now();
+    state
+        .db(move |conn| {
+            nudge_store::stop_email(conn, &org_id, &user_id, now).map_err(|e| match e {
+                // The account was removed: nothing is sent to it any more anyway.
+                StoreError::NotFound => ApiError::NotFound("no such account".into()),
+                e => e.into(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("You will get no more reminder e-mails.\n"))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The token of a reminder e-mail's sign-in link.
+    #[schema(max_length = 200)]
+    pub token: String,
+}
+
+/// Exchange a one-tap sign-in link from a reminder e-mail for a token pair. Each link works
+/// once, for 24 hours, and only while its account is active.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LinkRequest,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, description = "unknown, used or expired link", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/link")]
+#[tracing::instrument(skip_all)]
+pub async fn sign_in_with_link(
+    state: web::Data<AppState>,
+    body: Json<LinkRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let refused = || ApiError::Unauthorized("the sign-in link is invalid, used or expired".into());
+    let token = body.0.token;
+    let org_id = crate::domain::ids::OrgId::new(refresh::org_of(&token).ok_or_else(refused)?);
+    let hash = refresh::digest(&token);
+    let (issuer, now) = (state.issuer(), state.clock.now());
+    let pair = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                let Some(user) = nudge_store::use_link(conn, &org_id, &hash, now)? else {
+                    return Ok(None);
+                };
+                let Some(access) = account_store::user_access(conn, &org_id, &user)? else {
+                    return Ok(None);
+                };
+                if !access.active {
+                    return Ok(None);
+                }
+                let holder = Holder {
+                    user_id: &user,
+                    org_id: &org_id,
+                    role: access.role,
+                    version: access.version,
+                };
+                Ok::<_, ApiError>(Some(issuer.issue(conn, holder, None, now)?))
+            })
+        })
+        .await?;
+    pair.map(web::Json).ok_or_else(refused)
+}
+
+/// Field errors of a notification choice nested in a request, under `field.`.
+pub fn parse_choice(
+    choice: &NotificationChoice,
+    field: &str,
+) -> Result<crate::domain::nudges::NotificationSettings, FieldError> {
+    choice.parse(&format!("{field}."))
+}

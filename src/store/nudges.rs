@@ -1,0 +1,597 @@
+//! The nudge outbox and what planning it reads: organizations' and learners' reminder choices,
+//! who answered when, pauses, and one-tap sign-in links.
+//!
+//! A row is written once per learner, channel and local day (the unique key makes a second
+//! planner's insert a no-op); sending claims pending rows under a lease, on PostgreSQL with
+//! `FOR UPDATE SKIP LOCKED` so concurrent instances take disjoint rows, on SQLite inside the
+//! single writer's transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{
+    notification_settings, nudges, organizations, pauses, reviews, sign_in_links, users,
+};
+use super::{new_id, DbConnection, StoreError, StoreResult};
+use crate::domain::ids::{NudgeId, OrgId, UserId};
+use crate::domain::nudges::{Channel, ClockTime, NotificationSettings};
+
+fn settings_of(push: bool, email: bool, at: &str) -> NotificationSettings {
+    NotificationSettings {
+        push,
+        email,
+        // Written only through `ClockTime`; a damaged value falls back to the default hour.
+        remind_at: ClockTime::parse("remind_at", at).unwrap_or_else(|_| {
+            ClockTime::parse("remind_at", crate::domain::nudges::DEFAULT_REMIND_AT)
+                .expect("the default is a time of day")
+        }),
+    }
+}
+
+/// The organization's defaults for learners who have not chosen.
+pub fn org_defaults(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<NotificationSettings> {
+    let (push, email, at): (bool, bool, String) = organizations::table
+        .find(org_id)
+        .select((
+            organizations::nudge_push,
+            organizations::nudge_email,
+            organizations::nudge_at,
+        ))
+        .first(conn)?;
+    Ok(settings_of(push, email, &at))
+}
+
+pub fn set_org_defaults(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    defaults: &NotificationSettings,
+) -> StoreResult<()> {
+    diesel::update(organizations::table.find(org_id))
+        .set((
+            organizations::nudge_push.eq(defaults.push),
+            organizations::nudge_email.eq(defaults.email),
+            organizations::nudge_at.eq(defaults.remind_at.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The learner's own choice, if they made one.
+pub fn own_settings(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    learner: &UserId,
+) -> StoreResult<Option<NotificationSettings>> {
+    let row: Option<(bool, bool, String)> = notification_settings::table
+        .find((org_id, learner))
+        .select((
+            notification_settings::push,
+            notification_settings::email,
+            notification_settings::remind_at,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(p, e, at)| settings_of(p, e, &at)))
+}
+
+pub fn put_settings(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    learner: &UserId,
+    settings: &NotificationSettings,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let at = settings.remind_at.to_string();
+    let values = (
+        notification_settings::org_id.eq(org_id),
+        notification_settings::learner_id.eq(learner),
+        notification_settings::push.eq(settings.push),
+        notification_settings::email.eq(settings.email),
+        notification_settings::remind_at.eq(&at),
+        notification_settings::updated_at.eq(now.naive_utc()),
+    );
+    let changes = (
+        notification_settings::push.eq(settings.push),
+        notification_settings::email.eq(settings.email),
+        notification_settings::remind_at.eq(&at),
+        notification_settings::updated_at.eq(now.naive_utc()),
+    );
+    execute_on_backend!(
+        conn,
+        diesel::insert_into(notification_settings::table)
+            .values(values)
+            .on_conflict((
+                notification_settings::org_id,
+                notification_settings::learner_id,
+            ))
+            .do_update()
+            .set(changes)
+    )?;
+    Ok(())
+}
+
+/// Turns e-mail nudges off for a learner (a one-click unsubscribe), keeping their other choices.
+pub fn stop_email(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    learner: &UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    super::write_tx(conn, |conn| {
+        let current = match own_settings(conn, org_id, learner)? {
+            Some(s) => s,
+            None => org_defaults(conn, org_id)?,
+        };
+        let settings = NotificationSettings {
+            email: false,
+            ..current
+        };
+        put_settings(conn, org_id, learner, &settings, now)
+    })
+}
+
+/// An organization as planning sees it.
+pub struct OrgReach {
+    pub id: OrgId,
+    pub timezone: String,
+    pub quiet_weekdays: Vec<String>,
+}
+
+pub fn organizations(conn: &mut DbConnection) -> StoreResult<Vec<OrgReach>> {
+    let rows: Vec<(String, String, String)> = organizations::table
+        .select((
+            organizations::id,
+            organizations::timezone,
+            organizations::quiet_weekdays,
+        ))
+        .order(organizations::id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, timezone, quiet)| OrgReach {
+            id: id.into(),
+            timezone,
+            quiet_weekdays: quiet
+                .split(',')
+                .filter(|d| !d.is_empty())
+                .map(String::from)
+                .collect(),
+        })
+        .collect())
+}
+
+/// An active user who may be nudged, with their time zone and effective choices.
+pub struct Recipient {
+    pub id: UserId,
+    pub role: String,
+    pub timezone: Option<String>,
+    pub settings: NotificationSettings,
+}
+
+/// The organization's active learners and managers: one pass over its users.
+pub fn recipients(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    defaults: &NotificationSettings,
+) -> StoreResult<Vec<Recipient>> {
+    type Row = (String, String, Option<String>, Option<(bool, bool, String)>);
+    let rows: Vec<Row> = users::table
+        .left_join(
+            notification_settings::table.on(notification_settings::org_id
+                .eq(users::org_id)
+                .and(notification_settings::learner_id.eq(users::id))),
+        )
+        .filter(users::org_id.eq(org_id))
+        .filter(users::active.eq(true))
+        .filter(users::role.eq_any(["learner", "manager"]))
+        .select((
+            users::id,
+            users::role,
+            users::timezone,
+            (
+                notification_settings::push,
+                notification_settings::email,
+                notification_settings::remind_at,
+            )
+                .nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, role, timezone, own)| Recipient {
+            id: id.into(),
+            role,
+            timezone,
+            settings: own
+                .map(|(p, e, at)| settings_of(p, e, &at))
+                .unwrap_or(*defaults),
+        })
+        .collect())
+}
+
+/// The (learner, channel, local day) decisions already made from `since` on.
+pub fn decided_since(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    since: NaiveDate,
+) -> StoreResult<HashSet<(String, Channel, NaiveDate)>> {
+    let rows: Vec<(String, String, NaiveDate)> = nudges::table
+        .filter(nudges::org_id.eq(org_id))
+        .filter(nudges::local_day.ge(since))
+        .select((nudges::learner_id, nudges::channel, nudges::local_day))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(l, c, d)| Channel::parse(&c).map(|c| (l, c, d)))
+        .collect())
+}
+
+/// Pauses of the organization's learners that end on or after `from`: (learner, first, last day).
+pub fn pauses_from(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    from: NaiveDate,
+) -> StoreResult<Vec<(String, NaiveDate, NaiveDate)>> {
+    Ok(pauses::table
+        .filter(pauses::org_id.eq(org_id))
+        .filter(pauses::ends_on.ge(from))
+        .select((pauses::learner_id, pauses::starts_on, pauses::ends_on))
+        .load(conn)?)
+}
+
+/// Each learner's latest answer at or after `since`.
+pub fn last_answers(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    since: DateTime<Utc>,
+) -> StoreResult<HashMap<String, NaiveDateTime>> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = reviews::table
+        .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::answered_at.ge(since.naive_utc()))
+        .group_by(reviews::learner_id)
+        .select((reviews::learner_id, diesel::dsl::max(reviews::answered_at)))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(l, at)| at.map(|at| (l, at)))
+        .collect())
+}
+
+/// A decision to record: a nudge to send, or a skip with its reason.
+pub struct Decision<'a> {
+    pub learner_id: &'a UserId,
+    pub channel: Channel,
+    pub local_day: NaiveDate,
+    /// `None` to send; the reason to skip.
+    pub skip: Option<&'static str>,
+    pub waiting: i32,
+    pub opening: &'a str,
+}
+
+/// Records decisions; one already made for the same learner, channel and day stays as it is.
+/// Returns how many were new.
+pub fn record(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    decisions: &[Decision<'_>],
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let now = now.naive_utc();
+    let mut inserted = 0;
+    for chunk in decisions.chunks(200) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|d| {
+                (
+                    nudges::org_id.eq(org_id),
+                    nudges::id.eq(new_id()),
+                    nudges::learner_id.eq(d.learner_id),
+                    nudges::channel.eq(d.channel.as_str()),
+                    nudges::local_day.eq(d.local_day),
+                    nudges::status.eq(if d.skip.is_some() {
+                        "skipped"
+                    } else {
+                        "pending"
+                    }),
+                    nudges::reason.eq(d.skip),
+                    nudges::waiting.eq(d.waiting),
+                    nudges::opening.eq(d.opening),
+                    nudges::attempts.eq(0),
+                    nudges::next_attempt_at.eq(now),
+                    nudges::created_at.eq(now),
+                )
+            })
+            .collect();
+        inserted += execute_on_backend!(
+            conn,
+            diesel::insert_into(nudges::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+        )?;
+    }
+    Ok(inserted)
+}
+
+/// A nudge claimed for sending, with what the message needs of its reader.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: NudgeId,
+    pub learner_id: UserId,
+    pub channel: Channel,
+    pub local_day: NaiveDate,
+    pub waiting: i32,
+    pub opening: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    pub email: String,
+    pub name: String,
+}
+
+/// Organizations with nudges waiting to be sent at `now`.
+pub fn orgs_with_pending(conn: &mut DbConnection, now: DateTime<Utc>) -> StoreResult<Vec<OrgId>> {
+    let rows: Vec<String> = nudges::table
+        .filter(nudges::status.eq("pending"))
+        .filter(nudges::next_attempt_at.le(now.naive_utc()))
+        .select(nudges::org_id)
+        .distinct()
+        .load(conn)?;
+    Ok(rows.into_iter().map(OrgId::from).collect())
+}
+
+/// Claims up to `limit` of the organization's pending nudges due at `now` that no other pass
+/// holds, for `lease`: until it ends no other pass takes them.
+pub fn claim(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: i64,
+) -> StoreResult<Vec<Claimed>> {
+    let at = now.naive_utc();
+    super::write_tx(conn, |conn| {
+        let claimable = nudges::table
+            .filter(nudges::org_id.eq(org_id))
+            .filter(nudges::status.eq("pending"))
+            .filter(nudges::next_attempt_at.le(at))
+            .filter(nudges::lease_until.is_null().or(nudges::lease_until.lt(at)))
+            .order(nudges::next_attempt_at)
+            .select(nudges::id)
+            .limit(limit);
+        let ids: Vec<String> = match conn {
+            // Rows another instance is claiming right now are passed over, not waited for.
+            DbConnection::Pg(pg) => claimable.for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(c) => claimable.load(c)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(
+            nudges::table
+                .filter(nudges::org_id.eq(org_id))
+                .filter(nudges::id.eq_any(&ids)),
+        )
+        .set((
+            nudges::lease_until.eq(at + lease),
+            nudges::attempts.eq(nudges::attempts + 1),
+        ))
+        .execute(conn)?;
+        type Row = (
+            String,
+            String,
+            String,
+            NaiveDate,
+            i32,
+            String,
+            i32,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = nudges::table
+            .inner_join(
+                users::table.on(users::org_id
+                    .eq(nudges::org_id)
+                    .and(users::id.eq(nudges::learner_id))),
+            )
+            .filter(nudges::org_id.eq(org_id))
+            .filter(nudges::id.eq_any(&ids))
+            .select((
+                nudges::id,
+                nudges::learner_id,
+                nudges::channel,
+                nudges::local_day,
+                nudges::waiting,
+                nudges::opening,
+                nudges::attempts,
+                users::email,
+                users::name,
+            ))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(
+                |(id, learner, channel, day, waiting, opening, attempts, email, name)| {
+                    Some(Claimed {
+                        id: id.into(),
+                        learner_id: learner.into(),
+                        channel: Channel::parse(&channel)?,
+                        local_day: day,
+                        waiting,
+                        opening,
+                        attempts,
+                        email,
+                        name,
+                    })
+                },
+            )
+            .collect())
+    })
+}
+
+/// How a claimed nudge's send ended.
+pub enum Settled {
+    Sent,
+    /// Try again at this time.
+    Retry(DateTime<Utc>),
+    /// Given up, with the reason kept.
+    Failed(String),
+    /// Not sent, for a reason found while sending (e.g. every device is gone).
+    Skipped(&'static str),
+}
+
+/// Records how the sends of claimed nudges ended, in one transaction.
+pub fn settle(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    outcomes: &[(NudgeId, Settled)],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let at = now.naive_utc();
+    super::write_tx(conn, |conn| {
+        for (id, outcome) in outcomes {
+            let row = nudges::table.find((org_id, id));
+            match outcome {
+                Settled::Sent => diesel::update(row)
+                    .set((
+                        nudges::status.eq("sent"),
+                        nudges::sent_at.eq(at),
+                        nudges::lease_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?,
+                Settled::Retry(next) => diesel::update(row)
+                    .set((
+                        nudges::next_attempt_at.eq(next.naive_utc()),
+                        nudges::lease_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?,
+                Settled::Failed(reason) => diesel::update(row)
+                    .set((
+                        nudges::status.eq("failed"),
+                        nudges::reason.eq(reason.chars().take(300).collect::<String>()),
+                        nudges::lease_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?,
+                Settled::Skipped(reason) => diesel::update(row)
+                    .set((
+                        nudges::status.eq("skipped"),
+                        nudges::reason.eq(*reason),
+                        nudges::lease_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?,
+            };
+        }
+        Ok::<_, StoreError>(())
+    })
+}
+
+/// Nudges sent per channel between `from` and `to`, and the learners who answered within
+/// `window` after one of them.
+pub struct NudgeFigures {
+    pub sent: HashMap<Channel, i64>,
+    pub nudged_learners: i64,
+    pub answered_within: i64,
+}
+
+pub fn figures(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    window: Duration,
+) -> StoreResult<NudgeFigures> {
+    let sent: Vec<(String, String, Option<NaiveDateTime>)> = nudges::table
+        .filter(nudges::org_id.eq(org_id))
+        .filter(nudges::status.eq("sent"))
+        .filter(nudges::sent_at.ge(from.naive_utc()))
+        .filter(nudges::sent_at.lt(to.naive_utc()))
+        .filter(nudges::channel.ne("digest"))
+        .select((nudges::learner_id, nudges::channel, nudges::sent_at))
+        .load(conn)?;
+    let mut per_channel: HashMap<Channel, i64> = HashMap::new();
+    let mut first_nudge: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
+    for (learner, channel, at) in sent {
+        if let (Some(c), Some(at)) = (Channel::parse(&channel), at) {
+            *per_channel.entry(c).or_default() += 1;
+            first_nudge.entry(learner).or_default().push(at);
+        }
+    }
+    let answers: Vec<(String, NaiveDateTime)> = reviews::table
+        .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::answered_at.ge(from.naive_utc()))
+        .filter(reviews::answered_at.lt((to + window).naive_utc()))
+        .select((reviews::learner_id, reviews::answered_at))
+        .load(conn)?;
+    let mut answered: HashSet<&str> = HashSet::new();
+    for (learner, at) in &answers {
+        if let Some(sent) = first_nudge.get(learner) {
+            if sent.iter().any(|s| at >= s && *at <= *s + window) {
+                answered.insert(learner);
+            }
+        }
+    }
+    Ok(NudgeFigures {
+        sent: per_channel,
+        nudged_learners: first_nudge.len() as i64,
+        answered_within: answered.len() as i64,
+    })
+}
+
+/// Keeps a new sign-in link's hash for `user`, valid for `ttl`.
+pub fn insert_link(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    user: &UserId,
+    hash: &str,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> StoreResult<()> {
+    diesel::insert_into(sign_in_links::table)
+        .values((
+            sign_in_links::org_id.eq(org_id),
+            sign_in_links::token_hash.eq(hash),
+            sign_in_links::user_id.eq(user),
+            sign_in_links::created_at.eq(now.naive_utc()),
+            sign_in_links::expires_at.eq((now + ttl).naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Uses a sign-in link: its user when it exists, has not expired and was not used, marking it
+/// used in the same write so a second use, even a concurrent one, finds nothing. Runs in the
+/// caller's write transaction (which issues the tokens).
+pub fn use_link(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<UserId>> {
+    let at = now.naive_utc();
+    let user: Option<String> = sign_in_links::table
+        .filter(sign_in_links::org_id.eq(org_id))
+        .filter(sign_in_links::token_hash.eq(hash))
+        .filter(sign_in_links::used_at.is_null())
+        .filter(sign_in_links::expires_at.gt(at))
+        .select(sign_in_links::user_id)
+        .first(conn)
+        .optional()?;
+    let Some(user) = user else { return Ok(None) };
+    let marked = diesel::update(
+        sign_in_links::table
+            .find((org_id, hash))
+            .filter(sign_in_links::used_at.is_null()),
+    )
+    .set(sign_in_links::used_at.eq(at))
+    .execute(conn)?;
+    Ok((marked == 1).then(|| user.into()))
+}
+
+/// Forgets decisions and links older than `before` (the outbox keeps about two months).
+pub fn prune(conn: &mut DbConnection, before: NaiveDate, now: DateTime<Utc>) -> StoreResult<usize> {
+    let n = diesel::delete(nudges::table.filter(nudges::local_day.lt(before))).execute(conn)?;
+    let m =
+        diesel::delete(sign_in_links::table.filter(sign_in_links::expires_at.lt(now.naive_utc())))
+            .execute(conn)?;
+    Ok(n + m)
+}
