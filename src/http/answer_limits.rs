@@ -7,15 +7,11 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
-use super::login_limits::quota;
+use super::login_limits::{quota, take_n};
 use crate::domain::ids::{OrgId, UserId};
 use crate::error::ApiError;
-
-/// Learners kept before forgotten ones are swept out.
-const SWEEP_ABOVE: usize = 10_000;
 
 pub struct AnswerLimiter {
     /// `None`: no cap (a burst of 0).
@@ -49,16 +45,8 @@ impl AnswerLimiter {
         let n = (answers.clamp(1, self.burst as usize)) as u32;
         let n = NonZeroU32::new(n).expect("at least one answer");
         let key = (org_id.to_string(), learner_id.to_string());
-        let taken = limiter.check_key_n(&key, n).expect("n is within the burst");
-        if limiter.len() > SWEEP_ABOVE {
-            limiter.retain_recent();
-        }
-        taken.map_err(|not_until| ApiError::TooManyRequests {
-            retry_after_secs: not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1),
-        })
+        take_n(limiter, &key, n)
+            .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })
     }
 }
 

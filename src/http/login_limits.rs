@@ -58,14 +58,27 @@ impl LoginLimiter {
     }
 }
 
-/// Takes one cell of `key`'s quota, or `Err(seconds to wait)`. Keys not seen for a while are
-/// swept out once the limiter holds many.
+/// Takes one cell of `key`'s quota, or `Err(seconds to wait)`.
 fn take<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), u64> {
-    let taken = limiter.check_key(key).map_err(|n| {
-        n.wait_time_from(DefaultClock::default().now())
-            .as_secs()
-            .max(1)
-    });
+    take_n(limiter, key, NonZeroU32::MIN)
+}
+
+/// Takes `n` cells of `key`'s quota (at most its burst), or `Err(seconds to wait)`. Keys not
+/// seen for a while are swept out once the limiter holds many.
+pub(super) fn take_n<K: Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+    n: NonZeroU32,
+) -> Result<(), u64> {
+    let taken = limiter
+        .check_key_n(key, n)
+        .expect("callers take at most the burst")
+        .map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        });
     if limiter.len() > SWEEP_ABOVE {
         limiter.retain_recent();
     }
