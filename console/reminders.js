@@ -23,7 +23,6 @@ export function remindersPanel() {
     h('h2', { id: 'reminders-title' }, 'Reminders'), body);
 }
 
-const notOffered = () => empty('Reminders are not available on this server.');
 const offlineNote = () => empty('Your reminders can be changed when you are online.');
 
 async function load(body) {
@@ -31,18 +30,11 @@ async function load(body) {
     mount(body, offlineNote());
     return;
   }
-  // A server without reminders does not document the route: no need to ask it.
-  if ((await api.operation(SETTINGS)) === null) {
-    mount(body, notOffered());
-    return;
-  }
   let settings;
   try {
     settings = await api.get(SETTINGS);
   } catch (error) {
-    if (error.status === 404) mount(body, notOffered());
-    else if (error.network) mount(body, offlineNote());
-    else mount(body, problemBox(error));
+    mount(body, error.network ? offlineNote() : problemBox(error));
     return;
   }
   mount(body, await settingsForm(settings || {}));
@@ -104,7 +96,6 @@ async function settingsForm(initial) {
         await api.post(SUBSCRIPTIONS, sub.toJSON());
       } catch (error) {
         await sub.unsubscribe().catch(() => {});
-        if (error.status === 404) throw new Refusal('Push reminders are not available on this server.');
         throw error;
       }
       await save({ push: true });
@@ -164,13 +155,8 @@ async function subscribe() {
   if (permission !== 'granted') {
     throw new Refusal('Notifications are blocked for this site. Allow them in the browser’s site settings to get reminders here.');
   }
-  let key;
-  try {
-    key = keyBytes((await api.get(PUBLIC_KEY))?.key);
-  } catch (error) {
-    if (error.status !== 404) throw error;
-  }
-  if (!key) throw new Refusal('Push reminders are not available on this server.');
+  const key = keyBytes((await api.get(PUBLIC_KEY))?.key);
+  if (!key) throw new Refusal(NO_PUSH);
   const reg = await registration();
   if (!reg?.pushManager) throw new Refusal(NO_PUSH);
   try {
@@ -194,7 +180,7 @@ async function unsubscribe() {
   try {
     await api.call(`${SUBSCRIPTIONS}?endpoint=${encodeURIComponent(endpoint)}`, { method: 'DELETE' });
   } catch (error) {
-    // Unknown to the server (or no such route): nothing is sent to this device either way.
+    // Unknown to the server: nothing is sent to this device either way.
     if (error.status !== 404) throw error;
   }
 }
