@@ -33,6 +33,8 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// For unsubscribe tokens: their own audience, no expiry.
+    unsubscribe: Validation,
     pub ttl_secs: i64,
 }
 
@@ -46,10 +48,16 @@ impl TokenKeys {
         // Time claims are checked against the service clock in `verify`, not the system clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
+        let mut unsubscribe = Validation::new(Algorithm::HS256);
+        unsubscribe.set_audience(&[UNSUBSCRIBE_AUDIENCE]);
+        unsubscribe.set_issuer(&[ISSUER]);
+        unsubscribe.set_required_spec_claims(&["aud", "iss", "sub"]);
+        unsubscribe.validate_exp = false;
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            unsubscribe,
             ttl_secs,
         }
     }
@@ -123,12 +131,7 @@ impl TokenKeys {
 
     /// The organization and user of an unsubscribe token.
     pub fn verify_unsubscribe(&self, token: &str) -> Result<(OrgId, UserId), TokenError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[UNSUBSCRIBE_AUDIENCE]);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["aud", "iss", "sub"]);
-        validation.validate_exp = false;
-        let claims = decode::<UnsubscribeClaims>(token, &self.decoding, &validation)
+        let claims = decode::<UnsubscribeClaims>(token, &self.decoding, &self.unsubscribe)
             .map_err(|_| TokenError::Invalid)?
             .claims;
         Ok((OrgId::new(claims.org), UserId::new(claims.sub)))
@@ -148,6 +151,20 @@ pub enum TokenError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsubscribe_and_access_tokens_are_not_each_other() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 900);
+        let unsubscribe = keys.unsubscribe_token(&"u1".into(), &"o1".into(), 1_000_000);
+        let (org, user) = keys.verify_unsubscribe(&unsubscribe).unwrap();
+        assert_eq!((org.as_str(), user.as_str()), ("o1", "u1"));
+        assert_eq!(
+            keys.verify(&unsubscribe, 1_000_000).err(),
+            Some(TokenError::Invalid)
+        );
+        let access = keys.issue(&"u1".into(), &"o1".into(), Role::Learner, 1, 1_000_000);
+        assert!(keys.verify_unsubscribe(&access).is_err());
+    }
 
     #[test]
     fn tokens_verify_within_their_life_only() {
