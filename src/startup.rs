@@ -24,7 +24,7 @@ use crate::learning::{Learning, LearningHandle};
 use crate::outbound::Outbound;
 use crate::reach::mail::Mailer;
 use crate::reach::push::Vapid;
-use crate::reach::Reach;
+use crate::reach::{Reach, Senders};
 use crate::secrets::SecretBox;
 use crate::store::replica::ReadReplica;
 use crate::store::{self, Backend, Database, DbPool};
@@ -168,16 +168,19 @@ pub fn build_reach(
         &settings.mail_from,
     )
     .map_err(|e| anyhow::anyhow!(e))?;
-    Ok(Reach::new(
-        database,
-        clock,
+    let senders = Senders {
         outbound,
         mailer,
         vapid,
+        tenants: settings.outbound_concurrency,
+        per_tenant: settings.nudge_concurrency,
+    };
+    Ok(Reach::new(
+        database,
+        clock,
+        senders,
         keys,
         settings.public_url.clone(),
-        settings.outbound_concurrency,
-        settings.nudge_concurrency,
     ))
 }
 

@@ -13,7 +13,8 @@ use crate::domain::accounts::Role;
 use crate::domain::ids::{OrgId, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
-    accounts as account_store, new_id, tokens, Database, DbConnection, StoreError, StoreResult,
+    accounts as account_store, new_id, nudges, tokens, Database, DbConnection, StoreError,
+    StoreResult,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -86,6 +87,43 @@ impl Issuer {
 
 fn refused() -> ApiError {
     ApiError::Unauthorized("the refresh token is invalid, expired or revoked; log in again".into())
+}
+
+/// Exchanges a one-tap sign-in link from a reminder e-mail for a new token pair: once, within
+/// its life, and only while its account is active. The link is marked used in the transaction
+/// that issues the pair, so a second use, even a concurrent one, is refused.
+#[tracing::instrument(skip_all)]
+pub async fn sign_in_with_link(
+    database: &Database,
+    issuer: &Issuer,
+    token: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<TokenPair> {
+    let refused = || ApiError::Unauthorized("the sign-in link is invalid, used or expired".into());
+    let org_id = OrgId::new(refresh::org_of(token).ok_or_else(refused)?);
+    let hash = refresh::digest(token);
+    let issuer = issuer.clone();
+    let pair = database
+        .run(move |conn| {
+            crate::store::write_tx(conn, |conn| {
+                let Some(user) = nudges::use_link(conn, &org_id, &hash, now)? else {
+                    return Ok(None);
+                };
+                let access = account_store::user_access(conn, &org_id, &user)?;
+                let Some(access) = access.filter(|a| a.active) else {
+                    return Ok(None);
+                };
+                let holder = Holder {
+                    user_id: &user,
+                    org_id: &org_id,
+                    role: access.role,
+                    version: access.version,
+                };
+                Ok::<_, ApiError>(Some(issuer.issue(conn, holder, None, now)?))
+            })
+        })
+        .await?;
+    pair.ok_or_else(refused)
 }
 
 /// Rotates a refresh token: it stops working and a new pair of the same family is returned,

@@ -4,13 +4,10 @@
 //! reminder time: sent when nuggets wait, skipped (with the reason kept) on a quiet weekday,
 //! during a pause, when nothing is due or when the learner already answered that day.
 
-use chrono::{Duration, NaiveDate, NaiveTime};
+use chrono::{Duration, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use super::validation::FieldError;
-
-/// When learners are reminded unless they or their organization chose otherwise.
-pub const DEFAULT_REMIND_AT: &str = "09:00";
 
 /// A time of day written `HH:MM` (24-hour), in the learner's own time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,6 +31,13 @@ impl ClockTime {
     }
 }
 
+/// 09:00: when learners are reminded unless they or their organization chose otherwise.
+impl Default for ClockTime {
+    fn default() -> Self {
+        ClockTime(NaiveTime::from_hms_opt(9, 0, 0).expect("09:00 is a time of day"))
+    }
+}
+
 impl std::fmt::Display for ClockTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.0.format("%H:%M"))
@@ -46,6 +50,25 @@ pub struct NotificationSettings {
     pub push: bool,
     pub email: bool,
     pub remind_at: ClockTime,
+}
+
+impl NotificationSettings {
+    /// The channels a decision is due on at `local_time`: none before the reminder time, then
+    /// each channel chosen that has no decision yet today.
+    pub fn channels_due(
+        &self,
+        local_time: NaiveTime,
+        decided: impl Fn(Channel) -> bool,
+    ) -> Vec<Channel> {
+        if local_time < self.remind_at.time() {
+            return Vec::new();
+        }
+        [(Channel::Push, self.push), (Channel::Email, self.email)]
+            .into_iter()
+            .filter(|&(channel, chosen)| chosen && !decided(channel))
+            .map(|(channel, _)| channel)
+            .collect()
+    }
 }
 
 /// Reminder choices as the API shows and takes them.
@@ -62,12 +85,13 @@ pub struct NotificationChoice {
 }
 
 impl NotificationChoice {
-    /// Checks the time of day; `field` names where the choice sits in the request.
+    /// Checks the time of day; a bad one is reported as `field` (where `remind_at` sits in the
+    /// request).
     pub fn parse(&self, field: &str) -> Result<NotificationSettings, FieldError> {
         Ok(NotificationSettings {
             push: self.push,
             email: self.email,
-            remind_at: ClockTime::parse(&format!("{field}remind_at"), &self.remind_at)?,
+            remind_at: ClockTime::parse(field, &self.remind_at)?,
         })
     }
 }
@@ -83,28 +107,24 @@ impl From<NotificationSettings> for NotificationChoice {
 }
 
 /// The way a nudge reaches its reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
     Push,
     Email,
-    /// A manager's weekly digest (e-mail).
-    Digest,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Push, Channel::Email, Channel::Digest];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Push => "push",
             Channel::Email => "email",
-            Channel::Digest => "digest",
         }
     }
 
     pub fn parse(text: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.as_str() == text)
+        [Channel::Push, Channel::Email]
+            .into_iter()
+            .find(|c| c.as_str() == text)
     }
 }
 
@@ -120,14 +140,6 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 5] = [
-        SkipReason::QuietDay,
-        SkipReason::Paused,
-        SkipReason::NothingDue,
-        SkipReason::AnsweredToday,
-        SkipReason::NoDevice,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::QuietDay => "quiet_day",
@@ -144,51 +156,56 @@ pub struct LearnerDay {
     pub quiet: bool,
     pub paused: bool,
     pub answered_today: bool,
-    /// Nuggets in today's queue.
+    /// Nuggets in today's queue (built only when [`LearnerDay::may_be_nudged`]).
     pub waiting: usize,
 }
 
-/// The day's decision, the same for every channel but `NoDevice`, which the caller adds.
-pub fn decide(day: &LearnerDay) -> Result<(), SkipReason> {
-    if day.quiet {
-        Err(SkipReason::QuietDay)
-    } else if day.paused {
-        Err(SkipReason::Paused)
-    } else if day.answered_today {
-        Err(SkipReason::AnsweredToday)
-    } else if day.waiting == 0 {
-        Err(SkipReason::NothingDue)
-    } else {
-        Ok(())
+impl LearnerDay {
+    /// Whether anything but the queue could still stop a nudge: only then is the queue worth
+    /// building.
+    pub fn may_be_nudged(&self) -> bool {
+        !(self.quiet || self.paused || self.answered_today)
+    }
+
+    /// The day's decision on `channel`: send (`Ok`) or the first reason to skip that holds.
+    pub fn decide(&self, channel: Channel, has_device: bool) -> Result<(), SkipReason> {
+        if self.quiet {
+            Err(SkipReason::QuietDay)
+        } else if self.paused {
+            Err(SkipReason::Paused)
+        } else if self.answered_today {
+            Err(SkipReason::AnsweredToday)
+        } else if self.waiting == 0 {
+            Err(SkipReason::NothingDue)
+        } else if channel == Channel::Push && !has_device {
+            Err(SkipReason::NoDevice)
+        } else {
+            Ok(())
+        }
     }
 }
 
 /// The first words of a prompt, at most `max` characters, cut at a word and marked with an
 /// ellipsis when shortened.
 pub fn opening_words(prompt: &str, max: usize) -> String {
-    let flat = prompt.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max {
-        return flat;
-    }
+    let words: Vec<&str> = prompt.split_whitespace().collect();
     let mut out = String::new();
-    for word in flat.split(' ') {
-        let next = if out.is_empty() {
-            word.chars().count()
-        } else {
-            out.chars().count() + 1 + word.chars().count()
-        };
-        if next > max {
-            break;
+    let mut len = 0;
+    for word in &words {
+        let needed = word.chars().count() + usize::from(len > 0);
+        if len + needed > max {
+            if len == 0 {
+                out.extend(word.chars().take(max));
+            }
+            out.push('…');
+            return out;
         }
-        if !out.is_empty() {
+        if len > 0 {
             out.push(' ');
         }
         out.push_str(word);
+        len += needed;
     }
-    if out.is_empty() {
-        out = flat.chars().take(max).collect();
-    }
-    out.push('…');
     out
 }
 
@@ -209,20 +226,17 @@ pub fn nudge_text(waiting: usize, opening: &str) -> NudgeText {
     }
 }
 
-/// How long a failed send waits before its next attempt: 1, 2, 4 … minutes, at most an hour.
-pub fn retry_delay(attempts: i32) -> Duration {
-    let exponent = attempts.clamp(1, 7) - 1;
-    Duration::minutes((1i64 << exponent).min(60))
-}
-
-/// Sends stop being retried once the day they were for is over (a nudge for yesterday is
-/// noise) or after this many attempts.
+/// Attempts at sending one nudge before it is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
 
-/// The Monday of the week of `date` (the digest's day).
-pub fn week_start(date: NaiveDate) -> NaiveDate {
-    use chrono::Datelike;
-    date - Duration::days(date.weekday().num_days_from_monday() as i64)
+/// When a send that failed for the `attempts`-th time is tried again: after 1, 2, 4 … minutes,
+/// at most an hour; `None` once [`MAX_ATTEMPTS`] are spent.
+pub fn retry_delay(attempts: i32) -> Option<Duration> {
+    if attempts >= MAX_ATTEMPTS {
+        return None;
+    }
+    let exponent = attempts.clamp(1, 7) - 1;
+    Some(Duration::minutes((1i64 << exponent).min(60)))
 }
 
 #[cfg(test)]
@@ -233,12 +247,36 @@ mod tests {
     fn times_of_day_are_hh_mm() {
         assert_eq!(ClockTime::parse("t", "09:30").unwrap().to_string(), "09:30");
         assert_eq!(ClockTime::parse("t", "23:59").unwrap().to_string(), "23:59");
+        assert_eq!(ClockTime::default().to_string(), "09:00");
         for bad in [
-            "9:30", "24:00", "12:60", "noon", "", "12:3", "-1:00", "12:00:00",
+            "9:30", "24:00", "12:60", "noon", "", "12:3", "-1:00", "12:00:00", " 09:00",
         ] {
             let e = ClockTime::parse("remind_at", bad).unwrap_err();
             assert_eq!(e.field, "remind_at", "{bad}");
         }
+    }
+
+    #[test]
+    fn channels_come_due_at_the_reminder_time_once_a_day() {
+        let settings = NotificationSettings {
+            push: true,
+            email: false,
+            remind_at: ClockTime::parse("t", "08:30").unwrap(),
+        };
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(settings.channels_due(at(8, 29), |_| false).is_empty());
+        assert_eq!(settings.channels_due(at(8, 30), |_| false), [Channel::Push]);
+        assert!(settings
+            .channels_due(at(17, 0), |c| c == Channel::Push)
+            .is_empty());
+        let both = NotificationSettings {
+            email: true,
+            ..settings
+        };
+        assert_eq!(
+            both.channels_due(at(9, 0), |c| c == Channel::Push),
+            [Channel::Email]
+        );
     }
 
     #[test]
@@ -249,20 +287,26 @@ mod tests {
             answered_today,
             waiting,
         };
-        assert_eq!(decide(&day(false, false, false, 3)), Ok(()));
+        let email = |d: LearnerDay| d.decide(Channel::Email, false);
+        assert_eq!(email(day(false, false, false, 3)), Ok(()));
+        assert_eq!(email(day(true, false, false, 3)), Err(SkipReason::QuietDay));
+        assert_eq!(email(day(false, true, false, 3)), Err(SkipReason::Paused));
         assert_eq!(
-            decide(&day(true, false, false, 3)),
-            Err(SkipReason::QuietDay)
-        );
-        assert_eq!(decide(&day(false, true, false, 3)), Err(SkipReason::Paused));
-        assert_eq!(
-            decide(&day(false, false, true, 3)),
+            email(day(false, false, true, 3)),
             Err(SkipReason::AnsweredToday)
         );
         assert_eq!(
-            decide(&day(false, false, false, 0)),
+            email(day(false, false, false, 0)),
             Err(SkipReason::NothingDue)
         );
+        let ready = day(false, false, false, 2);
+        assert_eq!(
+            ready.decide(Channel::Push, false),
+            Err(SkipReason::NoDevice)
+        );
+        assert_eq!(ready.decide(Channel::Push, true), Ok(()));
+        assert!(ready.may_be_nudged());
+        assert!(!day(false, true, false, 0).may_be_nudged());
     }
 
     #[test]
@@ -279,17 +323,10 @@ mod tests {
     }
 
     #[test]
-    fn retries_back_off_to_an_hour() {
-        assert_eq!(retry_delay(1), Duration::minutes(1));
-        assert_eq!(retry_delay(3), Duration::minutes(4));
-        assert_eq!(retry_delay(20), Duration::minutes(60));
-    }
-
-    #[test]
-    fn digests_fall_on_mondays() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(week_start(d("2026-12-09")), d("2026-12-07"));
-        assert_eq!(week_start(d("2026-12-07")), d("2026-12-07"));
-        assert_eq!(week_start(d("2026-12-13")), d("2026-12-07"));
+    fn retries_back_off_to_an_hour_then_stop() {
+        assert_eq!(retry_delay(1), Some(Duration::minutes(1)));
+        assert_eq!(retry_delay(3), Some(Duration::minutes(4)));
+        assert_eq!(retry_delay(7), Some(Duration::minutes(60)));
+        assert_eq!(retry_delay(MAX_ATTEMPTS), None);
     }
 }

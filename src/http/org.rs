@@ -9,10 +9,10 @@ use super::caller::{Admins, Authorized, Caller};
 use super::fields::{OrgName, TimeZone, Weekday};
 use super::state::AppState;
 use crate::domain::accounts::{self, Organization};
-use crate::domain::nudges::{NotificationChoice, NotificationSettings};
+use crate::domain::nudges::NotificationChoice;
 use crate::domain::validation::{self, Errors, FieldError};
 use crate::error::ApiResult;
-use crate::store::{accounts as account_store, nudges as nudge_store, write_tx};
+use crate::store::accounts::{self as account_store, OrgUpdate};
 
 /// The caller's organization.
 #[utoipa::path(tag = "organization", responses((status = 200, body = Organization)), security(("bearer" = [])))]
@@ -45,18 +45,9 @@ pub struct UpdateOrgRequest {
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-/// The checked changes; `None` leaves a setting as it is.
-struct OrgChanges {
-    name: Option<String>,
-    timezone: Option<String>,
-    /// As stored: comma-joined, in week order.
-    quiet_weekdays: Option<String>,
-    notification_defaults: Option<NotificationSettings>,
-}
-
 impl UpdateOrgRequest {
     /// Every field checked; all problems reported at once.
-    fn parse(self) -> Result<OrgChanges, Vec<FieldError>> {
+    fn parse(self) -> Result<OrgUpdate, Vec<FieldError>> {
         let mut errs = Errors::default();
         let name = self
             .name
@@ -96,8 +87,8 @@ impl UpdateOrgRequest {
         let notification_defaults = self
             .notification_defaults
             .as_ref()
-            .and_then(|c| errs.check(super::reach::parse_choice(c, "notification_defaults")));
-        errs.into_result(|| OrgChanges {
+            .and_then(|c| errs.check(c.parse("notification_defaults.remind_at")));
+        errs.into_result(|| OrgUpdate {
             name,
             timezone,
             quiet_weekdays: quiet,
@@ -122,20 +113,7 @@ pub async fn update_org(
 ) -> ApiResult<web::Json<Organization>> {
     let changes = body.0.parse()?;
     let org = state
-        .db(move |conn| {
-            Ok(write_tx(conn, |conn| {
-                if let Some(defaults) = &changes.notification_defaults {
-                    nudge_store::set_org_defaults(conn, &caller.org_id, defaults)?;
-                }
-                account_store::update_org(
-                    conn,
-                    &caller.org_id,
-                    changes.name,
-                    changes.timezone,
-                    changes.quiet_weekdays,
-                )
-            })?)
-        })
+        .db(move |conn| Ok(account_store::update_org(conn, &caller.org_id, changes)?))
         .await?;
     Ok(web::Json(org))
 }

@@ -9,14 +9,13 @@ use super::body::Json;
 use super::caller::Caller;
 use super::query::Query;
 use super::state::AppState;
-use crate::accounts::tokens::{Holder, TokenPair};
-use crate::auth::refresh;
+use crate::accounts::tokens::{self, TokenPair};
 use crate::domain::nudges::NotificationChoice;
-use crate::domain::validation::{Errors, FieldError};
+use crate::domain::validation::Errors;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::reach::push;
 use crate::store::push_subscriptions::{self as subscriptions, Subscribed};
-use crate::store::{accounts as account_store, nudges as nudge_store, write_tx, StoreError};
+use crate::store::{nudges as nudge_store, StoreError};
 
 #[derive(Serialize, ToSchema)]
 pub struct VapidKey {
@@ -91,13 +90,10 @@ pub async fn subscribe(
     } else if let Err(e) = state.outbound.check_destination(&request.endpoint).await {
         errs.add("endpoint", format!("cannot be delivered to: {e}"));
     }
-    if let Err(e) = push::check_keys(&request.keys.p256dh, &request.keys.auth) {
-        let field = match e {
-            push::PushError::Subscription(f) => f,
-            _ => "keys",
-        };
-        errs.add(field, e.to_string());
-    }
+    errs.check(push::subscription_keys(
+        &request.keys.p256dh,
+        &request.keys.auth,
+    ));
     errs.into_result(|| ())?;
     let now = state.clock.now();
     let endpoint = request.endpoint.clone();
@@ -114,14 +110,14 @@ pub async fn subscribe(
             )?)
         })
         .await?;
-    let view = PushSubscriptionView {
-        endpoint,
-        created_at: now,
+    let (mut response, since) = match outcome {
+        Subscribed::Created(since) => (HttpResponse::Created(), since),
+        Subscribed::Existing(since) => (HttpResponse::Ok(), since),
     };
-    Ok(match outcome {
-        Subscribed::Created => HttpResponse::Created().json(view),
-        Subscribed::Existing => HttpResponse::Ok().json(view),
-    })
+    Ok(response.json(PushSubscriptionView {
+        endpoint,
+        created_at: since.and_utc(),
+    }))
 }
 
 /// The caller's push subscriptions.
@@ -206,12 +202,11 @@ pub async fn get_settings(
 ) -> ApiResult<web::Json<NotificationChoice>> {
     let settings = state
         .db(move |conn| {
-            Ok(
-                match nudge_store::own_settings(conn, &caller.org_id, &caller.user_id)? {
-                    Some(own) => own,
-                    None => nudge_store::org_defaults(conn, &caller.org_id)?,
-                },
-            )
+            Ok(nudge_store::effective_settings(
+                conn,
+                &caller.org_id,
+                &caller.user_id,
+            )?)
         })
         .await?;
     Ok(web::Json(settings.into()))
@@ -234,7 +229,7 @@ pub async fn put_settings(
     caller: Caller,
     body: Json<NotificationChoice>,
 ) -> ApiResult<web::Json<NotificationChoice>> {
-    let settings = body.0.parse("").map_err(|e| vec![e])?;
+    let settings = body.0.parse("remind_at").map_err(|e| vec![e])?;
     let now = state.clock.now();
     state
         .db(move |conn| {
@@ -317,40 +312,7 @@ pub async fn sign_in_with_link(
     state: web::Data<AppState>,
     body: Json<LinkRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
-    let refused = || ApiError::Unauthorized("the sign-in link is invalid, used or expired".into());
-    let token = body.0.token;
-    let org_id = crate::domain::ids::OrgId::new(refresh::org_of(&token).ok_or_else(refused)?);
-    let hash = refresh::digest(&token);
     let (issuer, now) = (state.issuer(), state.clock.now());
-    let pair = state
-        .db(move |conn| {
-            write_tx(conn, |conn| {
-                let Some(user) = nudge_store::use_link(conn, &org_id, &hash, now)? else {
-                    return Ok(None);
-                };
-                let Some(access) = account_store::user_access(conn, &org_id, &user)? else {
-                    return Ok(None);
-                };
-                if !access.active {
-                    return Ok(None);
-                }
-                let holder = Holder {
-                    user_id: &user,
-                    org_id: &org_id,
-                    role: access.role,
-                    version: access.version,
-                };
-                Ok::<_, ApiError>(Some(issuer.issue(conn, holder, None, now)?))
-            })
-        })
-        .await?;
-    pair.map(web::Json).ok_or_else(refused)
-}
-
-/// Field errors of a notification choice nested in a request, under `field.`.
-pub fn parse_choice(
-    choice: &NotificationChoice,
-    field: &str,
-) -> Result<crate::domain::nudges::NotificationSettings, FieldError> {
-    choice.parse(&format!("{field}."))
+    let pair = tokens::sign_in_with_link(&state.database, &issuer, &body.0.token, now).await?;
+    Ok(web::Json(pair))
 }

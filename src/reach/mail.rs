@@ -11,8 +11,10 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use crate::domain::nudges::NudgeText;
+
 enum Transport {
-    Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    Files(AsyncFileTransport<Tokio1Executor>),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
@@ -33,22 +35,53 @@ pub enum MailError {
     Transient(String),
 }
 
-/// A message to compose.
+/// A nudge e-mail: to whom, what it says, and its two links.
 pub struct Letter<'a> {
     pub to_name: &'a str,
     pub to_email: &'a str,
-    pub subject: &'a str,
-    pub text: String,
-    pub html: String,
+    pub text: &'a NudgeText,
+    /// Today's nuggets, signing the reader in once.
+    pub sign_in: &'a str,
     /// Where a one-click unsubscribe is POSTed.
     pub unsubscribe: &'a str,
     /// Unique per nudge: `<id@host>`.
     pub message_id: String,
 }
 
+impl Letter<'_> {
+    fn plain(&self) -> String {
+        format!(
+            "Hello {name},\n\n{title}. The first one:\n{body}\n\n\
+             Answer now (this link signs you in once, for 24 hours):\n{sign_in}\n\n\
+             No more e-mails like this: {unsubscribe}\n",
+            name = self.to_name,
+            title = self.text.title,
+            body = self.text.body,
+            sign_in = self.sign_in,
+            unsubscribe = self.unsubscribe,
+        )
+    }
+
+    fn html(&self) -> String {
+        use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+        format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Hello {name},</p>\
+             <p><strong>{title}.</strong> The first one:</p><blockquote>{body}</blockquote>\
+             <p><a href=\"{sign_in}\">Answer today's nuggets</a> (the link signs you in once, \
+             for 24 hours).</p><p style=\"color:#666;font-size:small\">\
+             <a href=\"{unsubscribe}\">No more e-mails like this</a></p></body></html>",
+            name = text(self.to_name),
+            title = text(&self.text.title),
+            body = text(&self.text.body),
+            sign_in = attr(self.sign_in),
+            unsubscribe = attr(self.unsubscribe),
+        )
+    }
+}
+
 impl Mailer {
     /// SMTP at `smtp_url` (`smtp://` with `?tls=required` for STARTTLS, `smtps://` for TLS from
-    /// the start, credentials in the URL), else files in `folder`.
+    /// the start, credentials in the URL), else files in `folder` (made now when missing).
     pub fn new(smtp_url: Option<&str>, folder: PathBuf, from: &str) -> Result<Mailer, String> {
         let from: Mailbox = from
             .parse()
@@ -59,17 +92,15 @@ impl Mailer {
                     .map_err(|e| format!("REPRISE_SMTP_URL: {e}"))?
                     .build(),
             ),
-            None => Transport::Files(AsyncFileTransport::new(&folder), folder),
+            None => {
+                if !folder.exists() {
+                    crate::store::create_private_dir(&folder)
+                        .map_err(|e| format!("cannot make {}: {e}", folder.display()))?;
+                }
+                Transport::Files(AsyncFileTransport::new(&folder))
+            }
         };
         Ok(Mailer { transport, from })
-    }
-
-    /// The folder mail is written to, when it is not sent by SMTP.
-    pub fn folder(&self) -> Option<&std::path::Path> {
-        match &self.transport {
-            Transport::Files(_, folder) => Some(folder),
-            Transport::Smtp(_) => None,
-        }
     }
 
     pub fn compose(&self, letter: &Letter<'_>) -> Result<Message, MailError> {
@@ -80,7 +111,7 @@ impl Mailer {
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(letter.subject)
+            .subject(&letter.text.title)
             .message_id(Some(letter.message_id.clone()))
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("List-Unsubscribe"),
@@ -95,12 +126,12 @@ impl Mailer {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(letter.text.clone()),
+                            .body(letter.plain()),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(letter.html.clone()),
+                            .body(letter.html()),
                     ),
             )
             .map_err(|e| MailError::Permanent(e.to_string()))
@@ -108,17 +139,11 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), MailError> {
         match &self.transport {
-            Transport::Files(files, folder) => {
-                if !folder.exists() {
-                    crate::store::create_private_dir(folder)
-                        .map_err(|e| MailError::Transient(e.to_string()))?;
-                }
-                files
-                    .send(message)
-                    .await
-                    .map(drop)
-                    .map_err(|e| MailError::Transient(e.to_string()))
-            }
+            Transport::Files(files) => files
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| MailError::Transient(e.to_string())),
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| {
                 if e.is_permanent() {
                     MailError::Permanent(e.to_string())

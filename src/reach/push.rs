@@ -13,6 +13,8 @@ use p256::pkcs8::EncodePrivateKey;
 use serde::Serialize;
 use url::Url;
 
+use crate::domain::validation::FieldError;
+
 /// How long a push service keeps an undelivered nudge (it is about today).
 pub const TTL_SECS: u64 = 12 * 3600;
 /// A newer nudge replaces an undelivered older one at the push service (RFC 8030 §5.4), and a
@@ -31,8 +33,8 @@ pub struct Vapid {
 pub enum PushError {
     #[error("{0}")]
     Key(String),
-    #[error("the subscription's {0} is not a valid key")]
-    Subscription(&'static str),
+    #[error("the subscription's {}: {}", .0.field, .0.message)]
+    Subscription(FieldError),
     #[error("the endpoint is not a URL")]
     Endpoint,
     #[error("could not encrypt: {0}")]
@@ -100,20 +102,11 @@ impl Vapid {
     ) -> Result<PushRequest, PushError> {
         let url = Url::parse(endpoint).map_err(|_| PushError::Endpoint)?;
         let uri: http::Uri = endpoint.parse().map_err(|_| PushError::Endpoint)?;
-        let key = decode_b64url(p256dh).ok_or(PushError::Subscription("keys.p256dh"))?;
-        let key = p256::PublicKey::from_sec1_bytes(&key)
-            .map_err(|_| PushError::Subscription("keys.p256dh"))?;
-        let secret = decode_b64url(auth)
-            .filter(|a| a.len() == 16)
-            .ok_or(PushError::Subscription("keys.auth"))?;
-        let built = web_push_native::WebPushBuilder::new(
-            uri,
-            key,
-            *web_push_native::Auth::from_slice(&secret),
-        )
-        .with_valid_duration(std::time::Duration::from_secs(TTL_SECS))
-        .build(payload.to_vec())
-        .map_err(|e| PushError::Encrypt(e.to_string()))?;
+        let (key, secret) = subscription_keys(p256dh, auth).map_err(PushError::Subscription)?;
+        let built = web_push_native::WebPushBuilder::new(uri, key, secret)
+            .with_valid_duration(std::time::Duration::from_secs(TTL_SECS))
+            .build(payload.to_vec())
+            .map_err(|e| PushError::Encrypt(e.to_string()))?;
         let mut headers: Vec<(String, String)> = built
             .headers()
             .iter()
@@ -137,21 +130,20 @@ pub struct PushRequest {
     pub body: Vec<u8>,
 }
 
-/// Checks a subscription's keys as the browser sent them: `p256dh` a P-256 point, `auth` 16
-/// bytes, both base64url.
-pub fn check_keys(p256dh: &str, auth: &str) -> Result<(), PushError> {
-    let key = decode_b64url(p256dh).ok_or(PushError::Subscription("keys.p256dh"))?;
-    p256::PublicKey::from_sec1_bytes(&key).map_err(|_| PushError::Subscription("keys.p256dh"))?;
-    decode_b64url(auth)
+/// A subscription's keys as the browser sent them (base64url): `p256dh` a P-256 point, `auth`
+/// 16 bytes. A bad one is a [`FieldError`] naming it as the subscription JSON does.
+pub fn subscription_keys(
+    p256dh: &str,
+    auth: &str,
+) -> Result<(p256::PublicKey, web_push_native::Auth), FieldError> {
+    let decode = |text: &str| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok();
+    let key = decode(p256dh)
+        .and_then(|k| p256::PublicKey::from_sec1_bytes(&k).ok())
+        .ok_or_else(|| FieldError::new("keys.p256dh", "is not a P-256 public key in base64url"))?;
+    let secret = decode(auth)
         .filter(|a| a.len() == 16)
-        .ok_or(PushError::Subscription("keys.auth"))?;
-    Ok(())
-}
-
-fn decode_b64url(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(text.trim().trim_end_matches('='))
-        .ok()
+        .ok_or_else(|| FieldError::new("keys.auth", "is not 16 bytes in base64url"))?;
+    Ok((key, *web_push_native::Auth::from_slice(&secret)))
 }
 
 #[cfg(test)]

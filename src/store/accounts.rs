@@ -7,7 +7,7 @@ use super::schema::{logins, organizations, team_members, teams, users};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::accounts::{Organization, Role, Team, User};
 use crate::domain::ids::{OrgId, TeamId, UserId};
-use crate::domain::nudges::NotificationChoice;
+use crate::domain::nudges::{ClockTime, NotificationChoice, NotificationSettings};
 use crate::domain::teams::TeamTree;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -31,12 +31,7 @@ impl From<OrgRow> for Organization {
             slug: r.slug,
             name: r.name,
             timezone: r.timezone,
-            quiet_weekdays: r
-                .quiet_weekdays
-                .split(',')
-                .filter(|d| !d.is_empty())
-                .map(String::from)
-                .collect(),
+            quiet_weekdays: weekday_list(&r.quiet_weekdays),
             created_at: r.created_at.and_utc(),
             notification_defaults: NotificationChoice {
                 push: r.nudge_push,
@@ -176,7 +171,7 @@ pub fn create_org_with_admin(
             created_at: now,
             nudge_push: true,
             nudge_email: true,
-            nudge_at: crate::domain::nudges::DEFAULT_REMIND_AT.into(),
+            nudge_at: ClockTime::default().to_string(),
         };
         diesel::insert_into(organizations::table)
             .values(&row)
@@ -585,27 +580,50 @@ pub fn list_user_teams(
         .load(conn)?)
 }
 
-/// Changes an organization's settings; `None` keeps a value.
+/// Changes to an organization's settings; `None` leaves one as it is.
+#[derive(Default)]
+pub struct OrgUpdate {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+    /// As stored: comma-joined, in week order.
+    pub quiet_weekdays: Option<String>,
+    pub notification_defaults: Option<NotificationSettings>,
+}
+
+/// Changes an organization's settings.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn update_org(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    name: Option<String>,
-    timezone: Option<String>,
-    quiet_weekdays: Option<String>,
+    update: OrgUpdate,
 ) -> StoreResult<Organization> {
     let current = organizations::table
         .find(org_id)
         .select(OrgRow::as_select())
         .first(conn)?;
+    let defaults = update.notification_defaults;
     diesel::update(organizations::table.find(org_id))
         .set((
-            organizations::name.eq(name.unwrap_or(current.name)),
-            organizations::timezone.eq(timezone.unwrap_or(current.timezone)),
-            organizations::quiet_weekdays.eq(quiet_weekdays.unwrap_or(current.quiet_weekdays)),
+            organizations::name.eq(update.name.unwrap_or(current.name)),
+            organizations::timezone.eq(update.timezone.unwrap_or(current.timezone)),
+            organizations::quiet_weekdays
+                .eq(update.quiet_weekdays.unwrap_or(current.quiet_weekdays)),
+            organizations::nudge_push.eq(defaults.map_or(current.nudge_push, |d| d.push)),
+            organizations::nudge_email.eq(defaults.map_or(current.nudge_email, |d| d.email)),
+            organizations::nudge_at
+                .eq(defaults.map_or(current.nudge_at, |d| d.remind_at.to_string())),
         ))
         .execute(conn)?;
     get_org(conn, org_id)
+}
+
+/// Weekdays as the organizations table keeps them (`"sat,sun"`), as a list.
+pub(super) fn weekday_list(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|d| !d.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 #[cfg(test)]

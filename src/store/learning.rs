@@ -334,11 +334,7 @@ pub fn learner_settings(
     Ok(LearnerSettings {
         timezone: own_tz.unwrap_or(org_tz),
         daily_max,
-        quiet_weekdays: quiet
-            .split(',')
-            .filter(|d| !d.is_empty())
-            .map(String::from)
-            .collect(),
+        quiet_weekdays: super::accounts::weekday_list(&quiet),
         fsrs_parameters: parse_parameters(params),
     })
 }

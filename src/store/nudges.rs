@@ -6,7 +6,7 @@
 //! `FOR UPDATE SKIP LOCKED` so concurrent instances take disjoint rows, on SQLite inside the
 //! single writer's transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -15,18 +15,16 @@ use super::schema::{
     notification_settings, nudges, organizations, pauses, reviews, sign_in_links, users,
 };
 use super::{new_id, DbConnection, StoreError, StoreResult};
+use crate::domain::accounts::Role;
 use crate::domain::ids::{NudgeId, OrgId, UserId};
-use crate::domain::nudges::{Channel, ClockTime, NotificationSettings};
+use crate::domain::nudges::{Channel, ClockTime, NotificationSettings, SkipReason};
 
 fn settings_of(push: bool, email: bool, at: &str) -> NotificationSettings {
     NotificationSettings {
         push,
         email,
         // Written only through `ClockTime`; a damaged value falls back to the default hour.
-        remind_at: ClockTime::parse("remind_at", at).unwrap_or_else(|_| {
-            ClockTime::parse("remind_at", crate::domain::nudges::DEFAULT_REMIND_AT)
-                .expect("the default is a time of day")
-        }),
+        remind_at: ClockTime::parse("remind_at", at).unwrap_or_default(),
     }
 }
 
@@ -43,23 +41,8 @@ pub fn org_defaults(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Noti
     Ok(settings_of(push, email, &at))
 }
 
-pub fn set_org_defaults(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    defaults: &NotificationSettings,
-) -> StoreResult<()> {
-    diesel::update(organizations::table.find(org_id))
-        .set((
-            organizations::nudge_push.eq(defaults.push),
-            organizations::nudge_email.eq(defaults.email),
-            organizations::nudge_at.eq(defaults.remind_at.to_string()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// The learner's own choice, if they made one.
-pub fn own_settings(
+fn own_settings(
     conn: &mut DbConnection,
     org_id: &OrgId,
     learner: &UserId,
@@ -74,6 +57,18 @@ pub fn own_settings(
         .first(conn)
         .optional()?;
     Ok(row.map(|(p, e, at)| settings_of(p, e, &at)))
+}
+
+/// The learner's choice, else their organization's defaults.
+pub fn effective_settings(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    learner: &UserId,
+) -> StoreResult<NotificationSettings> {
+    match own_settings(conn, org_id, learner)? {
+        Some(own) => Ok(own),
+        None => org_defaults(conn, org_id),
+    }
 }
 
 pub fn put_settings(
@@ -120,13 +115,9 @@ pub fn stop_email(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     super::write_tx(conn, |conn| {
-        let current = match own_settings(conn, org_id, learner)? {
-            Some(s) => s,
-            None => org_defaults(conn, org_id)?,
-        };
         let settings = NotificationSettings {
             email: false,
-            ..current
+            ..effective_settings(conn, org_id, learner)?
         };
         put_settings(conn, org_id, learner, &settings, now)
     })
@@ -153,30 +144,22 @@ pub fn organizations(conn: &mut DbConnection) -> StoreResult<Vec<OrgReach>> {
         .map(|(id, timezone, quiet)| OrgReach {
             id: id.into(),
             timezone,
-            quiet_weekdays: quiet
-                .split(',')
-                .filter(|d| !d.is_empty())
-                .map(String::from)
-                .collect(),
+            quiet_weekdays: super::accounts::weekday_list(&quiet),
         })
         .collect())
 }
 
-/// An active user who may be nudged, with their time zone and effective choices.
+/// An active learner, with their time zone and effective choices.
 pub struct Recipient {
     pub id: UserId,
-    pub role: String,
     pub timezone: Option<String>,
     pub settings: NotificationSettings,
 }
 
-/// The organization's active learners and managers: one pass over its users.
-pub fn recipients(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    defaults: &NotificationSettings,
-) -> StoreResult<Vec<Recipient>> {
-    type Row = (String, String, Option<String>, Option<(bool, bool, String)>);
+/// The organization's active learners: one pass over its users.
+pub fn recipients(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<Recipient>> {
+    let defaults = org_defaults(conn, org_id)?;
+    type Row = (String, Option<String>, Option<(bool, bool, String)>);
     let rows: Vec<Row> = users::table
         .left_join(
             notification_settings::table.on(notification_settings::org_id
@@ -185,10 +168,9 @@ pub fn recipients(
         )
         .filter(users::org_id.eq(org_id))
         .filter(users::active.eq(true))
-        .filter(users::role.eq_any(["learner", "manager"]))
+        .filter(users::role.eq(Role::Learner.as_str()))
         .select((
             users::id,
-            users::role,
             users::timezone,
             (
                 notification_settings::push,
@@ -200,55 +182,64 @@ pub fn recipients(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, role, timezone, own)| Recipient {
+        .map(|(id, timezone, own)| Recipient {
             id: id.into(),
-            role,
             timezone,
-            settings: own
-                .map(|(p, e, at)| settings_of(p, e, &at))
-                .unwrap_or(*defaults),
+            settings: own.map_or(defaults, |(p, e, at)| settings_of(p, e, &at)),
         })
         .collect())
 }
 
-/// The (learner, channel, local day) decisions already made from `since` on.
+/// The decisions made from `since` on, per learner: (channel, local day).
 pub fn decided_since(
     conn: &mut DbConnection,
     org_id: &OrgId,
     since: NaiveDate,
-) -> StoreResult<HashSet<(String, Channel, NaiveDate)>> {
+) -> StoreResult<HashMap<String, Vec<(Channel, NaiveDate)>>> {
     let rows: Vec<(String, String, NaiveDate)> = nudges::table
         .filter(nudges::org_id.eq(org_id))
         .filter(nudges::local_day.ge(since))
         .select((nudges::learner_id, nudges::channel, nudges::local_day))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(l, c, d)| Channel::parse(&c).map(|c| (l, c, d)))
-        .collect())
+    let mut decided: HashMap<String, Vec<(Channel, NaiveDate)>> = HashMap::new();
+    for (learner, channel, day) in rows {
+        if let Some(channel) = Channel::parse(&channel) {
+            decided.entry(learner).or_default().push((channel, day));
+        }
+    }
+    Ok(decided)
 }
 
-/// Pauses of the organization's learners that end on or after `from`: (learner, first, last day).
-pub fn pauses_from(
+/// The pauses of `learners` that end on or after `from`: (first, last day) per learner.
+pub fn pauses_of(
     conn: &mut DbConnection,
     org_id: &OrgId,
+    learners: &[&str],
     from: NaiveDate,
-) -> StoreResult<Vec<(String, NaiveDate, NaiveDate)>> {
-    Ok(pauses::table
+) -> StoreResult<HashMap<String, Vec<(NaiveDate, NaiveDate)>>> {
+    let rows: Vec<(String, NaiveDate, NaiveDate)> = pauses::table
         .filter(pauses::org_id.eq(org_id))
+        .filter(pauses::learner_id.eq_any(learners))
         .filter(pauses::ends_on.ge(from))
         .select((pauses::learner_id, pauses::starts_on, pauses::ends_on))
-        .load(conn)?)
+        .load(conn)?;
+    let mut pauses: HashMap<String, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+    for (learner, first, last) in rows {
+        pauses.entry(learner).or_default().push((first, last));
+    }
+    Ok(pauses)
 }
 
-/// Each learner's latest answer at or after `since`.
+/// The latest answer of each of `learners` at or after `since`.
 pub fn last_answers(
     conn: &mut DbConnection,
     org_id: &OrgId,
+    learners: &[&str],
     since: DateTime<Utc>,
 ) -> StoreResult<HashMap<String, NaiveDateTime>> {
     let rows: Vec<(String, Option<NaiveDateTime>)> = reviews::table
         .filter(reviews::org_id.eq(org_id))
+        .filter(reviews::learner_id.eq_any(learners))
         .filter(reviews::answered_at.ge(since.naive_utc()))
         .group_by(reviews::learner_id)
         .select((reviews::learner_id, diesel::dsl::max(reviews::answered_at)))
@@ -260,14 +251,15 @@ pub fn last_answers(
 }
 
 /// A decision to record: a nudge to send, or a skip with its reason.
-pub struct Decision<'a> {
-    pub learner_id: &'a UserId,
+pub struct Decision {
+    pub learner_id: UserId,
     pub channel: Channel,
     pub local_day: NaiveDate,
-    /// `None` to send; the reason to skip.
-    pub skip: Option<&'static str>,
+    /// `None` to send.
+    pub skip: Option<SkipReason>,
+    /// Nuggets waiting, and the first one's opening words, for the message.
     pub waiting: i32,
-    pub opening: &'a str,
+    pub opening: String,
 }
 
 /// Records decisions; one already made for the same learner, channel and day stays as it is.
@@ -275,7 +267,7 @@ pub struct Decision<'a> {
 pub fn record(
     conn: &mut DbConnection,
     org_id: &OrgId,
-    decisions: &[Decision<'_>],
+    decisions: &[Decision],
     now: DateTime<Utc>,
 ) -> StoreResult<usize> {
     let now = now.naive_utc();
@@ -287,7 +279,7 @@ pub fn record(
                 (
                     nudges::org_id.eq(org_id),
                     nudges::id.eq(new_id()),
-                    nudges::learner_id.eq(d.learner_id),
+                    nudges::learner_id.eq(&d.learner_id),
                     nudges::channel.eq(d.channel.as_str()),
                     nudges::local_day.eq(d.local_day),
                     nudges::status.eq(if d.skip.is_some() {
@@ -295,9 +287,9 @@ pub fn record(
                     } else {
                         "pending"
                     }),
-                    nudges::reason.eq(d.skip),
+                    nudges::reason.eq(d.skip.map(SkipReason::as_str)),
                     nudges::waiting.eq(d.waiting),
-                    nudges::opening.eq(d.opening),
+                    nudges::opening.eq(&d.opening),
                     nudges::attempts.eq(0),
                     nudges::next_attempt_at.eq(now),
                     nudges::created_at.eq(now),
@@ -320,7 +312,6 @@ pub struct Claimed {
     pub id: NudgeId,
     pub learner_id: UserId,
     pub channel: Channel,
-    pub local_day: NaiveDate,
     pub waiting: i32,
     pub opening: String,
     /// Attempts so far, this one included.
@@ -377,18 +368,7 @@ pub fn claim(
             nudges::attempts.eq(nudges::attempts + 1),
         ))
         .execute(conn)?;
-        type Row = (
-            String,
-            String,
-            String,
-            NaiveDate,
-            i32,
-            String,
-            i32,
-            String,
-            String,
-        );
-        let rows: Vec<Row> = nudges::table
+        let rows: Vec<ClaimedRow> = nudges::table
             .inner_join(
                 users::table.on(users::org_id
                     .eq(nudges::org_id)
@@ -400,7 +380,6 @@ pub fn claim(
                 nudges::id,
                 nudges::learner_id,
                 nudges::channel,
-                nudges::local_day,
                 nudges::waiting,
                 nudges::opening,
                 nudges::attempts,
@@ -410,23 +389,32 @@ pub fn claim(
             .load(conn)?;
         Ok(rows
             .into_iter()
-            .filter_map(
-                |(id, learner, channel, day, waiting, opening, attempts, email, name)| {
-                    Some(Claimed {
-                        id: id.into(),
-                        learner_id: learner.into(),
-                        channel: Channel::parse(&channel)?,
-                        local_day: day,
-                        waiting,
-                        opening,
-                        attempts,
-                        email,
-                        name,
-                    })
-                },
-            )
+            .filter_map(|r| {
+                Some(Claimed {
+                    channel: Channel::parse(&r.channel)?,
+                    id: r.id.into(),
+                    learner_id: r.learner_id.into(),
+                    waiting: r.waiting,
+                    opening: r.opening,
+                    attempts: r.attempts,
+                    email: r.email,
+                    name: r.name,
+                })
+            })
             .collect())
     })
+}
+
+#[derive(Queryable)]
+struct ClaimedRow {
+    id: String,
+    learner_id: String,
+    channel: String,
+    waiting: i32,
+    opening: String,
+    attempts: i32,
+    email: String,
+    name: String,
 }
 
 /// How a claimed nudge's send ended.
@@ -437,7 +425,7 @@ pub enum Settled {
     /// Given up, with the reason kept.
     Failed(String),
     /// Not sent, for a reason found while sending (e.g. every device is gone).
-    Skipped(&'static str),
+    Skipped(SkipReason),
 }
 
 /// Records how the sends of claimed nudges ended, in one transaction.
@@ -475,65 +463,13 @@ pub fn settle(
                 Settled::Skipped(reason) => diesel::update(row)
                     .set((
                         nudges::status.eq("skipped"),
-                        nudges::reason.eq(*reason),
+                        nudges::reason.eq(reason.as_str()),
                         nudges::lease_until.eq(None::<NaiveDateTime>),
                     ))
                     .execute(conn)?,
             };
         }
         Ok::<_, StoreError>(())
-    })
-}
-
-/// Nudges sent per channel between `from` and `to`, and the learners who answered within
-/// `window` after one of them.
-pub struct NudgeFigures {
-    pub sent: HashMap<Channel, i64>,
-    pub nudged_learners: i64,
-    pub answered_within: i64,
-}
-
-pub fn figures(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    window: Duration,
-) -> StoreResult<NudgeFigures> {
-    let sent: Vec<(String, String, Option<NaiveDateTime>)> = nudges::table
-        .filter(nudges::org_id.eq(org_id))
-        .filter(nudges::status.eq("sent"))
-        .filter(nudges::sent_at.ge(from.naive_utc()))
-        .filter(nudges::sent_at.lt(to.naive_utc()))
-        .filter(nudges::channel.ne("digest"))
-        .select((nudges::learner_id, nudges::channel, nudges::sent_at))
-        .load(conn)?;
-    let mut per_channel: HashMap<Channel, i64> = HashMap::new();
-    let mut first_nudge: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
-    for (learner, channel, at) in sent {
-        if let (Some(c), Some(at)) = (Channel::parse(&channel), at) {
-            *per_channel.entry(c).or_default() += 1;
-            first_nudge.entry(learner).or_default().push(at);
-        }
-    }
-    let answers: Vec<(String, NaiveDateTime)> = reviews::table
-        .filter(reviews::org_id.eq(org_id))
-        .filter(reviews::answered_at.ge(from.naive_utc()))
-        .filter(reviews::answered_at.lt((to + window).naive_utc()))
-        .select((reviews::learner_id, reviews::answered_at))
-        .load(conn)?;
-    let mut answered: HashSet<&str> = HashSet::new();
-    for (learner, at) in &answers {
-        if let Some(sent) = first_nudge.get(learner) {
-            if sent.iter().any(|s| at >= s && *at <= *s + window) {
-                answered.insert(learner);
-            }
-        }
-    }
-    Ok(NudgeFigures {
-        sent: per_channel,
-        nudged_learners: first_nudge.len() as i64,
-        answered_within: answered.len() as i64,
     })
 }
 

@@ -23,14 +23,16 @@ pub struct Subscription {
     pub created_at: NaiveDateTime,
 }
 
-/// Whether subscribing stored a new subscription or found it already the caller's.
+/// Whether subscribing stored a new subscription or found it already the caller's, and since
+/// when it is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subscribed {
-    Created,
-    Existing,
+    Created(NaiveDateTime),
+    Existing(NaiveDateTime),
 }
 
-/// Keeps a subscription for `learner`, replacing its keys when the endpoint is known.
+/// Keeps a subscription for `learner`, replacing its keys when the endpoint is known (a browser
+/// another learner used moves to `learner`, as new).
 pub fn subscribe(
     conn: &mut DbConnection,
     org_id: &OrgId,
@@ -40,53 +42,47 @@ pub fn subscribe(
     auth: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Subscribed> {
+    let now = now.naive_utc();
     super::write_tx(conn, |conn| {
-        let existing: Option<(String, String, String, String)> = push_subscriptions::table
+        let existing: Option<(String, String, NaiveDateTime)> = push_subscriptions::table
             .filter(push_subscriptions::org_id.eq(org_id))
             .filter(push_subscriptions::endpoint.eq(endpoint))
             .select((
                 push_subscriptions::id,
                 push_subscriptions::learner_id,
-                push_subscriptions::p256dh,
-                push_subscriptions::auth,
+                push_subscriptions::created_at,
             ))
             .first(conn)
             .optional()?;
-        match existing {
-            Some((_, owner, key, secret))
-                if owner == learner.as_str() && key == p256dh && secret == auth =>
-            {
-                Ok(Subscribed::Existing)
-            }
-            Some((id, owner, _, _)) => {
-                diesel::update(push_subscriptions::table.find((org_id, &id)))
-                    .set((
-                        push_subscriptions::learner_id.eq(learner),
-                        push_subscriptions::p256dh.eq(p256dh),
-                        push_subscriptions::auth.eq(auth),
-                    ))
-                    .execute(conn)?;
-                Ok(if owner == learner.as_str() {
-                    Subscribed::Existing
-                } else {
-                    Subscribed::Created
-                })
-            }
-            None => {
-                diesel::insert_into(push_subscriptions::table)
-                    .values((
-                        push_subscriptions::org_id.eq(org_id),
-                        push_subscriptions::id.eq(new_id()),
-                        push_subscriptions::learner_id.eq(learner),
-                        push_subscriptions::endpoint.eq(endpoint),
-                        push_subscriptions::p256dh.eq(p256dh),
-                        push_subscriptions::auth.eq(auth),
-                        push_subscriptions::created_at.eq(now.naive_utc()),
-                    ))
-                    .execute(conn)?;
-                Ok(Subscribed::Created)
-            }
-        }
+        let Some((id, owner, since)) = existing else {
+            diesel::insert_into(push_subscriptions::table)
+                .values((
+                    push_subscriptions::org_id.eq(org_id),
+                    push_subscriptions::id.eq(new_id()),
+                    push_subscriptions::learner_id.eq(learner),
+                    push_subscriptions::endpoint.eq(endpoint),
+                    push_subscriptions::p256dh.eq(p256dh),
+                    push_subscriptions::auth.eq(auth),
+                    push_subscriptions::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            return Ok(Subscribed::Created(now));
+        };
+        let moved = owner != learner.as_str();
+        let since = if moved { now } else { since };
+        diesel::update(push_subscriptions::table.find((org_id, &id)))
+            .set((
+                push_subscriptions::learner_id.eq(learner),
+                push_subscriptions::p256dh.eq(p256dh),
+                push_subscriptions::auth.eq(auth),
+                push_subscriptions::created_at.eq(since),
+            ))
+            .execute(conn)?;
+        Ok(if moved {
+            Subscribed::Created(since)
+        } else {
+            Subscribed::Existing(since)
+        })
     })
 }
 
@@ -121,20 +117,6 @@ pub fn of_learners(
         );
     }
     Ok(all)
-}
-
-/// The learners of the organization with at least one subscription.
-pub fn subscribed_learners(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-) -> StoreResult<std::collections::HashSet<String>> {
-    Ok(push_subscriptions::table
-        .filter(push_subscriptions::org_id.eq(org_id))
-        .select(push_subscriptions::learner_id)
-        .distinct()
-        .load::<String>(conn)?
-        .into_iter()
-        .collect())
 }
 
 /// Removes the learner's subscription of `endpoint`; false when they had none.

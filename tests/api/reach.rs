@@ -581,8 +581,15 @@ async fn a_pass_killed_mid_run_resumes_without_doubles() {
         service.arrived.load(Ordering::SeqCst) >= 4,
         "the pass reached the held message"
     );
-    // Give the settled ones time to be recorded, as a real crash would not.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The kill comes once the three accepted messages are recorded as sent: the window between
+    // a push service's acceptance and its record is the one no outbox closes (ADR 0015).
+    for _ in 0..600 {
+        if sent_nudges(&app) >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(sent_nudges(&app), 3);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(service.received.lock().unwrap().len(), 3);
@@ -604,6 +611,19 @@ async fn a_pass_killed_mid_run_resumes_without_doubles() {
     let seen = per_device(&service);
     assert_eq!(seen.len(), 10);
     assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+}
+
+/// Nudges recorded as sent in the test server's database.
+fn sent_nudges(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use reprise::store::schema::nudges;
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    nudges::table
+        .filter(nudges::status.eq("sent"))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap()
 }
 
 /// What `reprise remind` needs to act for the test server's database.
