@@ -85,8 +85,11 @@ pub struct Settings {
     pub mail_dir: PathBuf,
     /// Seconds between reminder passes (`REPRISE_REMIND_INTERVAL_SECS`; 0: no background pass).
     pub remind_interval_secs: u64,
-    /// Nudges one organization may have in flight at once (`REPRISE_NUDGE_CONCURRENCY`).
+    /// Nudges (and webhook deliveries) one organization may have in flight at once
+    /// (`REPRISE_NUDGE_CONCURRENCY`).
     pub nudge_concurrency: usize,
+    /// Milliseconds between webhook rounds (`REPRISE_WEBHOOK_INTERVAL_MS`; 0: none).
+    pub webhook_interval_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -283,6 +286,7 @@ impl Settings {
             mail_dir: mail_dir_for(&database_url),
             remind_interval_secs: parse_var("REPRISE_REMIND_INTERVAL_SECS", 60)?,
             nudge_concurrency: parse_var("REPRISE_NUDGE_CONCURRENCY", 16)?,
+            webhook_interval_ms: parse_var("REPRISE_WEBHOOK_INTERVAL_MS", 2000)?,
             vapid_private_key,
             public_url,
             xapi_forward_interval_ms: parse_var("REPRISE_XAPI_FORWARD_INTERVAL_MS", 10_000)?,
@@ -343,6 +347,7 @@ impl Settings {
                 .join(uuid::Uuid::new_v4().simple().to_string()),
             remind_interval_secs: 0,
             nudge_concurrency: 16,
+            webhook_interval_ms: 0,
             database_url,
         }
     }

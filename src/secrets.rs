@@ -161,7 +161,7 @@ pub fn reseal_all(
     conn: &mut crate::store::DbConnection,
     secrets: &SecretBox,
 ) -> anyhow::Result<usize> {
-    use crate::store::{self, xapi};
+    use crate::store::{self, webhooks, xapi};
     store::write_tx(conn, |conn| {
         let mut resealed = 0;
         for (org, stored) in xapi::stored_lrs_passwords(conn)? {
@@ -173,6 +173,17 @@ pub fn reseal_all(
                 .open(&context, &stored)
                 .map_err(|e| anyhow::anyhow!("organization {org}'s LRS password: {e}"))?;
             xapi::replace_lrs_password(conn, &org, &secrets.seal(&context, &plain))?;
+            resealed += 1;
+        }
+        for (org, id, stored) in webhooks::stored_secrets(conn)? {
+            if secrets.is_current(&stored) {
+                continue;
+            }
+            let context = crate::webhooks::secret_context(&org, &id);
+            let plain = secrets
+                .open(&context, &stored)
+                .map_err(|e| anyhow::anyhow!("organization {org}'s webhook {id}: {e}"))?;
+            webhooks::replace_secret(conn, &org, &id, &secrets.seal(&context, &plain))?;
             resealed += 1;
         }
         Ok(resealed)

@@ -28,6 +28,7 @@ use crate::reach::{Reach, Senders};
 use crate::secrets::SecretBox;
 use crate::store::replica::ReadReplica;
 use crate::store::{self, Backend, Database, DbPool};
+use crate::webhooks::Webhooks;
 
 /// Password checks that may wait for a free hashing slot, per slot; more are refused (503).
 const PASSWORD_QUEUE_PER_PERMIT: usize = 4;
@@ -89,11 +90,21 @@ impl Application {
             outbound.clone(),
             keys.clone(),
         )?);
+        let webhooks = Arc::new(Webhooks::new(
+            database.clone(),
+            clock.clone(),
+            outbound.clone(),
+            secrets.clone(),
+            settings.public_url.clone(),
+            settings.outbound_concurrency,
+            settings.nudge_concurrency,
+        ));
         let state = web::Data::new(AppState {
             database,
             replica,
             keys,
             reach: reach.clone(),
+            webhooks: webhooks.clone(),
             access: AccessCache::new(settings.auth_cache_secs, access::CAPACITY),
             clock,
             passwords: Passwords::new(
@@ -121,6 +132,10 @@ impl Application {
             let every = Duration::from_secs(state.settings.remind_interval_secs);
             actix_web::rt::spawn(reach.run(every));
         }
+        if state.settings.webhook_interval_ms > 0 {
+            let every = Duration::from_millis(state.settings.webhook_interval_ms);
+            actix_web::rt::spawn(webhooks.run(every));
+        }
         Ok(Application {
             port,
             server,
@@ -140,6 +155,11 @@ impl Application {
     /// The notification-delivery service this server runs.
     pub fn reach(&self) -> Arc<Reach> {
         self.state.reach.clone()
+    }
+
+    /// The webhook service this server runs.
+    pub fn webhooks(&self) -> Arc<Webhooks> {
+        self.state.webhooks.clone()
     }
 
     /// The learner's loop this server runs.

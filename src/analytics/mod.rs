@@ -17,6 +17,7 @@
 //!
 //! [`recall_weeks`] also holds the background task that keeps ended weeks as snapshots.
 
+pub mod digest;
 pub mod engagement;
 pub mod forgetting_risk;
 pub mod heatmap;

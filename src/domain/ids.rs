@@ -141,6 +141,14 @@ typed_id!(
     /// A browser's push subscription kept for a learner.
     SubscriptionId
 );
+typed_id!(
+    /// An organization's webhook: a URL and the events it wants.
+    WebhookId
+);
+typed_id!(
+    /// One message queued for a webhook; its `webhook-id` header, the same at every retry.
+    DeliveryId
+);
 
 #[cfg(test)]
 mod tests {

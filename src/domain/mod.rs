@@ -20,4 +20,5 @@ pub mod scheduler;
 pub mod spreadsheet;
 pub mod teams;
 pub mod validation;
+pub mod webhooks;
 pub mod xapi;

@@ -4,7 +4,7 @@
 //! reminder time: sent when nuggets wait, skipped (with the reason kept) on a quiet weekday,
 //! during a pause, when nothing is due or when the learner already answered that day.
 
-use chrono::{Duration, NaiveTime};
+use chrono::{Duration, NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use super::validation::FieldError;
@@ -53,6 +53,15 @@ pub struct NotificationSettings {
 }
 
 impl NotificationSettings {
+    /// Whether a manager's weekly digest falls due at this local date and time: on Mondays,
+    /// from the reminder time on, for those who take e-mail.
+    pub fn digest_due(&self, local_date: NaiveDate, local_time: NaiveTime) -> bool {
+        use chrono::Datelike;
+        self.email
+            && local_date.weekday() == chrono::Weekday::Mon
+            && local_time >= self.remind_at.time()
+    }
+
     /// The channels a decision is due on at `local_time`: none before the reminder time, then
     /// each channel chosen that has no decision yet today.
     pub fn channels_due(
@@ -111,6 +120,8 @@ impl From<NotificationSettings> for NotificationChoice {
 pub enum Channel {
     Push,
     Email,
+    /// A manager's weekly digest, by e-mail.
+    Digest,
 }
 
 impl Channel {
@@ -118,11 +129,12 @@ impl Channel {
         match self {
             Channel::Push => "push",
             Channel::Email => "email",
+            Channel::Digest => "digest",
         }
     }
 
     pub fn parse(text: &str) -> Option<Channel> {
-        [Channel::Push, Channel::Email]
+        [Channel::Push, Channel::Email, Channel::Digest]
             .into_iter()
             .find(|c| c.as_str() == text)
     }

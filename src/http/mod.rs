@@ -26,6 +26,7 @@ pub mod reviews;
 pub mod spec;
 pub mod state;
 pub mod users;
+pub mod webhooks;
 pub mod xapi;
 
 use actix_web::http::StatusCode;
@@ -93,6 +94,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(xapi::get_lrs)
         .service(xapi::put_lrs)
         .service(xapi::delete_lrs)
+        .service(webhooks::create_webhook)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::list_deliveries)
         .service(analytics::proficiency::proficiency)
         .service(analytics::proficiency::heatmap)
         .service(analytics::proficiency::knowledge_gain)
@@ -134,6 +139,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "reviews", description = "The answer log, exported for analysis"),
         (name = "model", description = "The organization's FSRS memory model, fitted on its answers"),
         (name = "xapi", description = "Answers as xAPI statements, forwarded to an LRS"),
+        (name = "webhooks", description = "The organization's events POSTed to its other systems, signed (Standard Webhooks) or as chat messages"),
         (name = "health", description = "Probes"),
     )
 )]

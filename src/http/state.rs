@@ -21,6 +21,7 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     /// Reminders: push keys, mail, the outbox.
     pub reach: Arc<crate::reach::Reach>,
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// Users' current access, which every access token is checked against.
     pub access: AccessCache,
     pub clock: Clock,

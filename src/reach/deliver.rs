@@ -7,13 +7,17 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use super::mail::{Letter, MailError};
-use super::{push, PassReport, Reach, TODAY};
+use super::{letters, push, PassReport, Reach, TODAY};
+use crate::analytics::digest::digest;
+use crate::auth::Caller;
+use crate::domain::accounts::Role;
 use crate::domain::ids::{NudgeId, OrgId, UserId};
 use crate::domain::nudges::{self, nudge_text, Channel, SkipReason};
 use crate::error::{ApiError, ApiResult};
 use crate::store;
 use crate::store::nudges::{self as nudge_store, Claimed, Settled};
 use crate::store::push_subscriptions::{self as subscriptions, Subscription};
+use crate::store::reader::Reader;
 
 /// How long a pass holds the nudges it claimed before another pass may take them.
 const LEASE_SECS: i64 = 120;
@@ -142,6 +146,7 @@ impl Reach {
                                 let link = prepared.links.get(nudge.id.as_str());
                                 (self.email(org_id, &nudge, link, at).await, 0)
                             }
+                            Channel::Digest => (self.digest(org_id, &nudge, at).await, 0),
                         };
                         let _ = tx.send(Sent {
                             id: nudge.id,
@@ -163,11 +168,11 @@ impl Reach {
         claimed: &[Claimed],
         at: DateTime<Utc>,
     ) -> ApiResult<Prepared> {
-        let (pushes, emails): (Vec<&Claimed>, Vec<&Claimed>) =
-            claimed.iter().partition(|n| n.channel == Channel::Push);
-        let pushes: Vec<String> = pushes.iter().map(|n| n.learner_id.to_string()).collect();
-        let emails: Vec<(NudgeId, UserId)> = emails
-            .iter()
+        let of = |c: Channel| claimed.iter().filter(move |n| n.channel == c);
+        let pushes: Vec<String> = of(Channel::Push)
+            .map(|n| n.learner_id.to_string())
+            .collect();
+        let emails: Vec<(NudgeId, UserId)> = of(Channel::Email)
             .map(|n| (n.id.clone(), n.learner_id.clone()))
             .collect();
         let org_id = org_id.clone();
@@ -271,21 +276,53 @@ impl Reach {
             Some(token) => format!("{}/#/link/{token}", self.public_url),
             None => format!("{}/{TODAY}", self.public_url),
         };
-        let unsubscribe = format!(
+        let unsubscribe = self.unsubscribe_url(org_id, nudge, at);
+        let words = nudge_text(nudge.waiting as usize, &nudge.opening);
+        let letter = letters::nudge(self.envelope(nudge, &unsubscribe), &words, &sign_in);
+        self.mail(nudge, letter, at).await
+    }
+
+    /// Sends a manager the digest of their teams, read now; skipped when they have nobody.
+    async fn digest(&self, org_id: &OrgId, nudge: &Claimed, at: DateTime<Utc>) -> Settled {
+        let caller = Caller {
+            user_id: nudge.learner_id.clone(),
+            org_id: org_id.clone(),
+            role: Role::Manager,
+        };
+        let read = self
+            .database
+            .run(move |conn| digest(&mut Reader::alone(conn), &caller, at))
+            .await;
+        let d = match read {
+            Ok(d) if d.everyone.learners == 0 => return Settled::Skipped(SkipReason::NothingDue),
+            Ok(d) => d,
+            Err(e) => return failed(nudge.attempts, at, e.to_string()),
+        };
+        let unsubscribe = self.unsubscribe_url(org_id, nudge, at);
+        let letter = letters::digest(self.envelope(nudge, &unsubscribe), &d, &self.public_url);
+        self.mail(nudge, letter, at).await
+    }
+
+    /// The one-click link that turns the reader's e-mail off.
+    fn unsubscribe_url(&self, org_id: &OrgId, nudge: &Claimed, at: DateTime<Utc>) -> String {
+        format!(
             "{}/api/v1/unsubscribe?token={}",
             self.public_url,
             self.keys
                 .unsubscribe_token(&nudge.learner_id, org_id, at.timestamp())
-        );
-        let text = nudge_text(nudge.waiting as usize, &nudge.opening);
-        let letter = Letter {
+        )
+    }
+
+    fn envelope<'a>(&self, nudge: &'a Claimed, unsubscribe: &'a str) -> letters::Envelope<'a> {
+        letters::Envelope {
             to_name: &nudge.name,
             to_email: &nudge.email,
-            text: &text,
-            sign_in: &sign_in,
-            unsubscribe: &unsubscribe,
+            unsubscribe,
             message_id: format!("<nudge-{}@{}>", nudge.id, self.mail_host),
-        };
+        }
+    }
+
+    async fn mail(&self, nudge: &Claimed, letter: Letter, at: DateTime<Utc>) -> Settled {
         let sent = match self.mailer.compose(&letter) {
             Ok(message) => self.mailer.send(message).await,
             Err(e) => Err(e),

@@ -1,8 +1,8 @@
 //! E-mail: SMTP through `lettre` when `REPRISE_SMTP_URL` is set, else `.eml` files in a folder
 //! (the embedded default, so a demo shows the real messages).
 //!
-//! Every nudge is multipart text and HTML, carries `List-Unsubscribe` with a one-click URL
-//! (RFC 8058) and a `Message-ID` made from the nudge's id, so a message sent twice after a crash
+//! Every message is multipart text and HTML, carries `List-Unsubscribe` with a one-click URL
+//! (RFC 8058) and a `Message-ID` made from its nudge's id, so a message sent twice after a crash
 //! is one message to the mail system.
 
 use std::path::PathBuf;
@@ -10,8 +10,6 @@ use std::path::PathBuf;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-
-use crate::domain::nudges::NudgeText;
 
 enum Transport {
     Files(AsyncFileTransport<Tokio1Executor>),
@@ -35,48 +33,17 @@ pub enum MailError {
     Transient(String),
 }
 
-/// A nudge e-mail: to whom, what it says, and its two links.
-pub struct Letter<'a> {
-    pub to_name: &'a str,
-    pub to_email: &'a str,
-    pub text: &'a NudgeText,
-    /// Today's nuggets, signing the reader in once.
-    pub sign_in: &'a str,
-    /// Where a one-click unsubscribe is POSTed.
-    pub unsubscribe: &'a str,
-    /// Unique per nudge: `<id@host>`.
+/// An e-mail ready to compose: to whom, its subject, its text and HTML bodies (see
+/// [`super::letters`]), and where a one-click unsubscribe is POSTed.
+pub struct Letter {
+    pub to_name: String,
+    pub to_email: String,
+    pub subject: String,
+    pub plain: String,
+    pub html: String,
+    pub unsubscribe: String,
+    /// Unique per message: `<id@host>`.
     pub message_id: String,
-}
-
-impl Letter<'_> {
-    fn plain(&self) -> String {
-        format!(
-            "Hello {name},\n\n{title}. The first one:\n{body}\n\n\
-             Answer now (this link signs you in once, for 24 hours):\n{sign_in}\n\n\
-             No more e-mails like this: {unsubscribe}\n",
-            name = self.to_name,
-            title = self.text.title,
-            body = self.text.body,
-            sign_in = self.sign_in,
-            unsubscribe = self.unsubscribe,
-        )
-    }
-
-    fn html(&self) -> String {
-        use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
-        format!(
-            "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Hello {name},</p>\
-             <p><strong>{title}.</strong> The first one:</p><blockquote>{body}</blockquote>\
-             <p><a href=\"{sign_in}\">Answer today's nuggets</a> (the link signs you in once, \
-             for 24 hours).</p><p style=\"color:#666;font-size:small\">\
-             <a href=\"{unsubscribe}\">No more e-mails like this</a></p></body></html>",
-            name = text(self.to_name),
-            title = text(&self.text.title),
-            body = text(&self.text.body),
-            sign_in = attr(self.sign_in),
-            unsubscribe = attr(self.unsubscribe),
-        )
-    }
 }
 
 impl Mailer {
@@ -103,7 +70,7 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    pub fn compose(&self, letter: &Letter<'_>) -> Result<Message, MailError> {
+    pub fn compose(&self, letter: &Letter) -> Result<Message, MailError> {
         let to: Mailbox = format!("{} <{}>", letter.to_name, letter.to_email)
             .parse()
             .or_else(|_| letter.to_email.parse())
@@ -111,7 +78,7 @@ impl Mailer {
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(&letter.text.title)
+            .subject(&letter.subject)
             .message_id(Some(letter.message_id.clone()))
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("List-Unsubscribe"),
@@ -126,12 +93,12 @@ impl Mailer {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(letter.plain()),
+                            .body(letter.plain.clone()),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(letter.html()),
+                            .body(letter.html.clone()),
                     ),
             )
             .map_err(|e| MailError::Permanent(e.to_string()))

@@ -16,6 +16,7 @@
 //! `Message-ID`, both fixed per nudge, let the receiving side fold such a repeat into one.
 
 mod deliver;
+mod letters;
 pub mod mail;
 mod plan;
 pub mod push;

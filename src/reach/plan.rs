@@ -1,4 +1,5 @@
-//! Planning: today's decision for every learner whose reminder time has come.
+//! Planning: today's decision for every learner whose reminder time has come, and on Mondays
+//! each manager's digest.
 //!
 //! A first read per organization takes its active learners and the decisions already made, so
 //! a pass in which every decision is made (most of the day) reads nothing more. Only the
@@ -53,21 +54,58 @@ impl Reach {
         let org_tz: Tz = org.timezone.parse().unwrap_or(Tz::UTC);
         // Every local day that can be "today" somewhere, with a day's margin.
         let since = (at - Duration::days(2)).date_naive();
-        let (recipients, decided) = {
+        let (recipients, managers, decided) = {
             let org_id = org.id.clone();
             self.database
                 .run(move |conn| {
                     Ok::<_, ApiError>((
-                        nudge_store::recipients(conn, &org_id)?,
+                        nudge_store::recipients(conn, &org_id, Role::Learner)?,
+                        nudge_store::recipients(conn, &org_id, Role::Manager)?,
                         nudge_store::decided_since(conn, &org_id, since)?,
                     ))
                 })
                 .await?
         };
+        let digests: Vec<Decision> = managers
+            .into_iter()
+            .filter_map(|m| {
+                let tz = m
+                    .timezone
+                    .as_deref()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(org_tz);
+                let local = at.with_timezone(&tz);
+                let date = local.date_naive();
+                let made = decided
+                    .get(m.id.as_str())
+                    .is_some_and(|d| d.contains(&(Channel::Digest, date)));
+                (!made && m.settings.digest_due(date, local.time())).then(|| Decision {
+                    learner_id: m.id,
+                    channel: Channel::Digest,
+                    local_day: date,
+                    skip: None,
+                    waiting: 0,
+                    opening: String::new(),
+                })
+            })
+            .collect();
         let mut report = PassReport {
             learners: recipients.len(),
             ..Default::default()
         };
+        if !digests.is_empty() {
+            report
+                .decided
+                .insert((Channel::Digest.as_str(), "send"), digests.len());
+            let org_id = org.id.clone();
+            self.database
+                .run(move |conn| {
+                    store::write_tx(conn, |conn| {
+                        nudge_store::record(conn, &org_id, &digests, at)
+                    })
+                })
+                .await?;
+        }
         let due: Vec<Due> = recipients
             .into_iter()
             .filter_map(|r| {

@@ -39,6 +39,7 @@ pub mod recall_weeks;
 pub mod replica;
 pub mod reviews;
 pub mod tokens;
+pub mod webhooks;
 pub mod xapi;
 
 pub use database::Database;
@@ -482,5 +483,7 @@ id_as_text!(
     crate::domain::ids::NuggetId,
     crate::domain::ids::AssignmentId,
     crate::domain::ids::NudgeId,
-    crate::domain::ids::SubscriptionId
+    crate::domain::ids::SubscriptionId,
+    crate::domain::ids::WebhookId,
+    crate::domain::ids::DeliveryId
 );

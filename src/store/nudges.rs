@@ -149,15 +149,20 @@ pub fn organizations(conn: &mut DbConnection) -> StoreResult<Vec<OrgReach>> {
         .collect())
 }
 
-/// An active learner, with their time zone and effective choices.
+/// An active user, with their time zone and effective choices.
 pub struct Recipient {
     pub id: UserId,
     pub timezone: Option<String>,
     pub settings: NotificationSettings,
 }
 
-/// The organization's active learners: one pass over its users.
-pub fn recipients(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<Recipient>> {
+/// The organization's active users of `role` (learners for nudges, managers for digests): one
+/// pass over its users.
+pub fn recipients(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    role: Role,
+) -> StoreResult<Vec<Recipient>> {
     let defaults = org_defaults(conn, org_id)?;
     type Row = (String, Option<String>, Option<(bool, bool, String)>);
     let rows: Vec<Row> = users::table
@@ -168,7 +173,7 @@ pub fn recipients(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<Re
         )
         .filter(users::org_id.eq(org_id))
         .filter(users::active.eq(true))
-        .filter(users::role.eq(Role::Learner.as_str()))
+        .filter(users::role.eq(role.as_str()))
         .select((
             users::id,
             users::timezone,

@@ -430,6 +430,55 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_attempts (org_id, delivery_id, attempt) {
+        org_id -> Text,
+        delivery_id -> Text,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> Integer,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        webhook_id -> Text,
+        event -> Text,
+        event_key -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhooks (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        url -> Text,
+        events -> Text,
+        format -> Text,
+        description -> Text,
+        secret -> Text,
+        status -> Text,
+        failing_since -> Nullable<Timestamp>,
+        cursor_at -> Timestamp,
+        cursor_id -> Text,
+        risk_checked_on -> Nullable<Date>,
+        digest_week -> Nullable<Date>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     xapi_outbox (org_id, statement_id) {
         org_id -> Text,
         statement_id -> Text,
@@ -476,5 +525,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_members,
     teams,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhooks,
     xapi_outbox,
 );

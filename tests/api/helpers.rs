@@ -17,6 +17,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The server's reminder service, for tests that run a pass at a chosen time.
     pub reach: std::sync::Arc<reprise::reach::Reach>,
+    /// The server's webhook service, for tests that run a round at a chosen time.
+    pub webhooks: std::sync::Arc<reprise::webhooks::Webhooks>,
 }
 
 /// A fresh database URL: a new PostgreSQL database on the server named by
@@ -154,6 +156,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
         .expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let reach = app.reach();
+    let webhooks = app.webhooks();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -164,6 +167,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
         clock,
         database_url,
         reach,
+        webhooks,
     }
 }
 

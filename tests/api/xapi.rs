@@ -252,6 +252,7 @@ async fn forwarding_survives_an_lrs_outage_and_delivers_exactly_once() {
 #[actix_web::test]
 async fn stored_secrets_are_sealed_again_under_a_new_key() {
     use reprise::secrets::{reseal_all, SecretBox};
+    use reprise::store::webhooks;
     use reprise::store::xapi::{lrs, lrs_password_context, set_lrs, LrsSettings};
     let app = spawn_app().await;
     let org = app.create_org("Acme", "ada@acme.example").await;
@@ -267,12 +268,38 @@ async fn stored_secrets_are_sealed_again_under_a_new_key() {
         password: old.seal(&context, "pw-1"),
     };
     set_lrs(&mut conn, &org_id, Some(&settings)).unwrap();
+    // A webhook's signing secret, sealed for that webhook.
+    let admin_id: reprise::domain::ids::UserId = expect_json(
+        app.get("/api/v1/me", Some(&org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .into();
+    let hook = reprise::domain::webhooks::WebhookRequest {
+        url: "https://hooks.example.com/x".into(),
+        events: vec![reprise::domain::webhooks::Event::AnswerCreated],
+        format: None,
+        description: None,
+    }
+    .check()
+    .unwrap();
+    let made = webhooks::create(&mut conn, &org_id, &hook, "", &admin_id, app.clock.now()).unwrap();
+    let hook_context = reprise::webhooks::secret_context(&org_id, &made.id);
+    webhooks::replace_secret(
+        &mut conn,
+        &org_id,
+        &made.id,
+        &old.seal(&hook_context, "whsec_a"),
+    )
+    .unwrap();
 
     // The new key alone cannot open it; with the old one listed, rotation seals it again.
     let new_only = SecretBox::new(&new_key, &[]).unwrap();
     assert!(reseal_all(&mut conn, &new_only).is_err());
     let rotating = SecretBox::new(&new_key, &[old_key.to_vec()]).unwrap();
-    assert_eq!(reseal_all(&mut conn, &rotating).unwrap(), 1);
+    assert_eq!(reseal_all(&mut conn, &rotating).unwrap(), 2);
     assert_eq!(
         reseal_all(&mut conn, &rotating).unwrap(),
         0,
@@ -281,4 +308,8 @@ async fn stored_secrets_are_sealed_again_under_a_new_key() {
     let stored = lrs(&mut conn, &org_id).unwrap().unwrap().password;
     assert_eq!(new_only.open(&context, &stored).unwrap(), "pw-1");
     assert!(old.open(&context, &stored).is_err());
+    let stored = webhooks::find(&mut conn, &org_id, &made.id)
+        .unwrap()
+        .sealed_secret;
+    assert_eq!(new_only.open(&hook_context, &stored).unwrap(), "whsec_a");
 }
