@@ -1,5 +1,6 @@
-// The public API, as any client uses it: bearer tokens kept in sessionStorage, one refresh on a
-// 401, problem documents turned into ApiError.
+// The public API, as any client uses it: bearer tokens kept for the session (sessionStorage) or,
+// when the user asked to stay signed in on this device, until they sign out (localStorage); one
+// refresh on a 401, problem documents turned into ApiError.
 
 const TOKENS = 'reprise.tokens';
 const PROFILE = 'reprise.me';
@@ -19,41 +20,57 @@ export class ApiError extends Error {
   }
 }
 
+/** Where the current tokens are kept: this session's storage, else the device's, else none. */
+function keeper() {
+  try {
+    if (sessionStorage.getItem(TOKENS)) return sessionStorage;
+    if (localStorage.getItem(TOKENS)) return localStorage;
+  } catch { /* storage refused */ }
+  return null;
+}
+
 export function tokens() {
   try {
-    return JSON.parse(sessionStorage.getItem(TOKENS));
+    return JSON.parse(keeper()?.getItem(TOKENS) ?? 'null');
   } catch {
     return null;
   }
 }
 
-function saveTokens(pair) {
-  sessionStorage.setItem(TOKENS, JSON.stringify({
+/** Keeps a new pair where the old one was, or where `remember` says for a new session. */
+function saveTokens(pair, remember) {
+  const store = remember === undefined ? (keeper() || sessionStorage) : (remember ? localStorage : sessionStorage);
+  store.setItem(TOKENS, JSON.stringify({
     access_token: pair.access_token,
     refresh_token: pair.refresh_token,
   }));
 }
 
 export function clearTokens() {
-  sessionStorage.removeItem(TOKENS);
-  sessionStorage.removeItem(PROFILE);
+  for (const store of [sessionStorage, localStorage]) {
+    store.removeItem(TOKENS);
+    store.removeItem(PROFILE);
+  }
 }
 
+/** Whether the console runs as the installed app, where staying signed in is the default. */
+export const installed = () => window.matchMedia?.('(display-mode: standalone)').matches === true;
+
 /**
- * The signed-in user (`GET /api/v1/me`); when the server cannot be reached, the last answer of
- * this session, so a console reloaded offline still knows who is signed in. It lives and goes
+ * The signed-in user (`GET /api/v1/me`); when the server cannot be reached, the last answer kept
+ * beside the tokens, so a console opened offline still knows who is signed in. It lives and goes
  * with the tokens.
  */
 export async function me() {
   try {
     const profile = await get('/api/v1/me');
-    sessionStorage.setItem(PROFILE, JSON.stringify(profile));
+    keeper()?.setItem(PROFILE, JSON.stringify(profile));
     return profile;
   } catch (error) {
     if (!error.network) throw error;
     let kept = null;
     try {
-      kept = JSON.parse(sessionStorage.getItem(PROFILE));
+      kept = JSON.parse(keeper()?.getItem(PROFILE) ?? 'null');
     } catch { /* nothing kept */ }
     if (kept && tokens()) return kept;
     throw error;
@@ -145,18 +162,22 @@ export async function json(path, options = {}) {
 export const get = (path) => json(path);
 export const post = (path, body) => json(path, { method: 'POST', body });
 
-/** Logs in; `organization` (a slug) is sent only when given. */
-export async function login(email, password, organization = '') {
+/**
+ * Logs in; `organization` (a slug) is sent only when given. With `remember` the session outlives
+ * the browser tab, so the app opens signed in (and offline) until the user signs out.
+ */
+export async function login(email, password, organization = '', remember = false) {
   const body = organization ? { email, password, organization } : { email, password };
   const pair = await json('/api/v1/auth/login', { method: 'POST', body, auth: false });
-  saveTokens(pair);
+  clearTokens();
+  saveTokens(pair, remember);
 }
 
 /** Signs in with the one-tap link of a reminder e-mail (single use): replaces any session. */
 export async function signInWithLink(token) {
   const pair = await json('/api/v1/auth/link', { method: 'POST', body: { token }, auth: false });
   clearTokens();
-  saveTokens(pair);
+  saveTokens(pair, installed());
 }
 
 export async function logout() {

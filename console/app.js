@@ -82,6 +82,7 @@ function signIn() {
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
   const organization = h('input', { type: 'text', name: 'organization', autocomplete: 'organization', spellcheck: 'false' });
+  const remember = h('input', { type: 'checkbox', name: 'remember', checked: api.installed() });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
   const message = h('div', { class: 'form-message' });
   const form = h('form', { class: 'card narrow', novalidate: true },
@@ -90,6 +91,8 @@ function signIn() {
     field('E-mail', email), field('Password', password),
     field('Organization', organization,
       'Only if your e-mail address has accounts in several organizations: its short name, e.g. demo-sales-co.'),
+    h('label', { class: 'check' }, remember, ' Keep me signed in on this device'),
+    h('p', { class: 'muted' }, 'The app then opens with today’s nuggets even without a connection. Not on a shared computer.'),
     message, submit);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -101,7 +104,7 @@ function signIn() {
     submit.disabled = true;
     mount(message);
     try {
-      await api.login(email.value.trim(), password.value, organization.value.trim());
+      await api.login(email.value.trim(), password.value, organization.value.trim(), remember.checked);
       me = await api.me();
       announce(`Signed in as ${me.user.name}`);
       go(`#/${ROLE_VIEWS[me.user.role]?.[0] || 'seller'}`);

@@ -480,6 +480,43 @@ test('journey 1: a seller answers three nuggets and sees feedback and progress c
   await context.close();
 });
 
+test('kept signed in: the installed app opened again with no connection shows today’s nuggets', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller08@demo.example';
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await page.goto(`${BASE}/`);
+  await controlled(page);
+  await page.getByLabel('E-mail', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Keep me signed in on this device').check();
+  await page.getByLabel('Password', { exact: true }).press('Enter');
+  const nugget = page.getByTestId('nugget');
+  await nugget.waitFor();
+  await page.getByTestId('answers-count').waitFor();
+  const first = await nugget.locator('.prompt').innerText();
+  assertNoConsoleErrors();
+  await page.close();
+
+  // The app closed and opened again (a new page: nothing in its session storage), offline.
+  await context.setOffline(true);
+  const again = await context.newPage();
+  await again.goto(`${BASE}/`);
+  await again.getByRole('heading', { name: 'Today’s nuggets' }).waitFor();
+  assert.equal(await again.getByTestId('nugget').locator('.prompt').innerText(), first);
+  assert.equal(await again.locator('.badge.offline').innerText(), 'Offline');
+
+  // Signing out forgets the device's session: the next start asks to sign in.
+  await context.setOffline(false);
+  await again.getByRole('button', { name: 'Sign out' }).click();
+  await again.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await again.close();
+  const third = await context.newPage();
+  await third.goto(`${BASE}/`);
+  await third.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.equal(await third.getByLabel('Keep me signed in on this device').isChecked(), false,
+    'a browser tab does not keep the session unless asked');
+  await context.close();
+});
+
 test('journey 2: answers given offline are synced once when back online', { timeout: TEST_TIMEOUT }, async () => {
   const email = 'seller02@demo.example';
   const before = await answersCount(email);
