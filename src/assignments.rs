@@ -6,12 +6,15 @@
 //! assignment is a 404 to them, as another organization's would be.
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
 use crate::accounts::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::assignments::{Assignment, Settings, SettingsInput};
+use crate::domain::audit::changed_fields;
 use crate::domain::ids::AssignmentId;
 use crate::error::{ApiError, ApiResult};
+use crate::store::audit::{self, Entry};
 use crate::store::{self, assignments as assignment_store, new_id, DbConnection};
 
 /// A new assignment, its settings checked.
@@ -55,22 +58,40 @@ pub fn create(
         settings: &new.settings,
         created_by: &caller.user_id,
     };
-    let outcome = store::write_tx(conn, |conn| {
-        assignment_store::create(conn, &caller.org_id, row, now)
-    })?;
-    let created = outcome.map_err(|missing| match missing {
-        assignment_store::MissingRef::Pack => ApiError::missing("pack", "no such pack"),
-        assignment_store::MissingRef::Unpublished => {
-            ApiError::Conflict("pack: the pack has no published version yet".into())
-        }
-        assignment_store::MissingRef::Team => ApiError::missing("team_id", "no such team"),
-        assignment_store::MissingRef::Learner(id) => {
-            ApiError::missing("learner_ids", format!("no such user {id}"))
-        }
+    let created = store::write_tx(conn, |conn| {
+        let created =
+            assignment_store::create(conn, &caller.org_id, row, now)?.map_err(|missing| {
+                match missing {
+                    assignment_store::MissingRef::Pack => ApiError::missing("pack", "no such pack"),
+                    assignment_store::MissingRef::Unpublished => {
+                        ApiError::Conflict("pack: the pack has no published version yet".into())
+                    }
+                    assignment_store::MissingRef::Team => {
+                        ApiError::missing("team_id", "no such team")
+                    }
+                    assignment_store::MissingRef::Learner(id) => {
+                        ApiError::missing("learner_ids", format!("no such user {id}"))
+                    }
+                }
+            })?;
+        let entry = Entry::by(caller, "assignment.created", "assignment", &created.id)
+            .after(audited(&created));
+        audit::record(conn, &caller.org_id, &entry, now)?;
+        Ok::<_, ApiError>(created)
     })?;
     tracing::Span::current().record("assignment_id", tracing::field::display(&created.id));
     tracing::info!(learners = new.learner_ids.len(), "pack assigned");
     Ok(created)
+}
+
+/// What the audit log keeps of an assignment: everything but who made it and when.
+fn audited(a: &Assignment) -> serde_json::Value {
+    json!({
+        "pack": a.pack_slug, "team_id": a.team_id, "learner_ids": a.learner_ids,
+        "starts_on": a.starts_on, "ends_on": a.ends_on, "daily_cap": a.daily_cap,
+        "desired_retention": a.desired_retention, "policy": a.policy,
+        "fast_ms": a.fast_ms, "slow_ms": a.slow_ms,
+    })
 }
 
 /// The assignments the caller sees: all of the organization's, or a manager's teams'.
@@ -97,10 +118,18 @@ pub fn update(
     caller: &Caller,
     id: &AssignmentId,
     changes: SettingsInput,
+    now: DateTime<Utc>,
 ) -> ApiResult<Assignment> {
     let updated = store::write_tx(conn, |conn| {
-        let next = in_scope(conn, caller, id)?.settings().apply(changes)?;
-        Ok::<_, ApiError>(assignment_store::update(conn, &caller.org_id, id, &next)?)
+        let current = in_scope(conn, caller, id)?;
+        let next = current.settings().apply(changes)?;
+        let updated = assignment_store::update(conn, &caller.org_id, id, &next)?;
+        let (was, is) = changed_fields(&audited(&current), &audited(&updated));
+        let entry = Entry::by(caller, "assignment.updated", "assignment", id.as_str())
+            .before(was)
+            .after(is);
+        audit::record(conn, &caller.org_id, &entry, now)?;
+        Ok::<_, ApiError>(updated)
     })?;
     tracing::info!("assignment changed");
     Ok(updated)
@@ -114,8 +143,14 @@ pub fn end(
     id: &AssignmentId,
     now: DateTime<Utc>,
 ) -> ApiResult<Assignment> {
-    in_scope(conn, caller, id)?;
-    let ended = assignment_store::end(conn, &caller.org_id, id, now)?;
+    let ended = store::write_tx(conn, |conn| {
+        in_scope(conn, caller, id)?;
+        let ended = assignment_store::end(conn, &caller.org_id, id, now)?;
+        let entry = Entry::by(caller, "assignment.ended", "assignment", id.as_str())
+            .after(json!({"ended_at": ended.ended_at}));
+        audit::record(conn, &caller.org_id, &entry, now)?;
+        Ok::<_, ApiError>(ended)
+    })?;
     tracing::info!("assignment ended");
     Ok(ended)
 }

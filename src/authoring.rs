@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -13,6 +14,7 @@ use crate::domain::content::{self, Format, Pack};
 use crate::domain::ids::OrgId;
 use crate::domain::item_analysis::{self, ItemAnalysis};
 use crate::error::{ApiError, ApiResult};
+use crate::store::audit::{self, Entry};
 use crate::store::{self, analysis as analysis_store, content as content_store, DbConnection};
 
 #[derive(Serialize, ToSchema)]
@@ -77,10 +79,32 @@ pub fn publish(
     now: DateTime<Utc>,
 ) -> ApiResult<PackVersionInfo> {
     let version = store::write_tx(conn, |conn| {
-        content_store::publish(conn, &caller.org_id, slug, &caller.user_id, now)
+        let version = content_store::publish(conn, &caller.org_id, slug, &caller.user_id, now)?;
+        let after = json!({"slug": slug, "version": version.version, "content_hash": version.content_hash, "nuggets": version.nugget_count});
+        let entry = Entry::by(caller, "pack.published", "pack", slug).after(after);
+        audit::record(conn, &caller.org_id, &entry, now)?;
+        Ok::<_, ApiError>(version)
     })?;
     tracing::info!(version = version.version, "pack published");
     Ok(version)
+}
+
+/// Archives a pack: it leaves the catalogue; its versions, assignments and history stay.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %slug))]
+pub fn archive(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    slug: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<PackSummary> {
+    store::write_tx(conn, |conn| {
+        let pack = content_store::archive(conn, &caller.org_id, slug, now)?;
+        let entry = Entry::by(caller, "pack.archived", "pack", slug)
+            .before(json!({"archived": false}))
+            .after(json!({"archived": true}));
+        audit::record(conn, &caller.org_id, &entry, now)?;
+        Ok(pack)
+    })
 }
 
 /// A published version (the newest when `version` is `None`) in `format`, with its media type.

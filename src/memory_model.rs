@@ -3,6 +3,7 @@
 //! millions of answers, minutes) of CPU, holding no connection meanwhile; too few answers is an
 //! outcome that changes nothing, not an error.
 
+use crate::store::audit::{self, Actor, Entry};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -93,10 +94,18 @@ impl OptimizeResult {
         }
     }
 
-    /// Stores the fitted parameters, if any.
-    pub fn store(&self, conn: &mut DbConnection, org_id: &OrgId) -> ApiResult<()> {
+    /// Stores the fitted parameters, if any, and records the change by `actor`.
+    pub fn store(&self, conn: &mut DbConnection, org_id: &OrgId, actor: Actor) -> ApiResult<()> {
         if let (Some(parameters), Some(at)) = (&self.parameters, self.fitted_at) {
-            model::save_parameters(conn, org_id, parameters, at)?;
+            crate::store::write_tx(conn, |conn| {
+                let before = model::parameters(conn, org_id)?.parameters;
+                model::save_parameters(conn, org_id, parameters, at)?;
+                let entry = Entry::by(actor, "model.fitted", "organization", org_id.as_str())
+                    .before(serde_json::json!({"parameters": before}))
+                    .after(serde_json::json!({"parameters": parameters}));
+                audit::record(conn, org_id, &entry, at)?;
+                Ok::<_, ApiError>(())
+            })?;
         }
         Ok(())
     }
@@ -120,6 +129,7 @@ pub async fn optimize(
     database: &Database,
     clock: &Clock,
     org_id: &OrgId,
+    actor: Actor,
 ) -> ApiResult<OptimizeResult> {
     let org = org_id.clone();
     let histories = database
@@ -130,7 +140,7 @@ pub async fn optimize(
     let org = org_id.clone();
     let result = database
         .run(move |conn| {
-            result.store(conn, &org)?;
+            result.store(conn, &org, actor)?;
             Ok::<_, ApiError>(result)
         })
         .await?;
@@ -151,6 +161,6 @@ pub fn optimize_org(
 ) -> ApiResult<OptimizeResult> {
     let histories = model::review_histories(conn, org_id)?;
     let result = OptimizeResult::from_fit(fit_parameters(&histories), now)?;
-    result.store(conn, org_id)?;
+    result.store(conn, org_id, Actor::System)?;
     Ok(result)
 }

@@ -184,6 +184,7 @@ fn admit(claims: Claims, access: Option<UserAccess>) -> ApiResult<Caller> {
             user_id: claims.sub.into(),
             org_id: claims.org.into(),
             role: access.role,
+            request_id: None,
         }),
         _ => Err(ApiError::Unauthorized(
             "the access token is no longer valid: the account changed; log in again".into(),

@@ -2,13 +2,15 @@
 //! the input that names nothing is reported on its field, never as the team of the path.
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
 use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::Team;
 use crate::domain::ids::{TeamId, UserId};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{accounts as account_store, new_id, DbConnection, StoreError};
+use crate::store::audit::{self, Entry};
+use crate::store::{self, accounts as account_store, new_id, DbConnection, StoreError};
 
 /// The teams the caller may read: the organization's, or a manager's own and those below them.
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
@@ -29,11 +31,18 @@ pub fn create(
     parent_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> ApiResult<Team> {
-    let team = account_store::create_team(conn, &caller.org_id, &new_id(), name, parent_id, now)
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::missing("parent_id", "no such team"),
-            other => other.into(),
-        })?;
+    let team = store::write_tx(conn, |conn| {
+        let team =
+            account_store::create_team(conn, &caller.org_id, &new_id(), name, parent_id, now)
+                .map_err(|e| match e {
+                    StoreError::NotFound => ApiError::missing("parent_id", "no such team"),
+                    other => other.into(),
+                })?;
+        let after = json!({"name": team.name, "parent_id": team.parent_id});
+        let entry = Entry::by(caller, "team.created", "team", team.id.as_str()).after(after);
+        audit::record(conn, &caller.org_id, &entry, now)?;
+        Ok::<_, ApiError>(team)
+    })?;
     tracing::Span::current().record("team_id", tracing::field::display(&team.id));
     tracing::info!("team created");
     Ok(team)
@@ -47,14 +56,41 @@ pub fn add_members(
     caller: &Caller,
     team_id: &TeamId,
     user_ids: &[UserId],
+    now: DateTime<Utc>,
 ) -> ApiResult<()> {
     account_store::get_team(conn, &caller.org_id, team_id)?;
-    account_store::add_team_members(conn, &caller.org_id, team_id, user_ids).map_err(
-        |e| match e {
-            StoreError::NotFound => ApiError::field("user_ids", "names a user that does not exist"),
-            other => other.into(),
-        },
-    )?;
+    store::write_tx(conn, |conn| {
+        account_store::add_team_members(conn, &caller.org_id, team_id, user_ids).map_err(|e| {
+            match e {
+                StoreError::NotFound => {
+                    ApiError::field("user_ids", "names a user that does not exist")
+                }
+                other => other.into(),
+            }
+        })?;
+        let entry = Entry::by(caller, "team.members_added", "team", team_id.as_str())
+            .after(json!({"user_ids": user_ids}));
+        audit::record(conn, &caller.org_id, &entry, now)?;
+        Ok::<_, ApiError>(())
+    })?;
     tracing::info!("team members added");
     Ok(())
+}
+
+/// Takes a user out of a team.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, team_id = %team_id, subject_id = %user_id))]
+pub fn remove_member(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    team_id: &TeamId,
+    user_id: &UserId,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    store::write_tx(conn, |conn| {
+        account_store::remove_team_member(conn, &caller.org_id, team_id, user_id)?;
+        let entry = Entry::by(caller, "team.member_removed", "team", team_id.as_str())
+            .before(json!({"user_ids": [user_id]}));
+        audit::record(conn, &caller.org_id, &entry, now)?;
+        Ok::<_, ApiError>(())
+    })
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::access::AccessCache;
@@ -11,9 +12,11 @@ use super::passwords::Passwords;
 use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
+use crate::domain::audit::changed_fields;
 use crate::domain::ids::{TeamId, UserId};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{accounts as account_store, new_id, Database, DbConnection, StoreError};
+use crate::store::audit::{self, Entry};
+use crate::store::{self, accounts as account_store, new_id, Database, DbConnection, StoreError};
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
@@ -87,6 +90,7 @@ pub async fn create(
 ) -> ApiResult<User> {
     let hash = passwords.hash(new.password).await?;
     let org_id = caller.org_id.clone();
+    let actor = caller.clone();
     let user = database
         .run(move |conn| {
             let row = account_store::NewUser {
@@ -97,14 +101,23 @@ pub async fn create(
                 role: new.role,
                 timezone: new.timezone,
             };
-            account_store::create_user(conn, &org_id, row, &new.team_ids, now).map_err(
-                |e| match e {
-                    StoreError::NotFound => {
-                        ApiError::missing("team_ids", "names a team that does not exist")
-                    }
-                    other => other.into(),
-                },
-            )
+            store::write_tx(conn, |conn| {
+                let user = account_store::create_user(conn, &org_id, row, &new.team_ids, now)
+                    .map_err(|e| match e {
+                        StoreError::NotFound => {
+                            ApiError::missing("team_ids", "names a team that does not exist")
+                        }
+                        other => other.into(),
+                    })?;
+                let after = json!({"role": user.role, "active": true, "team_ids": new.team_ids});
+                audit::record(
+                    conn,
+                    &org_id,
+                    &Entry::by(&actor, "user.created", "user", user.id.as_str()).after(after),
+                    now,
+                )?;
+                Ok::<_, ApiError>(user)
+            })
         })
         .await?;
     tracing::Span::current().record("subject_id", tracing::field::display(&user.id));
@@ -161,32 +174,58 @@ pub async fn update(
         active: changes.active,
         password_hash,
     };
-    let changed = apply(database, access, caller, id, row, now).await?;
+    let changed = apply(database, access, caller, id, row, "user.updated", now).await?;
     tracing::info!(ended_logins = changed.ended_logins, "user changed");
     Ok(changed.user)
 }
 
-/// Applies changes to a user, and drops their cached access when the change ended their logins.
+/// Applies changes to a user and records them as `action` in the audit log, in one transaction;
+/// drops their cached access when the change ended their logins.
 async fn apply(
     database: &Database,
     access: &AccessCache,
     caller: &Caller,
     id: UserId,
     changes: account_store::UserChanges,
+    action: &'static str,
     now: DateTime<Utc>,
 ) -> ApiResult<account_store::ChangedUser> {
     let org_id = caller.org_id.clone();
+    let actor = caller.clone();
     let changed = database
         .run(move |conn| {
-            Ok::<_, ApiError>(account_store::update_user(
-                conn, &org_id, &id, changes, now,
-            )?)
+            store::write_tx(conn, |conn| {
+                let name_changed = changes.name.is_some();
+                let password_changed = changes.password_hash.is_some();
+                let before = account_store::get_user(conn, &org_id, &id)?;
+                let changed = account_store::update_user(conn, &org_id, &id, changes, now)?;
+                let (mut was, mut is) =
+                    changed_fields(&account_fields(&before), &account_fields(&changed.user));
+                if name_changed && before.name != changed.user.name {
+                    was["name"] = json!("(personal)");
+                    is["name"] = json!("(changed)");
+                }
+                if password_changed {
+                    is["password"] = json!("(changed)");
+                }
+                let entry = Entry::by(&actor, action, "user", id.as_str())
+                    .before(was)
+                    .after(is);
+                audit::record(conn, &org_id, &entry, now)?;
+                Ok::<_, ApiError>(changed)
+            })
         })
         .await?;
     if changed.ended_logins {
         access.forget(&caller.org_id, &changed.user.id);
     }
     Ok(changed)
+}
+
+/// What the audit log keeps of an account: no name or e-mail address, which erasure must be able
+/// to remove.
+fn account_fields(u: &User) -> serde_json::Value {
+    json!({"role": u.role, "active": u.active, "timezone": u.timezone, "daily_max": u.daily_max})
 }
 
 /// Deactivates a user and ends their logins; their answers and history stay.
@@ -207,7 +246,16 @@ pub async fn deactivate(
         active: Some(false),
         ..Default::default()
     };
-    let changed = apply(database, access, caller, id, changes, now).await?;
+    let changed = apply(
+        database,
+        access,
+        caller,
+        id,
+        changes,
+        "user.deactivated",
+        now,
+    )
+    .await?;
     tracing::info!("user deactivated");
     Ok(changed.user)
 }
@@ -221,6 +269,7 @@ mod tests {
             user_id: "ada".into(),
             org_id: "acme".into(),
             role: Role::Admin,
+            request_id: None,
         }
     }
 

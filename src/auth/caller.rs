@@ -11,6 +11,9 @@ pub struct Caller {
     pub user_id: UserId,
     pub org_id: OrgId,
     pub role: Role,
+    /// The HTTP request it acts in (`X-Request-Id`), for the audit log; none for work the
+    /// service does on its own.
+    pub request_id: Option<String>,
 }
 
 impl Caller {

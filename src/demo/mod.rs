@@ -201,6 +201,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
                 user_id: learner.id.clone(),
                 org_id: org.id.clone(),
                 role: Role::Learner,
+                request_id: None,
             };
             // Between 08:00 and 18:00 of a past day in the organization's zone, so today's
             // queue is whole whatever the hour the demo starts.

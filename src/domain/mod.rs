@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod assignments;
+pub mod audit;
 pub mod calendar;
 pub mod catalog;
 pub mod content;

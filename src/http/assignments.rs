@@ -178,8 +178,9 @@ pub async fn update_assignment(
     body: Json<UpdateAssignmentRequest>,
 ) -> ApiResult<web::Json<Assignment>> {
     let (id, changes) = (id.into_inner(), SettingsInput::from(body.0));
+    let now = state.clock.now();
     let updated = state
-        .db(move |conn| assignments::update(conn, &caller, &id, changes))
+        .db(move |conn| assignments::update(conn, &caller, &id, changes, now))
         .await?;
     Ok(web::Json(updated))
 }

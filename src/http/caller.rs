@@ -64,6 +64,14 @@ fn bearer(req: &HttpRequest) -> ApiResult<&str> {
     Ok(token)
 }
 
+/// The request's id, as `X-Request-Id` reports it.
+fn request_id(req: &HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string())
+}
+
 /// Verifies the bearer token, then asks the accounts service for the caller it stands for now.
 fn authenticate(req: &HttpRequest) -> Authentication {
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
@@ -95,7 +103,11 @@ impl FromRequest for Caller {
     type Future = Extracted<Caller>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        authenticate(req).then(Ok)
+        let request_id = request_id(req);
+        authenticate(req).then(move |mut caller| {
+            caller.request_id = request_id;
+            Ok(caller)
+        })
     }
 }
 
@@ -173,10 +185,11 @@ impl<S: Admission + 'static> FromRequest for Authorized<S> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        authenticate(&req).then(move |caller| {
+        authenticate(&req).then(move |mut caller| {
             if !S::admits(&caller, &req) {
                 return Err(ApiError::forbidden());
             }
+            caller.request_id = request_id(&req);
             Ok(Authorized(caller, PhantomData))
         })
     }

@@ -213,7 +213,7 @@ pub async fn archive_pack(
 ) -> ApiResult<web::Json<PackSummary>> {
     let (slug, now) = (slug.into_inner(), state.clock.now());
     let pack = state
-        .db(move |conn| Ok(content_store::archive(conn, &caller.org_id, &slug, now)?))
+        .db(move |conn| authoring::archive(conn, &caller, &slug, now))
         .await?;
     Ok(web::Json(pack))
 }

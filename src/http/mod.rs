@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod answer_limits;
 pub mod assignments;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod caller;
@@ -98,6 +99,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::list_webhooks)
         .service(webhooks::delete_webhook)
         .service(webhooks::list_deliveries)
+        .service(audit::audit_log)
         .service(analytics::proficiency::proficiency)
         .service(analytics::proficiency::heatmap)
         .service(analytics::proficiency::knowledge_gain)
@@ -139,6 +141,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "reviews", description = "The answer log, exported for analysis"),
         (name = "model", description = "The organization's FSRS memory model, fitted on its answers"),
         (name = "xapi", description = "Answers as xAPI statements, forwarded to an LRS"),
+        (name = "audit", description = "Who changed what in the organization, append-only"),
         (name = "webhooks", description = "The organization's events POSTed to its other systems, signed (Standard Webhooks) or as chat messages"),
         (name = "health", description = "Probes"),
     )

@@ -8,6 +8,7 @@ use super::body::Json;
 use super::caller::{Admins, Authorized, Caller};
 use super::fields::{OrgName, TimeZone, Weekday};
 use super::state::AppState;
+use crate::accounts::organization;
 use crate::domain::accounts::{self, Organization};
 use crate::domain::nudges::NotificationChoice;
 use crate::domain::validation::{self, Errors, FieldError};
@@ -112,8 +113,9 @@ pub async fn update_org(
     body: Json<UpdateOrgRequest>,
 ) -> ApiResult<web::Json<Organization>> {
     let changes = body.0.parse()?;
+    let now = state.clock.now();
     let org = state
-        .db(move |conn| Ok(account_store::update_org(conn, &caller.org_id, changes)?))
+        .db(move |conn| organization::update(conn, &caller, changes, now))
         .await?;
     Ok(web::Json(org))
 }

@@ -184,7 +184,13 @@ pub async fn optimize_fsrs(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
 ) -> ApiResult<web::Json<OptimizeResult>> {
-    let result = memory_model::optimize(&state.database, &state.clock, &caller.org_id).await?;
+    let result = memory_model::optimize(
+        &state.database,
+        &state.clock,
+        &caller.org_id,
+        (&*caller).into(),
+    )
+    .await?;
     Ok(web::Json(result))
 }
 

@@ -374,11 +374,12 @@ pub async fn add_members(
     body: Json<MembersRequest>,
 ) -> ApiResult<HttpResponse> {
     let (team, users) = (id.into_inner(), body.0.user_ids);
+    let now = state.clock.now();
     if users.is_empty() || users.len() > 1000 {
         return Err(ApiError::field("user_ids", "must list 1 to 1000 user ids"));
     }
     state
-        .db(move |conn| teams::add_members(conn, &caller, &team, &users))
+        .db(move |conn| teams::add_members(conn, &caller, &team, &users, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -398,15 +399,9 @@ pub async fn remove_member(
     path: web::Path<(TeamId, UserId)>,
 ) -> ApiResult<HttpResponse> {
     let (team, user) = path.into_inner();
+    let now = state.clock.now();
     state
-        .db(move |conn| {
-            Ok(account_store::remove_team_member(
-                conn,
-                &caller.org_id,
-                &team,
-                &user,
-            )?)
-        })
+        .db(move |conn| teams::remove_member(conn, &caller, &team, &user, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -82,10 +82,7 @@ pub async fn create_webhook(
         .check_destination(&hook.url)
         .await
         .map_err(|e| ApiError::field("url", format!("cannot be delivered to: {e}")))?;
-    let (webhook, secret) = state
-        .webhooks
-        .create(caller.org_id.clone(), caller.user_id.clone(), hook)
-        .await?;
+    let (webhook, secret) = state.webhooks.create(&caller, hook).await?;
     tracing::info!(webhook_id = %webhook.id, "webhook created");
     Ok(HttpResponse::Created().json(CreatedWebhook {
         webhook: webhook.into(),
@@ -126,10 +123,7 @@ pub async fn delete_webhook(
     caller: Authorized<Admins>,
     id: web::Path<WebhookId>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    state
-        .db(move |conn| Ok(store::delete(conn, &caller.org_id, &id)?))
-        .await?;
+    state.webhooks.delete(&caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

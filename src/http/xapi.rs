@@ -11,6 +11,7 @@ use super::caller::{Admins, Analysts, Authorized};
 use super::query::Query;
 use super::read_replica::ReadSource;
 use super::state::AppState;
+use crate::accounts::organization;
 use crate::domain::calendar;
 use crate::domain::validation::{Errors, FieldError};
 use crate::domain::xapi::Statement;
@@ -243,12 +244,13 @@ pub async fn put_lrs(
         .await
         .map_err(|e| ApiError::field("endpoint", e.to_string()))?;
     let status = LrsStatus::of(Some(&settings));
+    let now = state.clock.now();
     settings.password = state.secrets.seal(
         &xapi::lrs_password_context(&caller.org_id),
         &settings.password,
     );
     state
-        .db(move |conn| Ok(xapi::set_lrs(conn, &caller.org_id, Some(&settings))?))
+        .db(move |conn| organization::set_lrs(conn, &caller, Some(&settings), now))
         .await?;
     tracing::info!("statements forwarded to an LRS");
     Ok(web::Json(status))
@@ -288,8 +290,9 @@ pub async fn delete_lrs(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
 ) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
     state
-        .db(move |conn| Ok(xapi::set_lrs(conn, &caller.org_id, None)?))
+        .db(move |conn| organization::set_lrs(conn, &caller, None, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -288,6 +288,7 @@ impl Reach {
             user_id: nudge.learner_id.clone(),
             org_id: org_id.clone(),
             role: Role::Manager,
+            request_id: None,
         };
         let read = self
             .database

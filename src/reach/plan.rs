@@ -185,6 +185,7 @@ fn decide(
                 user_id: due.learner.clone(),
                 org_id: org_id.clone(),
                 role: Role::Learner,
+                request_id: None,
             };
             let (_, queue) = learner_queue::build(conn, enrolments, &caller, at)?;
             day.waiting = queue.nuggets.len();

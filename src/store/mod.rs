@@ -24,6 +24,7 @@ pub mod activity;
 pub mod analysis;
 pub mod analytics;
 pub mod assignments;
+pub mod audit;
 pub mod bulk;
 pub mod content;
 pub mod database;
@@ -312,11 +313,24 @@ pub fn is_ready(conn: &mut DbConnection) -> bool {
     matches!(pending, Ok(false))
 }
 
-/// Opens a transaction with the statement each engine needs.
+/// Opens a transaction with the statement each engine needs; inside one already open, a
+/// savepoint, so that a service can wrap store functions that open their own (a change and its
+/// audit record commit together).
 fn begin_with(conn: &mut DbConnection, sqlite: &str, postgres: &str) -> diesel::QueryResult<()> {
+    fn open<C>(c: &mut C, sql: &str) -> diesel::QueryResult<()>
+    where
+        C: diesel::Connection<TransactionManager = AnsiTransactionManager>,
+    {
+        let depth =
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
+        match depth {
+            Some(_) => AnsiTransactionManager::begin_transaction(c),
+            None => AnsiTransactionManager::begin_transaction_sql(c, sql),
+        }
+    }
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite),
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, postgres),
+        DbConnection::Sqlite(c) => open(c, sqlite),
+        DbConnection::Pg(c) => open(c, postgres),
     }
 }
 

@@ -28,6 +28,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_events (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     choice_counts (org_id, nugget_id, team_id, option_id, shard) {
         org_id -> Text,
         nugget_id -> Text,
@@ -498,6 +514,7 @@ diesel::joinable!(users -> organizations (org_id));
 diesel::allow_tables_to_appear_in_same_query!(
     assignment_learners,
     assignments,
+    audit_events,
     choice_counts,
     deliveries,
     idempotency_keys,

@@ -280,6 +280,7 @@ fn scheduled_events(
         user_id: listeners[0].created_by.clone(),
         org_id: org.clone(),
         role: Role::Admin,
+        request_id: None,
     };
     let mut deliveries = Vec::new();
     let mut progress: HashMap<String, Progress> = HashMap::new();

@@ -24,12 +24,16 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 
+use serde_json::json;
+
+use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::domain::ids::{OrgId, UserId, WebhookId};
+use crate::domain::ids::{OrgId, WebhookId};
 use crate::domain::webhooks::NewWebhook;
 use crate::error::ApiResult;
 use crate::outbound::Outbound;
 use crate::secrets::SecretBox;
+use crate::store::audit::{self, Entry};
 use crate::store::webhooks::{self as store, Webhook};
 use crate::store::Database;
 
@@ -95,12 +99,12 @@ impl Webhooks {
     }
 
     /// Keeps a webhook and returns it with its signing secret, which is shown this once.
-    pub async fn create(
-        &self,
-        org_id: OrgId,
-        created_by: UserId,
-        hook: NewWebhook,
-    ) -> ApiResult<(Webhook, String)> {
+    pub async fn create(&self, caller: &Caller, hook: NewWebhook) -> ApiResult<(Webhook, String)> {
+        let (org_id, created_by, actor) = (
+            caller.org_id.clone(),
+            caller.user_id.clone(),
+            caller.clone(),
+        );
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
         let secret = format!(
@@ -119,6 +123,11 @@ impl Webhooks {
                     let made = store::create(conn, &org_id, &hook, "", &created_by, now)?;
                     let sealed = secrets.seal(&secret_context(&org_id, &made.id), &plain);
                     store::replace_secret(conn, &org_id, &made.id, &sealed)?;
+                    let after =
+                        json!({"url": made.url, "events": made.events, "format": made.format});
+                    let entry = Entry::by(&actor, "webhook.created", "webhook", made.id.as_str())
+                        .after(after);
+                    audit::record(conn, &org_id, &entry, now)?;
                     Ok::<_, crate::error::ApiError>(Webhook {
                         sealed_secret: sealed,
                         ..made
@@ -127,6 +136,27 @@ impl Webhooks {
             })
             .await?;
         Ok((webhook, secret))
+    }
+
+    /// Deletes a webhook with its deliveries, recording who did.
+    pub async fn delete(&self, caller: &Caller, id: WebhookId) -> ApiResult<()> {
+        let now = self.clock.now();
+        let actor = caller.clone();
+        self.database
+            .run(move |conn| {
+                crate::store::write_tx(conn, |conn| {
+                    let org = &actor.org_id;
+                    let gone = store::find(conn, org, &id)?;
+                    store::delete(conn, org, &id)?;
+                    let before =
+                        json!({"url": gone.url, "events": gone.events, "format": gone.format});
+                    let entry =
+                        Entry::by(&actor, "webhook.deleted", "webhook", id.as_str()).before(before);
+                    audit::record(conn, org, &entry, now)?;
+                    Ok::<_, crate::error::ApiError>(())
+                })
+            })
+            .await
     }
 
     /// Runs a round every `interval` for as long as the server runs, and once a day forgets
