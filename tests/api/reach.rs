@@ -647,3 +647,92 @@ fn remind_env(app: &TestApp) -> Vec<(&'static str, String)> {
         ("REPRISE_LOG", "warn".into()),
     ]
 }
+
+/// The engagement view counts the week's sent reminders per channel, and of the learners
+/// reminded, the share who answered within two hours of a reminder.
+#[actix_web::test]
+async fn engagement_counts_reminders_and_the_answers_that_followed_them() {
+    let (service, origin) = start_push_service().await;
+    let app = spawn_with(loopback_allowed).await;
+    let l = app.setup_learning(3).await;
+    app.team_tokens(&l, 1).await;
+    app.create_user(&l.org, "ana@acme.example", "analyst").await;
+    // Sam takes reminders on both channels, the other seller by e-mail (the default).
+    choose(&app, &l.learner, true, true).await;
+    let res = app
+        .post_json(
+            "/api/v1/me/push-subscriptions",
+            Some(&l.learner),
+            &Browser::new().subscription(&format!("{origin}/push/sam")),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.clock.set(morning());
+    let report = app.reach.pass(morning()).await.unwrap();
+    assert_eq!(
+        (report.sent.get("push"), report.sent.get("email")),
+        (Some(&1), Some(&2)),
+        "{report}"
+    );
+    assert_eq!(service.received.lock().unwrap().len(), 1);
+
+    // Sam answers an hour after the reminders, the other seller three hours after.
+    for (email, after) in [("sam@acme.example", 1), ("seller0@acme.example", 3)] {
+        app.clock.set(morning() + chrono::Duration::hours(after));
+        let token = app.token(email).await;
+        let q = app.queue(&token).await;
+        let nugget = q["nuggets"][0]["nugget_id"].as_str().unwrap().to_string();
+        expect_json(
+            app.answer(&token, &nugget, &["a"]).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let analyst = app.token("ana@acme.example").await;
+    let e = expect_json(
+        app.get("/api/v1/analytics/engagement?weeks=2", Some(&analyst))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let row = |team: &str, week: &str| {
+        e["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["team"] == team && r["week"] == week)
+            .unwrap_or_else(|| panic!("no row {team} {week}"))
+            .clone()
+    };
+    for team in ["North", "All in scope"] {
+        let w10 = row(team, "2026-W10");
+        assert_eq!(w10["nudges_sent"], json!({"push": 1, "email": 2}), "{team}");
+        assert_eq!(w10["answered_within_2h"], json!(0.5), "{team}");
+        assert_eq!(w10["answers"], 2, "{team}");
+    }
+    let w09 = row("All in scope", "2026-W09");
+    assert_eq!(w09["nudges_sent"], json!({"push": 0, "email": 0}));
+    assert_eq!(
+        w09["answered_within_2h"],
+        Value::Null,
+        "nobody was reminded"
+    );
+
+    let res = app
+        .get(
+            "/api/v1/analytics/engagement?weeks=1&format=csv",
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let all = lines
+        .find(|l| l.contains("All in scope"))
+        .expect("a row for everyone");
+    let cells: Vec<&str> = all.split(',').collect();
+    let cell = |name: &str| cells[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!((cell("nudges_push"), cell("nudges_email")), ("1", "2"));
+    assert_eq!(cell("answered_within_2h").parse::<f64>().unwrap(), 0.5);
+}
