@@ -64,9 +64,10 @@ struct Cli {
     /// with --reminders].
     #[arg(long)]
     learners: Option<usize>,
-    /// Nuggets of the analytics organization (--analytics).
-    #[arg(long, default_value_t = 200)]
-    nuggets: usize,
+    /// Nuggets of the organization at scale (--analytics, --reminders) [default: 200; 10 with
+    /// --reminders].
+    #[arg(long)]
+    nuggets: Option<usize>,
     /// Days of simulated answers of the organization at scale (--analytics, --reminders)
     /// [default: 60; 2 with --reminders]. 180 days at 10,000 learners is about 25 M answers and
     /// a 25 GB SQLite file.
@@ -99,16 +100,17 @@ fn main() -> anyhow::Result<ExitCode> {
     let ok = if cli.reminders {
         let opts = reminders::Options {
             learners: cli.learners.unwrap_or(100_000),
+            nuggets: cli.nuggets.unwrap_or(10),
             days: cli.days.unwrap_or(2),
         };
-        if opts.learners == 0 || opts.days == 0 {
-            anyhow::bail!("--learners and --days must be at least 1");
+        if opts.learners == 0 || opts.nuggets == 0 || opts.days == 0 {
+            anyhow::bail!("--learners, --nuggets and --days must be at least 1");
         }
         reminders::run(&opts)?
     } else if cli.analytics {
         let opts = analytics::Options {
             learners: cli.learners.unwrap_or(10_000),
-            nuggets: cli.nuggets,
+            nuggets: cli.nuggets.unwrap_or(200),
             days: cli.days.unwrap_or(60),
             repeat: cli.repeat,
             postgres_only: cli.postgres_only,

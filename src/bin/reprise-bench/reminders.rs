@@ -39,15 +39,16 @@ use reprise::store::{self, Backend, Database, SqliteSync};
 
 pub struct Options {
     pub learners: usize,
+    /// Nuggets of the organization's packs. Ten by default: every nugget is introduced in the
+    /// history's first day, so today's queues hold the reviews that fell due, and 100,000
+    /// learners' history stays near 2 GB per engine.
+    pub nuggets: usize,
     /// Days of simulated answers before today.
     pub days: u32,
 }
 
 /// One learner in this many has a device: push is opt-in, e-mail the default.
 const PUSH_EVERY: usize = 10;
-/// Nuggets of the organization: one pack, every nugget introduced in the history's first days,
-/// so today's queues hold the reviews that fell due.
-const NUGGETS: usize = 20;
 /// Baseline reads; the median is kept.
 const BASELINE_RUNS: usize = 3;
 /// Connections of the pass's pool: the size `reprise remind` gets by default.
@@ -84,9 +85,10 @@ pub struct PassResult {
 /// false when a message failed or went missing.
 pub fn run(opts: &Options) -> anyhow::Result<bool> {
     println!(
-        "reprise bench --reminders: {} learners, one in {PUSH_EVERY} with a device, {} days of \
-         answers, {} cores",
+        "reprise bench --reminders: {} learners, one in {PUSH_EVERY} with a device, {} nuggets, \
+         {} days of answers, {} cores",
         opts.learners,
+        opts.nuggets,
         opts.days,
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     );
@@ -169,7 +171,7 @@ fn engine(
         store::migrate(conn)?;
         let plan = scale::Plan {
             learners: opts.learners,
-            nuggets: NUGGETS,
+            nuggets: opts.nuggets,
             days: opts.days,
             org_slug: "bench-reminders".into(),
             seed: 2024,
@@ -263,7 +265,7 @@ fn engine(
     };
     println!(
         "{engine}: one pass over {} learners in {pass_s:.1} s: {learners_per_s:.0} learners/s \
-         ({:.1} % of the baseline); sent {} push, {} e-mail",
+         ({:.2} % of the baseline); sent {} push, {} e-mail",
         result.learners,
         result.ratio_to_baseline * 100.0,
         result.sent_push,
