@@ -318,6 +318,9 @@ async fn push_service(listener: tokio::net::TcpListener, received: Arc<AtomicU64
     }
 }
 
+/// The push service's answer to every message.
+const ACCEPTED: &[u8] = b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n";
+
 /// Reads requests (a head, then `Content-Length` bytes of body) and answers each with 201 until
 /// the client closes the connection.
 async fn accept_messages(
@@ -345,10 +348,7 @@ async fn accept_messages(
         let mut body = vec![0; length];
         stream.read_exact(&mut body).await?;
         received.fetch_add(1, Ordering::SeqCst);
-        stream
-            .get_mut()
-            .write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
-            .await?;
+        stream.get_mut().write_all(ACCEPTED).await?;
     }
 }
 
@@ -392,4 +392,29 @@ fn write_json(results: &[PassResult]) -> anyhow::Result<std::path::PathBuf> {
     }
     std::fs::write(&path, serde_json::to_string_pretty(&map)? + "\n")?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_push_service_accepts_each_message_on_a_kept_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(AtomicU64::new(0));
+        tokio::spawn(push_service(listener, received.clone()));
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        for body in ["first", "the second message"] {
+            let request = format!(
+                "POST /push/1 HTTP/1.1\r\nhost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = vec![0; ACCEPTED.len()];
+            stream.read_exact(&mut answer).await.unwrap();
+            assert_eq!(answer, ACCEPTED);
+        }
+        assert_eq!(received.load(Ordering::SeqCst), 2);
+    }
 }
