@@ -79,6 +79,9 @@ pub struct Settings {
     pub vapid_subject: String,
     /// Where e-mail goes (`REPRISE_SMTP_URL`); unset: `.eml` files in `mail_dir`.
     pub smtp_url: Option<String>,
+    /// Certificates trusted for the SMTP server beside the system's roots
+    /// (`REPRISE_SMTP_CA_FILE`, a PEM file), for a server signed by a private authority.
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender of e-mail (`REPRISE_MAIL_FROM`).
     pub mail_from: String,
     /// Where e-mail is written when there is no SMTP server: `mail/` beside the SQLite database.
@@ -281,6 +284,7 @@ impl Settings {
             vapid_subject: var("REPRISE_VAPID_SUBJECT")
                 .unwrap_or_else(|| format!("mailto:reminders@{public_host}")),
             smtp_url: var("REPRISE_SMTP_URL"),
+            smtp_ca_file: var("REPRISE_SMTP_CA_FILE").map(PathBuf::from),
             mail_from: var("REPRISE_MAIL_FROM")
                 .unwrap_or_else(|| format!("Reprise <reminders@{public_host}>")),
             mail_dir: mail_dir_for(&database_url),
@@ -341,6 +345,7 @@ impl Settings {
             vapid_private_key: crate::reach::push::Vapid::generate_private_key(),
             vapid_subject: "mailto:reminders@reprise.test".into(),
             smtp_url: None,
+            smtp_ca_file: None,
             mail_from: "Reprise <reminders@reprise.test>".into(),
             mail_dir: std::env::temp_dir()
                 .join("reprise-test-mail")

@@ -184,6 +184,7 @@ pub fn build_reach(
         .map_err(|e| anyhow::anyhow!("REPRISE_VAPID_PRIVATE_KEY: {e}"))?;
     let mailer = Mailer::new(
         settings.smtp_url.as_deref(),
+        settings.smtp_ca_file.as_deref(),
         settings.mail_dir.clone(),
         &settings.mail_from,
     )

@@ -1,8 +1,11 @@
 //! Engagement per team and ISO week (UTC): learners invited, started, active in the last 7 and
-//! 30 days, answers, correct rate, median response time and on-time rate.
+//! 30 days, answers, correct rate, median response time and on-time rate, and the reminders
+//! sent and how often an answer followed them.
 //!
 //! Counts of answers come from the weekly roll-up written with each answer (`learner_weeks`):
-//! at most learners × weeks rows, whatever the number of answers.
+//! at most learners × weeks rows, whatever the number of answers. Reminders come from the nudge
+//! outbox, one row per nudge sent in the view's weeks, each with whether its learner answered
+//! within the response window (one statement; the answers themselves are never read).
 
 use std::collections::HashMap;
 
@@ -13,11 +16,14 @@ use utoipa::ToSchema;
 use super::scope::{scope, Narrowing, Scope};
 use super::weekly::{groups, learners_in_scope, tallies, weeks, WeeklyGroup};
 use crate::auth::Caller;
+use crate::domain::analytics::week_start;
 use crate::domain::analytics::{iso_week_label, share};
 use crate::domain::ids::OrgId;
+use crate::domain::nudges::{LearnerNudges, NudgeWeek, RESPONSE_WINDOW};
 use crate::error::ApiResult;
 use crate::store::activity::{self, WeekDetail};
 use crate::store::analytics::reach;
+use crate::store::nudges::{self as nudge_store, SentNudge};
 use crate::store::reader::Reader;
 use crate::store::DbConnection;
 
@@ -49,6 +55,18 @@ pub struct EngagementWeek {
     /// Share of the week's answers given by the day after they fell due (first answers count
     /// as on time).
     pub on_time_rate: Option<f64>,
+    /// Reminders sent during the week, per channel.
+    pub nudges_sent: NudgesSent,
+    /// Share of the learners sent a reminder during the week who answered within 2 hours after
+    /// one of those reminders; null when nobody was sent one.
+    pub answered_within_2h: Option<f64>,
+}
+
+/// Reminders sent, per channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NudgesSent {
+    pub push: u64,
+    pub email: u64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -92,6 +110,18 @@ pub fn engagement(
         }
     }
     let mut tallies = tallies(&weekly, &learners, &w);
+    let from = w.starts[0]
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let sent = nudge_store::sent_with_responses(
+        reader,
+        org,
+        s.filter.teams.as_deref(),
+        (from, s.now),
+        RESPONSE_WINDOW,
+    )?;
+    let mut nudged = nudge_weeks(&sent, &learners, &w.starts);
     let mut rows = Vec::new();
     for (g, group) in groups.iter().enumerate() {
         let members: Vec<&String> = learners
@@ -124,6 +154,7 @@ pub fn engagement(
                     .count()
             };
             let t = tallies.remove(&(g, i)).unwrap_or_default();
+            let n = nudged.remove(&(g, i)).unwrap_or_default();
             let rate = |x: u64| (t.answers > 0).then(|| x as f64 / t.answers as f64);
             rows.push(EngagementWeek {
                 group: group.clone(),
@@ -137,10 +168,45 @@ pub fn engagement(
                 correct_rate: share(rate(t.correct)),
                 median_response_ms: t.response_times.median(),
                 on_time_rate: share(rate(t.on_time)),
+                nudges_sent: NudgesSent {
+                    push: n.push,
+                    email: n.email,
+                },
+                answered_within_2h: share(n.answered_share()),
             });
         }
     }
     Ok(Engagement { at: s.now, rows })
+}
+
+/// Sent nudges of the learners in scope summed per (group, index into `starts`): each learner's
+/// week folded first, so the response share counts learners.
+fn nudge_weeks(
+    sent: &[SentNudge],
+    learners: &HashMap<String, Vec<usize>>,
+    starts: &[NaiveDate],
+) -> HashMap<(usize, usize), NudgeWeek> {
+    let mut per_learner: HashMap<(&str, usize), LearnerNudges> = HashMap::new();
+    for n in sent {
+        let week = week_start(n.sent_at.date());
+        let (Some((id, _)), Some(i)) = (
+            learners.get_key_value(&n.learner_id),
+            starts.iter().position(|s| *s == week),
+        ) else {
+            continue;
+        };
+        per_learner
+            .entry((id.as_str(), i))
+            .or_default()
+            .add(n.channel, n.answered);
+    }
+    let mut out: HashMap<(usize, usize), NudgeWeek> = HashMap::new();
+    for ((learner, i), l) in &per_learner {
+        for &g in &learners[*learner] {
+            out.entry((g, *i)).or_default().add(l);
+        }
+    }
+    out
 }
 
 /// When each learner in scope was invited: the earliest start of an assignment reaching them,

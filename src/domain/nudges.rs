@@ -251,6 +251,58 @@ pub fn retry_delay(attempts: i32) -> Option<Duration> {
     Some(Duration::minutes((1i64 << exponent).min(60)))
 }
 
+/// How long after a nudge an answer counts as a response to it: long enough for a reader who
+/// sees the message at the next break, short enough that the day's routine practice (which
+/// would have happened without the nudge) is mostly left out.
+pub const RESPONSE_WINDOW: Duration = Duration::hours(2);
+
+/// One learner's sent nudges in one week: how many per channel, and whether an answer followed
+/// one of them within [`RESPONSE_WINDOW`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LearnerNudges {
+    pub push: u64,
+    pub email: u64,
+    pub answered: bool,
+}
+
+impl LearnerNudges {
+    pub fn add(&mut self, channel: Channel, answered_within_window: bool) {
+        match channel {
+            Channel::Push => self.push += 1,
+            Channel::Email => self.email += 1,
+            // Managers' digests are not counted as learners' reminders.
+            Channel::Digest => return,
+        }
+        self.answered |= answered_within_window;
+    }
+}
+
+/// Nudges of a group of learners in one week. Learners, not nudges, are the unit of the
+/// response share: a learner nudged on both channels, or on several days, counts once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NudgeWeek {
+    pub push: u64,
+    pub email: u64,
+    /// Learners with at least one sent nudge.
+    pub nudged: u64,
+    /// Of those, learners who answered within the window after one.
+    pub answered: u64,
+}
+
+impl NudgeWeek {
+    pub fn add(&mut self, learner: &LearnerNudges) {
+        self.push += learner.push;
+        self.email += learner.email;
+        self.nudged += 1;
+        self.answered += u64::from(learner.answered);
+    }
+
+    /// Share of nudged learners who answered within the window; `None` when nobody was nudged.
+    pub fn answered_share(&self) -> Option<f64> {
+        (self.nudged > 0).then(|| self.answered as f64 / self.nudged as f64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +392,24 @@ mod tests {
         assert_eq!(retry_delay(3), Some(Duration::minutes(4)));
         assert_eq!(retry_delay(7), Some(Duration::minutes(60)));
         assert_eq!(retry_delay(MAX_ATTEMPTS), None);
+    }
+
+    #[test]
+    fn a_learner_counts_once_in_the_response_share_whatever_the_nudges() {
+        let mut both = LearnerNudges::default();
+        both.add(Channel::Push, false);
+        both.add(Channel::Email, true);
+        both.add(Channel::Email, false);
+        let mut silent = LearnerNudges::default();
+        silent.add(Channel::Push, false);
+        let mut week = NudgeWeek::default();
+        assert_eq!(week.answered_share(), None, "nobody nudged");
+        week.add(&both);
+        week.add(&silent);
+        assert_eq!(
+            (week.push, week.email, week.nudged, week.answered),
+            (2, 2, 2, 1)
+        );
+        assert_eq!(week.answered_share(), Some(0.5));
     }
 }

@@ -5,10 +5,11 @@
 //! (RFC 8058) and a `Message-ID` made from its nudge's id, so a message sent twice after a crash
 //! is one message to the mail system.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 enum Transport {
@@ -49,17 +50,33 @@ pub struct Letter {
 impl Mailer {
     /// SMTP at `smtp_url` (`smtp://` with `?tls=required` for STARTTLS, `smtps://` for TLS from
     /// the start, credentials in the URL), else files in `folder` (made now when missing).
-    pub fn new(smtp_url: Option<&str>, folder: PathBuf, from: &str) -> Result<Mailer, String> {
+    /// `smtp_ca_file` is a PEM file of certificates trusted beside the system's roots, for a
+    /// server whose certificate a private authority signed.
+    pub fn new(
+        smtp_url: Option<&str>,
+        smtp_ca_file: Option<&Path>,
+        folder: PathBuf,
+        from: &str,
+    ) -> Result<Mailer, String> {
         let from: Mailbox = from
             .parse()
             .map_err(|e| format!("REPRISE_MAIL_FROM is not an address: {e}"))?;
         let transport = match smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| format!("REPRISE_SMTP_URL: {e}"))?
-                    .build(),
-            ),
+            Some(url) => {
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("REPRISE_SMTP_URL: {e}"))?;
+                if let Some(path) = smtp_ca_file {
+                    let pem = std::fs::read(path).map_err(|e| {
+                        format!("REPRISE_SMTP_CA_FILE: cannot read {}: {e}", path.display())
+                    })?;
+                    builder = builder.tls(tls_trusting(url, &pem)?);
+                }
+                Transport::Smtp(builder.build())
+            }
             None => {
+                if smtp_ca_file.is_some() {
+                    return Err("REPRISE_SMTP_CA_FILE is set but REPRISE_SMTP_URL is not".into());
+                }
                 if !folder.exists() {
                     crate::store::create_private_dir(&folder)
                         .map_err(|e| format!("cannot make {}: {e}", folder.display()))?;
@@ -119,5 +136,70 @@ impl Mailer {
                 }
             }),
         }
+    }
+}
+
+/// The TLS `url` asks for (read as `from_url` reads it: `smtps://`, or `smtp://` with
+/// `?tls=required` or `?tls=opportunistic`), with the certificates of `pem` trusted beside the
+/// system's roots. A URL without TLS is refused: the file would silently do nothing.
+fn tls_trusting(url: &str, pem: &[u8]) -> Result<Tls, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("REPRISE_SMTP_URL: {e}"))?;
+    let mode = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let tls: fn(TlsParameters) -> Tls = match (parsed.scheme(), mode.as_deref()) {
+        ("smtps", _) => Tls::Wrapper,
+        ("smtp", Some("required")) => Tls::Required,
+        ("smtp", Some("opportunistic")) => Tls::Opportunistic,
+        _ => {
+            return Err(
+                "REPRISE_SMTP_CA_FILE needs an SMTP URL with TLS: smtps://… or \
+                        smtp://…?tls=required"
+                    .into(),
+            )
+        }
+    };
+    let host = parsed
+        .host_str()
+        .ok_or("REPRISE_SMTP_URL names no host")?
+        .trim_matches(['[', ']']);
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err("REPRISE_SMTP_CA_FILE holds no PEM certificate".into());
+    }
+    let certificate =
+        Certificate::from_pem(pem).map_err(|e| format!("REPRISE_SMTP_CA_FILE: {e}"))?;
+    let parameters = TlsParameters::builder(host.to_string())
+        .add_root_certificate(certificate)
+        .build()
+        .map_err(|e| format!("REPRISE_SMTP_CA_FILE: {e}"))?;
+    Ok(tls(parameters))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOT_A_CERTIFICATE: &[u8] =
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn extra_roots_need_a_url_with_tls_and_a_certificate() {
+        let refused = |url: &str, pem: &[u8]| tls_trusting(url, pem).err().unwrap_or_default();
+        assert!(refused("smtp://mail.example:25", NOT_A_CERTIFICATE).contains("with TLS"));
+        assert!(refused("smtp://mail.example:587?tls=required", b"not pem").contains("no PEM"));
+        let none = Mailer::new(
+            None,
+            Some(Path::new("ca.pem")),
+            PathBuf::from("."),
+            "a@b.example",
+        );
+        assert!(none
+            .err()
+            .unwrap_or_default()
+            .contains("REPRISE_SMTP_URL is not"));
     }
 }

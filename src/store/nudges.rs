@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    notification_settings, nudges, organizations, pauses, reviews, sign_in_links, users,
+    notification_settings, nudges, organizations, pauses, reviews, sign_in_links, team_members,
+    users,
 };
 use super::{new_id, DbConnection, StoreError, StoreResult};
 use crate::domain::accounts::Role;
@@ -252,6 +253,78 @@ pub fn last_answers(
     Ok(rows
         .into_iter()
         .filter_map(|(l, at)| at.map(|at| (l, at)))
+        .collect())
+}
+
+/// A nudge sent to a learner, and whether the learner answered within a window after it.
+#[derive(Debug)]
+pub struct SentNudge {
+    pub learner_id: String,
+    pub channel: Channel,
+    pub sent_at: NaiveDateTime,
+    pub answered: bool,
+}
+
+/// Nudges sent in `[from, to)` to learners who are direct members of `teams` (`None`: the whole
+/// organization), each with whether one of its learner's answers was given within `window`
+/// after it. One statement: the answers are probed per nudge through the index on (learner,
+/// answered time), never read.
+pub fn sent_with_responses(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    teams: Option<&[String]>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    window: Duration,
+) -> StoreResult<Vec<SentNudge>> {
+    // The one engine-specific part: adding the window to a timestamp. SQLite keeps timestamps
+    // as text, so the bound is written in the same form (to the millisecond) to compare as text.
+    let minutes = window.num_minutes();
+    let bound = match conn {
+        DbConnection::Sqlite(_) => {
+            format!("strftime('%Y-%m-%d %H:%M:%f', nudges.sent_at, '+{minutes} minutes')")
+        }
+        DbConnection::Pg(_) => format!("nudges.sent_at + interval '{minutes} minutes'"),
+    };
+    let answered = diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "EXISTS (SELECT 1 FROM reviews r WHERE r.org_id = nudges.org_id \
+         AND r.learner_id = nudges.learner_id AND r.answered_at >= nudges.sent_at \
+         AND r.answered_at < {bound})"
+    ));
+    // A learner's local day is within a day of the UTC date; the day bounds reach the index.
+    let mut q = nudges::table
+        .filter(nudges::org_id.eq(org_id))
+        .filter(nudges::local_day.ge(from.date_naive() - Duration::days(1)))
+        .filter(nudges::local_day.le(to.date_naive() + Duration::days(1)))
+        .filter(nudges::status.eq("sent"))
+        // Learners' reminders; managers' digests are not nudges to answer.
+        .filter(nudges::channel.ne(Channel::Digest.as_str()))
+        .filter(nudges::sent_at.ge(from.naive_utc()))
+        .filter(nudges::sent_at.lt(to.naive_utc()))
+        .select((
+            nudges::learner_id,
+            nudges::channel,
+            nudges::sent_at.assume_not_null(),
+            answered,
+        ))
+        .into_boxed();
+    if let Some(teams) = teams {
+        let members = team_members::table
+            .filter(team_members::org_id.eq(org_id))
+            .filter(team_members::team_id.eq_any(teams.to_vec()))
+            .select(team_members::user_id);
+        q = q.filter(nudges::learner_id.eq_any(members));
+    }
+    let rows: Vec<(String, String, NaiveDateTime, bool)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(learner_id, channel, sent_at, answered)| {
+            Some(SentNudge {
+                learner_id,
+                channel: Channel::parse(&channel)?,
+                sent_at,
+                answered,
+            })
+        })
         .collect())
 }
 

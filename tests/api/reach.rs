@@ -378,14 +378,35 @@ async fn nothing_is_sent_on_a_quiet_day_or_when_nothing_is_due() {
     assert_eq!(service.received.lock().unwrap().len(), 1);
 }
 
-/// A real SMTP server in this process, keeping every message it accepts.
+/// A real SMTP server in this process, keeping every message it accepts. With `require_tls` it
+/// refuses a sender until the session said hello a second time: the hello that follows STARTTLS.
 #[derive(Clone, Default)]
 struct Inbox {
     current: Vec<u8>,
     messages: Arc<Mutex<Vec<Vec<u8>>>>,
+    require_tls: bool,
+    hellos: usize,
 }
 
 impl mailin_embedded::Handler for Inbox {
+    fn helo(&mut self, _: std::net::IpAddr, _: &str) -> mailin_embedded::response::Response {
+        self.hellos += 1;
+        mailin_embedded::response::OK
+    }
+    fn mail(
+        &mut self,
+        _: std::net::IpAddr,
+        _: &str,
+        _: &str,
+    ) -> mailin_embedded::response::Response {
+        if self.require_tls && self.hellos < 2 {
+            return mailin_embedded::response::Response::custom(
+                530,
+                "Must issue a STARTTLS command first".into(),
+            );
+        }
+        mailin_embedded::response::OK
+    }
     fn data_start(
         &mut self,
         _: &str,
@@ -410,14 +431,22 @@ impl mailin_embedded::Handler for Inbox {
 }
 
 fn start_smtp_server() -> (Arc<Mutex<Vec<Vec<u8>>>>, u16) {
-    let inbox = Inbox::default();
+    start_smtp_server_with(mailin_embedded::SslConfig::None)
+}
+
+/// An SMTP server on loopback; with a certificate in `ssl` it offers STARTTLS and requires it.
+fn start_smtp_server_with(ssl: mailin_embedded::SslConfig) -> (Arc<Mutex<Vec<Vec<u8>>>>, u16) {
+    let inbox = Inbox {
+        require_tls: !matches!(ssl, mailin_embedded::SslConfig::None),
+        ..Inbox::default()
+    };
     let messages = inbox.messages.clone();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut server = mailin_embedded::Server::new(inbox);
     server
         .with_name("mail.test")
-        .with_ssl(mailin_embedded::SslConfig::None)
+        .with_ssl(ssl)
         .unwrap()
         .with_tcp_listener(listener);
     std::thread::spawn(move || {
@@ -646,4 +675,139 @@ fn remind_env(app: &TestApp) -> Vec<(&'static str, String)> {
         ("REPRISE_EGRESS_ALLOW_HTTP", "true".into()),
         ("REPRISE_LOG", "warn".into()),
     ]
+}
+
+/// The engagement view counts the week's sent reminders per channel, and of the learners
+/// reminded, the share who answered within two hours of a reminder.
+#[actix_web::test]
+async fn engagement_counts_reminders_and_the_answers_that_followed_them() {
+    let (service, origin) = start_push_service().await;
+    let app = spawn_with(loopback_allowed).await;
+    let l = app.setup_learning(3).await;
+    app.team_tokens(&l, 1).await;
+    app.create_user(&l.org, "ana@acme.example", "analyst").await;
+    // Sam takes reminders on both channels, the other seller by e-mail (the default).
+    choose(&app, &l.learner, true, true).await;
+    let res = app
+        .post_json(
+            "/api/v1/me/push-subscriptions",
+            Some(&l.learner),
+            &Browser::new().subscription(&format!("{origin}/push/sam")),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    app.clock.set(morning());
+    let report = app.reach.pass(morning()).await.unwrap();
+    assert_eq!(
+        (report.sent.get("push"), report.sent.get("email")),
+        (Some(&1), Some(&2)),
+        "{report}"
+    );
+    assert_eq!(service.received.lock().unwrap().len(), 1);
+
+    // Sam answers an hour after the reminders, the other seller three hours after.
+    for (email, after) in [("sam@acme.example", 1), ("seller0@acme.example", 3)] {
+        app.clock.set(morning() + chrono::Duration::hours(after));
+        let token = app.token(email).await;
+        let q = app.queue(&token).await;
+        let nugget = q["nuggets"][0]["nugget_id"].as_str().unwrap().to_string();
+        expect_json(
+            app.answer(&token, &nugget, &["a"]).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let analyst = app.token("ana@acme.example").await;
+    let e = expect_json(
+        app.get("/api/v1/analytics/engagement?weeks=2", Some(&analyst))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let row = |team: &str, week: &str| {
+        e["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["team"] == team && r["week"] == week)
+            .unwrap_or_else(|| panic!("no row {team} {week}"))
+            .clone()
+    };
+    for team in ["North", "All in scope"] {
+        let w10 = row(team, "2026-W10");
+        assert_eq!(w10["nudges_sent"], json!({"push": 1, "email": 2}), "{team}");
+        assert_eq!(w10["answered_within_2h"], json!(0.5), "{team}");
+        assert_eq!(w10["answers"], 2, "{team}");
+    }
+    let w09 = row("All in scope", "2026-W09");
+    assert_eq!(w09["nudges_sent"], json!({"push": 0, "email": 0}));
+    assert_eq!(
+        w09["answered_within_2h"],
+        Value::Null,
+        "nobody was reminded"
+    );
+
+    let res = app
+        .get(
+            "/api/v1/analytics/engagement?weeks=1&format=csv",
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let all = lines
+        .find(|l| l.contains("All in scope"))
+        .expect("a row for everyone");
+    let cells: Vec<&str> = all.split(',').collect();
+    let cell = |name: &str| cells[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!((cell("nudges_push"), cell("nudges_email")), ("1", "2"));
+    assert_eq!(cell("answered_within_2h").parse::<f64>().unwrap(), 0.5);
+}
+
+/// A self-signed certificate for 127.0.0.1, as a private authority's server would present, in
+/// `dir`: (certificate, key) paths.
+fn loopback_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let issued = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert, key) = (dir.join("smtp-cert.pem"), dir.join("smtp-key.pem"));
+    std::fs::write(&cert, issued.cert.pem()).unwrap();
+    std::fs::write(&key, issued.signing_key.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+#[actix_web::test]
+async fn email_goes_over_starttls_to_a_server_signed_by_a_private_authority() {
+    // The test SMTP server's TLS runs on rustls' process-wide default provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = loopback_certificate(dir.path());
+    let (messages, port) = start_smtp_server_with(mailin_embedded::SslConfig::SelfSigned {
+        cert_path: cert.display().to_string(),
+        key_path: key.display().to_string(),
+    });
+    let url = format!("smtp://127.0.0.1:{port}?tls=required");
+
+    // Without the authority's certificate the server is not trusted: nothing is sent in clear.
+    let untrusting = spawn_with(|s| s.smtp_url = Some(url.clone())).await;
+    untrusting.setup_learning(2).await;
+    let report = untrusting.reach.pass(morning()).await.unwrap();
+    assert_eq!(report.sent.get("email"), None, "{report}");
+    assert_eq!(report.retried + report.failed, 1, "{report}");
+    assert!(messages.lock().unwrap().is_empty());
+
+    let app = spawn_with(|s| {
+        s.smtp_url = Some(url.clone());
+        s.smtp_ca_file = Some(cert.clone());
+    })
+    .await;
+    app.setup_learning(2).await;
+    let report = app.reach.pass(morning()).await.unwrap();
+    assert_eq!(report.sent.get("email"), Some(&1), "{report}");
+    let raw = messages.lock().unwrap().clone();
+    assert_eq!(raw.len(), 1);
+    let mail = mail_parser::MessageParser::default()
+        .parse(&raw[0])
+        .unwrap();
+    assert_eq!(mail.subject(), Some("2 nuggets are waiting for you"));
 }

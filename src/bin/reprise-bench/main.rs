@@ -6,6 +6,9 @@
 //! `reprise serve` as a child process on it, and the load generator driving `/healthz` (the
 //! baseline of reads), `answer_write`, `queue_read` and `mixed` over loopback.
 //!
+//! With `--analytics` it times the analytics views instead, and with `--reminders` one reminder
+//! pass over an organization at scale.
+//!
 //! A binary of its own (`reprise-bench`), built beside `reprise` from the library's public API, so
 //! the service never links the load generator; `reprise bench …` hands its arguments to it
 //! (docs/adr/0013-bench-binary.md).
@@ -13,6 +16,7 @@
 mod analytics;
 mod load;
 mod raw;
+mod reminders;
 mod report;
 mod seed;
 mod server;
@@ -38,29 +42,37 @@ use reprise::store::{self, Backend, SqliteSync};
 /// Load benchmark on this machine: raw write and /healthz baselines, then answer writes, queue
 /// reads and a mix against `reprise serve` on a generated organization (SQLite, and PostgreSQL
 /// when REPRISE_BENCH_DATABASE_URL is set). Writes target/bench/latest.json. With --analytics:
-/// every analytics view timed on an organization at scale instead.
+/// every analytics view timed on an organization at scale instead; with --reminders: one reminder
+/// pass over an organization at scale.
 #[derive(Parser)]
 #[command(name = "reprise bench", bin_name = "reprise bench", version)]
 struct Cli {
     /// Time the analytics views (against a 1 s budget each) instead of the load scenarios.
     #[arg(long)]
     analytics: bool,
+    /// Time one reminder pass (planning, push to a loopback service, e-mail to files) over an
+    /// organization at scale, against a read of its learners, instead of the load scenarios.
+    #[arg(long, conflicts_with = "analytics")]
+    reminders: bool,
     /// Seconds per scenario.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
     /// Seconds of the raw write baseline.
     #[arg(long, default_value_t = 5.0)]
     raw_seconds: f64,
-    /// Learners of the generated organization [default: 1000; 10000 with --analytics].
+    /// Learners of the generated organization [default: 1000; 10000 with --analytics; 100000
+    /// with --reminders].
     #[arg(long)]
     learners: Option<usize>,
-    /// Nuggets of the analytics organization (--analytics).
-    #[arg(long, default_value_t = 200)]
-    nuggets: usize,
-    /// Days of simulated answers of the analytics organization (--analytics). 60 by default:
-    /// 180 days at 10,000 learners is about 25 M answers and a 25 GB SQLite file.
-    #[arg(long, default_value_t = 60)]
-    days: u32,
+    /// Nuggets of the organization at scale (--analytics, --reminders) [default: 200; 10 with
+    /// --reminders].
+    #[arg(long)]
+    nuggets: Option<usize>,
+    /// Days of simulated answers of the organization at scale (--analytics, --reminders)
+    /// [default: 60; 2 with --reminders]. 180 days at 10,000 learners is about 25 M answers and
+    /// a 25 GB SQLite file.
+    #[arg(long)]
+    days: Option<u32>,
     /// Requests per analytics view (--analytics).
     #[arg(long, default_value_t = 3)]
     repeat: usize,
@@ -85,11 +97,21 @@ struct Cli {
 fn main() -> anyhow::Result<ExitCode> {
     reprise::telemetry::init();
     let cli = Cli::parse();
-    let ok = if cli.analytics {
+    let ok = if cli.reminders {
+        let opts = reminders::Options {
+            learners: cli.learners.unwrap_or(100_000),
+            nuggets: cli.nuggets.unwrap_or(10),
+            days: cli.days.unwrap_or(2),
+        };
+        if opts.learners == 0 || opts.nuggets == 0 || opts.days == 0 {
+            anyhow::bail!("--learners, --nuggets and --days must be at least 1");
+        }
+        reminders::run(&opts)?
+    } else if cli.analytics {
         let opts = analytics::Options {
             learners: cli.learners.unwrap_or(10_000),
-            nuggets: cli.nuggets,
-            days: cli.days,
+            nuggets: cli.nuggets.unwrap_or(200),
+            days: cli.days.unwrap_or(60),
             repeat: cli.repeat,
             postgres_only: cli.postgres_only,
         };

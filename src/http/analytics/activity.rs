@@ -39,7 +39,8 @@ pub struct WeeklyQuery {
 }
 
 /// Engagement per team and ISO week: invited, started, active, answers, correct rate, median
-/// response time and on-time rate.
+/// response time, on-time rate, reminders sent per channel and the share of reminded learners
+/// who answered within 2 hours.
 #[utoipa::path(
     tag = "analytics",
     params(WeeklyQuery),
@@ -100,6 +101,9 @@ fn engagement_table(r: &Engagement) -> Table {
         "correct_rate",
         "median_response_ms",
         "on_time_rate",
+        "nudges_push",
+        "nudges_email",
+        "answered_within_2h",
     ];
     let mut t = Table::new(&[&WEEK_COLUMNS[..], &columns].concat());
     for x in &r.rows {
@@ -113,6 +117,9 @@ fn engagement_table(r: &Engagement) -> Table {
             cell(x.correct_rate),
             cell(x.median_response_ms),
             cell(x.on_time_rate),
+            x.nudges_sent.push.to_string(),
+            x.nudges_sent.email.to_string(),
+            cell(x.answered_within_2h),
         ]);
         t.push(row);
     }
