@@ -180,6 +180,20 @@ export async function signInWithLink(token) {
   saveTokens(pair, installed());
 }
 
+/** Sets a new password with an invitation or reset link's token (single use); signs in. */
+export async function setPassword(token, newPassword) {
+  const pair = await json('/api/v1/auth/password-reset/confirm', {
+    method: 'POST', body: { token, new_password: newPassword }, auth: false,
+  });
+  clearTokens();
+  saveTokens(pair, installed());
+}
+
+/** Asks for a reset link by e-mail; the server answers the same whether the address is known. */
+export async function requestPasswordReset(email) {
+  await call('/api/v1/auth/password-reset', { method: 'POST', body: { email }, auth: false });
+}
+
 export async function logout() {
   const t = tokens();
   clearTokens();

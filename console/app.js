@@ -92,6 +92,7 @@ function signIn() {
     field('Organization', organization,
       'Only if your e-mail address has accounts in several organizations: its short name, e.g. demo-sales-co.'),
     h('label', { class: 'check' }, remember, ' Keep me signed in on this device'),
+    h('p', {}, h('a', { href: '#/forgot' }, 'Forgot your password?')),
     h('p', { class: 'muted' }, 'The app then opens with today’s nuggets even without a connection. Not on a shared computer.'),
     message, submit);
   form.addEventListener('submit', async (event) => {
@@ -120,6 +121,70 @@ function signIn() {
   email.focus();
 }
 
+/** The page an invitation or reset e-mail links to: choose a password, then in. */
+function setPasswordPage(token) {
+  document.title = 'Choose your password · Reprise';
+  const password = h('input', { type: 'password', name: 'new_password', autocomplete: 'new-password', required: true, minlength: 10 });
+  const again = h('input', { type: 'password', name: 'again', autocomplete: 'new-password', required: true });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Save and sign in');
+  const message = h('div', { class: 'form-message' });
+  const form = h('form', { class: 'card narrow', novalidate: true },
+    h('h1', {}, 'Choose your password'),
+    h('p', { class: 'muted' }, 'At least 10 characters; not your e-mail address, not a common password.'),
+    field('New password', password), field('Repeat it', again), message, submit);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (password.value !== again.value) {
+      mount(message, problemBox({ problem: { title: 'Not the same', detail: 'Type the same password twice.' } }));
+      again.focus();
+      return;
+    }
+    submit.disabled = true;
+    mount(message);
+    try {
+      await api.setPassword(token, password.value);
+      me = null;
+      announce('Password saved');
+      go('#/');
+    } catch (error) {
+      mount(message, problemBox(error, form));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  mount(main, form);
+  password.focus();
+}
+
+/** Asks for a reset link; says the same whether or not the address is known. */
+function forgotPage() {
+  document.title = 'Reset your password · Reprise';
+  const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Send me a link');
+  const message = h('div', { class: 'form-message' });
+  const form = h('form', { class: 'card narrow', novalidate: true },
+    h('h1', {}, 'Reset your password'),
+    h('p', { class: 'muted' }, 'We will e-mail a link to choose a new password. It works once, for an hour.'),
+    field('E-mail', email), message, submit,
+    h('p', {}, h('a', { href: '#/signin' }, 'Back to sign in')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    mount(message);
+    try {
+      await api.requestPasswordReset(email.value.trim());
+      mount(message, h('p', { role: 'status', 'data-testid': 'reset-sent' },
+        'If an account uses this address, a link is on its way. Check your inbox.'));
+    } catch (error) {
+      mount(message, problemBox(error, form));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  mount(main, form);
+  email.focus();
+}
+
 async function render() {
   if (cleanup) {
     cleanup();
@@ -140,6 +205,16 @@ async function render() {
       return;
     }
     return render();
+  }
+  if (name === 'set-password' && params[0]) {
+    // The token stays in memory only: it leaves the address bar (and the history) at once.
+    history.replaceState(null, '', '#/set-password');
+    setPasswordPage(params[0]);
+    return;
+  }
+  if (name === 'forgot' && !api.tokens()) {
+    forgotPage();
+    return;
   }
   if (!api.tokens()) {
     me = null;

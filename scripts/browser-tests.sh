@@ -103,6 +103,7 @@ echo "browser-tests: server ready at $url"
 
 status=0
 (cd tests/browser && REPRISE_URL="$url" ARTIFACTS_DIR="$artifacts" CHROMIUM="$chromium" \
+  REPRISE_MAIL_DIR="$workdir/mail" \
   node --test --test-reporter=spec journeys.test.mjs) || status=$?
 
 if [ "$status" = 0 ] && [ "${UPDATE_SCREENSHOTS:-}" = 1 ]; then

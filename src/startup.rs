@@ -12,6 +12,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accounts::access::{self, AccessCache};
+use crate::accounts::credentials::AccountMail;
 use crate::accounts::passwords::Passwords;
 use crate::auth::{jwt::TokenKeys, password};
 use crate::clock::Clock;
@@ -99,10 +100,16 @@ impl Application {
             settings.outbound_concurrency,
             settings.nudge_concurrency,
         ));
+        let account_mail = AccountMail {
+            mailer: reach.mailer(),
+            public_url: settings.public_url.clone(),
+            host: reach.mail_host().to_string(),
+        };
         let state = web::Data::new(AppState {
             database,
             replica,
             keys,
+            account_mail,
             reach: reach.clone(),
             webhooks: webhooks.clone(),
             access: AccessCache::new(settings.auth_cache_secs, access::CAPACITY),
@@ -191,7 +198,7 @@ pub fn build_reach(
     .map_err(|e| anyhow::anyhow!(e))?;
     let senders = Senders {
         outbound,
-        mailer,
+        mailer: Arc::new(mailer),
         vapid,
         tenants: settings.outbound_concurrency,
         per_tenant: settings.nudge_concurrency,

@@ -11,6 +11,7 @@
 //! render its result.
 
 pub mod access;
+pub mod credentials;
 pub mod organization;
 pub mod passwords;
 pub mod scope;

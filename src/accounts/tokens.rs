@@ -9,11 +9,11 @@ use utoipa::ToSchema;
 
 use crate::auth::jwt::TokenKeys;
 use crate::auth::refresh;
-use crate::domain::accounts::Role;
+use crate::domain::accounts::{LinkPurpose, Role};
 use crate::domain::ids::{OrgId, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
-    accounts as account_store, new_id, nudges, tokens, Database, DbConnection, StoreError,
+    accounts as account_store, links, new_id, tokens, Database, DbConnection, StoreError,
     StoreResult,
 };
 
@@ -106,7 +106,8 @@ pub async fn sign_in_with_link(
     let pair = database
         .run(move |conn| {
             crate::store::write_tx(conn, |conn| {
-                let Some(user) = nudges::use_link(conn, &org_id, &hash, now)? else {
+                let Some(user) = links::redeem(conn, &org_id, LinkPurpose::SignIn, &hash, now)?
+                else {
                     return Ok(None);
                 };
                 let access = account_store::user_access(conn, &org_id, &user)?;

@@ -86,6 +86,12 @@ impl NewPassword {
         if len > 256 {
             return Err(FieldError::new(field, "must have at most 256 characters"));
         }
+        if passwords::analyzer::is_common_password(raw) {
+            return Err(FieldError::new(
+                field,
+                "is one of the most common passwords: choose another",
+            ));
+        }
         if let Some(email) = email {
             let lower = raw.to_lowercase();
             let local = email.as_str().split('@').next().unwrap_or_default();
@@ -99,11 +105,48 @@ impl NewPassword {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A password nobody knows, for an account whose owner will set their own (an invitation,
+    /// single sign-on): 32 random characters.
+    pub fn unguessable() -> NewPassword {
+        use rand::distributions::{Alphanumeric, DistString};
+        NewPassword(Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32))
+    }
 }
 
 impl std::fmt::Debug for NewPassword {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NewPassword(***)")
+    }
+}
+
+/// What a one-time link sent by e-mail lets its holder do, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Sign in (a reminder's one-tap link), for 24 hours.
+    SignIn,
+    /// Set a first password (an invitation), for 7 days.
+    Invite,
+    /// Choose a new password, for an hour.
+    Reset,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::SignIn => "sign_in",
+            LinkPurpose::Invite => "invite",
+            LinkPurpose::Reset => "reset",
+        }
+    }
+
+    /// How long a link of this purpose works.
+    pub fn ttl(self) -> chrono::Duration {
+        match self {
+            LinkPurpose::SignIn => chrono::Duration::hours(24),
+            LinkPurpose::Invite => chrono::Duration::days(7),
+            LinkPurpose::Reset => chrono::Duration::hours(1),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::body::Json;
 use super::fields::{EmailAddress, Name, OrgName, Password, TimeZone};
 use super::state::AppState;
+use crate::accounts::credentials;
 use crate::accounts::sign_in::{self, CreateOrgResponse, LoginAttempt, NewOrganization};
 use crate::accounts::tokens::{self, TokenPair};
 use crate::domain::accounts::{self, Email, NewPassword};
@@ -248,4 +249,92 @@ mod tests {
         assert_eq!(forwarded_client("", 1), None);
         assert_eq!(forwarded_client("6.6.6.6, not-an-address", 1), None);
     }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[schema(value_type = EmailAddress)]
+    pub email: String,
+}
+
+/// Ask for a password reset link by e-mail. The answer is the same whether or not the address
+/// has an account, and comes before any mail is sent; each account of the address gets a link
+/// valid once, for an hour.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "if the address has an active account, a link is on its way"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/password-reset")]
+#[tracing::instrument(skip_all)]
+pub async fn password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<PasswordResetRequest>,
+) -> ApiResult<HttpResponse> {
+    let address = client_address(&req, state.settings.trusted_proxy_hops);
+    let email = body.0.email.trim().to_lowercase();
+    // The login throttles: per address and per account, so nobody floods an inbox.
+    state
+        .login_limiter
+        .check(&email, address)
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let (database, mail, now) = (
+        state.database.clone(),
+        state.account_mail.clone(),
+        state.clock.now(),
+    );
+    actix_web::rt::spawn(async move {
+        credentials::request_reset(&database, &mail, &email, now).await;
+    });
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    /// The token of the link (`#/set-password/<token>`), from a reset or an invitation.
+    pub token: String,
+    /// At least 10 characters, not the e-mail address, not a common password.
+    #[schema(value_type = Password)]
+    pub new_password: String,
+}
+
+/// Set a new password with a reset or invitation link: once, while it is valid. Every other
+/// session of the user ends; the response signs them in.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordResetConfirm,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, description = "the link is invalid, used or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the new password breaks a rule", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/password-reset/confirm")]
+#[tracing::instrument(skip_all)]
+pub async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<PasswordResetConfirm>,
+) -> ApiResult<web::Json<TokenPair>> {
+    use actix_web::HttpMessage;
+    let request_id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let issuer = state.issuer();
+    let pair = credentials::set_with_link(
+        state.credential_desk(&issuer),
+        &body.0.token,
+        &body.0.new_password,
+        request_id,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(web::Json(pair))
 }

@@ -22,6 +22,8 @@ pub struct AppState {
     /// Reminders: push keys, mail, the outbox.
     pub reach: Arc<crate::reach::Reach>,
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// Where invitations and password resets are mailed from.
+    pub account_mail: crate::accounts::credentials::AccountMail,
     /// Users' current access, which every access token is checked against.
     pub access: AccessCache,
     pub clock: Clock,
@@ -58,6 +60,19 @@ impl AppState {
     /// Runs blocking read-only work of an analytics view or export: on the read replica when one
     /// is configured and answers, else on the primary (see [`replica::read`]). `f` may run
     /// twice, once on each, so it must not write.
+    /// What setting a password works with, on this server.
+    pub fn credential_desk<'a>(
+        &'a self,
+        issuer: &'a crate::accounts::tokens::Issuer,
+    ) -> crate::accounts::credentials::Desk<'a> {
+        crate::accounts::credentials::Desk {
+            database: &self.database,
+            passwords: &self.passwords,
+            access: &self.access,
+            issuer,
+        }
+    }
+
     pub async fn read_db<T, F>(&self, f: F) -> ApiResult<(T, ReadSource)>
     where
         F: FnOnce(&mut Reader<'_>) -> ApiResult<T> + Clone + Send + 'static,

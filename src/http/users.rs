@@ -9,7 +9,9 @@ use super::caller::{Admins, Authorized, Caller, Readers, SelfOr, Staff};
 use super::fields::{EmailAddress, Name, Password, TimeZone, TimeZoneOrEmpty};
 use super::query::Query;
 use super::state::AppState;
+use crate::accounts::credentials;
 use crate::accounts::teams;
+use crate::accounts::tokens::TokenPair;
 use crate::accounts::users::{self as accounts, AccountChanges, Me, NewAccount};
 use crate::domain::accounts::{self as rules, Email, NewPassword, Role, Team, User};
 use crate::domain::ids::{TeamId, UserId};
@@ -37,9 +39,11 @@ pub struct CreateUserRequest {
     pub email: String,
     #[schema(value_type = Name)]
     pub name: String,
-    /// At least 10 characters, not the e-mail address.
-    #[schema(value_type = Password)]
-    pub password: String,
+    /// At least 10 characters, not the e-mail address, not a common password. Leave it out
+    /// with `invite`: the user chooses their own.
+    #[serde(default)]
+    #[schema(value_type = Option<Password>)]
+    pub password: Option<String>,
     pub role: Role,
     #[schema(value_type = Option<TimeZone>)]
     pub timezone: Option<String>,
@@ -47,6 +51,9 @@ pub struct CreateUserRequest {
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     pub team_ids: Vec<TeamId>,
+    /// Mail the user an invitation to set their password (valid once, for 7 days).
+    #[serde(default)]
+    pub invite: bool,
 }
 
 fn timezone_field(errs: &mut Errors, tz: Option<&str>) -> Option<Option<String>> {
@@ -63,11 +70,15 @@ impl CreateUserRequest {
     fn parse(self) -> Result<NewAccount, Vec<FieldError>> {
         let mut errs = Errors::default();
         let email = errs.check(Email::parse("email", &self.email));
-        let password = errs.check(NewPassword::parse(
-            "password",
-            &self.password,
-            email.as_ref(),
-        ));
+        let password = match (&self.password, self.invite) {
+            (Some(p), _) => errs.check(NewPassword::parse("password", p, email.as_ref())),
+            // Nobody knows it: the invitation sets the real one.
+            (None, true) => Some(NewPassword::unguessable()),
+            (None, false) => {
+                errs.add("password", "is required unless `invite` is true");
+                None
+            }
+        };
         let name = errs.check(rules::person_name("name", &self.name));
         let timezone = timezone_field(&mut errs, self.timezone.as_deref());
         errs.into_result(|| NewAccount {
@@ -99,10 +110,92 @@ pub async fn create_user(
     caller: Authorized<Admins>,
     body: Json<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
+    let invite = body.0.invite;
     let new = body.0.parse()?;
     let now = state.clock.now();
     let user = accounts::create(&state.database, &state.passwords, &caller, new, now).await?;
+    if invite {
+        credentials::invite(
+            &state.database,
+            &state.account_mail,
+            &caller,
+            user.id.clone(),
+            now,
+        )
+        .await?;
+    }
     Ok(HttpResponse::Created().json(user))
+}
+
+/// Mail a user an invitation to set their password (admins): a link valid once, for 7 days.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "user id")),
+    responses(
+        (status = 202, description = "the invitation was sent"),
+        (status = 404, description = "no such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the user is deactivated", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the mail server did not take it", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/users/{id}/invite")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
+pub async fn invite_user(
+    state: web::Data<AppState>,
+    caller: Authorized<Admins>,
+    id: web::Path<UserId>,
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    credentials::invite(
+        &state.database,
+        &state.account_mail,
+        &caller,
+        id.into_inner(),
+        now,
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 10 characters, not the e-mail address, not a common password.
+    #[schema(value_type = Password)]
+    pub new_password: String,
+}
+
+/// Change the caller's password. Every other session of theirs ends; the response is this
+/// session's new token pair.
+#[utoipa::path(
+    tag = "users",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 422, description = "the current password is wrong, or the new one breaks a rule", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/me/password")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<ChangePasswordRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let now = state.clock.now();
+    let issuer = state.issuer();
+    let pair = credentials::change_password(
+        state.credential_desk(&issuer),
+        &caller,
+        &body.0.current_password,
+        &body.0.new_password,
+        now,
+    )
+    .await?;
+    Ok(web::Json(pair))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -16,7 +16,8 @@ use crate::domain::ids::{AssignmentId, NuggetId};
 use crate::domain::queue::{self, AssignmentSlots, DueNugget};
 use crate::domain::scheduler::CardStatus;
 use crate::error::ApiResult;
-use crate::store::enrolments::EnrolmentCache;
+use crate::store::enrolments::{Enrolment, EnrolmentCache};
+use crate::store::StoreResult;
 use crate::store::{content as content_store, learning, DbConnection, StoreError};
 
 /// The caller's settings, with their time zone (their own, else their organization's).
@@ -65,6 +66,22 @@ pub fn build(
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> ApiResult<(LocalDay, Queue)> {
+    build_with(
+        conn,
+        |conn, date| enrolments.enrolment(conn, &caller.org_id, &caller.user_id, date),
+        caller,
+        now,
+    )
+}
+
+/// [`build`] with the learner's enrolment on their local date from `enrolment` (a pass over many
+/// learners reads theirs in one batch).
+pub fn build_with(
+    conn: &mut DbConnection,
+    enrolment: impl FnOnce(&mut DbConnection, NaiveDate) -> StoreResult<Arc<Enrolment>>,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> ApiResult<(LocalDay, Queue)> {
     let (tz, settings) = learner_settings(conn, caller)?;
     let day = local_day(tz, now);
     let paused = learning::pauses(conn, &caller.org_id, &caller.user_id)?
@@ -79,7 +96,7 @@ pub fn build(
         return Ok((day, queue));
     }
     let org = &caller.org_id;
-    let enrolment = enrolments.enrolment(conn, org, &caller.user_id, day.date)?;
+    let enrolment = enrolment(conn, day.date)?;
     let active = &enrolment.assignments;
     let states = learning::states(conn, org, &caller.user_id)?;
     let answered = learning::answered_between(conn, org, &caller.user_id, day.start, day.end)?;

@@ -10,19 +10,19 @@ use super::mail::{Letter, MailError};
 use super::{letters, push, PassReport, Reach, TODAY};
 use crate::analytics::digest::digest;
 use crate::auth::Caller;
+use crate::domain::accounts::LinkPurpose;
 use crate::domain::accounts::Role;
 use crate::domain::ids::{NudgeId, OrgId, UserId};
 use crate::domain::nudges::{self, nudge_text, Channel, SkipReason};
 use crate::error::{ApiError, ApiResult};
 use crate::store;
+use crate::store::links;
 use crate::store::nudges::{self as nudge_store, Claimed, Settled};
 use crate::store::push_subscriptions::{self as subscriptions, Subscription};
 use crate::store::reader::Reader;
 
 /// How long a pass holds the nudges it claimed before another pass may take them.
 const LEASE_SECS: i64 = 120;
-/// How long a one-tap sign-in link works.
-const LINK_TTL_HOURS: i64 = 24;
 /// Outcomes settled in one transaction at most.
 const SETTLE_BATCH: usize = 256;
 
@@ -187,8 +187,16 @@ impl Reach {
                     let mut links = HashMap::new();
                     for (nudge, user) in emails {
                         let token = crate::auth::refresh::generate(&org_id);
-                        let ttl = Duration::hours(LINK_TTL_HOURS);
-                        nudge_store::insert_link(conn, &org_id, &user, &token.hash, at, ttl)?;
+                        let ttl = LinkPurpose::SignIn.ttl();
+                        links::insert(
+                            conn,
+                            &org_id,
+                            &user,
+                            LinkPurpose::SignIn,
+                            &token.hash,
+                            at,
+                            ttl,
+                        )?;
                         links.insert(nudge.into_string(), token.token);
                     }
                     Ok::<_, ApiError>(links)
@@ -318,7 +326,7 @@ impl Reach {
         letters::Envelope {
             to_name: &nudge.name,
             to_email: &nudge.email,
-            unsubscribe,
+            unsubscribe: Some(unsubscribe),
             message_id: format!("<nudge-{}@{}>", nudge.id, self.mail_host),
         }
     }

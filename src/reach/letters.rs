@@ -1,5 +1,5 @@
-//! What the e-mails say: a learner's daily nudge and a manager's weekly digest, each as plain
-//! text and as HTML with every value escaped.
+//! What the e-mails say: a learner's daily nudge, a manager's weekly digest, an invitation and a
+//! password reset, each as plain text and as HTML with every value escaped.
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
@@ -11,7 +11,8 @@ use crate::domain::nudges::NudgeText;
 pub struct Envelope<'a> {
     pub to_name: &'a str,
     pub to_email: &'a str,
-    pub unsubscribe: &'a str,
+    /// Reminders and digests only: the one-click unsubscribe URL.
+    pub unsubscribe: Option<&'a str>,
     pub message_id: String,
 }
 
@@ -20,12 +21,11 @@ pub struct Envelope<'a> {
 pub fn nudge(to: Envelope<'_>, words: &NudgeText, sign_in: &str) -> Letter {
     let plain = format!(
         "Hello {name},\n\n{title}. The first one:\n{body}\n\n\
-         Answer now (this link signs you in once, for 24 hours):\n{sign_in}\n\n\
-         No more e-mails like this: {unsubscribe}\n",
+         Answer now (this link signs you in once, for 24 hours):\n{sign_in}\n{footer}",
         name = to.to_name,
         title = words.title,
         body = words.body,
-        unsubscribe = to.unsubscribe,
+        footer = plain_footer(to.unsubscribe),
     );
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Hello {name},</p>\
@@ -36,7 +36,7 @@ pub fn nudge(to: Envelope<'_>, words: &NudgeText, sign_in: &str) -> Letter {
         title = text(&words.title),
         body = text(&words.body),
         sign_in = attr(sign_in),
-        footer = footer(to.unsubscribe),
+        footer = html_footer(to.unsubscribe),
     );
     letter(to, words.title.clone(), plain, html)
 }
@@ -80,9 +80,8 @@ pub fn digest(to: Envelope<'_>, d: &Digest, console: &str) -> Letter {
         }
     }
     plain.push_str(&format!(
-        "\nSee the details and assign refreshers: {analytics}\n\n\
-         No more e-mails like this: {}\n",
-        to.unsubscribe
+        "\nSee the details and assign refreshers: {analytics}\n{}",
+        plain_footer(to.unsubscribe)
     ));
 
     let mut html = format!(
@@ -116,8 +115,50 @@ pub fn digest(to: Envelope<'_>, d: &Digest, console: &str) -> Letter {
     html.push_str(&format!(
         "<p><a href=\"{}\">See the details and assign refreshers</a></p>{}</body></html>",
         attr(&analytics),
-        footer(to.unsubscribe)
+        html_footer(to.unsubscribe)
     ));
+    letter(to, subject, plain, html)
+}
+
+/// An invitation to set a password and start: the organization's name and the link, which
+/// works once within `days`.
+pub fn invitation(to: Envelope<'_>, organization: &str, link: &str, days: i64) -> Letter {
+    let subject = format!("You are invited to {organization} on Reprise");
+    let plain = format!(
+        "Hello {name},\n\n{organization} invites you to Reprise: a few short questions a day \
+         that keep your training fresh.\n\nChoose your password here (the link works once, \
+         for {days} days):\n{link}\n",
+        name = to.to_name,
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Hello {name},</p>\
+         <p>{org} invites you to Reprise: a few short questions a day that keep your training \
+         fresh.</p><p><a href=\"{href}\">Choose your password</a> (the link works once, for \
+         {days} days).</p></body></html>",
+        name = text(to.to_name),
+        org = text(organization),
+        href = attr(link),
+    );
+    letter(to, subject, plain, html)
+}
+
+/// A password reset: the link, which works once within `minutes`.
+pub fn password_reset(to: Envelope<'_>, link: &str, minutes: i64) -> Letter {
+    let subject = "Reset your Reprise password".to_string();
+    let plain = format!(
+        "Hello {name},\n\nSomeone asked to reset the password of this account. Choose a new \
+         one here (the link works once, for {minutes} minutes):\n{link}\n\nIf it was not you, \
+         ignore this message: your password stays as it is.\n",
+        name = to.to_name,
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Hello {name},</p>\
+         <p>Someone asked to reset the password of this account. <a href=\"{href}\">Choose a \
+         new one</a> (the link works once, for {minutes} minutes).</p><p>If it was not you, \
+         ignore this message: your password stays as it is.</p></body></html>",
+        name = text(to.to_name),
+        href = attr(link),
+    );
     letter(to, subject, plain, html)
 }
 
@@ -128,16 +169,24 @@ fn letter(to: Envelope<'_>, subject: String, plain: String, html: String) -> Let
         subject,
         plain,
         html,
-        unsubscribe: to.unsubscribe.into(),
+        unsubscribe: to.unsubscribe.map(String::from),
         message_id: to.message_id,
     }
 }
 
-fn footer(unsubscribe: &str) -> String {
-    format!(
-        "<p style=\"color:#666;font-size:small\"><a href=\"{}\">No more e-mails like this</a></p>",
-        attr(unsubscribe)
-    )
+fn plain_footer(unsubscribe: Option<&str>) -> String {
+    unsubscribe.map_or_else(String::new, |u| {
+        format!("\nNo more e-mails like this: {u}\n")
+    })
+}
+
+fn html_footer(unsubscribe: Option<&str>) -> String {
+    unsubscribe.map_or_else(String::new, |u| {
+        format!(
+            "<p style=\"color:#666;font-size:small\"><a href=\"{}\">No more e-mails like this</a></p>",
+            attr(u)
+        )
+    })
 }
 
 fn percent(p: Option<f64>) -> String {

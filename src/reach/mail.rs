@@ -42,7 +42,9 @@ pub struct Letter {
     pub subject: String,
     pub plain: String,
     pub html: String,
-    pub unsubscribe: String,
+    /// Reminders and digests: where a one-click unsubscribe is POSTed. Account messages
+    /// (invitations, password resets) have none: they are not a list.
+    pub unsubscribe: Option<String>,
     /// Unique per message: `<id@host>`.
     pub message_id: String,
 }
@@ -92,19 +94,23 @@ impl Mailer {
             .parse()
             .or_else(|_| letter.to_email.parse())
             .map_err(|e| MailError::Permanent(format!("bad address: {e}")))?;
-        Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&letter.subject)
-            .message_id(Some(letter.message_id.clone()))
-            .raw_header(HeaderValue::new(
-                HeaderName::new_from_ascii_str("List-Unsubscribe"),
-                format!("<{}>", letter.unsubscribe),
-            ))
-            .raw_header(HeaderValue::new(
-                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-                "List-Unsubscribe=One-Click".into(),
-            ))
+            .message_id(Some(letter.message_id.clone()));
+        if let Some(unsubscribe) = &letter.unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{unsubscribe}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        builder
             .multipart(
                 MultiPart::alternative()
                     .singlepart(

@@ -16,7 +16,7 @@
 //! `Message-ID`, both fixed per nudge, let the receiving side fold such a repeat into one.
 
 mod deliver;
-mod letters;
+pub mod letters;
 pub mod mail;
 mod plan;
 pub mod push;
@@ -49,7 +49,7 @@ pub struct Reach {
     database: Database,
     clock: Clock,
     outbound: Outbound,
-    mailer: Mailer,
+    mailer: Arc<Mailer>,
     pub vapid: Vapid,
     /// Signs unsubscribe links.
     keys: Arc<TokenKeys>,
@@ -115,7 +115,7 @@ impl PassReport {
 /// Where `Reach` sends from, and how much at once.
 pub struct Senders {
     pub outbound: Outbound,
-    pub mailer: Mailer,
+    pub mailer: Arc<Mailer>,
     pub vapid: Vapid,
     /// Organizations delivered to at once.
     pub tenants: usize,
@@ -148,6 +148,16 @@ impl Reach {
             per_tenant: senders.per_tenant.max(1),
             enrolments: Arc::new(EnrolmentCache::new(4 * 1024 * 1024)),
         }
+    }
+
+    /// The mailer, shared with the accounts' messages (invitations, resets).
+    pub fn mailer(&self) -> Arc<Mailer> {
+        self.mailer.clone()
+    }
+
+    /// The host in e-mails' `Message-ID`s.
+    pub fn mail_host(&self) -> &str {
+        &self.mail_host
     }
 
     /// Runs a pass every `interval` for as long as the server runs, and once a day forgets

@@ -6,7 +6,7 @@
 //! learners who are due a decision are looked at closer, in chunks: their pauses, latest answers
 //! and devices, and, for those nothing else stops, today's queue.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
@@ -20,7 +20,7 @@ use crate::domain::ids::{OrgId, UserId};
 use crate::domain::nudges::{opening_words, Channel, LearnerDay, SkipReason};
 use crate::error::{ApiError, ApiResult};
 use crate::learning::queue as learner_queue;
-use crate::store::enrolments::EnrolmentCache;
+use crate::store::enrolments::{self as enrolment_store, Enrolment, EnrolmentCache};
 use crate::store::nudges::{self as nudge_store, Decision, OrgReach};
 use crate::store::push_subscriptions as subscriptions;
 use crate::store::{self, DbConnection};
@@ -165,6 +165,22 @@ fn decide(
         .into_iter()
         .map(|s| s.learner_id.into_string())
         .collect();
+    // The queues built below each need the learner's enrolment: read them for the whole chunk
+    // at once (per local date; a chunk rarely spans two), not one learner at a time.
+    let mut dates: Vec<chrono::NaiveDate> = chunk.iter().map(|d| d.day).collect();
+    dates.sort_unstable();
+    dates.dedup();
+    let mut enrolled: HashMap<(String, chrono::NaiveDate), Arc<Enrolment>> = HashMap::new();
+    for date in dates {
+        let learners: Vec<&str> = chunk
+            .iter()
+            .filter(|d| d.day == date)
+            .map(|d| d.learner.as_str())
+            .collect();
+        for (learner, e) in enrolment_store::enrolments(conn, org_id, &learners, date)? {
+            enrolled.insert((learner, date), Arc::new(e));
+        }
+    }
     let mut decisions = Vec::new();
     for due in chunk {
         let id = due.learner.as_str();
@@ -187,7 +203,13 @@ fn decide(
                 role: Role::Learner,
                 request_id: None,
             };
-            let (_, queue) = learner_queue::build(conn, enrolments, &caller, at)?;
+            let read = |conn: &mut DbConnection, date: chrono::NaiveDate| match enrolled
+                .remove(&(caller.user_id.to_string(), date))
+            {
+                Some(e) => Ok(e),
+                None => enrolments.enrolment(conn, org_id, &caller.user_id, date),
+            };
+            let (_, queue) = learner_queue::build_with(conn, read, &caller, at)?;
             day.waiting = queue.nuggets.len();
             if let Some(first) = queue.nuggets.first() {
                 opening = opening_words(&first.prompt, OPENING_CHARS);

@@ -299,6 +299,18 @@ pub fn get_user(conn: &mut DbConnection, org_id: &OrgId, user_id: &UserId) -> St
         .0)
 }
 
+/// A user's password hash.
+pub fn password_hash(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    user_id: &UserId,
+) -> StoreResult<String> {
+    Ok(users::table
+        .find((org_id, user_id))
+        .select(users::password_hash)
+        .first(conn)?)
+}
+
 /// Creates a user and puts them in `team_ids`, all or nothing. A missing team is `NotFound`.
 #[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
 pub fn create_user(

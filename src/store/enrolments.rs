@@ -9,6 +9,7 @@
 //! counter by primary key. The counter lives in the shared database, so a change made through any
 //! server reaches every server's next read.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -71,13 +72,7 @@ pub fn enrolment(
         .filter(team_members::user_id.eq(learner_id))
         .select(team_members::team_id)
         .load(conn)?;
-    let tree = TeamTree::new(
-        teams::table
-            .filter(teams::org_id.eq(org_id))
-            .select((teams::id, teams::parent_id))
-            .load::<(String, Option<String>)>(conn)?,
-    );
-    let reaching = tree.with_ancestors(&teams);
+    let org = OrgView::read(conn, org_id, today)?;
     let named: Vec<AssignmentId> = assignment_learners::table
         .filter(assignment_learners::org_id.eq(org_id))
         .filter(assignment_learners::learner_id.eq(learner_id))
@@ -86,14 +81,106 @@ pub fn enrolment(
         .into_iter()
         .map(AssignmentId::from)
         .collect();
-    let assignments = running(conn, org_id, today)?
-        .into_iter()
-        .filter(|(team, a)| {
-            team.as_deref().is_some_and(|t| reaching.contains(&t)) || named.contains(&a.id)
+    Ok(org.enrol(teams, &named))
+}
+
+/// The enrolments of many learners at once: the organization's teams and running assignments
+/// read once, memberships and named assignments in one query each. A pass over every learner
+/// of a large organization reads in proportion to its size, not to its size times its teams.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id, learners = learners.len()))]
+pub fn enrolments(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    learners: &[&str],
+    today: NaiveDate,
+) -> StoreResult<HashMap<String, Enrolment>> {
+    let org = OrgView::read(conn, org_id, today)?;
+    let mut teams: HashMap<String, Vec<String>> = HashMap::new();
+    for (user, team) in team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .filter(team_members::user_id.eq_any(learners))
+        .select((team_members::user_id, team_members::team_id))
+        .load::<(String, String)>(conn)?
+    {
+        teams.entry(user).or_default().push(team);
+    }
+    let mut named: HashMap<String, Vec<AssignmentId>> = HashMap::new();
+    for (user, assignment) in assignment_learners::table
+        .filter(assignment_learners::org_id.eq(org_id))
+        .filter(assignment_learners::learner_id.eq_any(learners))
+        .select((
+            assignment_learners::learner_id,
+            assignment_learners::assignment_id,
+        ))
+        .load::<(String, String)>(conn)?
+    {
+        named.entry(user).or_default().push(assignment.into());
+    }
+    Ok(learners
+        .iter()
+        .map(|l| {
+            let enrolment = org.enrol(
+                teams.remove(*l).unwrap_or_default(),
+                named.get(*l).map_or(&[][..], Vec::as_slice),
+            );
+            (l.to_string(), enrolment)
         })
-        .map(|(_, a)| a)
-        .collect();
-    Ok(Enrolment { teams, assignments })
+        .collect())
+}
+
+/// What every enrolment in an organization is made from on a day: its team tree and running
+/// assignments (oldest first), indexed by team and by id, so making one learner's enrolment
+/// costs in proportion to what reaches them.
+struct OrgView {
+    tree: TeamTree,
+    running: Vec<LearnerAssignment>,
+    by_team: HashMap<String, Vec<usize>>,
+    by_id: HashMap<AssignmentId, usize>,
+}
+
+impl OrgView {
+    fn read(conn: &mut DbConnection, org_id: &OrgId, today: NaiveDate) -> StoreResult<OrgView> {
+        let tree = TeamTree::new(
+            teams::table
+                .filter(teams::org_id.eq(org_id))
+                .select((teams::id, teams::parent_id))
+                .load::<(String, Option<String>)>(conn)?,
+        );
+        let mut view = OrgView {
+            tree,
+            running: Vec::new(),
+            by_team: HashMap::new(),
+            by_id: HashMap::new(),
+        };
+        for (i, (team, a)) in running(conn, org_id, today)?.into_iter().enumerate() {
+            if let Some(team) = team {
+                view.by_team.entry(team).or_default().push(i);
+            }
+            view.by_id.insert(a.id.clone(), i);
+            view.running.push(a);
+        }
+        Ok(view)
+    }
+
+    /// The enrolment of a learner in `teams` and named by the assignments `named`.
+    fn enrol(&self, teams: Vec<String>, named: &[AssignmentId]) -> Enrolment {
+        let mut reached: Vec<usize> = self
+            .tree
+            .with_ancestors(&teams)
+            .into_iter()
+            .filter_map(|t| self.by_team.get(t))
+            .flatten()
+            .copied()
+            .chain(named.iter().filter_map(|id| self.by_id.get(id).copied()))
+            .collect();
+        reached.sort_unstable();
+        reached.dedup();
+        let assignments = reached
+            .into_iter()
+            .map(|i| self.running[i].clone())
+            .collect();
+        Enrolment { teams, assignments }
+    }
 }
 
 /// The organization's assignments running on `today`, oldest first, each with the team it is

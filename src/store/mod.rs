@@ -31,6 +31,7 @@ pub mod database;
 pub mod enrolments;
 pub mod group_commit;
 pub mod learning;
+pub mod links;
 pub mod model;
 pub mod nudges;
 pub mod prepared;

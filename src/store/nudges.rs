@@ -12,8 +12,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    notification_settings, nudges, organizations, pauses, reviews, sign_in_links, team_members,
-    users,
+    notification_settings, nudges, organizations, pauses, reviews, team_members, users,
 };
 use super::{new_id, DbConnection, StoreError, StoreResult};
 use crate::domain::accounts::Role;
@@ -551,61 +550,8 @@ pub fn settle(
     })
 }
 
-/// Keeps a new sign-in link's hash for `user`, valid for `ttl`.
-pub fn insert_link(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    user: &UserId,
-    hash: &str,
-    now: DateTime<Utc>,
-    ttl: Duration,
-) -> StoreResult<()> {
-    diesel::insert_into(sign_in_links::table)
-        .values((
-            sign_in_links::org_id.eq(org_id),
-            sign_in_links::token_hash.eq(hash),
-            sign_in_links::user_id.eq(user),
-            sign_in_links::created_at.eq(now.naive_utc()),
-            sign_in_links::expires_at.eq((now + ttl).naive_utc()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Uses a sign-in link: its user when it exists, has not expired and was not used, marking it
-/// used in the same write so a second use, even a concurrent one, finds nothing. Runs in the
-/// caller's write transaction (which issues the tokens).
-pub fn use_link(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    hash: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<Option<UserId>> {
-    let at = now.naive_utc();
-    let user: Option<String> = sign_in_links::table
-        .filter(sign_in_links::org_id.eq(org_id))
-        .filter(sign_in_links::token_hash.eq(hash))
-        .filter(sign_in_links::used_at.is_null())
-        .filter(sign_in_links::expires_at.gt(at))
-        .select(sign_in_links::user_id)
-        .first(conn)
-        .optional()?;
-    let Some(user) = user else { return Ok(None) };
-    let marked = diesel::update(
-        sign_in_links::table
-            .find((org_id, hash))
-            .filter(sign_in_links::used_at.is_null()),
-    )
-    .set(sign_in_links::used_at.eq(at))
-    .execute(conn)?;
-    Ok((marked == 1).then(|| user.into()))
-}
-
 /// Forgets decisions and links older than `before` (the outbox keeps about two months).
 pub fn prune(conn: &mut DbConnection, before: NaiveDate, now: DateTime<Utc>) -> StoreResult<usize> {
     let n = diesel::delete(nudges::table.filter(nudges::local_day.lt(before))).execute(conn)?;
-    let m =
-        diesel::delete(sign_in_links::table.filter(sign_in_links::expires_at.lt(now.naive_utc())))
-            .execute(conn)?;
-    Ok(n + m)
+    Ok(n + super::links::prune(conn, now)?)
 }

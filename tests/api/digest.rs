@@ -8,18 +8,6 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-fn messages(dir: &std::path::Path) -> Vec<Vec<u8>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .map(|p| std::fs::read(p).unwrap())
-        .collect()
-}
-
 #[actix_web::test]
 async fn managers_get_their_teams_digest_on_monday_once() {
     let mail_dir = tempfile::tempdir().unwrap();
@@ -66,24 +54,9 @@ async fn managers_get_their_teams_digest_on_monday_once() {
         .unwrap();
     assert_eq!(again.sent.get("digest"), None);
 
-    let parsed: Vec<_> = messages(mail_dir.path())
+    let parsed: Vec<_> = mails_in(mail_dir.path())
         .into_iter()
-        .map(|raw| {
-            let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
-            (
-                m.to()
-                    .unwrap()
-                    .first()
-                    .unwrap()
-                    .address()
-                    .unwrap()
-                    .to_string(),
-                m.subject().unwrap_or_default().to_string(),
-                m.body_text(0).unwrap().to_string(),
-                m.body_html(0).unwrap().to_string(),
-                m.header_raw("List-Unsubscribe").is_some(),
-            )
-        })
+        .map(|m| (m.to, m.subject, m.text, m.html, m.list_unsubscribe))
         .filter(|(to, ..)| to.starts_with("mi") || to.starts_with("max"))
         .collect();
     assert_eq!(parsed.len(), 1, "one digest, to Mia");

@@ -542,3 +542,42 @@ impl TestApp {
         assert!(res.status().is_success(), "{}", res.status());
     }
 }
+
+/// An e-mail the server wrote to its mail folder, as a reader sees it.
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub list_unsubscribe: bool,
+}
+
+/// The `.eml` files in `dir`, in file-name order.
+pub fn mails_in(dir: &std::path::Path) -> Vec<Mail> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| {
+            let raw = std::fs::read(p).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            Mail {
+                to: m
+                    .to()
+                    .unwrap()
+                    .first()
+                    .unwrap()
+                    .address()
+                    .unwrap()
+                    .to_string(),
+                subject: m.subject().unwrap_or_default().to_string(),
+                text: m.body_text(0).map(|t| t.to_string()).unwrap_or_default(),
+                html: m.body_html(0).map(|t| t.to_string()).unwrap_or_default(),
+                list_unsubscribe: m.header_raw("List-Unsubscribe").is_some(),
+            }
+        })
+        .collect()
+}

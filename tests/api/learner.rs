@@ -648,3 +648,57 @@ async fn response_times_beyond_32_bits_are_refused_whole() {
     let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem_fields(&problem), vec!["answers[0].response_ms"]);
 }
+
+#[actix_web::test]
+async fn enrolments_read_in_a_batch_are_those_read_one_by_one() {
+    use reprise::store::enrolments::{enrolment, enrolments};
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let admin = &l.org.admin_token;
+    // A team below North, with Lee in it; Kim in no team.
+    let east = expect_json(
+        app.post_json(
+            "/api/v1/teams",
+            Some(admin),
+            &json!({"name": "East", "parent_id": l.team_id}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let east_id = east["id"].as_str().unwrap();
+    let mut learners = vec![l.learner_id.clone()];
+    for (email, teams) in [
+        ("lee@acme.example", json!([east_id])),
+        ("kim@acme.example", json!([])),
+    ] {
+        let user = expect_json(
+            app.post_json(
+                "/api/v1/users",
+                Some(admin),
+                &json!({"email": email, "name": "X", "password": PASSWORD, "role": "learner", "team_ids": teams}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        learners.push(user["id"].as_str().unwrap().to_string());
+    }
+    let org = app.org_id(admin).await;
+    let today = app.clock.now().date_naive();
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let ids: Vec<&str> = learners.iter().map(String::as_str).collect();
+    let batch = enrolments(&mut conn, &org, &ids, today).unwrap();
+    let shape = |e: &reprise::store::enrolments::Enrolment| {
+        let assignments: Vec<String> = e.assignments.iter().map(|a| a.id.to_string()).collect();
+        (e.teams.clone(), assignments)
+    };
+    for id in &learners {
+        let one = enrolment(&mut conn, &org, &id.as_str().into(), today).unwrap();
+        assert_eq!(shape(&batch[id]), shape(&one), "{id}");
+    }
+    // North's assignment reaches Lee through East; Kim has none.
+    assert_eq!(batch[&learners[1]].assignments.len(), 1);
+    assert!(batch[&learners[2]].assignments.is_empty());
+}

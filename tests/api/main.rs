@@ -10,6 +10,7 @@ mod audit;
 mod console;
 mod content;
 mod crash;
+mod credentials;
 mod digest;
 mod egress;
 mod errors;

@@ -429,6 +429,8 @@ async fn learners_and_outside_managers_stay_in_their_lane() {
         "/api/v1/auth/refresh",
         "/api/v1/auth/logout",
         "/api/v1/auth/link",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/password-reset/confirm",
         "/api/v1/unsubscribe",
         "/api/v1/push/vapid-public-key",
     ];

@@ -517,6 +517,50 @@ test('kept signed in: the installed app opened again with no connection shows to
   await context.close();
 });
 
+/** The plain text of the newest e-mail to `to` in the server's mail folder (quoted-printable decoded). */
+async function newestMailTo(to) {
+  const dir = process.env.REPRISE_MAIL_DIR;
+  assert.ok(dir, 'REPRISE_MAIL_DIR names the server\'s mail folder');
+  for (let i = 0; i < 100; i++) {
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.eml')) : [];
+    const mails = files.map((f) => ({ f, at: fs.statSync(path.join(dir, f)).mtimeMs, text: fs.readFileSync(path.join(dir, f), 'utf8') }))
+      .filter((m) => m.text.includes(`To: ${to}`) || m.text.includes(`<${to}>`))
+      .sort((a, b) => b.at - a.at);
+    if (mails.length) {
+      return mails[0].text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, x) => String.fromCharCode(parseInt(x, 16)));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no e-mail to ${to}`);
+}
+
+test('forgot password: a seller asks for a link, follows it from the e-mail and is signed in', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller11@demo.example';
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await page.goto(`${BASE}/#/signin`);
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page.getByLabel('E-mail', { exact: true }).fill(email);
+  await page.getByRole('button', { name: 'Send me a link' }).click();
+  await page.getByTestId('reset-sent').waitFor();
+  const mail = await newestMailTo(email);
+  const link = mail.match(/https?:\/\/\S+\/#\/set-password\/[A-Za-z0-9._~-]+/)[0];
+  const token = link.split('/#/set-password/')[1];
+  await page.goto(`${BASE}/#/set-password/${token}`);
+  await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+  assert.equal(new URL(page.url()).hash, '#/set-password', 'the token leaves the address bar');
+  await page.getByLabel('New password', { exact: true }).fill('a-fresh-password-11');
+  await page.getByLabel('Repeat it', { exact: true }).fill('a-fresh-password-11');
+  await page.getByRole('button', { name: 'Save and sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  const login = await api('/api/v1/auth/login', { method: 'POST', body: { email, password: 'a-fresh-password-11' } });
+  assert.equal(login.status, 200);
+  // The link worked once.
+  const again = await api('/api/v1/auth/password-reset/confirm', { method: 'POST', body: { token, new_password: 'another-password-11' } });
+  assert.equal(again.status, 401);
+  assertNoConsoleErrors();
+  await context.close();
+});
+
 test('journey 2: answers given offline are synced once when back online', { timeout: TEST_TIMEOUT }, async () => {
   const email = 'seller02@demo.example';
   const before = await answersCount(email);
