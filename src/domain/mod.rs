@@ -18,6 +18,7 @@ pub mod progress;
 pub mod queue;
 pub mod recall_weeks;
 pub mod scheduler;
+pub mod scim;
 pub mod spreadsheet;
 pub mod teams;
 pub mod validation;

@@ -400,6 +400,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    scim_tokens (org_id) {
+        org_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sign_in_links (org_id, token_hash) {
         org_id -> Text,
         token_hash -> Text,
@@ -426,6 +434,7 @@ diesel::table! {
         name -> Text,
         parent_id -> Nullable<Text>,
         created_at -> Timestamp,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -443,6 +452,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         auth_version -> BigInt,
+        external_id -> Nullable<Text>,
+        user_name -> Nullable<Text>,
+        scim_profile -> Nullable<Text>,
     }
 }
 
@@ -509,6 +521,7 @@ diesel::table! {
 
 diesel::joinable!(packs -> organizations (org_id));
 diesel::joinable!(recall_weeks_done -> organizations (org_id));
+diesel::joinable!(scim_tokens -> organizations (org_id));
 diesel::joinable!(teams -> organizations (org_id));
 diesel::joinable!(users -> organizations (org_id));
 
@@ -539,6 +552,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     retention_stats,
     reviews,
+    scim_tokens,
     sign_in_links,
     team_members,
     teams,
