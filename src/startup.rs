@@ -286,6 +286,8 @@ fn serve(
                 ))
             })
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api.clone()))
+            // SCIM 2.0 for identity providers: RFC 7644's shapes, outside the OpenAPI document.
+            .configure(http::scim::configure)
             // The web console: static files outside the OpenAPI document.
             .configure(http::console::configure)
             .default_service(web::to(http::not_found))

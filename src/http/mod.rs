@@ -24,6 +24,7 @@ pub mod query;
 pub mod reach;
 pub mod read_replica;
 pub mod reviews;
+pub mod scim;
 pub mod spec;
 pub mod state;
 pub mod users;
@@ -84,6 +85,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(progress::list_pauses)
         .service(org::get_org)
         .service(org::update_org)
+        .service(org::issue_scim_token)
+        .service(org::revoke_scim_token)
         .service(reach::vapid_public_key)
         .service(reach::subscribe)
         .service(reach::list_subscriptions)
@@ -191,7 +194,9 @@ pub fn problem_fallback<B>(
     let is_problem = res
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/problem+json") || scim::is_scim(v.as_bytes())
+        });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -40,6 +40,7 @@ pub mod reader;
 pub mod recall_weeks;
 pub mod replica;
 pub mod reviews;
+pub mod scim;
 pub mod tokens;
 pub mod webhooks;
 pub mod xapi;

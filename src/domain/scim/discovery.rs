@@ -77,10 +77,12 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 attr("familyName", "string", "Family name"),
             ]})),
             attr("displayName", "string", "The name Reprise shows"),
-            with(attr("emails", "complex", "E-mail addresses; the primary one (else the first) is the one the user signs in with"), json!({
-                "multiValued": true,
+            // Required because every Reprise user has an address to sign in with; a userName
+            // that is an address stands in for a missing list.
+            with(attr("emails", "complex", "E-mail addresses; the primary one (else the first) is the one the user signs in with; required unless userName is an address"), json!({
+                "multiValued": true, "required": true,
                 "subAttributes": [
-                    attr("value", "string", "The address"),
+                    with(attr("value", "string", "The address"), json!({"required": true})),
                     with(attr("type", "string", "work, home or other"), json!({"canonicalValues": ["work", "home", "other"]})),
                     attr("primary", "boolean", "The address the user signs in with"),
                 ],

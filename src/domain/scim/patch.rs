@@ -83,6 +83,24 @@ impl Operation {
                     "an operation without `path` needs an object as its `value`",
                 )),
             },
+            // A path naming a whole extension: its attributes are in the value.
+            (Some(raw), _) if raw.starts_with("urn:") && is_extension_urn(raw) => {
+                let ext = child_object(root(doc)?, raw);
+                match (kind, value) {
+                    (Kind::Remove, _) => ext.clear(),
+                    (_, Some(Value::Object(fields))) => {
+                        for (name, v) in fields.into_iter().filter(|(k, _)| k != "schemas") {
+                            set(ext, kind, &name, v);
+                        }
+                    }
+                    _ => {
+                        return Err(ScimError::invalid_value(
+                            "the value for an extension must be an object of its attributes",
+                        ))
+                    }
+                }
+                Ok(())
+            }
             (Some(raw), _) => {
                 let path: PatchPath = raw.parse().map_err(|e| {
                     ScimError::invalid_path(format!("the path {raw:?} does not parse: {e}"))
@@ -396,6 +414,16 @@ mod tests {
         assert_eq!(
             doc["urn:ietf:params:scim:schemas:extension:reprise:2.0:User"]["role"],
             "author"
+        );
+        patch(
+            &mut doc,
+            json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:reprise:2.0:User",
+                "value": {"schemas": ["urn:ietf:params:scim:schemas:extension:reprise:2.0:User"], "role": "admin"}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["urn:ietf:params:scim:schemas:extension:reprise:2.0:User"],
+            json!({"role": "admin"})
         );
     }
 
