@@ -17,6 +17,7 @@ pub mod numbers;
 pub mod progress;
 pub mod queue;
 pub mod recall_weeks;
+pub mod roster;
 pub mod scheduler;
 pub mod scim;
 pub mod spreadsheet;

@@ -54,6 +54,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::logout)
         .service(users::me)
         .service(users::create_user)
+        .service(users::import_users)
         .service(users::invite_user)
         .service(users::change_password)
         .service(auth::password_reset)

@@ -253,6 +253,14 @@ pub fn change_email(
     })
 }
 
+/// Every membership of the organization: the ids of each team's members.
+pub fn memberships(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+) -> StoreResult<HashMap<String, Vec<UserId>>> {
+    members(conn, org_id, None)
+}
+
 /// Members of every team of the organization, or of one.
 fn members(
     conn: &mut DbConnection,
