@@ -25,6 +25,8 @@ mod races;
 mod reach;
 mod read_replica;
 mod reviews;
+mod roster;
+mod scim;
 mod security;
 mod webhooks;
 mod xapi;
