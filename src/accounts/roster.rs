@@ -93,7 +93,7 @@ fn make_plan(
     if let Some(me) = plan
         .people
         .iter()
-        .find(|p| p.existing.as_ref().map(|m| m.id.as_str()) == admin)
+        .find(|p| admin.is_some() && p.existing.as_ref().map(|m| m.id.as_str()) == admin)
     {
         if me.row.role != Role::Admin {
             return Err(ApiError::validation(vec![FieldError {
