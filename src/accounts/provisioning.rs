@@ -260,6 +260,28 @@ fn check_unique(
     }
 }
 
+/// The identity provider may not take away the organization's last way in: deactivating or
+/// demoting its last active admin is refused, so an unassignment in the provider cannot lock
+/// every admin out of Reprise.
+fn keep_an_admin(
+    conn: &mut DbConnection,
+    org: &OrgId,
+    current: &ScimUser,
+    role: Option<Role>,
+    active: Option<bool>,
+) -> ApiResult<()> {
+    let loses_admin = current.role == Role::Admin
+        && current.active
+        && (active == Some(false) || role.is_some_and(|r| r != Role::Admin));
+    if loses_admin && scim_store::other_active_admins(conn, org, &current.id)? == 0 {
+        return Err(ScimError::mutability(
+            "this is the organization's last active admin: make another admin in Reprise first",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// How a change to a user went.
 pub struct Changed<T> {
     pub resource: T,
@@ -286,6 +308,7 @@ fn replace_user_in(
         active: input.active.filter(|a| *a != current.active),
         ..Default::default()
     };
+    keep_an_admin(conn, org, &current, changes.role, changes.active)?;
     let mut ended_logins = false;
     if changes.name.is_some() || changes.role.is_some() || changes.active.is_some() {
         let action = match changes.active {
@@ -397,6 +420,7 @@ pub async fn deactivate_user(
             store::write_tx(conn, |conn| {
                 let current =
                     scim_store::get_user(conn, &p.org_id, &id).map_err(|e| not_found(e, "user"))?;
+                keep_an_admin(conn, &p.org_id, &current, None, Some(false))?;
                 let mut ended_logins = false;
                 if current.active {
                     let changes = UserChanges {

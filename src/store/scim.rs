@@ -195,6 +195,21 @@ pub fn taken_name(
     Ok(None)
 }
 
+/// How many active admins the organization has besides `except`.
+pub fn other_active_admins(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    except: &UserId,
+) -> StoreResult<i64> {
+    Ok(users::table
+        .filter(users::org_id.eq(org_id))
+        .filter(users::id.ne(except))
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Sets what SCIM keeps of a user besides Reprise's own fields.
 pub fn set_user_names(
     conn: &mut DbConnection,

@@ -558,6 +558,14 @@ async fn errors_are_scim_documents_with_their_scim_type() {
         let res = scim(&app, Method::POST, "/Users", &token, Some(doc)).await;
         expect_scim_error(res, StatusCode::CONFLICT, Some("uniqueness")).await;
     }
+    // The organization's last active admin stays one.
+    let admins = list(&app, &token, &filter(r#"userName eq "admin@acme.example""#)).await;
+    let admin_path = format!("/Users/{}", admins["Resources"][0]["id"].as_str().unwrap());
+    let res = scim(&app, Method::DELETE, &admin_path, &token, None).await;
+    expect_scim_error(res, StatusCode::BAD_REQUEST, Some("mutability")).await;
+    let demote = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": format!("{REPRISE}:role"), "value": "learner"}]});
+    let res = scim(&app, Method::PATCH, &admin_path, &token, Some(demote)).await;
+    expect_scim_error(res, StatusCode::BAD_REQUEST, Some("mutability")).await;
     let no_address = json!({"schemas": [USER], "userName": "just-a-name"});
     expect_scim_error(
         scim(&app, Method::POST, "/Users", &token, Some(no_address)).await,
