@@ -12,6 +12,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/serve-helpers.sh
+. scripts/serve-helpers.sh
 
 SCIM2_TESTER_VERSION=0.5.2
 # The checker's HTTP client: scim2-client with its httpx2 engine.
@@ -31,14 +33,11 @@ cargo build --quiet --bin reprise
 bin="$target/debug/reprise"
 
 work=$(mktemp -d /tmp/reprise-scim-check.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 url="http://127.0.0.1:$port"
 server_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_server "$server_pid"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,15 +49,7 @@ REPRISE_PUBLIC_URL="$url" \
 REPRISE_LOG=warn \
   "$bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 240); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    cat "$work/server.log" >&2
-    echo "the server did not start" >&2
-    exit 1
-  fi
-  sleep 0.25
-done
+wait_ready "$url" "$server_pid" "$work/server.log"
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 admin=$(curl -sf "$url/api/v1/orgs" -H 'content-type: application/json' -d '{

@@ -105,36 +105,49 @@ fn parse_filter(raw: Option<&str>) -> ApiResult<Option<scim_v2::filter::Filter>>
     }
 }
 
-/// The users matching `filter` (all of them without one), as documents, oldest first.
+/// The resources matching `filter` (all of them without one), as documents, oldest first:
+/// `load` reads the candidates (only those the narrowing can match, when there is one), and
+/// the filter is evaluated on each one's document.
+fn find<T>(
+    filter: Option<&str>,
+    load: impl FnOnce(Option<&Narrowing>) -> store::StoreResult<Vec<T>>,
+    render: impl Fn(&T) -> Value,
+) -> ApiResult<Vec<Value>> {
+    let filter = parse_filter(filter)?;
+    let narrowing = filter.as_ref().and_then(Narrowing::of);
+    Ok(load(narrowing.as_ref())?
+        .iter()
+        .map(render)
+        .filter(|doc| filter.as_ref().is_none_or(|f| filter::matches(f, doc)))
+        .collect())
+}
+
+/// The users matching `filter`, as User documents.
 pub fn find_users(
     conn: &mut DbConnection,
     provider: &Provider,
     filter: Option<&str>,
 ) -> ApiResult<Vec<Value>> {
-    let filter = parse_filter(filter)?;
-    let narrowing = filter.as_ref().and_then(Narrowing::of);
-    let users = scim_store::list_users(conn, &provider.org_id, narrowing.as_ref())?;
-    Ok(users
-        .iter()
-        .map(|u| u.render(&provider.base))
-        .filter(|doc| filter.as_ref().is_none_or(|f| filter::matches(f, doc)))
-        .collect())
+    let org = &provider.org_id;
+    find(
+        filter,
+        |n| scim_store::list_users(conn, org, n),
+        |u| u.render(&provider.base),
+    )
 }
 
-/// The teams matching `filter`, as Group documents, oldest first.
+/// The teams matching `filter`, as Group documents.
 pub fn find_groups(
     conn: &mut DbConnection,
     provider: &Provider,
     filter: Option<&str>,
 ) -> ApiResult<Vec<Value>> {
-    let filter = parse_filter(filter)?;
-    let narrowing = filter.as_ref().and_then(Narrowing::of);
-    let groups = scim_store::list_groups(conn, &provider.org_id, narrowing.as_ref())?;
-    Ok(groups
-        .iter()
-        .map(|g| g.render(&provider.base))
-        .filter(|doc| filter.as_ref().is_none_or(|f| filter::matches(f, doc)))
-        .collect())
+    let org = &provider.org_id;
+    find(
+        filter,
+        |n| scim_store::list_groups(conn, org, n),
+        |g| g.render(&provider.base),
+    )
 }
 
 pub fn get_user(conn: &mut DbConnection, provider: &Provider, id: &UserId) -> ApiResult<ScimUser> {

@@ -75,11 +75,37 @@ pub(crate) fn add_members_as(
             StoreError::NotFound => ApiError::field("user_ids", "names a user that does not exist"),
             other => other.into(),
         })?;
-        let entry = Entry::by(actor, "team.members_added", "team", team_id.as_str())
-            .after(json!({"user_ids": user_ids}));
-        audit::record(conn, org_id, &entry, now)?;
-        Ok::<_, ApiError>(())
+        record_members(
+            conn,
+            org_id,
+            actor,
+            team_id,
+            "team.members_added",
+            user_ids,
+            now,
+        )
     })
+}
+
+/// Records a change of a team's members: `user_ids` after for additions, before for removals.
+fn record_members(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    actor: Actor,
+    team_id: &TeamId,
+    action: &str,
+    user_ids: &[UserId],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let fields = json!({"user_ids": user_ids});
+    let entry = Entry::by(actor, action, "team", team_id.as_str());
+    let entry = if action == "team.members_added" {
+        entry.after(fields)
+    } else {
+        entry.before(fields)
+    };
+    audit::record(conn, org_id, &entry, now)?;
+    Ok(())
 }
 
 /// Takes users out of a team and records it as done by `actor`; every one must be a member.
@@ -100,10 +126,7 @@ pub(crate) fn remove_members_as(
         } else {
             "team.members_removed"
         };
-        let entry = Entry::by(actor, action, "team", team_id.as_str())
-            .before(json!({"user_ids": user_ids}));
-        audit::record(conn, org_id, &entry, now)?;
-        Ok::<_, ApiError>(())
+        record_members(conn, org_id, actor, team_id, action, user_ids, now)
     })
 }
 

@@ -21,6 +21,14 @@ async fn scim_token(app: &TestApp, org: &Org) -> String {
     body["token"].as_str().unwrap().to_string()
 }
 
+/// A server with an organization whose SCIM token is issued.
+async fn provisioned() -> (TestApp, Org, String) {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme", "admin@acme.example").await;
+    let token = scim_token(&app, &org).await;
+    (app, org, token)
+}
+
 async fn scim(
     app: &TestApp,
     method: Method,
@@ -42,16 +50,7 @@ async fn scim(
 
 /// Asserts a SCIM response with `status` and returns its body.
 async fn expect_scim(res: Response, status: StatusCode) -> Value {
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = expect_json(res, status).await;
-    if status != StatusCode::NO_CONTENT {
-        assert_eq!(content_type, "application/scim+json", "body: {body}");
-    }
-    body
+    expect_typed(res, status, "application/scim+json").await
 }
 
 /// Asserts a SCIM error document.
@@ -94,6 +93,16 @@ async fn create(app: &TestApp, token: &str, doc: Value) -> Value {
     body
 }
 
+/// Ann, as Okta creates her.
+async fn create_ann(app: &TestApp, token: &str) -> Value {
+    create(
+        app,
+        token,
+        okta_user("ann@acme.example", "Ann", "Lee", "00u1"),
+    )
+    .await
+}
+
 async fn list(app: &TestApp, token: &str, query: &str) -> Value {
     let path = format!("/Users?{query}");
     expect_scim(
@@ -122,16 +131,9 @@ fn urlencode(s: &str) -> String {
 
 #[actix_web::test]
 async fn users_are_created_read_filtered_and_paged() {
-    let app = spawn_app().await;
-    let org = app.create_org("Acme", "admin@acme.example").await;
-    let token = scim_token(&app, &org).await;
+    let (app, org, token) = provisioned().await;
 
-    let ann = create(
-        &app,
-        &token,
-        okta_user("ann@acme.example", "Ann", "Lee", "00u1"),
-    )
-    .await;
+    let ann = create_ann(&app, &token).await;
     assert_eq!(ann["userName"], "ann@acme.example");
     assert_eq!(ann["active"], true);
     assert_eq!(
@@ -261,15 +263,8 @@ async fn users_are_created_read_filtered_and_paged() {
 
 #[actix_web::test]
 async fn okta_and_entra_patches_change_users_and_deactivation_ends_logins() {
-    let app = spawn_app().await;
-    let org = app.create_org("Acme", "admin@acme.example").await;
-    let token = scim_token(&app, &org).await;
-    let ann = create(
-        &app,
-        &token,
-        okta_user("ann@acme.example", "Ann", "Lee", "00u1"),
-    )
-    .await;
+    let (app, org, token) = provisioned().await;
+    let ann = create_ann(&app, &token).await;
     let id = ann["id"].as_str().unwrap().to_string();
     let path = format!("/Users/{id}");
     // Ann gets a password from the admin and signs in.
@@ -401,9 +396,7 @@ async fn okta_and_entra_patches_change_users_and_deactivation_ends_logins() {
 
 #[actix_web::test]
 async fn groups_are_teams_and_their_members_follow_okta_and_entra_patches() {
-    let app = spawn_app().await;
-    let org = app.create_org("Acme", "admin@acme.example").await;
-    let token = scim_token(&app, &org).await;
+    let (app, org, token) = provisioned().await;
     let mut ids = Vec::new();
     for (i, name) in ["ann", "bob", "cat"].iter().enumerate() {
         let user = create(
@@ -536,18 +529,30 @@ async fn groups_are_teams_and_their_members_follow_okta_and_entra_patches() {
     assert_eq!(users["totalResults"], 4);
 }
 
+/// A SCIM request that must be refused with `status` and `scim_type`.
+async fn refused(
+    app: &TestApp,
+    (method, path): (Method, &str),
+    token: &str,
+    body: Option<Value>,
+    (status, scim_type): (StatusCode, Option<&str>),
+) {
+    let res = scim(app, method, path, token, body).await;
+    expect_scim_error(res, status, scim_type).await;
+}
+
+fn operations(ops: Value) -> Option<Value> {
+    Some(json!({"schemas": [PATCH], "Operations": ops}))
+}
+
 #[actix_web::test]
 async fn errors_are_scim_documents_with_their_scim_type() {
-    let app = spawn_app().await;
-    let org = app.create_org("Acme", "admin@acme.example").await;
-    let token = scim_token(&app, &org).await;
-    let ann = create(
-        &app,
-        &token,
-        okta_user("ann@acme.example", "Ann", "Lee", "00u1"),
-    )
-    .await;
-    let id = ann["id"].as_str().unwrap();
+    let (app, _, token) = provisioned().await;
+    let ann = create_ann(&app, &token).await;
+    let ann_path = format!("/Users/{}", ann["id"].as_str().unwrap());
+    let bad_request = |t| (StatusCode::BAD_REQUEST, Some(t));
+    let not_found = (StatusCode::NOT_FOUND, None);
+    let unauthorized = (StatusCode::UNAUTHORIZED, None);
 
     // Taken userName (any case), externalId, or the address of a user made in Reprise.
     for doc in [
@@ -555,61 +560,71 @@ async fn errors_are_scim_documents_with_their_scim_type() {
         okta_user("other@acme.example", "Ann", "Three", "00u1"),
         okta_user("admin@acme.example", "Ad", "Min", "00u8"),
     ] {
-        let res = scim(&app, Method::POST, "/Users", &token, Some(doc)).await;
-        expect_scim_error(res, StatusCode::CONFLICT, Some("uniqueness")).await;
+        let conflict = (StatusCode::CONFLICT, Some("uniqueness"));
+        refused(&app, (Method::POST, "/Users"), &token, Some(doc), conflict).await;
     }
     // The organization's last active admin stays one.
     let admins = list(&app, &token, &filter(r#"userName eq "admin@acme.example""#)).await;
     let admin_path = format!("/Users/{}", admins["Resources"][0]["id"].as_str().unwrap());
-    let res = scim(&app, Method::DELETE, &admin_path, &token, None).await;
-    expect_scim_error(res, StatusCode::BAD_REQUEST, Some("mutability")).await;
-    let demote = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": format!("{REPRISE}:role"), "value": "learner"}]});
-    let res = scim(&app, Method::PATCH, &admin_path, &token, Some(demote)).await;
-    expect_scim_error(res, StatusCode::BAD_REQUEST, Some("mutability")).await;
-    let no_address = json!({"schemas": [USER], "userName": "just-a-name"});
-    expect_scim_error(
-        scim(&app, Method::POST, "/Users", &token, Some(no_address)).await,
-        StatusCode::BAD_REQUEST,
-        Some("invalidValue"),
-    )
-    .await;
-    let res = scim(
+    let mutability = bad_request("mutability");
+    refused(
         &app,
-        Method::GET,
-        &format!("/Users?{}", filter("userName zz 1")),
+        (Method::DELETE, &admin_path),
         &token,
         None,
+        mutability,
     )
     .await;
-    expect_scim_error(res, StatusCode::BAD_REQUEST, Some("invalidFilter")).await;
-    let bad_path = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "emails[type", "value": "x"}]});
-    expect_scim_error(
-        scim(
-            &app,
+    let demote = operations(
+        json!([{"op": "replace", "path": format!("{REPRISE}:role"), "value": "learner"}]),
+    );
+    refused(
+        &app,
+        (Method::PATCH, &admin_path),
+        &token,
+        demote,
+        mutability,
+    )
+    .await;
+
+    let bad_filter = format!("/Users?{}", filter("userName zz 1"));
+    let cases = [
+        (
+            Method::POST,
+            "/Users",
+            Some(json!({"schemas": [USER], "userName": "just-a-name"})),
+            bad_request("invalidValue"),
+        ),
+        (
+            Method::GET,
+            bad_filter.as_str(),
+            None,
+            bad_request("invalidFilter"),
+        ),
+        (
             Method::PATCH,
-            &format!("/Users/{id}"),
-            &token,
-            Some(bad_path),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        Some("invalidPath"),
-    )
-    .await;
-    let bad_active = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": "maybe"}]});
-    expect_scim_error(
-        scim(
-            &app,
+            &ann_path,
+            operations(json!([{"op": "replace", "path": "emails[type", "value": "x"}])),
+            bad_request("invalidPath"),
+        ),
+        (
             Method::PATCH,
-            &format!("/Users/{id}"),
-            &token,
-            Some(bad_active),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        Some("invalidValue"),
-    )
-    .await;
+            &ann_path,
+            operations(json!([{"op": "replace", "path": "active", "value": "maybe"}])),
+            bad_request("invalidValue"),
+        ),
+        (Method::GET, "/Users/no-such-id", None, not_found),
+        (Method::GET, "/Nothing", None, not_found),
+        (
+            Method::PUT,
+            "/Users",
+            Some(json!({})),
+            (StatusCode::METHOD_NOT_ALLOWED, None),
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        refused(&app, (method, path), &token, body, expected).await;
+    }
     let res = app
         .client
         .post(app.url("/scim/v2/Users"))
@@ -619,28 +634,12 @@ async fn errors_are_scim_documents_with_their_scim_type() {
         .await
         .unwrap();
     expect_scim_error(res, StatusCode::BAD_REQUEST, Some("invalidSyntax")).await;
-    expect_scim_error(
-        scim(&app, Method::GET, "/Users/no-such-id", &token, None).await,
-        StatusCode::NOT_FOUND,
+    refused(
+        &app,
+        (Method::GET, "/Users"),
+        "not-a-token",
         None,
-    )
-    .await;
-    expect_scim_error(
-        scim(&app, Method::GET, "/Nothing", &token, None).await,
-        StatusCode::NOT_FOUND,
-        None,
-    )
-    .await;
-    expect_scim_error(
-        scim(&app, Method::PUT, "/Users", &token, Some(json!({}))).await,
-        StatusCode::METHOD_NOT_ALLOWED,
-        None,
-    )
-    .await;
-    expect_scim_error(
-        scim(&app, Method::GET, "/Users", "not-a-token", None).await,
-        StatusCode::UNAUTHORIZED,
-        None,
+        unauthorized,
     )
     .await;
     let res = app
