@@ -44,13 +44,13 @@ pub struct Imported {
 
 /// The organization as a plan needs it: its people with their teams, and its teams.
 fn snapshot(conn: &mut DbConnection, org: &OrgId) -> ApiResult<(Vec<Member>, Vec<ExistingTeam>)> {
-    let mut teams_of: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut teams_of: HashMap<UserId, BTreeSet<TeamId>> = HashMap::new();
     for (team, members) in scim_store::memberships(conn, org)? {
         for user in members {
             teams_of
-                .entry(user.into_string())
+                .entry(user)
                 .or_default()
-                .insert(team.clone());
+                .insert(TeamId::new(team.clone()));
         }
     }
     let all = UserFilter {
@@ -60,8 +60,8 @@ fn snapshot(conn: &mut DbConnection, org: &OrgId) -> ApiResult<(Vec<Member>, Vec
     let members = account_store::list_users(conn, org, &all)?
         .into_iter()
         .map(|u| Member {
-            teams: teams_of.remove(u.id.as_str()).unwrap_or_default(),
-            id: u.id.into_string(),
+            teams: teams_of.remove(&u.id).unwrap_or_default(),
+            id: u.id,
             email: u.email,
             name: u.name,
             role: u.role,
@@ -71,9 +71,9 @@ fn snapshot(conn: &mut DbConnection, org: &OrgId) -> ApiResult<(Vec<Member>, Vec
     let teams = account_store::list_teams(conn, org)?
         .into_iter()
         .map(|t| ExistingTeam {
-            id: t.id,
+            id: t.id.into(),
             name: t.name,
-            parent_id: t.parent_id,
+            parent_id: t.parent_id.map(TeamId::from),
         })
         .collect();
     Ok((members, teams))
@@ -86,14 +86,14 @@ fn make_plan(
     options: ImportOptions,
 ) -> ApiResult<(Plan, Vec<ExistingTeam>)> {
     let (members, teams) = snapshot(conn, &importer.org_id)?;
-    let admin = importer.admin.as_ref().map(UserId::as_str);
+    let admin = importer.admin.as_ref();
     let plan = roster::plan(rows, &members, &teams, options.deactivate_missing, admin)
         .map_err(ApiError::validation)?;
     // Admins keep their own access, as in the users API.
     if let Some(me) = plan
         .people
         .iter()
-        .find(|p| admin.is_some() && p.existing.as_ref().map(|m| m.id.as_str()) == admin)
+        .find(|p| admin.is_some() && p.existing.as_ref().map(|m| &m.id) == admin)
     {
         if me.row.role != Role::Admin {
             return Err(ApiError::validation(vec![FieldError {
@@ -179,16 +179,17 @@ fn apply(
     for team in &plan.new_teams {
         let parent = match &team.parent {
             None => None,
-            Some(path) => match made.get(path) {
-                Some(id) => Some(id.as_str().to_string()),
-                None => teams.iter().find(|t| &t.name == path).map(|t| t.id.clone()),
-            },
+            Some(path) => made
+                .get(path)
+                .or_else(|| teams.iter().find(|t| &t.name == path).map(|t| &t.id))
+                .cloned(),
         };
-        let created = teams::create_as(conn, org, actor(), &team.name, parent.as_deref(), now)?;
+        let parent = parent.as_ref().map(TeamId::as_str);
+        let created = teams::create_as(conn, org, actor(), &team.name, parent, now)?;
         made.insert(team.path.clone(), TeamId::new(created.id));
     }
     let resolve = |r: &TeamRef| match r {
-        TeamRef::Existing(id) => TeamId::new(id.clone()),
+        TeamRef::Existing(id) => id.clone(),
         TeamRef::New(path) => made[path].clone(),
     };
     let mut ended = Vec::new();
@@ -219,38 +220,27 @@ fn apply(
                     ..Default::default()
                 };
                 if changes.name.is_some() || changes.role.is_some() || changes.active.is_some() {
-                    let id = UserId::new(m.id.clone());
-                    if users::apply_in(conn, org, actor(), &id, changes, "user.updated", now)?
+                    if users::apply_in(conn, org, actor(), &m.id, changes, "user.updated", now)?
                         .ended_logins
                     {
-                        ended.push(id);
+                        ended.push(m.id.clone());
                     }
                 }
-                (UserId::new(m.id.clone()), m.teams.clone())
+                (m.id.clone(), m.teams.clone())
             }
         };
         if let Some(wanted) = &person.teams {
-            let wanted: BTreeSet<String> =
-                wanted.iter().map(|r| resolve(r).into_string()).collect();
+            let wanted: BTreeSet<TeamId> = wanted.iter().map(resolve).collect();
             for team in wanted.difference(&current) {
-                let team = TeamId::new(team.clone());
-                teams::add_members_as(conn, org, actor(), &team, std::slice::from_ref(&id), now)?;
+                teams::add_members_as(conn, org, actor(), team, std::slice::from_ref(&id), now)?;
             }
             for team in current.difference(&wanted) {
-                let team = TeamId::new(team.clone());
-                teams::remove_members_as(
-                    conn,
-                    org,
-                    actor(),
-                    &team,
-                    std::slice::from_ref(&id),
-                    now,
-                )?;
+                teams::remove_members_as(conn, org, actor(), team, std::slice::from_ref(&id), now)?;
             }
         }
     }
     for member in &plan.deactivate {
-        let id = UserId::new(member.id.clone());
+        let id = member.id.clone();
         let changes = UserChanges {
             active: Some(false),
             ..Default::default()

@@ -22,6 +22,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::accounts::{person_name, Email, Role};
+use super::ids::{TeamId, UserId};
 use super::spreadsheet::restore_cell;
 use super::validation::{text, FieldError};
 
@@ -204,21 +205,21 @@ fn parse_row(line: usize, cell: impl Fn(&str) -> String) -> Result<RosterRow, Ve
 /// A person of the organization as the plan sees them.
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
     pub active: bool,
-    /// Ids of the teams they are a direct member of.
-    pub teams: BTreeSet<String>,
+    /// The teams they are a direct member of.
+    pub teams: BTreeSet<TeamId>,
 }
 
 /// A team of the organization as the plan sees it.
 #[derive(Debug, Clone)]
 pub struct ExistingTeam {
-    pub id: String,
+    pub id: TeamId,
     pub name: String,
-    pub parent_id: Option<String>,
+    pub parent_id: Option<TeamId>,
 }
 
 /// A team the import makes: its name, and its parent as a path of the roster (an existing
@@ -247,7 +248,7 @@ pub struct Listed {
 /// A team a person must be in: an existing team's id, or a path of a team the import makes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TeamRef {
-    Existing(String),
+    Existing(TeamId),
     New(String),
 }
 
@@ -326,7 +327,7 @@ pub fn plan(
     members: &[Member],
     teams: &[ExistingTeam],
     deactivate_missing: bool,
-    keep: Option<&str>,
+    keep: Option<&UserId>,
 ) -> Result<Plan, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut plan = Plan::default();
@@ -387,12 +388,9 @@ pub fn plan(
                                 name: name.clone(),
                                 parent: match &parent {
                                     Some(TeamRef::New(p)) => Some(p.clone()),
-                                    Some(TeamRef::Existing(id)) => Some(
-                                        teams
-                                            .iter()
-                                            .find(|t| &t.id == id)
-                                            .map_or_else(|| id.clone(), |t| t.name.clone()),
-                                    ),
+                                    Some(TeamRef::Existing(id)) => {
+                                        teams.iter().find(|t| &t.id == id).map(|t| t.name.clone())
+                                    }
                                     None => None,
                                 },
                             });
@@ -494,7 +492,7 @@ pub fn plan(
         plan.deactivate = members
             .iter()
             .filter(|m| m.active && !in_file.contains_key(m.email.as_str()))
-            .filter(|m| keep != Some(m.id.as_str()))
+            .filter(|m| keep != Some(&m.id))
             .cloned()
             .collect();
     }
@@ -518,7 +516,7 @@ mod tests {
             name: "Same Name".into(),
             role,
             active: true,
-            teams: teams.iter().map(|t| t.to_string()).collect(),
+            teams: teams.iter().map(|t| TeamId::from(*t)).collect(),
         }
     }
 
@@ -585,7 +583,7 @@ mod tests {
             member("me", "admin@example.com", Role::Admin, &[]),
         ];
         let rows = rows("ann@example.com,Same Name,,EMEA,\nbob@example.com,Bob,author,,\n");
-        let diff = plan(&rows, &members, &teams, true, Some("me"))
+        let diff = plan(&rows, &members, &teams, true, Some(&UserId::from("me")))
             .unwrap()
             .diff(false);
         assert_eq!(diff.unchanged.len(), 1);
