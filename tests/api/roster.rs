@@ -382,3 +382,30 @@ async fn the_command_line_imports_the_same_roster() {
     assert_eq!(failed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&failed.stderr).contains("line 2: email"));
 }
+
+#[actix_web::test]
+async fn imported_people_are_invited_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let app = spawn_with(|s| s.mail_dir = path.clone()).await;
+    let org = app.create_org("Acme", "admin@acme.example").await;
+    let roster = "email,name\nann@acme.example,Ann Lee\nbob@acme.example,Bob King\n";
+    let report = expect_json(
+        import(&app, &org.admin_token, "?invite=true", roster).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(report["invited"], 2);
+    assert!(report["not_invited"].as_array().unwrap().is_empty());
+    let mut to: Vec<String> = mails_in(dir.path()).into_iter().map(|m| m.to).collect();
+    to.sort();
+    assert_eq!(to, ["ann@acme.example", "bob@acme.example"]);
+    // Re-importing invites nobody again: nobody is created.
+    let again = expect_json(
+        import(&app, &org.admin_token, "?invite=true", roster).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["invited"], 0);
+    assert_eq!(mails_in(dir.path()).len(), 2);
+}
