@@ -219,6 +219,23 @@ ann@acme.example,Ann Again,,,
     assert_eq!(problem["errors"][0]["field"], "role");
     assert_eq!(table_counts(&app.database_url), before);
 
+    // Other methods on the import's path are refused, not taken for a user id.
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::PATCH,
+        reqwest::Method::DELETE,
+    ] {
+        let res = app
+            .client
+            .request(method, app.url("/api/v1/users/import"))
+            .bearer_auth(&org.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["allow"], "POST");
+        expect_problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+    }
+
     // Not CSV, or not an admin.
     let res = app
         .post_json(
