@@ -14,6 +14,7 @@ pub mod access;
 pub mod credentials;
 pub mod organization;
 pub mod passwords;
+pub mod personal_data;
 pub mod scope;
 pub mod sign_in;
 pub mod teams;

@@ -55,6 +55,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::create_user)
         .service(users::invite_user)
         .service(users::change_password)
+        .service(users::data_export)
+        .service(users::erase_user)
         .service(auth::password_reset)
         .service(auth::confirm_password_reset)
         .service(users::list_users)

@@ -34,6 +34,7 @@ pub mod learning;
 pub mod links;
 pub mod model;
 pub mod nudges;
+pub mod personal_data;
 pub mod prepared;
 pub mod push_subscriptions;
 pub mod reader;

@@ -11,6 +11,7 @@ mod console;
 mod content;
 mod crash;
 mod credentials;
+mod data_rights;
 mod digest;
 mod egress;
 mod errors;
