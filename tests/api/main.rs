@@ -27,5 +27,6 @@ mod reach;
 mod read_replica;
 mod reviews;
 mod security;
+mod sso;
 mod webhooks;
 mod xapi;
