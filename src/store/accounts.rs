@@ -638,46 +638,6 @@ pub(super) fn weekday_list(stored: &str) -> Vec<String> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::UserChanges;
-    use crate::domain::accounts::Role;
-
-    #[test]
-    fn role_activation_and_password_changes_end_logins() {
-        let change = |c: UserChanges| c.ends_logins("learner", true);
-        assert!(change(UserChanges {
-            role: Some(Role::Admin),
-            ..Default::default()
-        }));
-        assert!(change(UserChanges {
-            active: Some(false),
-            ..Default::default()
-        }));
-        assert!(change(UserChanges {
-            password_hash: Some("$argon2id$…".into()),
-            ..Default::default()
-        }));
-        assert!(!UserChanges {
-            active: Some(true),
-            ..Default::default()
-        }
-        .ends_logins("learner", true));
-        assert!(UserChanges {
-            active: Some(true),
-            ..Default::default()
-        }
-        .ends_logins("learner", false));
-        assert!(!change(UserChanges {
-            role: Some(Role::Learner),
-            name: Some("Sam".into()),
-            timezone: Some(None),
-            daily_max: Some(Some(3)),
-            ..Default::default()
-        }));
-    }
-}
-
 /// What is stored as the password of an account created by single sign-on: not a hash, so no
 /// password ever matches it (an admin can still set one).
 pub const NO_PASSWORD: &str = "!sso";
@@ -796,4 +756,44 @@ pub fn sync_member(
         created,
         ended_logins,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UserChanges;
+    use crate::domain::accounts::Role;
+
+    #[test]
+    fn role_activation_and_password_changes_end_logins() {
+        let change = |c: UserChanges| c.ends_logins("learner", true);
+        assert!(change(UserChanges {
+            role: Some(Role::Admin),
+            ..Default::default()
+        }));
+        assert!(change(UserChanges {
+            active: Some(false),
+            ..Default::default()
+        }));
+        assert!(change(UserChanges {
+            password_hash: Some("$argon2id$…".into()),
+            ..Default::default()
+        }));
+        assert!(!UserChanges {
+            active: Some(true),
+            ..Default::default()
+        }
+        .ends_logins("learner", true));
+        assert!(UserChanges {
+            active: Some(true),
+            ..Default::default()
+        }
+        .ends_logins("learner", false));
+        assert!(!change(UserChanges {
+            role: Some(Role::Learner),
+            name: Some("Sam".into()),
+            timezone: Some(None),
+            daily_max: Some(Some(3)),
+            ..Default::default()
+        }));
+    }
 }

@@ -28,5 +28,6 @@ mod read_replica;
 mod reviews;
 mod security;
 mod sso;
+mod sso_saml;
 mod webhooks;
 mod xapi;
