@@ -110,7 +110,8 @@ impl EmailDomain {
 pub struct Mapping {
     /// The role of anyone whose role claim maps to nothing.
     pub default_role: Role,
-    /// The claim holding role names (a string or a list of strings).
+    /// The claim holding role names (a string or a list of strings); without one, roles are
+    /// managed in Reprise and new members get `default_role`.
     pub role_claim: Option<String>,
     /// Values of the role claim (e.g. an Okta group name) and the role they give.
     pub role_map: BTreeMap<String, Role>,

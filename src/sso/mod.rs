@@ -467,9 +467,12 @@ impl Sso {
                 now,
             )
             .await
-            .map_err(|e| match e {
-                oidc::OidcError::Provider(m) => ApiError::Unavailable(m),
-                oidc::OidcError::Refused(m) => refused(m),
+            .map_err(|e| {
+                tracing::info!(reason = %e, "OpenID Connect answer refused");
+                match e {
+                    oidc::OidcError::Provider(m) => ApiError::Unavailable(m),
+                    oidc::OidcError::Refused(m) => refused(m),
+                }
             })?;
         if claims.email_verified == Some(false) {
             return Err(refused(
@@ -662,7 +665,12 @@ fn provision(
             "the provider vouched for an address outside the organization's SSO domains",
         ));
     }
-    let role = config.mapping.role_for(&identity.roles);
+    // Without a role claim, roles are managed in Reprise: only new members get the default.
+    let role = config
+        .mapping
+        .role_claim
+        .as_ref()
+        .map(|_| config.mapping.role_for(&identity.roles));
     let teams = config.mapping.teams_from(&identity.teams);
     let name = identity
         .name
@@ -673,6 +681,7 @@ fn provision(
         email: email.as_str(),
         name: &name,
         role,
+        default_role: config.mapping.default_role,
         teams: teams.as_deref(),
     };
     let synced = account_store::sync_member(conn, org, member, now)?

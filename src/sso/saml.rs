@@ -166,7 +166,7 @@ pub fn accept(
     let name = first(&[
         "name",
         "displayName",
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+        "http://schemas.microsoft.com/identity/claims/displayname",
     ]);
     Ok(Accepted {
         identity: Identity {

@@ -646,7 +646,10 @@ pub const NO_PASSWORD: &str = "!sso";
 pub struct SyncedMember<'a> {
     pub email: &'a str,
     pub name: &'a str,
-    pub role: Role,
+    /// Their role; `None` leaves an existing member's role as it is (roles are then managed
+    /// in Reprise) and gives a new one `default_role`.
+    pub role: Option<Role>,
+    pub default_role: Role,
     /// The teams they belong to, by name; `None` leaves memberships as they are.
     pub teams: Option<&'a [String]>,
 }
@@ -680,11 +683,15 @@ pub fn sync_member(
     let (user_id, created, ended_logins) = match existing {
         Some(row) if !row.active => return Ok(None),
         Some(row) => {
-            let role_changed = row.role != member.role.as_str();
+            let role = member
+                .role
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_else(|| row.role.clone());
+            let role_changed = row.role != role;
             diesel::update(users::table.find((org_id, &row.id)))
                 .set((
                     users::name.eq(member.name),
-                    users::role.eq(member.role.as_str()),
+                    users::role.eq(&role),
                     users::updated_at.eq(now.naive_utc()),
                     users::auth_version.eq(users::auth_version + i64::from(role_changed)),
                 ))
@@ -704,7 +711,7 @@ pub fn sync_member(
                     email: member.email.into(),
                     name: member.name.into(),
                     password_hash: NO_PASSWORD.into(),
-                    role: member.role,
+                    role: member.role.unwrap_or(member.default_role),
                     timezone: None,
                 },
                 now.naive_utc(),

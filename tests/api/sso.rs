@@ -645,3 +645,35 @@ async fn the_issuer_must_pass_the_egress_policy() {
     let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem_fields(&problem), ["issuer"]);
 }
+
+#[actix_web::test]
+async fn without_a_role_claim_roles_stay_managed_in_reprise() {
+    let provider = Provider::start();
+    let app = spawn_sso_app().await;
+    let org = app.create_org("Acme", "ada@acme.test").await;
+    app.create_user(&org, "aud@acme.test", "author").await;
+    configure_oidc(
+        &app,
+        &org,
+        &provider,
+        json!({"role_claim": null, "role_map": null, "team_claim": null, "default_role": "manager"}),
+    )
+    .await;
+    provider
+        .accounts(json!({"aud@acme.test": {"role": "sales-manager"}}))
+        .await;
+    let author = me(&app, &sign_in(&app, &provider, "aud@acme.test").await).await;
+    assert_eq!(
+        author["user"]["role"], "author",
+        "an existing member keeps their role"
+    );
+    let newcomer = me(&app, &sign_in(&app, &provider, "neo@acme.test").await).await;
+    assert_eq!(
+        newcomer["user"]["role"], "manager",
+        "a new one gets the default"
+    );
+    assert_eq!(
+        newcomer["user"]["name"], "neo",
+        "named after the address without a name claim"
+    );
+}
