@@ -244,10 +244,7 @@ pub async fn put_sso(
     body: Json<SsoRequest>,
 ) -> ApiResult<web::Json<SsoSettings>> {
     let new = body.0.parse()?;
-    let saved = state
-        .sso
-        .configure(&caller.org_id, new, state.clock.now())
-        .await?;
+    let saved = state.sso.configure(&caller, new, state.clock.now()).await?;
     Ok(web::Json(saved))
 }
 
@@ -266,7 +263,7 @@ pub async fn delete_sso(
     state: web::Data<AppState>,
     caller: Authorized<Admins>,
 ) -> ApiResult<HttpResponse> {
-    if !state.sso.remove(&caller.org_id).await? {
+    if !state.sso.remove(&caller, state.clock.now()).await? {
         return Err(ApiError::NotFound(
             "single sign-on is not configured".into(),
         ));
@@ -401,6 +398,7 @@ pub async fn callback(
             &sign_in,
             cookie.as_deref(),
             &state.access,
+            super::caller::request_id(&req),
             state.clock.now(),
         )
         .await?;
@@ -453,6 +451,7 @@ pub async fn saml_acs(
             form.relay_state,
             cookie.as_deref(),
             &state.access,
+            super::caller::request_id(&req),
             state.clock.now(),
         )
         .await?;

@@ -19,15 +19,19 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use serde_json::json;
+
 use crate::accounts::access::AccessCache;
 use crate::accounts::tokens::{Holder, Issuer, TokenPair};
 use crate::auth::refresh;
+use crate::auth::Caller;
 use crate::domain::accounts::{Email, Role};
 use crate::domain::ids::OrgId;
 use crate::domain::sso::{EmailDomain, Identity, Mapping, Protocol};
 use crate::error::{ApiError, ApiResult};
 use crate::outbound::Outbound;
 use crate::secrets::SecretBox;
+use crate::store::audit::{self, Actor, Entry};
 use crate::store::{self, accounts as account_store, sso as sso_store, Database};
 
 /// How long a sign-in may stay at the provider before its answer is refused.
@@ -173,10 +177,11 @@ impl Sso {
     /// now rather than a failed sign-in later.
     pub async fn configure(
         &self,
-        org_id: &OrgId,
+        caller: &Caller,
         new: NewConfig,
         now: DateTime<Utc>,
     ) -> ApiResult<SsoSettings> {
+        let org_id = &caller.org_id;
         let org = org_id.clone();
         let (admins, current) = self
             .database
@@ -236,6 +241,7 @@ impl Sso {
                     .map_err(|e| ApiError::field("idp_metadata_xml", e))?;
             }
         }
+        let secret_given = new.client_secret.is_some();
         let config = sso_store::SsoConfig {
             protocol: new.protocol,
             issuer: new.issuer,
@@ -259,11 +265,13 @@ impl Sso {
         };
         let org = org_id.clone();
         let domains = new.email_domains;
+        let actor = caller.clone();
         let (slug, saved) = self
             .database
             .run(move |conn| {
                 store::write_tx(conn, |conn| {
                     let slug = account_store::get_org(conn, &org)?.slug;
+                    let before = sso_store::config(conn, &org)?;
                     if let Err(sso_store::SaveRefusal::DomainTaken(d)) =
                         sso_store::save_config(conn, &org, &config, &domains, now)?
                     {
@@ -272,7 +280,17 @@ impl Sso {
                             format!("{d} signs in with another organization's provider"),
                         ));
                     }
-                    Ok((slug, sso_store::config(conn, &org)?))
+                    let saved = sso_store::config(conn, &org)?;
+                    let mut after = saved.as_ref().map(audited).unwrap_or_default();
+                    after["client_secret_replaced"] = json!(secret_given);
+                    let mut entry =
+                        Entry::by(&actor, "sso.configured", "organization", org.as_str())
+                            .after(after);
+                    if let Some(before) = &before {
+                        entry = entry.before(audited(before));
+                    }
+                    audit::record(conn, &org, &entry, now)?;
+                    Ok((slug, saved))
                 })
             })
             .await?;
@@ -287,13 +305,21 @@ impl Sso {
     }
 
     /// Turns single sign-on off; members log in with passwords again. `false` when it was off.
-    pub async fn remove(&self, org_id: &OrgId) -> ApiResult<bool> {
-        let org = org_id.clone();
+    pub async fn remove(&self, caller: &Caller, now: DateTime<Utc>) -> ApiResult<bool> {
+        let actor = caller.clone();
         let removed = self
             .database
             .run(move |conn| {
                 store::write_tx(conn, |conn| {
-                    Ok::<_, ApiError>(sso_store::delete_config(conn, &org)?)
+                    let org = &actor.org_id;
+                    let Some(before) = sso_store::config(conn, org)? else {
+                        return Ok(false);
+                    };
+                    sso_store::delete_config(conn, org)?;
+                    let entry = Entry::by(&actor, "sso.removed", "organization", org.as_str())
+                        .before(audited(&before));
+                    audit::record(conn, org, &entry, now)?;
+                    Ok::<_, ApiError>(true)
                 })
             })
             .await?;
@@ -449,6 +475,7 @@ impl Sso {
         state: &str,
         cookie_state: Option<&str>,
         access: &AccessCache,
+        request_id: Option<String>,
         now: DateTime<Utc>,
     ) -> ApiResult<String> {
         same_browser(state, cookie_state)?;
@@ -492,7 +519,7 @@ impl Sso {
             .database
             .run(move |conn| {
                 store::write_tx(conn, |conn| {
-                    provision(conn, &org, &config, identity, &hash, now)
+                    provision(conn, &org, &config, identity, &hash, request_id, now)
                 })
             })
             .await?;
@@ -509,6 +536,7 @@ impl Sso {
         relay_state: String,
         cookie_state: Option<&str>,
         access: &AccessCache,
+        request_id: Option<String>,
         now: DateTime<Utc>,
     ) -> ApiResult<String> {
         same_browser(&relay_state, cookie_state)?;
@@ -549,7 +577,15 @@ impl Sso {
                         refused(format!("the SAML response was refused: {e}"))
                     })?;
                     tracing::debug!(name_id = %accepted.name_id, "SAML assertion accepted");
-                    provision(conn, &org, &config, accepted.identity, &hash, now)
+                    provision(
+                        conn,
+                        &org,
+                        &config,
+                        accepted.identity,
+                        &hash,
+                        request_id,
+                        now,
+                    )
                 })
             })
             .await?;
@@ -655,6 +691,7 @@ fn provision(
     config: &sso_store::SsoConfig,
     identity: Identity,
     code_hash: &str,
+    request_id: Option<String>,
     now: DateTime<Utc>,
 ) -> ApiResult<account_store::Synced> {
     let email = Email::parse("email", &identity.email)
@@ -686,6 +723,23 @@ fn provision(
     };
     let synced = account_store::sync_member(conn, org, member, now)?
         .ok_or_else(|| refused("this account is deactivated"))?;
+    let user = &synced.user;
+    let actor = Actor::Sso {
+        id: user.id.clone(),
+        request_id,
+    };
+    // `teams` is null when the provider does not decide them.
+    let after = json!({
+        "email": user.email, "name": user.name, "role": user.role, "teams": teams,
+        "protocol": config.protocol,
+    });
+    let entry = match &synced.previous {
+        None => Entry::by(actor, "user.created", "user", user.id.as_str()).after(after),
+        Some(before) => Entry::by(actor, "user.signed_in", "user", user.id.as_str())
+            .before(json!({"name": before.name, "role": before.role}))
+            .after(after),
+    };
+    audit::record(conn, org, &entry, now)?;
     sso_store::insert_code(
         conn,
         org,
@@ -695,6 +749,26 @@ fn provision(
         now,
     )?;
     Ok(synced)
+}
+
+/// What the audit log keeps of the settings: everything shown to admins, never the secret.
+fn audited(c: &sso_store::SsoConfig) -> serde_json::Value {
+    json!({
+        "protocol": c.protocol,
+        "issuer": c.issuer,
+        "client_id": c.client_id,
+        "idp_entity_id": c
+            .idp_metadata_xml
+            .as_deref()
+            .and_then(|x| saml::IdpMetadata::parse(x).ok())
+            .map(|m| m.entity_id().to_string()),
+        "email_domains": c.email_domains,
+        "default_role": c.mapping.default_role,
+        "role_claim": c.mapping.role_claim,
+        "role_map": c.mapping.role_map,
+        "team_claim": c.mapping.team_claim,
+        "allow_password_login": c.allow_password_login,
+    })
 }
 
 /// The answer must come back to the browser that started the sign-in: its state cookie carries

@@ -42,7 +42,7 @@ impl From<OrgRow> for Organization {
     }
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 struct UserRow {
     org_id: String,
@@ -657,6 +657,8 @@ pub struct SyncedMember<'a> {
 /// The member after a sign-in synchronized them.
 pub struct Synced {
     pub user: User,
+    /// The member as they were before this sign-in; `None` when it created them.
+    pub previous: Option<User>,
     pub created: bool,
     /// The role changed, ending the member's earlier logins.
     pub ended_logins: bool,
@@ -680,6 +682,7 @@ pub fn sync_member(
         .select(UserRow::as_select())
         .first(conn)
         .optional()?;
+    let previous = existing.as_ref().map(|row| row.clone().into_user().0);
     let (user_id, created, ended_logins) = match existing {
         Some(row) if !row.active => return Ok(None),
         Some(row) => {
@@ -760,6 +763,7 @@ pub fn sync_member(
     let user = get_user(conn, org_id, &user_id)?;
     Ok(Some(Synced {
         user,
+        previous,
         created,
         ended_logins,
     }))

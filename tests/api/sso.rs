@@ -366,6 +366,30 @@ async fn first_sign_in_creates_the_member_and_the_next_ones_update_them() {
     );
     assert_eq!(team_names(&app, &org, &second["team_ids"]).await, ["West"]);
     assert_eq!(user_count(&app, &org).await, before + 1);
+
+    // The audit log has the settings, the creation and the sign-in that changed the role, the
+    // member as actor of their own sign-ins.
+    let page = expect_json(
+        app.get("/api/v1/audit", Some(&org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let events = page["events"].as_array().unwrap();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions[..3],
+        ["user.signed_in", "user.created", "sso.configured"],
+        "{page}"
+    );
+    assert_eq!(events[0]["actor_kind"], "sso");
+    assert_eq!(events[0]["actor_id"], first["user"]["id"]);
+    assert_eq!(events[0]["before"]["role"], "learner");
+    assert_eq!(events[0]["after"]["role"], "manager");
+    assert_eq!(events[1]["after"]["teams"], json!(["East", "Key accounts"]));
+    assert!(!page.to_string().contains(CLIENT_SECRET));
 }
 
 #[actix_web::test]
