@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::Json;
 use super::caller::{Admins, Authorized};
-use super::query::{parse_query, Query};
+use super::query::Query;
 use super::state::AppState;
 use crate::accounts::tokens::TokenPair;
 use crate::domain::accounts::{Email, Role};
@@ -413,12 +413,14 @@ fn to_console(location: String) -> HttpResponse {
         .finish()
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// The form an identity provider's page posts (HTTP-POST binding).
+#[derive(ToSchema)]
 pub struct AcsForm {
-    #[serde(rename = "SAMLResponse")]
+    /// The base64 Response.
+    #[schema(rename = "SAMLResponse")]
     pub saml_response: String,
-    #[serde(rename = "RelayState")]
+    /// The RelayState Reprise sent with its request.
+    #[schema(rename = "RelayState")]
     pub relay_state: String,
 }
 
@@ -440,15 +442,28 @@ pub async fn saml_acs(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::field("SAMLResponse", "the form is not UTF-8"))?;
-    let form: AcsForm = parse_query(text)?;
+    // Other fields (a SimpleSign signature, a provider's extras) are ignored, and never echoed.
+    let mut saml_response = None;
+    let mut relay_state = None;
+    for (name, value) in form_urlencoded::parse(&body) {
+        match name.as_ref() {
+            "SAMLResponse" => saml_response = Some(value.into_owned()),
+            "RelayState" => relay_state = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let (Some(saml_response), Some(relay_state)) = (saml_response, relay_state) else {
+        return Err(ApiError::field(
+            "SAMLResponse",
+            "post the identity provider's `SAMLResponse` with its `RelayState`",
+        ));
+    };
     let cookie = req.cookie(STATE_COOKIE).map(|c| c.value().to_string());
     let location = state
         .sso
         .finish_saml(
-            form.saml_response,
-            form.relay_state,
+            saml_response,
+            relay_state,
             cookie.as_deref(),
             &state.access,
             super::caller::request_id(&req),
