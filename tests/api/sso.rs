@@ -701,3 +701,47 @@ async fn without_a_role_claim_roles_stay_managed_in_reprise() {
         "named after the address without a name claim"
     );
 }
+
+#[actix_web::test]
+async fn the_client_secret_is_sealed_again_under_a_new_key() {
+    use reprise::domain::accounts::Role;
+    use reprise::domain::sso::{Mapping, Protocol};
+    use reprise::secrets::{reseal_all, SecretBox};
+    use reprise::store::sso;
+    let app = crate::helpers::spawn_app().await;
+    let org = app.create_org("Acme", "ada@acme.test").await;
+    let org_id = app.org_id(&org.admin_token).await;
+    let (old_key, new_key) = ([1u8; 32], [2u8; 32]);
+    let old = SecretBox::new(&old_key, &[]).unwrap();
+    let context = sso::client_secret_context(&org_id);
+    let config = sso::SsoConfig {
+        protocol: Protocol::Oidc,
+        issuer: Some("https://idp.acme.test".into()),
+        client_id: Some("reprise".into()),
+        client_secret: Some(old.seal(&context, "s3cret")),
+        idp_metadata_xml: None,
+        email_domains: Vec::new(),
+        mapping: Mapping {
+            default_role: Role::Learner,
+            role_claim: None,
+            role_map: Default::default(),
+            team_claim: None,
+        },
+        allow_password_login: true,
+        updated_at: app.clock.now(),
+    };
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let now = app.clock.now();
+    reprise::store::write_tx(&mut conn, |c| {
+        sso::save_config(c, &org_id, &config, &[], now).map(|saved| assert!(saved.is_ok()))
+    })
+    .unwrap();
+
+    let rotating = SecretBox::new(&new_key, &[old_key.to_vec()]).unwrap();
+    assert_eq!(reseal_all(&mut conn, &rotating).unwrap(), 1);
+    let stored = sso::stored_client_secrets(&mut conn).unwrap();
+    let new_only = SecretBox::new(&new_key, &[]).unwrap();
+    assert_eq!(new_only.open(&context, &stored[0].1).unwrap(), "s3cret");
+    assert!(old.open(&context, &stored[0].1).is_err());
+}
