@@ -9,29 +9,26 @@
 //! claims, and redirects the browser to the console's `#/sso/<code>`. Tokens never travel in a
 //! URL: the code is single use, short-lived and stored only as its hash.
 
+mod members;
 pub mod oidc;
 pub mod saml;
+mod settings;
 
-use std::collections::BTreeMap;
+pub use settings::{NewConfig, SsoSettings};
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-use serde_json::json;
 
 use crate::accounts::access::AccessCache;
 use crate::accounts::tokens::{Holder, Issuer, TokenPair};
 use crate::auth::refresh;
-use crate::auth::Caller;
-use crate::domain::accounts::{Email, Role};
+use crate::domain::accounts::Email;
 use crate::domain::ids::OrgId;
-use crate::domain::sso::{EmailDomain, Identity, Mapping, Protocol};
+use crate::domain::sso::{EmailDomain, Identity, Protocol};
 use crate::error::{ApiError, ApiResult};
 use crate::outbound::Outbound;
 use crate::secrets::SecretBox;
-use crate::store::audit::{self, Actor, Entry};
 use crate::store::{self, accounts as account_store, sso as sso_store, Database};
 
 /// How long a sign-in may stay at the provider before its answer is refused.
@@ -48,46 +45,6 @@ pub struct Sso {
     secrets: Arc<SecretBox>,
     public_url: String,
     providers: oidc::Providers,
-}
-
-/// An organization's provider as an admin configures it, every field checked.
-pub struct NewConfig {
-    pub protocol: Protocol,
-    pub issuer: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub idp_metadata_xml: Option<String>,
-    pub email_domains: Vec<EmailDomain>,
-    pub mapping: Mapping,
-    pub allow_password_login: bool,
-}
-
-/// The organization's single sign-on, as shown to its admins: never the client secret.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SsoSettings {
-    pub protocol: Protocol,
-    /// OIDC: the provider's issuer URL.
-    pub issuer: Option<String>,
-    /// OIDC: Reprise's client id at the provider.
-    pub client_id: Option<String>,
-    /// OIDC: whether a client secret is stored (it is never shown).
-    pub client_secret_set: bool,
-    /// SAML: the provider's metadata as saved.
-    pub idp_metadata_xml: Option<String>,
-    pub email_domains: Vec<String>,
-    pub default_role: Role,
-    pub role_claim: Option<String>,
-    pub role_map: BTreeMap<String, Role>,
-    pub team_claim: Option<String>,
-    pub allow_password_login: bool,
-    /// OIDC: the redirect URI to register at the provider.
-    pub redirect_uri: String,
-    /// SAML: the assertion consumer service URL to register at the provider.
-    pub acs_url: String,
-    /// SAML: Reprise's entity id and metadata for this organization.
-    pub sp_entity_id: String,
-    pub sp_metadata_url: String,
-    pub updated_at: DateTime<Utc>,
 }
 
 /// Where a sign-in starts from.
@@ -135,215 +92,6 @@ impl Sso {
     /// Reprise's SAML entity id for an organization (its metadata URL, as is customary).
     pub fn sp_entity_id(&self, slug: &str) -> String {
         format!("{}/api/v1/auth/saml/metadata?org={slug}", self.public_url)
-    }
-
-    fn settings_of(&self, slug: &str, c: sso_store::SsoConfig) -> SsoSettings {
-        SsoSettings {
-            protocol: c.protocol,
-            issuer: c.issuer,
-            client_id: c.client_id,
-            client_secret_set: c.client_secret.is_some(),
-            idp_metadata_xml: c.idp_metadata_xml,
-            email_domains: c.email_domains,
-            default_role: c.mapping.default_role,
-            role_claim: c.mapping.role_claim,
-            role_map: c.mapping.role_map,
-            team_claim: c.mapping.team_claim,
-            allow_password_login: c.allow_password_login,
-            redirect_uri: self.redirect_uri(),
-            acs_url: self.acs_url(),
-            sp_entity_id: self.sp_entity_id(slug),
-            sp_metadata_url: self.sp_entity_id(slug),
-            updated_at: c.updated_at,
-        }
-    }
-
-    /// The organization's single sign-on, if configured.
-    pub async fn settings(&self, org_id: &OrgId) -> ApiResult<Option<SsoSettings>> {
-        let org = org_id.clone();
-        let (slug, config) = self
-            .database
-            .run(move |conn| {
-                let slug = account_store::get_org(conn, &org)?.slug;
-                Ok::<_, ApiError>((slug, sso_store::config(conn, &org)?))
-            })
-            .await?;
-        Ok(config.map(|c| self.settings_of(&slug, c)))
-    }
-
-    /// Saves the organization's provider. Each domain must be one an active admin of the
-    /// organization has an address at, and no other organization's; the provider must answer
-    /// (OIDC discovery) or its metadata must parse (SAML), so a mistake is a 422 naming the field
-    /// now rather than a failed sign-in later.
-    pub async fn configure(
-        &self,
-        caller: &Caller,
-        new: NewConfig,
-        now: DateTime<Utc>,
-    ) -> ApiResult<SsoSettings> {
-        let org_id = &caller.org_id;
-        let org = org_id.clone();
-        let (admins, current) = self
-            .database
-            .run(move |conn| {
-                Ok::<_, ApiError>((
-                    sso_store::admin_addresses(conn, &org)?,
-                    sso_store::config(conn, &org)?,
-                ))
-            })
-            .await?;
-        // A change to other settings of the same client keeps the stored secret.
-        let kept_secret = current
-            .filter(|c| {
-                new.protocol == Protocol::Oidc
-                    && c.protocol == Protocol::Oidc
-                    && c.issuer == new.issuer
-                    && c.client_id == new.client_id
-            })
-            .and_then(|c| c.client_secret);
-        if new.protocol == Protocol::Oidc && new.client_secret.is_none() && kept_secret.is_none() {
-            return Err(ApiError::field(
-                "client_secret",
-                "is required for OpenID Connect (it is kept only while issuer and client_id stay the same)",
-            ));
-        }
-        let admin_domains: Vec<EmailDomain> = admins
-            .iter()
-            .filter_map(|a| EmailDomain::of_address(a))
-            .collect();
-        for domain in &new.email_domains {
-            if !admin_domains.contains(domain) {
-                return Err(ApiError::field(
-                    "email_domains",
-                    format!(
-                        "no active admin of this organization has an address at {}; an admin \
-                         of the organization must use each domain",
-                        domain.as_str()
-                    ),
-                ));
-            }
-        }
-        match new.protocol {
-            Protocol::Oidc => {
-                let issuer = new.issuer.as_deref().unwrap_or_default();
-                self.outbound
-                    .check_destination(issuer)
-                    .await
-                    .map_err(|e| ApiError::field("issuer", e.to_string()))?;
-                self.providers
-                    .metadata(&self.outbound, issuer)
-                    .await
-                    .map_err(|e| ApiError::field("issuer", format!("discovery failed: {e}")))?;
-            }
-            Protocol::Saml => {
-                let xml = new.idp_metadata_xml.as_deref().unwrap_or_default();
-                saml::IdpMetadata::parse(xml)
-                    .map_err(|e| ApiError::field("idp_metadata_xml", e))?;
-            }
-        }
-        let secret_given = new.client_secret.is_some();
-        let config = sso_store::SsoConfig {
-            protocol: new.protocol,
-            issuer: new.issuer,
-            client_id: new.client_id,
-            client_secret: match new.client_secret {
-                Some(s) => Some(
-                    self.secrets
-                        .seal(&sso_store::client_secret_context(org_id), &s),
-                ),
-                None => kept_secret,
-            },
-            idp_metadata_xml: new.idp_metadata_xml,
-            email_domains: new
-                .email_domains
-                .iter()
-                .map(|d| d.as_str().to_string())
-                .collect(),
-            mapping: new.mapping,
-            allow_password_login: new.allow_password_login,
-            updated_at: now,
-        };
-        let org = org_id.clone();
-        let domains = new.email_domains;
-        let actor = caller.clone();
-        let (slug, saved) = self
-            .database
-            .run(move |conn| {
-                store::write_tx(conn, |conn| {
-                    let slug = account_store::get_org(conn, &org)?.slug;
-                    let before = sso_store::config(conn, &org)?;
-                    if let Err(sso_store::SaveRefusal::DomainTaken(d)) =
-                        sso_store::save_config(conn, &org, &config, &domains, now)?
-                    {
-                        return Err(ApiError::field(
-                            "email_domains",
-                            format!("{d} signs in with another organization's provider"),
-                        ));
-                    }
-                    let saved = sso_store::config(conn, &org)?;
-                    let mut after = saved.as_ref().map(audited).unwrap_or_default();
-                    after["client_secret_replaced"] = json!(secret_given);
-                    let mut entry =
-                        Entry::by(&actor, "sso.configured", "organization", org.as_str())
-                            .after(after);
-                    if let Some(before) = &before {
-                        entry = entry.before(audited(before));
-                    }
-                    audit::record(conn, &org, &entry, now)?;
-                    Ok((slug, saved))
-                })
-            })
-            .await?;
-        tracing::info!(
-            protocol = new.protocol.as_str(),
-            "single sign-on configured"
-        );
-        let saved = saved.ok_or_else(|| {
-            ApiError::Concurrent("single sign-on was turned off meanwhile".into())
-        })?;
-        Ok(self.settings_of(&slug, saved))
-    }
-
-    /// Turns single sign-on off; members log in with passwords again. `false` when it was off.
-    pub async fn remove(&self, caller: &Caller, now: DateTime<Utc>) -> ApiResult<bool> {
-        let actor = caller.clone();
-        let removed = self
-            .database
-            .run(move |conn| {
-                store::write_tx(conn, |conn| {
-                    let org = &actor.org_id;
-                    let Some(before) = sso_store::config(conn, org)? else {
-                        return Ok(false);
-                    };
-                    sso_store::delete_config(conn, org)?;
-                    let entry = Entry::by(&actor, "sso.removed", "organization", org.as_str())
-                        .before(audited(&before));
-                    audit::record(conn, org, &entry, now)?;
-                    Ok::<_, ApiError>(true)
-                })
-            })
-            .await?;
-        tracing::info!("single sign-on turned off");
-        Ok(removed)
-    }
-
-    /// Reprise's SAML service provider metadata for the organization with this slug.
-    pub async fn sp_metadata(&self, slug: &str) -> ApiResult<String> {
-        let given = slug.to_string();
-        let known = self
-            .database
-            .run(
-                move |conn| match account_store::find_org_by_slug(conn, &given) {
-                    Ok(_) => Ok(true),
-                    Err(store::StoreError::NotFound) => Ok(false),
-                    Err(e) => Err(ApiError::from(e)),
-                },
-            )
-            .await?;
-        if !known {
-            return Err(ApiError::NotFound("no organization has this slug".into()));
-        }
-        saml::sp_metadata(&self.sp_entity_id(slug), &self.acs_url()).map_err(ApiError::Unavailable)
     }
 
     /// The organization a sign-in starts for, with its configuration.
@@ -509,8 +257,8 @@ impl Sso {
         let identity = Identity {
             email: claims.email.unwrap_or_default(),
             name: claims.name,
-            roles: claim_values(&claims.other, config.mapping.role_claim.as_deref()),
-            teams: claim_values(&claims.other, config.mapping.team_claim.as_deref()),
+            roles: members::claim_values(&claims.other, config.mapping.role_claim.as_deref()),
+            teams: members::claim_values(&claims.other, config.mapping.team_claim.as_deref()),
         };
         tracing::debug!(subject = %claims.subject, "ID token accepted");
         let code = refresh::generate(&org);
@@ -519,7 +267,7 @@ impl Sso {
             .database
             .run(move |conn| {
                 store::write_tx(conn, |conn| {
-                    provision(conn, &org, &config, identity, &hash, request_id, now)
+                    members::provision(conn, &org, &config, identity, &hash, request_id, now)
                 })
             })
             .await?;
@@ -577,7 +325,7 @@ impl Sso {
                         refused(format!("the SAML response was refused: {e}"))
                     })?;
                     tracing::debug!(name_id = %accepted.name_id, "SAML assertion accepted");
-                    provision(
+                    members::provision(
                         conn,
                         &org,
                         &config,
@@ -683,94 +431,6 @@ impl Sso {
     }
 }
 
-/// Creates or updates the member the provider vouched for and stores the hash of a one-time
-/// code for them, inside the caller's write transaction.
-fn provision(
-    conn: &mut store::DbConnection,
-    org: &OrgId,
-    config: &sso_store::SsoConfig,
-    identity: Identity,
-    code_hash: &str,
-    request_id: Option<String>,
-    now: DateTime<Utc>,
-) -> ApiResult<account_store::Synced> {
-    let email = Email::parse("email", &identity.email)
-        .map_err(|_| refused("the provider sent no usable e-mail address"))?;
-    let domain = EmailDomain::of_address(email.as_str());
-    if !domain.is_some_and(|d| config.email_domains.iter().any(|c| c == d.as_str())) {
-        return Err(refused(
-            "the provider vouched for an address outside the organization's SSO domains",
-        ));
-    }
-    // Without a role claim, roles are managed in Reprise: only new members get the default.
-    let role = config
-        .mapping
-        .role_claim
-        .as_ref()
-        .map(|_| config.mapping.role_for(&identity.roles));
-    let teams = config.mapping.teams_from(&identity.teams);
-    let name = identity
-        .name
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("").to_string());
-    let name: String = name.trim().chars().take(120).collect();
-    let member = account_store::SyncedMember {
-        email: email.as_str(),
-        name: &name,
-        role,
-        default_role: config.mapping.default_role,
-        teams: teams.as_deref(),
-    };
-    let synced = account_store::sync_member(conn, org, member, now)?
-        .ok_or_else(|| refused("this account is deactivated"))?;
-    let user = &synced.user;
-    let actor = Actor::Sso {
-        id: user.id.clone(),
-        request_id,
-    };
-    // `teams` is null when the provider does not decide them.
-    let after = json!({
-        "email": user.email, "name": user.name, "role": user.role, "teams": teams,
-        "protocol": config.protocol,
-    });
-    let entry = match &synced.previous {
-        None => Entry::by(actor, "user.created", "user", user.id.as_str()).after(after),
-        Some(before) => Entry::by(actor, "user.signed_in", "user", user.id.as_str())
-            .before(json!({"name": before.name, "role": before.role}))
-            .after(after),
-    };
-    audit::record(conn, org, &entry, now)?;
-    sso_store::insert_code(
-        conn,
-        org,
-        code_hash,
-        &synced.user.id,
-        now + Duration::seconds(CODE_TTL_SECS),
-        now,
-    )?;
-    Ok(synced)
-}
-
-/// What the audit log keeps of the settings: everything shown to admins, never the secret.
-fn audited(c: &sso_store::SsoConfig) -> serde_json::Value {
-    json!({
-        "protocol": c.protocol,
-        "issuer": c.issuer,
-        "client_id": c.client_id,
-        "idp_entity_id": c
-            .idp_metadata_xml
-            .as_deref()
-            .and_then(|x| saml::IdpMetadata::parse(x).ok())
-            .map(|m| m.entity_id().to_string()),
-        "email_domains": c.email_domains,
-        "default_role": c.mapping.default_role,
-        "role_claim": c.mapping.role_claim,
-        "role_map": c.mapping.role_map,
-        "team_claim": c.mapping.team_claim,
-        "allow_password_login": c.allow_password_login,
-    })
-}
-
 /// The answer must come back to the browser that started the sign-in: its state cookie carries
 /// the same value (a sign-in started elsewhere cannot be finished here, so nobody can sign a
 /// victim in to the attacker's account).
@@ -789,19 +449,4 @@ fn short_state(org: &OrgId) -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     format!("{org}.{}", hex::encode(bytes))
-}
-
-/// The string values of a claim: a string, or the strings of a list.
-fn claim_values(
-    claims: &serde_json::Map<String, serde_json::Value>,
-    name: Option<&str>,
-) -> Vec<String> {
-    match name.and_then(|n| claims.get(n)) {
-        Some(serde_json::Value::String(s)) => vec![s.clone()],
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
