@@ -53,6 +53,6 @@ Connect the demo organization (as its admin):
     "role_map":{"admin":"admin","author":"author","manager":"manager","analyst":"analyst"},
     "allow_password_login":true}'
 
-Then open $public_url/ and use "Sign in with your company account".
+Then open $public_url/ and enter a demo.example address under "Company account".
 TEXT
 wait "$provider"
