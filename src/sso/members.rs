@@ -57,16 +57,22 @@ pub(super) fn provision(
         id: user.id.clone(),
         request_id,
     };
-    // `teams` is null when the provider does not decide them.
-    let after = json!({
-        "email": user.email, "name": user.name, "role": user.role, "teams": teams,
-        "protocol": config.protocol,
-    });
+    // Ids, the role and team names only: audit records never hold names or addresses
+    // (docs/adr/0017-audit-records-without-personal-data.md).
+    let mut after = json!({"protocol": config.protocol, "role": user.role});
+    if let Some(teams) = &teams {
+        after["teams"] = json!(teams);
+    }
     let entry = match &synced.previous {
         None => Entry::by(actor, "user.created", "user", user.id.as_str()).after(after),
-        Some(before) => Entry::by(actor, "user.signed_in", "user", user.id.as_str())
-            .before(json!({"name": before.name, "role": before.role}))
-            .after(after),
+        Some(before) => {
+            let entry = Entry::by(actor, "user.signed_in", "user", user.id.as_str()).after(after);
+            if before.role == user.role {
+                entry
+            } else {
+                entry.before(json!({"role": before.role}))
+            }
+        }
     };
     audit::record(conn, org, &entry, now)?;
     sso_store::insert_code(

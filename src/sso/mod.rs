@@ -3,7 +3,7 @@
 //! to the console, which exchanges it for the usual token pair.
 //!
 //! A sign-in starts from an e-mail address (its domain names the organization, see
-//! `docs/adr/0017-sso-email-domains.md`) or an organization's slug, goes to the provider with
+//! `docs/adr/0018-sso-email-domains.md`) or an organization's slug, goes to the provider with
 //! what makes its answer checkable (OIDC: `state`, `nonce`, PKCE; SAML: the request's ID), and
 //! comes back to Reprise, which checks the answer, creates or updates the member from the mapped
 //! claims, and redirects the browser to the console's `#/sso/<code>`. Tokens never travel in a

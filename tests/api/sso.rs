@@ -389,7 +389,12 @@ async fn first_sign_in_creates_the_member_and_the_next_ones_update_them() {
     assert_eq!(events[0]["before"]["role"], "learner");
     assert_eq!(events[0]["after"]["role"], "manager");
     assert_eq!(events[1]["after"]["teams"], json!(["East", "Key accounts"]));
-    assert!(!page.to_string().contains(CLIENT_SECRET));
+    let text = page.to_string();
+    assert!(!text.contains(CLIENT_SECRET));
+    assert!(
+        !text.contains("sam@acme.test") && !text.contains("Seller"),
+        "no personal data: {text}"
+    );
 }
 
 #[actix_web::test]
