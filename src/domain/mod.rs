@@ -19,6 +19,7 @@ pub mod queue;
 pub mod recall_weeks;
 pub mod scheduler;
 pub mod spreadsheet;
+pub mod sso;
 pub mod teams;
 pub mod validation;
 pub mod webhooks;

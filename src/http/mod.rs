@@ -25,6 +25,7 @@ pub mod reach;
 pub mod read_replica;
 pub mod reviews;
 pub mod spec;
+pub mod sso;
 pub mod state;
 pub mod users;
 pub mod webhooks;
@@ -94,6 +95,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(reach::put_settings)
         .service(reach::one_click_unsubscribe)
         .service(reach::sign_in_with_link)
+        .service(sso::get_sso)
+        .service(sso::put_sso)
+        .service(sso::delete_sso)
+        .service(sso::start)
+        .service(sso::callback)
+        .service(sso::exchange)
+        .service(sso::saml_metadata)
+        .service(sso::saml_acs)
         .service(reviews::export_reviews)
         .service(reviews::get_fsrs)
         .service(reviews::optimize_fsrs)
@@ -141,6 +150,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "content", description = "Packs of nuggets: upload, publish, export"),
         (name = "assignments", description = "Packs assigned to teams and learners"),
         (name = "organization", description = "Organization settings"),
+        (name = "sso", description = "Single sign-on through the organization's identity provider (OpenID Connect or SAML 2.0)"),
         (name = "reminders", description = "Daily nudges by push and e-mail: subscriptions, choices, unsubscribe"),
         (name = "analytics", description = "Proficiency, retention, engagement and KPIs for HR and managers (JSON, CSV, SVG)"),
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::schema::{
     audit_events, idempotency_keys, kpis, logins, memory_states, notification_settings, nudges,
-    nugget_versions, pauses, push_subscriptions, refresh_tokens, reviews, sign_in_links,
+    nugget_versions, pauses, push_subscriptions, refresh_tokens, reviews, sign_in_links, sso_codes,
     team_members, teams, users, webhook_attempts, webhook_deliveries, xapi_outbox,
 };
 use super::{DbConnection, StoreResult};
@@ -250,6 +250,13 @@ pub fn erase(
         sign_in_links::table
             .filter(sign_in_links::org_id.eq(org))
             .filter(sign_in_links::user_id.eq(user)),
+    )
+    .execute(conn)?;
+    // Single sign-on codes not yet exchanged would still sign them in.
+    removed += diesel::delete(
+        sso_codes::table
+            .filter(sso_codes::org_id.eq(org))
+            .filter(sso_codes::user_id.eq(user)),
     )
     .execute(conn)?;
     removed += diesel::delete(

@@ -27,5 +27,7 @@ mod reach;
 mod read_replica;
 mod reviews;
 mod security;
+mod sso;
+mod sso_saml;
 mod webhooks;
 mod xapi;
