@@ -194,6 +194,18 @@ export async function requestPasswordReset(email) {
   await call('/api/v1/auth/password-reset', { method: 'POST', body: { email }, auth: false });
 }
 
+/** Exchanges the one-time code a finished single sign-on left in the address for a token pair. */
+export async function signInWithSso(code) {
+  const pair = await json('/api/v1/auth/sso/exchange', { method: 'POST', body: { code }, auth: false });
+  clearTokens();
+  saveTokens(pair, installed());
+}
+
+/** Where the browser goes to sign in with the identity provider of this address's organization. */
+export function ssoStartUrl(email) {
+  return `/api/v1/auth/sso/start?email=${encodeURIComponent(email)}`;
+}
+
 export async function logout() {
   const t = tokens();
   clearTokens();

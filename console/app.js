@@ -117,8 +117,33 @@ function signIn() {
       submit.disabled = false;
     }
   });
-  mount(main, form);
+  mount(main, form, companySignIn(email));
   email.focus();
+}
+
+/**
+ * Sign in with your company account: the address's domain names the organization, whose
+ * identity provider signs the person in and sends them back to `#/sso/<code>`.
+ */
+function companySignIn(passwordEmail) {
+  const email = h('input', { type: 'email', name: 'sso-email', autocomplete: 'username', required: true });
+  const submit = h('button', { type: 'submit' }, 'Continue');
+  const message = h('div', { class: 'form-message' });
+  const form = h('form', { class: 'card narrow', novalidate: true, 'aria-labelledby': 'sso-title' },
+    h('h2', { id: 'sso-title' }, 'Company account'),
+    h('p', { class: 'muted' }, 'Sign in with your company account when your organization uses single sign-on (Okta, Microsoft, Google…): enter your work e-mail and continue there.'),
+    field('Work e-mail', email), message, submit);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const address = (email.value || passwordEmail.value).trim();
+    if (!address.includes('@')) {
+      mount(message, problemBox({ problem: { title: 'Missing details', detail: 'Enter your work e-mail address.' } }));
+      email.focus();
+      return;
+    }
+    location.assign(api.ssoStartUrl(address));
+  });
+  return form;
 }
 
 /** The page an invitation or reset e-mail links to: choose a password, then in. */
@@ -202,6 +227,21 @@ async function render() {
     } catch (error) {
       mount(main, h('section', { class: 'card narrow' }, h('h1', {}, 'This link has expired'),
         problemBox(error), h('p', {}, h('a', { href: '#/signin' }, 'Sign in with your password'))));
+      return;
+    }
+    return render();
+  }
+  if (name === 'sso') {
+    // Back from the company's identity provider with a one-time code: exchanged once, and
+    // taken out of the address bar at once (it stays in the fragment, out of server logs).
+    history.replaceState(null, '', '#/');
+    mount(main, h('p', { class: 'loading' }, 'Signing in…'));
+    try {
+      await api.signInWithSso(params[0] || '');
+      me = null;
+    } catch (error) {
+      mount(main, h('section', { class: 'card narrow' }, h('h1', {}, 'Single sign-on did not finish'),
+        problemBox(error), h('p', {}, h('a', { href: '#/signin' }, 'Back to sign-in'))));
       return;
     }
     return render();

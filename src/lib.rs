@@ -23,6 +23,7 @@ pub mod outbound;
 pub mod progress;
 pub mod reach;
 pub mod secrets;
+pub mod sso;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

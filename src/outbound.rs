@@ -128,6 +128,39 @@ impl Outbound {
     }
 }
 
+impl Outbound {
+    /// Sends a GET or a form POST built elsewhere (an OpenID Connect library's discovery, key
+    /// set and token requests), under the same guarantees as every other request here: the
+    /// policy checks the URL and the resolver every address, redirects are not followed, the
+    /// time limits hold and the body read is capped. Other methods are refused.
+    pub async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, OutboundError> {
+        let (parts, body) = request.into_parts();
+        let parsed =
+            Url::parse(&parts.uri.to_string()).map_err(|e| OutboundError::Failed(e.to_string()))?;
+        self.policy.check_url(&parsed)?;
+        let mut builder = match parts.method {
+            http::Method::GET => self.client.get(parsed),
+            http::Method::POST => self.client.post(parsed).body(body),
+            other => return Err(OutboundError::Failed(format!("{other} is not sent"))),
+        };
+        for (name, value) in &parts.headers {
+            builder = builder.header(name.as_str(), value.as_bytes());
+        }
+        let response = builder.send().await.map_err(request_error)?;
+        let headers = response.headers().clone();
+        let read = read_capped(response).await?;
+        let mut out = http::Response::builder().status(read.status);
+        for (name, value) in &headers {
+            out = out.header(name, value);
+        }
+        out.body(read.body.to_vec())
+            .map_err(|e| OutboundError::Failed(e.to_string()))
+    }
+}
+
 /// reqwest hides the resolver's error inside its own: a refusal found while connecting is
 /// reported as the refusal, not as a connection failure.
 fn request_error(e: reqwest::Error) -> OutboundError {

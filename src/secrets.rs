@@ -1,5 +1,5 @@
-//! Third-party secrets at rest (an organization's LRS password today; webhook and identity
-//! provider secrets later), sealed with AES-256-GCM under a key from the environment
+//! Third-party secrets at rest (an organization's LRS password, its webhooks' signing secrets
+//! and its identity provider's client secret), sealed with AES-256-GCM under a key from the environment
 //! (`REPRISE_SECRET_KEY`), so a copy of the database or of a backup does not give them away.
 //!
 //! A sealed value reads `v1.<key id>.<nonce and ciphertext, base64url>`. The key id (the first
@@ -161,7 +161,7 @@ pub fn reseal_all(
     conn: &mut crate::store::DbConnection,
     secrets: &SecretBox,
 ) -> anyhow::Result<usize> {
-    use crate::store::{self, webhooks, xapi};
+    use crate::store::{self, sso, webhooks, xapi};
     store::write_tx(conn, |conn| {
         let mut resealed = 0;
         for (org, stored) in xapi::stored_lrs_passwords(conn)? {
@@ -184,6 +184,17 @@ pub fn reseal_all(
                 .open(&context, &stored)
                 .map_err(|e| anyhow::anyhow!("organization {org}'s webhook {id}: {e}"))?;
             webhooks::replace_secret(conn, &org, &id, &secrets.seal(&context, &plain))?;
+            resealed += 1;
+        }
+        for (org, stored) in sso::stored_client_secrets(conn)? {
+            if secrets.is_current(&stored) {
+                continue;
+            }
+            let context = sso::client_secret_context(&org);
+            let plain = secrets
+                .open(&context, &stored)
+                .map_err(|e| anyhow::anyhow!("organization {org}'s SSO client secret: {e}"))?;
+            sso::replace_client_secret(conn, &org, &secrets.seal(&context, &plain))?;
             resealed += 1;
         }
         Ok(resealed)

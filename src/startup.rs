@@ -105,7 +105,14 @@ impl Application {
             public_url: settings.public_url.clone(),
             host: reach.mail_host().to_string(),
         };
+        let sso = Arc::new(crate::sso::Sso::new(
+            database.clone(),
+            outbound.clone(),
+            secrets.clone(),
+            settings.public_url.clone(),
+        ));
         let state = web::Data::new(AppState {
+            sso,
             database,
             replica,
             keys,

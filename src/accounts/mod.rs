@@ -14,6 +14,7 @@ pub mod access;
 pub mod credentials;
 pub mod organization;
 pub mod passwords;
+pub mod personal_data;
 pub mod provisioning;
 pub mod roster;
 pub mod scope;

@@ -16,7 +16,7 @@ use super::passwords::Passwords;
 use super::tokens::{Holder, Issuer, TokenPair};
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{self, accounts as account_store, new_id, Database};
+use crate::store::{self, accounts as account_store, new_id, sso as sso_store, Database};
 
 /// A new organization and its first admin, every field checked.
 pub struct NewOrganization {
@@ -192,6 +192,18 @@ pub async fn log_in(
                     tracing::info!("login refused: the account changed meanwhile");
                     return Err(bad_credentials());
                 };
+                // Admins keep their password as a way in when the provider is down or
+                // misconfigured (break-glass); everyone else follows the organization's choice.
+                if access.role != Role::Admin
+                    && !sso_store::password_login_allowed(conn, &user.org_id)?
+                {
+                    tracing::info!("login refused: the organization signs in with SSO");
+                    return Err(ApiError::Forbidden(
+                        "your organization signs in with single sign-on: use \"Sign in with your \
+                         company account\""
+                            .into(),
+                    ));
+                }
                 let holder = Holder {
                     user_id: &user.id,
                     org_id: &user.org_id,

@@ -21,6 +21,7 @@ pub mod roster;
 pub mod scheduler;
 pub mod scim;
 pub mod spreadsheet;
+pub mod sso;
 pub mod teams;
 pub mod validation;
 pub mod webhooks;

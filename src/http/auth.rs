@@ -266,6 +266,7 @@ pub struct PasswordResetRequest {
     request_body = PasswordResetRequest,
     responses(
         (status = 202, description = "if the address has an active account, a link is on its way"),
+        (status = 422, description = "`email` is not an e-mail address", body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -277,7 +278,12 @@ pub async fn password_reset(
     body: Json<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
     let address = client_address(&req, state.settings.trusted_proxy_hops);
-    let email = body.0.email.trim().to_lowercase();
+    // A malformed address is refused as such; a well-formed one gets the same answer whether
+    // or not it has an account.
+    let email = Email::parse("email", &body.0.email)
+        .map_err(|e| ApiError::validation(vec![e]))?
+        .as_str()
+        .to_string();
     // The login throttles: per address and per account, so nobody floods an inbox.
     state
         .login_limiter

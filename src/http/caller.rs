@@ -65,7 +65,7 @@ fn bearer(req: &HttpRequest) -> ApiResult<&str> {
 }
 
 /// The request's id, as `X-Request-Id` reports it.
-fn request_id(req: &HttpRequest) -> Option<String> {
+pub(super) fn request_id(req: &HttpRequest) -> Option<String> {
     use actix_web::HttpMessage;
     req.extensions()
         .get::<tracing_actix_web::RequestId>()

@@ -26,6 +26,7 @@ pub mod read_replica;
 pub mod reviews;
 pub mod scim;
 pub mod spec;
+pub mod sso;
 pub mod state;
 pub mod users;
 pub mod webhooks;
@@ -57,6 +58,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::import_users)
         .service(users::invite_user)
         .service(users::change_password)
+        .service(users::data_export)
+        .service(users::erase_user)
         .service(auth::password_reset)
         .service(auth::confirm_password_reset)
         .service(users::list_users)
@@ -96,6 +99,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(reach::put_settings)
         .service(reach::one_click_unsubscribe)
         .service(reach::sign_in_with_link)
+        .service(sso::get_sso)
+        .service(sso::put_sso)
+        .service(sso::delete_sso)
+        .service(sso::start)
+        .service(sso::callback)
+        .service(sso::exchange)
+        .service(sso::saml_metadata)
+        .service(sso::saml_acs)
         .service(reviews::export_reviews)
         .service(reviews::get_fsrs)
         .service(reviews::optimize_fsrs)
@@ -143,6 +154,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "content", description = "Packs of nuggets: upload, publish, export"),
         (name = "assignments", description = "Packs assigned to teams and learners"),
         (name = "organization", description = "Organization settings"),
+        (name = "sso", description = "Single sign-on through the organization's identity provider (OpenID Connect or SAML 2.0)"),
         (name = "reminders", description = "Daily nudges by push and e-mail: subscriptions, choices, unsubscribe"),
         (name = "analytics", description = "Proficiency, retention, engagement and KPIs for HR and managers (JSON, CSV, SVG)"),
         (name = "learner", description = "The seller's daily queue, answers and offline sync"),

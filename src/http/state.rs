@@ -37,6 +37,8 @@ pub struct AppState {
     pub outbound: crate::outbound::Outbound,
     /// Seals and opens third-party secrets stored for organizations.
     pub secrets: Arc<crate::secrets::SecretBox>,
+    /// Single sign-on through organizations' identity providers.
+    pub sso: Arc<crate::sso::Sso>,
 }
 
 impl AppState {

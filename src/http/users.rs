@@ -10,6 +10,7 @@ use super::fields::{EmailAddress, Name, Password, TimeZone, TimeZoneOrEmpty};
 use super::query::Query;
 use super::state::AppState;
 use crate::accounts::credentials;
+use crate::accounts::personal_data::{self, DataExport};
 use crate::accounts::roster;
 use crate::accounts::teams;
 use crate::accounts::tokens::TokenPair;
@@ -592,4 +593,82 @@ pub async fn import_users(
         }
     }
     Ok(web::Json(report))
+}
+
+/// Everything kept about a person, as JSON (GDPR article 15): for admins, and for the person
+/// themself.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "user id")),
+    responses(
+        (status = 200, body = DataExport),
+        (status = 404, description = "no such user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/users/{id}/data-export")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
+pub async fn data_export(
+    state: web::Data<AppState>,
+    caller: Authorized<SelfOr<Admins>>,
+    id: web::Path<UserId>,
+) -> ApiResult<HttpResponse> {
+    let (id, now) = (id.into_inner(), state.clock.now());
+    let export = state
+        .db(move |conn| personal_data::export(conn, &caller, &id, now))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"reprise-data-{}.json\"",
+                export.user.id
+            ),
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(export))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    /// The person's current e-mail address, to confirm whom this erases.
+    #[schema(value_type = EmailAddress)]
+    pub confirm_email: String,
+}
+
+/// Erase a person (admins; irreversible, GDPR article 17): their name, e-mail address,
+/// password, sessions, devices, reminder history and pending xAPI statements are removed; their
+/// answers stay under a pseudonym, so the organization's figures do not change.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "user id")),
+    request_body = EraseRequest,
+    responses(
+        (status = 204, description = "erased"),
+        (status = 404, description = "no such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "already erased, or an active admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`confirm_email` is not the person's address", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/users/{id}/erase")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
+pub async fn erase_user(
+    state: web::Data<AppState>,
+    caller: Authorized<Admins>,
+    id: web::Path<UserId>,
+    body: Json<EraseRequest>,
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    personal_data::erase(
+        &state.database,
+        &state.access,
+        &caller,
+        id.into_inner(),
+        body.0.confirm_email,
+        now,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

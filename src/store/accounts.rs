@@ -42,7 +42,7 @@ impl From<OrgRow> for Organization {
     }
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 struct UserRow {
     org_id: String,
@@ -636,6 +636,137 @@ pub(super) fn weekday_list(stored: &str) -> Vec<String> {
         .filter(|d| !d.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// What is stored as the password of an account created by single sign-on: not a hash, so no
+/// password ever matches it (an admin can still set one).
+pub const NO_PASSWORD: &str = "!sso";
+
+/// A member as their organization's identity provider describes them at a sign-in.
+pub struct SyncedMember<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    /// Their role; `None` leaves an existing member's role as it is (roles are then managed
+    /// in Reprise) and gives a new one `default_role`.
+    pub role: Option<Role>,
+    pub default_role: Role,
+    /// The teams they belong to, by name; `None` leaves memberships as they are.
+    pub teams: Option<&'a [String]>,
+}
+
+/// The member after a sign-in synchronized them.
+pub struct Synced {
+    pub user: User,
+    /// The member as they were before this sign-in; `None` when it created them.
+    pub previous: Option<User>,
+    pub created: bool,
+    /// The role changed, ending the member's earlier logins.
+    pub ended_logins: bool,
+}
+
+/// Creates the member at their first sign-in, or brings an existing one's name, role and teams
+/// in line with the provider, inside the caller's write transaction. A role change raises the
+/// auth version and revokes refresh tokens, as an admin's change would. Teams named by the
+/// provider that do not exist yet are created at the top level. `None` for a deactivated
+/// account, which signing in does not bring back.
+#[tracing::instrument(level = "trace", skip_all, fields(org = %org_id))]
+pub fn sync_member(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    member: SyncedMember,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Synced>> {
+    let existing: Option<UserRow> = users::table
+        .filter(users::org_id.eq(org_id))
+        .filter(users::email.eq(member.email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    let previous = existing.as_ref().map(|row| row.clone().into_user().0);
+    let (user_id, created, ended_logins) = match existing {
+        Some(row) if !row.active => return Ok(None),
+        Some(row) => {
+            let role = member
+                .role
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_else(|| row.role.clone());
+            let role_changed = row.role != role;
+            diesel::update(users::table.find((org_id, &row.id)))
+                .set((
+                    users::name.eq(member.name),
+                    users::role.eq(&role),
+                    users::updated_at.eq(now.naive_utc()),
+                    users::auth_version.eq(users::auth_version + i64::from(role_changed)),
+                ))
+                .execute(conn)?;
+            let id = UserId::from(row.id);
+            if role_changed {
+                super::tokens::revoke_user(conn, org_id, &id, now)?;
+            }
+            (id, false, role_changed)
+        }
+        None => {
+            let user = insert_user(
+                conn,
+                org_id,
+                NewUser {
+                    id: super::new_id(),
+                    email: member.email.into(),
+                    name: member.name.into(),
+                    password_hash: NO_PASSWORD.into(),
+                    role: member.role.unwrap_or(member.default_role),
+                    timezone: None,
+                },
+                now.naive_utc(),
+            )?;
+            (user.id, true, false)
+        }
+    };
+    if let Some(names) = member.teams {
+        let mut wanted = Vec::with_capacity(names.len());
+        for name in names {
+            let found: Option<String> = teams::table
+                .filter(teams::org_id.eq(org_id))
+                .filter(teams::name.eq(name))
+                .select(teams::id)
+                .first(conn)
+                .optional()?;
+            let id = match found {
+                Some(id) => id,
+                None => {
+                    let row = TeamRow {
+                        org_id: org_id.to_string(),
+                        id: super::new_id(),
+                        name: name.clone(),
+                        parent_id: None,
+                        created_at: now.naive_utc(),
+                    };
+                    diesel::insert_into(teams::table)
+                        .values(&row)
+                        .execute(conn)?;
+                    row.id
+                }
+            };
+            wanted.push(id);
+        }
+        diesel::delete(
+            team_members::table
+                .filter(team_members::org_id.eq(org_id))
+                .filter(team_members::user_id.eq(&user_id))
+                .filter(team_members::team_id.ne_all(&wanted)),
+        )
+        .execute(conn)?;
+        for team_id in &wanted {
+            insert_member(conn, org_id, &TeamId::from(team_id.clone()), &user_id)?;
+        }
+    }
+    let user = get_user(conn, org_id, &user_id)?;
+    Ok(Some(Synced {
+        user,
+        previous,
+        created,
+        ended_logins,
+    }))
 }
 
 #[cfg(test)]

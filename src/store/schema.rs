@@ -400,6 +400,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    saml_assertions_seen (org_id, assertion_id) {
+        org_id -> Text,
+        assertion_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     scim_tokens (org_id) {
         org_id -> Text,
         token_hash -> Text,
@@ -416,6 +424,50 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         purpose -> Text,
+    }
+}
+
+diesel::table! {
+    sso_attempts (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_codes (org_id, hash) {
+        org_id -> Text,
+        hash -> Text,
+        user_id -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sso_configs (org_id) {
+        org_id -> Text,
+        protocol -> Text,
+        issuer -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        client_secret -> Nullable<Text>,
+        idp_metadata_xml -> Nullable<Text>,
+        default_role -> Text,
+        role_claim -> Nullable<Text>,
+        role_map -> Nullable<Text>,
+        team_claim -> Nullable<Text>,
+        allow_password_login -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_domains (domain) {
+        domain -> Text,
+        org_id -> Text,
     }
 }
 
@@ -521,7 +573,11 @@ diesel::table! {
 
 diesel::joinable!(packs -> organizations (org_id));
 diesel::joinable!(recall_weeks_done -> organizations (org_id));
+diesel::joinable!(saml_assertions_seen -> organizations (org_id));
 diesel::joinable!(scim_tokens -> organizations (org_id));
+diesel::joinable!(sso_attempts -> organizations (org_id));
+diesel::joinable!(sso_configs -> organizations (org_id));
+diesel::joinable!(sso_domains -> organizations (org_id));
 diesel::joinable!(teams -> organizations (org_id));
 diesel::joinable!(users -> organizations (org_id));
 
@@ -552,8 +608,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     retention_stats,
     reviews,
+    saml_assertions_seen,
     scim_tokens,
     sign_in_links,
+    sso_attempts,
+    sso_codes,
+    sso_configs,
+    sso_domains,
     team_members,
     teams,
     users,

@@ -811,3 +811,41 @@ async fn a_token_reaches_only_its_own_organization() {
     .await;
     assert_eq!(still["active"], true);
 }
+
+#[actix_web::test]
+async fn what_the_provider_sent_is_exported_and_erased_with_the_person() {
+    let (app, org, token) = provisioned().await;
+    let ann = create_ann(&app, &token).await;
+    let id = ann["id"].as_str().unwrap();
+    let export = expect_json(
+        app.get(
+            &format!("/api/v1/users/{id}/data-export"),
+            Some(&org.admin_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(export.to_string().contains("00u1"), "{export}");
+    let res = app
+        .post_json(
+            &format!("/api/v1/users/{id}/erase"),
+            Some(&org.admin_token),
+            &json!({"confirm_email": "ann@acme.example"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let after = expect_scim(
+        scim(&app, Method::GET, &format!("/Users/{id}"), &token, None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let text = after.to_string();
+    for personal in ["00u1", "ann@acme.example", "Lee", "Ann"] {
+        assert!(
+            !text.contains(personal),
+            "{personal} left after erasure: {text}"
+        );
+    }
+    assert_eq!(after["active"], false);
+}

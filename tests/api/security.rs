@@ -380,6 +380,11 @@ async fn no_route_shows_one_organization_to_another() {
         "/api/v1/auth/login",
         "/api/v1/auth/refresh",
         "/api/v1/auth/logout",
+        "/api/v1/auth/sso/start",
+        "/api/v1/auth/sso/callback",
+        "/api/v1/auth/sso/exchange",
+        "/api/v1/auth/saml/metadata",
+        "/api/v1/auth/saml/acs",
     ];
     for (method, template) in spec_routes() {
         if public.contains(&template.as_str()) {
@@ -433,6 +438,11 @@ async fn learners_and_outside_managers_stay_in_their_lane() {
         "/api/v1/auth/password-reset/confirm",
         "/api/v1/unsubscribe",
         "/api/v1/push/vapid-public-key",
+        "/api/v1/auth/sso/start",
+        "/api/v1/auth/sso/callback",
+        "/api/v1/auth/sso/exchange",
+        "/api/v1/auth/saml/metadata",
+        "/api/v1/auth/saml/acs",
     ];
     for (method, template) in spec_routes() {
         if public.contains(&template.as_str())

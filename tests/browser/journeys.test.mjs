@@ -113,7 +113,7 @@ function notifications(page, filter = {}) {
 }
 
 /** Polls `read` until `done(value)` holds; returns the value (the last one on timeout). */
-async function until(read, done, timeoutMs = 10_000) {
+async function until(read, done, timeoutMs = 30_000) {
   const end = Date.now() + timeoutMs;
   let value = await read();
   while (!done(value) && Date.now() < end) {
