@@ -219,12 +219,13 @@ fn apply(
                     active: (!m.active).then_some(true),
                     ..Default::default()
                 };
-                if changes.name.is_some() || changes.role.is_some() || changes.active.is_some() {
-                    if users::apply_in(conn, org, actor(), &m.id, changes, "user.updated", now)?
+                let changed =
+                    changes.name.is_some() || changes.role.is_some() || changes.active.is_some();
+                if changed
+                    && users::apply_in(conn, org, actor(), &m.id, changes, "user.updated", now)?
                         .ended_logins
-                    {
-                        ended.push(m.id.clone());
-                    }
+                {
+                    ended.push(m.id.clone());
                 }
                 (m.id.clone(), m.teams.clone())
             }
