@@ -20,6 +20,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/serve-helpers.sh
+. scripts/serve-helpers.sh
 
 SCHEMATHESIS_VERSION=4.32.5
 max_examples=${API_FUZZ_MAX_EXAMPLES:-25}
@@ -43,14 +45,11 @@ bin="$target/debug/reprise"
 work=$(mktemp -d /tmp/reprise-api-fuzz.XXXXXX)
 reports=${API_FUZZ_REPORT_DIR:-$work/reports}
 mkdir -p "$reports"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 url="http://127.0.0.1:$port"
 server_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_server "$server_pid"
   if [ -z "${API_FUZZ_REPORT_DIR:-}" ] && [ -z "${keep_work:-}" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -68,15 +67,7 @@ REPRISE_SIGNUP_BURST_PER_ADDRESS=100000 \
 REPRISE_ANSWER_BURST=0 \
   "$bin" serve --demo >"$reports/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 240); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    cat "$reports/server.log" >&2
-    echo "the server did not start" >&2
-    exit 1
-  fi
-  sleep 0.25
-done
+wait_ready "$url" "$server_pid" "$reports/server.log"
 
 # Every role logs in before any run: a run as admin may change other accounts, and access
 # tokens stay valid for their lifetime whatever happens to the account afterwards.

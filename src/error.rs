@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::domain::scim::ScimError;
 use crate::domain::validation::FieldError;
 use crate::store::replica::{ReadError, ReplicaFailure};
 use crate::store::StoreError;
@@ -64,6 +65,10 @@ pub enum ApiError {
     Overloaded { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(String),
+    /// An error of the SCIM protocol (`scimType` and all): the SCIM routes render it in SCIM's
+    /// own shape; anywhere else it is a problem document with its status.
+    #[error("{}", .0.detail)]
+    Scim(ScimError),
 }
 
 impl ApiError {
@@ -104,6 +109,7 @@ impl ApiError {
                 ("unavailable", "Service unavailable")
             }
             ApiError::Internal(_) => ("internal", "Internal server error"),
+            ApiError::Scim(_) => ("scim", "SCIM error"),
         }
     }
 
@@ -145,6 +151,7 @@ impl ResponseError for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Scim(e) => StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
         }
     }
 
@@ -166,6 +173,12 @@ impl ResponseError for ApiError {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
         response.json(self.problem())
+    }
+}
+
+impl From<ScimError> for ApiError {
+    fn from(e: ScimError) -> Self {
+        ApiError::Scim(e)
     }
 }
 

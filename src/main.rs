@@ -63,6 +63,25 @@ enum SecretsAction {
 }
 
 #[derive(Subcommand)]
+enum UsersAction {
+    /// Bring an organization's people in step with a roster CSV (`email,name,role,team,
+    /// manager_email`; see docs/identity.md): all or nothing, every error with its line.
+    Import {
+        /// The roster file.
+        file: PathBuf,
+        /// Organization slug.
+        #[arg(long)]
+        org: String,
+        /// Print what would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Deactivate the organization's active people the roster leaves out.
+        #[arg(long)]
+        deactivate_missing: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service (migrates the database first).
     Serve {
@@ -75,6 +94,11 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// An organization's people.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Third-party secrets stored for organizations (sealed with REPRISE_SECRET_KEY).
@@ -211,6 +235,21 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             open_database_at(&database_url_from_env())?;
             println!("database is up to date");
+        }
+        Command::Users {
+            action:
+                UsersAction::Import {
+                    file,
+                    org,
+                    dry_run,
+                    deactivate_missing,
+                },
+        } => {
+            let options = reprise::accounts::roster::ImportOptions {
+                dry_run,
+                deactivate_missing,
+            };
+            return import_roster(&file, &org, options).await;
         }
         Command::Validate { paths } => return validate(&paths),
         Command::Import {
@@ -447,6 +486,86 @@ fn import(paths: &[PathBuf], org: &str, publish: bool) -> anyhow::Result<ExitCod
         println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `reprise users import`: the roster applied as the service (`system` in the audit log).
+/// Running servers see deactivations and new roles within REPRISE_AUTH_CACHE_SECS.
+async fn import_roster(
+    file: &std::path::Path,
+    org: &str,
+    options: reprise::accounts::roster::ImportOptions,
+) -> anyhow::Result<ExitCode> {
+    use reprise::accounts::roster::{self, Importer};
+    use reprise::store::{Backend, Database};
+    let url = database_url_from_env();
+    let database = Database::new(open_database_at(&url)?, Backend::of_url(&url));
+    let org = accounts::find_org_by_slug(&mut *database.pool().get()?, org)
+        .map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+    let csv =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Hashing only: no login is verified here, so no decoy hash is needed.
+    let passwords = reprise::accounts::passwords::Passwords::new(workers, 1 << 20, String::new());
+    let access = reprise::accounts::access::AccessCache::new(0, 1);
+    let importer = Importer {
+        org_id: org.id,
+        actor: reprise::store::audit::Actor::System,
+        admin: None,
+    };
+    let now = chrono::Utc::now();
+    match roster::import(
+        &database, &passwords, &access, &importer, &csv, options, now,
+    )
+    .await
+    {
+        Ok(imported) => {
+            let d = imported.diff;
+            let verb = if d.dry_run { "would be" } else { "were" };
+            println!(
+                "{}: {} created, {} updated, {} deactivated, {} unchanged; {} teams {verb} made.",
+                org.slug,
+                d.created.len(),
+                d.updated.len(),
+                d.deactivated.len(),
+                d.unchanged.len(),
+                d.teams_created.len()
+            );
+            for team in &d.teams_created {
+                println!("  team     {}", team.path);
+            }
+            for (what, list) in [
+                ("created", &d.created),
+                ("updated", &d.updated),
+                ("deactivated", &d.deactivated),
+            ] {
+                for p in list {
+                    let line = p.line.map_or(String::new(), |l| format!("line {l}: "));
+                    let changes = if p.changes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", p.changes.join(", "))
+                    };
+                    println!("  {what:<11} {line}{}{changes}", p.email);
+                }
+            }
+            if d.dry_run {
+                println!("Dry run: nothing was changed.");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(reprise::error::ApiError::Validation { errors, .. }) => {
+            eprintln!(
+                "{}: nothing was imported; fix these and run again:",
+                file.display()
+            );
+            for e in errors {
+                let line = e.line.map_or(String::new(), |l| format!("line {l}: "));
+                eprintln!("  {line}{}: {}", e.field, e.message);
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(anyhow::anyhow!("the import failed: {e}")),
+    }
 }
 
 fn optimize(org: &str) -> anyhow::Result<ExitCode> {

@@ -287,12 +287,21 @@ fn serve(
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::QueryConfig::default().error_handler(body::query_error))
             .app_data(web::PathConfig::default().error_handler(body::path_error))
+            // A concrete path that a template also fits: its other methods are refused here
+            // (405) rather than taken by the template's handlers (`GET /api/v1/users/{id}`).
+            .service(
+                web::resource("/api/v1/users/import")
+                    .guard(actix_web::guard::Not(actix_web::guard::Post()))
+                    .to(http::not_found),
+            )
             .configure(|cfg| {
                 http::routes(&mut utoipa_actix_web::service_config::ServiceConfig::new(
                     cfg,
                 ))
             })
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api.clone()))
+            // SCIM 2.0 for identity providers: RFC 7644's shapes, outside the OpenAPI document.
+            .configure(http::scim::configure)
             // The web console: static files outside the OpenAPI document.
             .configure(http::console::configure)
             .default_service(web::to(http::not_found))

@@ -15,6 +15,8 @@ pub mod credentials;
 pub mod organization;
 pub mod passwords;
 pub mod personal_data;
+pub mod provisioning;
+pub mod roster;
 pub mod scope;
 pub mod sign_in;
 pub mod teams;

@@ -13,9 +13,9 @@ use super::scope::TeamScope;
 use crate::auth::Caller;
 use crate::domain::accounts::{Email, NewPassword, Organization, Role, User};
 use crate::domain::audit::changed_fields;
-use crate::domain::ids::{TeamId, UserId};
+use crate::domain::ids::{OrgId, TeamId, UserId};
 use crate::error::{ApiError, ApiResult};
-use crate::store::audit::{self, Entry};
+use crate::store::audit::{self, Actor, Entry};
 use crate::store::{self, accounts as account_store, new_id, Database, DbConnection, StoreError};
 
 #[derive(Serialize, ToSchema)]
@@ -90,7 +90,7 @@ pub async fn create(
 ) -> ApiResult<User> {
     let hash = passwords.hash(new.password).await?;
     let org_id = caller.org_id.clone();
-    let actor = caller.clone();
+    let actor = Actor::from(caller);
     let user = database
         .run(move |conn| {
             let row = account_store::NewUser {
@@ -101,28 +101,41 @@ pub async fn create(
                 role: new.role,
                 timezone: new.timezone,
             };
-            store::write_tx(conn, |conn| {
-                let user = account_store::create_user(conn, &org_id, row, &new.team_ids, now)
-                    .map_err(|e| match e {
-                        StoreError::NotFound => {
-                            ApiError::missing("team_ids", "names a team that does not exist")
-                        }
-                        other => other.into(),
-                    })?;
-                let after = json!({"role": user.role, "active": true, "team_ids": new.team_ids});
-                audit::record(
-                    conn,
-                    &org_id,
-                    &Entry::by(&actor, "user.created", "user", user.id.as_str()).after(after),
-                    now,
-                )?;
-                Ok::<_, ApiError>(user)
-            })
+            create_in(conn, &org_id, actor, row, &new.team_ids, now)
         })
         .await?;
     tracing::Span::current().record("subject_id", tracing::field::display(&user.id));
     tracing::info!(role = user.role.as_str(), "user created");
     Ok(user)
+}
+
+/// Creates a user with their teams and records it, in one transaction (a savepoint inside the
+/// caller's). A team that does not exist is a 404 naming `team_ids`.
+pub(crate) fn create_in(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    actor: Actor,
+    row: account_store::NewUser,
+    team_ids: &[TeamId],
+    now: DateTime<Utc>,
+) -> ApiResult<User> {
+    store::write_tx(conn, |conn| {
+        let user =
+            account_store::create_user(conn, org_id, row, team_ids, now).map_err(|e| match e {
+                StoreError::NotFound => {
+                    ApiError::missing("team_ids", "names a team that does not exist")
+                }
+                other => other.into(),
+            })?;
+        let after = json!({"role": user.role, "active": true, "team_ids": team_ids});
+        audit::record(
+            conn,
+            org_id,
+            &Entry::by(actor, "user.created", "user", user.id.as_str()).after(after),
+            now,
+        )?;
+        Ok::<_, ApiError>(user)
+    })
 }
 
 /// Changes to a user, every field checked; `None` leaves a field as it is.
@@ -191,34 +204,49 @@ async fn apply(
     now: DateTime<Utc>,
 ) -> ApiResult<account_store::ChangedUser> {
     let org_id = caller.org_id.clone();
-    let actor = caller.clone();
+    let actor = Actor::from(caller);
     let changed = database
         .run(move |conn| {
             store::write_tx(conn, |conn| {
-                let name_changed = changes.name.is_some();
-                let password_changed = changes.password_hash.is_some();
-                let before = account_store::get_user(conn, &org_id, &id)?;
-                let changed = account_store::update_user(conn, &org_id, &id, changes, now)?;
-                let (mut was, mut is) =
-                    changed_fields(&account_fields(&before), &account_fields(&changed.user));
-                if name_changed && before.name != changed.user.name {
-                    was["name"] = json!("(personal)");
-                    is["name"] = json!("(changed)");
-                }
-                if password_changed {
-                    is["password"] = json!("(changed)");
-                }
-                let entry = Entry::by(&actor, action, "user", id.as_str())
-                    .before(was)
-                    .after(is);
-                audit::record(conn, &org_id, &entry, now)?;
-                Ok::<_, ApiError>(changed)
+                apply_in(conn, &org_id, actor, &id, changes, action, now)
             })
         })
         .await?;
     if changed.ended_logins {
         access.forget(&caller.org_id, &changed.user.id);
     }
+    Ok(changed)
+}
+
+/// Applies changes to a user and records them as `action` by `actor`, inside the caller's
+/// transaction. Whoever calls it drops the user's cached access once committed when the change
+/// ended their logins.
+pub(crate) fn apply_in(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    actor: Actor,
+    id: &UserId,
+    changes: account_store::UserChanges,
+    action: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<account_store::ChangedUser> {
+    let name_changed = changes.name.is_some();
+    let password_changed = changes.password_hash.is_some();
+    let before = account_store::get_user(conn, org_id, id)?;
+    let changed = account_store::update_user(conn, org_id, id, changes, now)?;
+    let (mut was, mut is) =
+        changed_fields(&account_fields(&before), &account_fields(&changed.user));
+    if name_changed && before.name != changed.user.name {
+        was["name"] = json!("(personal)");
+        is["name"] = json!("(changed)");
+    }
+    if password_changed {
+        is["password"] = json!("(changed)");
+    }
+    let entry = Entry::by(actor, action, "user", id.as_str())
+        .before(was)
+        .after(is);
+    audit::record(conn, org_id, &entry, now)?;
     Ok(changed)
 }
 

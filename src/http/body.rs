@@ -26,6 +26,15 @@ fn is_json(req: &HttpRequest) -> bool {
         })
 }
 
+/// Whether the request says its body is CSV (`text/csv`, with any parameters).
+pub fn is_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.essence_str() == "text/csv")
+}
+
 /// Turns a serde error with its path into a field-level problem. Syntax errors are 400s (the
 /// body is not JSON at all); shape errors are 422s naming the field.
 pub fn decode_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {

@@ -76,10 +76,16 @@ pub fn allowed_methods(path: &str) -> Vec<Method> {
         Method::OPTIONS,
         Method::TRACE,
     ];
-    let matching: Vec<&Route> = routes()
+    let mut matching: Vec<&Route> = routes()
         .iter()
         .filter(|r| r.template.is_match(path))
         .collect();
+    // OpenAPI's rule: a concrete path is matched before a template it also fits
+    // (`/api/v1/users/import` is not `/api/v1/users/{id}`).
+    let concrete = |r: &&Route| r.template.pattern().is_some_and(|p| !p.contains('{'));
+    if matching.iter().any(concrete) {
+        matching.retain(concrete);
+    }
     ORDER
         .into_iter()
         .filter(|m| matching.iter().any(|r| r.methods.contains(m)))

@@ -24,6 +24,7 @@ pub mod query;
 pub mod reach;
 pub mod read_replica;
 pub mod reviews;
+pub mod scim;
 pub mod spec;
 pub mod sso;
 pub mod state;
@@ -54,6 +55,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::logout)
         .service(users::me)
         .service(users::create_user)
+        .service(users::import_users)
         .service(users::invite_user)
         .service(users::change_password)
         .service(users::data_export)
@@ -87,6 +89,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(progress::list_pauses)
         .service(org::get_org)
         .service(org::update_org)
+        .service(org::issue_scim_token)
+        .service(org::revoke_scim_token)
         .service(reach::vapid_public_key)
         .service(reach::subscribe)
         .service(reach::list_subscriptions)
@@ -203,7 +207,9 @@ pub fn problem_fallback<B>(
     let is_problem = res
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/problem+json") || scim::is_scim(v.as_bytes())
+        });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

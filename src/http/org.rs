@@ -1,18 +1,18 @@
 //! The caller's organization and its settings (time zone, quiet weekdays, reminder defaults).
 
-use actix_web::{get, patch, web};
-use serde::Deserialize;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::Json;
 use super::caller::{Admins, Authorized, Caller};
 use super::fields::{OrgName, TimeZone, Weekday};
 use super::state::AppState;
-use crate::accounts::organization;
+use crate::accounts::{organization, provisioning};
 use crate::domain::accounts::{self, Organization};
 use crate::domain::nudges::NotificationChoice;
 use crate::domain::validation::{self, Errors, FieldError};
-use crate::error::ApiResult;
+use crate::error::{ApiResult, Problem};
 use crate::store::accounts::{self as account_store, OrgUpdate};
 
 /// The caller's organization.
@@ -118,4 +118,63 @@ pub async fn update_org(
         .db(move |conn| organization::update(conn, &caller, changes, now))
         .await?;
     Ok(web::Json(org))
+}
+
+/// The organization's SCIM token, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct ScimToken {
+    /// Send it to the SCIM endpoints as `Authorization: Bearer <token>`. Only its hash is kept:
+    /// a lost token is replaced, never shown again.
+    pub token: String,
+    /// The SCIM base URL to give the identity provider.
+    pub scim_base_url: String,
+}
+
+/// Issue the organization's SCIM token for its identity provider (admins). A new token replaces
+/// the previous one at once.
+#[utoipa::path(
+    tag = "organization",
+    responses((status = 201, body = ScimToken)),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/org/scim-token")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn issue_scim_token(
+    state: web::Data<AppState>,
+    caller: Authorized<Admins>,
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    let token = state
+        .db(move |conn| provisioning::issue_token(conn, &caller, now))
+        .await?;
+    let scim_base_url = format!(
+        "{}/scim/v2",
+        state.settings.public_url.trim_end_matches('/')
+    );
+    Ok(HttpResponse::Created().json(ScimToken {
+        token,
+        scim_base_url,
+    }))
+}
+
+/// Revoke the organization's SCIM token (admins): provisioning stops until a new one is issued.
+#[utoipa::path(
+    tag = "organization",
+    responses(
+        (status = 204, description = "the token no longer works"),
+        (status = 404, description = "there was no token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/org/scim-token")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn revoke_scim_token(
+    state: web::Data<AppState>,
+    caller: Authorized<Admins>,
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    state
+        .db(move |conn| provisioning::revoke_token(conn, &caller, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

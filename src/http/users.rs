@@ -1,7 +1,7 @@
 //! The caller (`/me`) and administration of users and teams.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::body::Json;
@@ -11,11 +11,13 @@ use super::query::Query;
 use super::state::AppState;
 use crate::accounts::credentials;
 use crate::accounts::personal_data::{self, DataExport};
+use crate::accounts::roster;
 use crate::accounts::teams;
 use crate::accounts::tokens::TokenPair;
 use crate::accounts::users::{self as accounts, AccountChanges, Me, NewAccount};
 use crate::domain::accounts::{self as rules, Email, NewPassword, Role, Team, User};
 use crate::domain::ids::{TeamId, UserId};
+use crate::domain::roster::RosterDiff;
 use crate::domain::validation::{self, Errors, FieldError};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::accounts as account_store;
@@ -498,6 +500,99 @@ pub async fn remove_member(
         .db(move |conn| teams::remove_member(conn, &caller, &team, &user, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// Report what the import would do and change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Deactivate the active people of the organization the roster leaves out (never the admin
+    /// importing).
+    #[serde(default)]
+    pub deactivate_missing: bool,
+    /// Mail each person the import creates an invitation to set their password.
+    #[serde(default)]
+    pub invite: bool,
+}
+
+/// What a roster import did, or would do.
+#[derive(Serialize, ToSchema)]
+pub struct ImportReport {
+    #[serde(flatten)]
+    pub diff: RosterDiff,
+    /// Invitations sent to the people created (with `invite=true`).
+    pub invited: usize,
+    /// The addresses of created people whose invitation the mail server refused: invite them
+    /// again later (`POST /api/v1/users/{id}/invite`).
+    pub not_invited: Vec<String>,
+}
+
+/// Import a roster of people (admins): CSV with the header `email,name,role,team,manager_email`
+/// (see docs/identity.md). Teams are made as needed, nested by `/`. All or nothing: any problem
+/// is a 422 listing every error with its line, and nothing changes.
+#[utoipa::path(
+    tag = "users",
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv",
+        description = "Header `email,name,role,team,manager_email`, then one row per person"),
+    responses(
+        (status = 200, body = ImportReport),
+        (status = 422, description = "every error with its line", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/users/import")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn import_users(
+    state: web::Data<AppState>,
+    caller: Authorized<Admins>,
+    query: Query<ImportQuery>,
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<web::Json<ImportReport>> {
+    if !super::body::is_csv(&req) {
+        return Err(ApiError::Unsupported(
+            "send the roster as text/csv with the header email,name,role,team,manager_email".into(),
+        ));
+    }
+    let importer = roster::Importer {
+        org_id: caller.org_id.clone(),
+        actor: (&caller.0).into(),
+        admin: Some(caller.user_id.clone()),
+    };
+    let options = roster::ImportOptions {
+        dry_run: query.dry_run,
+        deactivate_missing: query.deactivate_missing,
+    };
+    let now = state.clock.now();
+    let imported = roster::import(
+        &state.database,
+        &state.passwords,
+        &state.access,
+        &importer,
+        &body,
+        options,
+        now,
+    )
+    .await?;
+    let mut report = ImportReport {
+        diff: imported.diff,
+        invited: 0,
+        not_invited: Vec::new(),
+    };
+    if query.invite {
+        for (id, listed) in imported.created.into_iter().zip(&report.diff.created) {
+            match credentials::invite(&state.database, &state.account_mail, &caller, id, now).await
+            {
+                Ok(()) => report.invited += 1,
+                Err(ApiError::Unavailable(_)) => report.not_invited.push(listed.email.clone()),
+                Err(other) => return Err(other),
+            }
+        }
+    }
+    Ok(web::Json(report))
 }
 
 /// Everything kept about a person, as JSON (GDPR article 15): for admins, and for the person

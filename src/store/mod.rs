@@ -41,6 +41,7 @@ pub mod reader;
 pub mod recall_weeks;
 pub mod replica;
 pub mod reviews;
+pub mod scim;
 pub mod sso;
 pub mod tokens;
 pub mod webhooks;

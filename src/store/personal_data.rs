@@ -85,6 +85,17 @@ pub struct Holdings {
     pub kpis: Vec<KpiRecord>,
     /// Changes they made, or that were made to their account.
     pub audit: Vec<AuditRecord>,
+    /// What the organization's identity provider sent about them by SCIM.
+    pub provisioned: ProvisionedRecord,
+}
+
+/// A person as the identity provider knows them (all empty for people it did not provision).
+#[derive(Debug, Serialize, Queryable)]
+pub struct ProvisionedRecord {
+    pub external_id: Option<String>,
+    pub user_name: Option<String>,
+    /// Their name's parts and addresses as sent, as JSON.
+    pub profile: Option<String>,
 }
 
 /// Reads everything kept about `user`.
@@ -189,7 +200,12 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
             audit_events::target_id,
         ))
         .load(conn)?;
+    let provisioned = users::table
+        .find((org, user))
+        .select((users::external_id, users::user_name, users::scim_profile))
+        .first(conn)?;
     Ok(Holdings {
+        provisioned,
         teams,
         notification_settings,
         push_subscriptions,
@@ -203,6 +219,7 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
 }
 
 /// Removes what names or reaches `user`: their e-mail address (and its login), name, password,
+/// what the identity provider sent about them (userName, externalId, name's parts, addresses),
 /// zone, sessions, devices, reminder choices and history, pauses, one-time links, stored replies
 /// of repeated requests, webhook messages about them, and the statements of theirs not yet
 /// forwarded to the LRS. Their account
@@ -305,6 +322,9 @@ pub fn erase(
             users::password_hash.eq("!erased"),
             users::timezone.eq(None::<String>),
             users::daily_max.eq(None::<i32>),
+            users::external_id.eq(None::<String>),
+            users::user_name.eq(None::<String>),
+            users::scim_profile.eq(None::<String>),
             users::active.eq(false),
             users::auth_version.eq(users::auth_version + 1),
             users::updated_at.eq(now.naive_utc()),

@@ -408,6 +408,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    scim_tokens (org_id) {
+        org_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sign_in_links (org_id, token_hash) {
         org_id -> Text,
         token_hash -> Text,
@@ -478,6 +486,7 @@ diesel::table! {
         name -> Text,
         parent_id -> Nullable<Text>,
         created_at -> Timestamp,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -495,6 +504,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         auth_version -> BigInt,
+        external_id -> Nullable<Text>,
+        user_name -> Nullable<Text>,
+        scim_profile -> Nullable<Text>,
     }
 }
 
@@ -562,6 +574,7 @@ diesel::table! {
 diesel::joinable!(packs -> organizations (org_id));
 diesel::joinable!(recall_weeks_done -> organizations (org_id));
 diesel::joinable!(saml_assertions_seen -> organizations (org_id));
+diesel::joinable!(scim_tokens -> organizations (org_id));
 diesel::joinable!(sso_attempts -> organizations (org_id));
 diesel::joinable!(sso_configs -> organizations (org_id));
 diesel::joinable!(sso_domains -> organizations (org_id));
@@ -596,6 +609,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     retention_stats,
     reviews,
     saml_assertions_seen,
+    scim_tokens,
     sign_in_links,
     sso_attempts,
     sso_codes,

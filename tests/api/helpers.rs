@@ -289,15 +289,21 @@ pub async fn expect_json(res: Response, status: StatusCode) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// Asserts a problem document with `status`, returning it.
-pub async fn expect_problem(res: Response, status: StatusCode) -> Value {
-    let content_type = res
+/// Asserts the status and the content type, and returns the JSON body.
+pub async fn expect_typed(res: Response, status: StatusCode, content_type: &str) -> Value {
+    let got = res
         .headers()
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
     let body = expect_json(res, status).await;
-    assert_eq!(content_type, "application/problem+json", "body: {body}");
+    assert_eq!(got, content_type, "body: {body}");
+    body
+}
+
+/// Asserts a problem document with `status`, returning it.
+pub async fn expect_problem(res: Response, status: StatusCode) -> Value {
+    let body = expect_typed(res, status, "application/problem+json").await;
     assert_eq!(body["status"], status.as_u16(), "body: {body}");
     for key in ["type", "title", "detail"] {
         assert!(body[key].is_string(), "problem without {key}: {body}");

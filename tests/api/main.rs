@@ -26,6 +26,8 @@ mod races;
 mod reach;
 mod read_replica;
 mod reviews;
+mod roster;
+mod scim;
 mod security;
 mod sso;
 mod sso_saml;

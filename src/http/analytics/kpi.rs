@@ -38,13 +38,7 @@ pub async fn upload_kpis(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<web::Json<KpiUpload>> {
-    let is_csv = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(|m| m.essence_str() == "text/csv");
-    if !is_csv {
+    if !crate::http::body::is_csv(&req) {
         return Err(ApiError::Unsupported(
             "send KPIs as text/csv with the header email,period,metric,value".into(),
         ));
