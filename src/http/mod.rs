@@ -199,6 +199,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// Marks an error response a handler rendered on purpose in another form than a problem
+/// document (a page for a person's browser), which [`problem_fallback`] leaves as it is.
+pub struct DeliberateErrorPage;
+
 /// Errors produced outside our handlers (actix extractors, the body limit, method mismatches) are
 /// rewritten as problem documents so that every error has the same shape.
 pub fn problem_fallback<B>(
@@ -210,7 +214,11 @@ pub fn problem_fallback<B>(
         .is_some_and(|v| {
             v.as_bytes().starts_with(b"application/problem+json") || scim::is_scim(v.as_bytes())
         });
-    if is_problem {
+    let deliberate = res
+        .response()
+        .extensions()
+        .contains::<DeliberateErrorPage>();
+    if is_problem || deliberate {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

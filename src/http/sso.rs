@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
-use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -286,7 +286,7 @@ pub struct StartParams {
     params(StartParams),
     responses(
         (status = 303, description = "to the identity provider; sets the sign-in's state cookie"),
-        (status = 404, description = "no organization signs in with SSO for this address or slug", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no organization signs in with SSO for this address or slug; a browser (`Accept: text/html`) gets a page saying why instead", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -294,9 +294,17 @@ pub struct StartParams {
 #[tracing::instrument(skip_all)]
 pub async fn start(
     state: web::Data<AppState>,
+    req: HttpRequest,
     params: Query<StartParams>,
 ) -> ApiResult<HttpResponse> {
-    let from = match params.into_inner() {
+    explain_refusal(
+        &req,
+        redirect_to_provider(&state, params.into_inner()).await,
+    )
+}
+
+async fn redirect_to_provider(state: &AppState, params: StartParams) -> ApiResult<HttpResponse> {
+    let from = match params {
         StartParams {
             email: Some(email),
             org: None,
@@ -314,7 +322,7 @@ pub async fn start(
     response.insert_header((header::LOCATION, redirect.location));
     response.insert_header((header::CACHE_CONTROL, "no-store"));
     if let Some(value) = redirect.state_cookie {
-        response.cookie(state_cookie(&state, value));
+        response.cookie(state_cookie(state, value));
     }
     Ok(response.finish())
 }
@@ -367,7 +375,7 @@ pub struct CallbackParams {
     params(CallbackParams),
     responses(
         (status = 303, description = "to the console with a one-time code"),
-        (status = 401, description = "the answer was refused (state, code, ID token)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "the answer was refused (state, code, ID token); a browser (`Accept: text/html`) gets a page saying why instead", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the identity provider did not answer", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -380,15 +388,17 @@ pub async fn callback(
 ) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     if let Some(error) = p.error {
-        return Err(ApiError::Unauthorized(format!(
+        let refused = ApiError::Unauthorized(format!(
             "the identity provider did not sign you in: {error}{}",
             p.error_description
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()
-        )));
+        ));
+        return explain_refusal(&req, Err(refused));
     }
     let (Some(code), Some(sign_in)) = (p.code, p.state) else {
-        return Err(ApiError::field("code", "`code` and `state` are required"));
+        let missing = ApiError::field("code", "`code` and `state` are required");
+        return explain_refusal(&req, Err(missing));
     };
     let cookie = req.cookie(STATE_COOKIE).map(|c| c.value().to_string());
     let location = state
@@ -401,8 +411,61 @@ pub async fn callback(
             super::caller::request_id(&req),
             state.clock.now(),
         )
-        .await?;
-    Ok(to_console(location))
+        .await;
+    explain_refusal(&req, location.map(to_console))
+}
+
+/// The way into or back from the provider. A browser that was refused sees a page saying why,
+/// with the way back to sign-in, instead of a JSON document it cannot act on; API clients (and
+/// anything not asking for HTML) still get the problem document.
+fn explain_refusal(req: &HttpRequest, outcome: ApiResult<HttpResponse>) -> ApiResult<HttpResponse> {
+    match outcome {
+        Err(error) if wants_html(req) => Ok(refused_page(&error)),
+        other => other,
+    }
+}
+
+/// Whether the request is a browser navigation (its `Accept` lists `text/html`).
+fn wants_html(req: &HttpRequest) -> bool {
+    req.get_header::<header::Accept>().is_some_and(|accept| {
+        accept
+            .ranked()
+            .iter()
+            .any(|m| m.type_() == mime::TEXT && m.subtype() == mime::HTML)
+    })
+}
+
+/// A small page in the console's style, with the error's own status and wording. Its text is
+/// escaped and it runs no script; the console's policy applies.
+fn refused_page(error: &ApiError) -> HttpResponse {
+    use actix_web::ResponseError;
+    let problem = error.problem();
+    let detail = html_escape::encode_text(&problem.detail);
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Single sign-on did not work · Reprise</title>\
+         <link rel=\"stylesheet\" href=\"/app.css\"></head>\
+         <body><main><section class=\"card narrow\">\
+         <h1>Single sign-on did not work</h1>\
+         <p class=\"problem\">{detail}</p>\
+         <p>Try again from the sign-in page. If it keeps failing, tell your IT department what \
+         this page says: your company account may not be set up for Reprise yet.</p>\
+         <p><a href=\"/#/signin\">Back to sign-in</a></p>\
+         </section></main></body></html>\n"
+    );
+    let mut page = HttpResponse::build(error.status_code());
+    page.extensions_mut().insert(super::DeliberateErrorPage);
+    page.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            super::console::CONTENT_SECURITY_POLICY,
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .cookie(cleared_cookie())
+        .body(body)
 }
 
 fn to_console(location: String) -> HttpResponse {
@@ -431,7 +494,7 @@ pub struct AcsForm {
     request_body(content = AcsForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "to the console with a one-time code"),
-        (status = 401, description = "the response was refused (signature, audience, time, replay, state)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "the response was refused (signature, audience, time, replay, state); a browser (`Accept: text/html`) gets a page saying why instead", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -453,10 +516,11 @@ pub async fn saml_acs(
         }
     }
     let (Some(saml_response), Some(relay_state)) = (saml_response, relay_state) else {
-        return Err(ApiError::field(
+        let missing = ApiError::field(
             "SAMLResponse",
             "post the identity provider's `SAMLResponse` with its `RelayState`",
-        ));
+        );
+        return explain_refusal(&req, Err(missing));
     };
     let cookie = req.cookie(STATE_COOKIE).map(|c| c.value().to_string());
     let location = state
@@ -469,8 +533,8 @@ pub async fn saml_acs(
             super::caller::request_id(&req),
             state.clock.now(),
         )
-        .await?;
-    Ok(to_console(location))
+        .await;
+    explain_refusal(&req, location.map(to_console))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -298,7 +298,7 @@ pub async fn user_count(app: &TestApp, org: &Org) -> usize {
         .unwrap_or_default()
 }
 
-async fn team_names(app: &TestApp, org: &Org, ids: &Value) -> Vec<String> {
+pub async fn team_names(app: &TestApp, org: &Org, ids: &Value) -> Vec<String> {
     let teams = expect_json(
         app.get("/api/v1/teams", Some(&org.admin_token)).await,
         StatusCode::OK,

@@ -5,7 +5,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{
+    ACCEPT, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE,
+};
 use reqwest::StatusCode;
 use saml_rs::{
     AuthnRequest, BrowserInput, CertificatePem, Credentials, EntityId, Idp, IdpConfig,
@@ -15,7 +17,7 @@ use saml_rs::{
 use serde_json::{json, Value};
 
 use crate::helpers::{expect_json, expect_problem, problem_fields, Org, TestApp};
-use crate::sso::{console_code, exchange, me, spawn_sso_app, user_count};
+use crate::sso::{console_code, exchange, me, spawn_sso_app, team_names, user_count};
 
 const IDP_ENTITY: &str = "https://idp.acme.test/saml";
 const IDP_SSO: &str = "https://idp.acme.test/saml/sso";
@@ -40,9 +42,44 @@ fn key_and_certificate() -> &'static (String, String) {
 
 /// The identity provider, its assertions living `lifetime`.
 fn identity_provider(lifetime: Duration) -> Saml<Idp> {
+    identity_provider_with(lifetime, saml_rs::TemplatePolicy::default())
+}
+
+/// An identity provider whose assertions carry attributes as a directory sends them: the
+/// address, the display name, a group (`memberOf`) and a department, filled from the user's
+/// values tagged `email`, `name`, `group` and `department`.
+fn attribute_sending_idp() -> Saml<Idp> {
+    use saml_rs::template::{LoginResponseAttribute, LoginResponseTemplate};
+    let attribute = |name: &str, tag: &str| LoginResponseAttribute {
+        name: name.into(),
+        name_format: "urn:oasis:names:tc:SAML:2.0:attrname-format:basic".into(),
+        value_xsi_type: "xs:string".into(),
+        value_tag: tag.into(),
+        value_xmlns_xs: None,
+        value_xmlns_xsi: None,
+    };
+    identity_provider_with(
+        Duration::from_secs(300),
+        saml_rs::TemplatePolicy {
+            login_response_template: Some(LoginResponseTemplate {
+                context: None,
+                attributes: vec![
+                    attribute("email", "email"),
+                    attribute("displayName", "name"),
+                    attribute("memberOf", "group"),
+                    attribute("department", "department"),
+                ],
+            }),
+            ..saml_rs::TemplatePolicy::default()
+        },
+    )
+}
+
+fn identity_provider_with(lifetime: Duration, templates: saml_rs::TemplatePolicy) -> Saml<Idp> {
     let (key, cert) = key_and_certificate();
     Saml::idp(
         IdpConfig::builder(EntityId::try_new(IDP_ENTITY).unwrap())
+            .templates(templates)
             .sso_endpoint(SsoEndpoint::redirect(IDP_SSO).unwrap())
             .credentials(Credentials {
                 signing_key: Some(PrivateKeyPem::new(key.as_str())),
@@ -157,6 +194,36 @@ async fn answer_for_another_service(
     sp: &SpDescriptor,
     email: &str,
 ) -> Posted {
+    raw_answer(
+        app,
+        idp,
+        sp,
+        Audience::Another,
+        saml_rs::raw::User::new(email),
+    )
+    .await
+}
+
+/// Whom a response made through the lower-level API is made out to.
+enum Audience {
+    Reprise,
+    Another,
+}
+
+/// Starts a sign-in for `user` and has `idp` answer it through the crate's lower-level API,
+/// which takes the request id as is and fills attributes from the user's tagged values.
+async fn raw_answer(
+    app: &TestApp,
+    idp: &Saml<Idp>,
+    sp: &SpDescriptor,
+    audience: Audience,
+    user: saml_rs::raw::User,
+) -> Posted {
+    let email = user
+        .attributes
+        .iter()
+        .find(|(tag, _)| tag == "email")
+        .map_or_else(|| user.name_id.clone(), |(_, v)| v.clone());
     let start = app
         .get(&format!("/api/v1/auth/sso/start?email={email}"), None)
         .await;
@@ -188,12 +255,31 @@ async fn answer_for_another_service(
             .unwrap(),
     )
     .unwrap();
+    let reprise = Saml::sp(
+        saml_rs::SpConfig::builder(
+            EntityId::try_new("http://reprise.test/api/v1/auth/saml/metadata?org=acme").unwrap(),
+        )
+        .acs_endpoint(
+            saml_rs::AcsEndpoint::post("http://reprise.test/api/v1/auth/saml/acs").unwrap(),
+        )
+        .validation(saml_rs::SpValidationPolicy {
+            assertions: saml_rs::AssertionSignaturePolicy::RequireSigned,
+            ..saml_rs::SpValidationPolicy::recommended()
+        })
+        .build()
+        .unwrap(),
+    )
+    .unwrap();
+    let made_out_to = match audience {
+        Audience::Reprise => reprise.raw_service_provider(),
+        Audience::Another => other.raw_service_provider(),
+    };
     let made = idp
         .raw_identity_provider()
         .create_login_response(
-            other.raw_service_provider(),
+            made_out_to,
             saml_rs::raw::Binding::Post,
-            &saml_rs::raw::User::new(email),
+            &user,
             &saml_rs::raw::LoginResponseOptions {
                 in_response_to: Some(request.message().id().as_str()),
                 relay_state: Some(&relay),
@@ -402,4 +488,114 @@ async fn saml_settings_need_usable_metadata() {
         StatusCode::NOT_FOUND,
     )
     .await;
+}
+
+#[actix_web::test]
+async fn attributes_give_name_role_and_teams() {
+    let idp = attribute_sending_idp();
+    let (app, org) = acme_with_saml(&idp).await;
+    let res = app
+        .client
+        .put(app.url("/api/v1/org/sso"))
+        .bearer_auth(&org.admin_token)
+        .json(&json!({
+            "protocol": "saml",
+            "idp_metadata_xml": idp.metadata_xml(),
+            "email_domains": ["acme.test"],
+            "default_role": "learner",
+            "role_claim": "memberOf",
+            "role_map": {"Sales Managers": "manager"},
+            "team_claim": "department",
+            "allow_password_login": true,
+        }))
+        .send()
+        .await
+        .unwrap();
+    expect_json(res, StatusCode::OK).await;
+    let sp = service_provider(&app).await;
+
+    let person = |group: &str, department: &str| saml_rs::raw::User {
+        // The name id is the directory's own key; the address comes from the `email` attribute.
+        name_id: "00u1sam".into(),
+        attributes: vec![
+            ("email".into(), "sam@acme.test".into()),
+            ("name".into(), "Sam Seller".into()),
+            ("group".into(), group.into()),
+            ("department".into(), department.into()),
+        ],
+        session_index: None,
+    };
+    let posted = raw_answer(&app, &idp, &sp, Audience::Reprise, person("Sales", "East")).await;
+    let code = console_code(&post_acs(&app, &posted).await);
+    let pair = expect_json(exchange(&app, &code).await, StatusCode::OK).await;
+    let first = me(&app, pair["access_token"].as_str().unwrap()).await;
+    assert_eq!(first["user"]["email"], "sam@acme.test");
+    assert_eq!(first["user"]["name"], "Sam Seller");
+    assert_eq!(first["user"]["role"], "learner", "an unmapped group");
+    assert_eq!(team_names(&app, &org, &first["team_ids"]).await, ["East"]);
+
+    // Promoted and moved in the directory: the next sign-in follows.
+    let posted = raw_answer(
+        &app,
+        &idp,
+        &sp,
+        Audience::Reprise,
+        person("Sales Managers", "West"),
+    )
+    .await;
+    let code = console_code(&post_acs(&app, &posted).await);
+    let pair = expect_json(exchange(&app, &code).await, StatusCode::OK).await;
+    let second = me(&app, pair["access_token"].as_str().unwrap()).await;
+    assert_eq!(second["user"]["id"], first["user"]["id"]);
+    assert_eq!(second["user"]["role"], "manager");
+    assert_eq!(team_names(&app, &org, &second["team_ids"]).await, ["West"]);
+}
+
+#[actix_web::test]
+async fn a_browser_that_is_refused_sees_why_and_the_way_back() {
+    let idp = signing_idp();
+    let (app, _org) = acme_with_saml(&idp).await;
+    let sp = service_provider(&app).await;
+
+    let mut posted = answer(&app, &idp, &sp, "sam@acme.test").await;
+    rewrite_response(&mut posted, strip_signatures);
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/saml/acs"))
+        .header(COOKIE, &posted.cookie)
+        .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .form(&posted.fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let kind = res.headers()[CONTENT_TYPE].to_str().unwrap().to_string();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(res.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Single sign-on did not work"), "{page}");
+    assert!(page.contains("signature missing"), "the reason: {page}");
+    assert!(page.contains("href=\"/#/signin\""), "the way back: {page}");
+
+    // Starting with an address no organization signs in for: the same kind of page, whose
+    // text is the server's own (nothing from the address is echoed as markup).
+    let res = app
+        .client
+        .get(app.url("/api/v1/auth/sso/start?email=%3Cb%3Emallory%3C%2Fb%3E@elsewhere.test"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Single sign-on did not work"), "{page}");
+    assert!(!page.contains("<b>"), "{page}");
+
+    // API clients still get the problem document.
+    let mut posted = answer(&app, &idp, &sp, "sam@acme.test").await;
+    rewrite_response(&mut posted, strip_signatures);
+    refused_because(&app, &posted, "signature missing").await;
 }
