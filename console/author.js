@@ -65,13 +65,18 @@ function uploadForm(onUploaded) {
   const title = h('input', { type: 'text', name: 'title', autocomplete: 'off' });
   const meta = h('div', { class: 'row', hidden: true },
     field('Pack slug', slug, 'Lower-case letters, digits and dashes, e.g. objection-handling.'),
-    field('Pack title', title));
+    field('Pack title', title, 'Optional: a GIFT file is titled after its first category, others after the slug.'));
+  const skip = h('input', { type: 'checkbox', name: 'skip_unsupported' });
+  const strict = h('input', { type: 'checkbox', name: 'strict' });
+  const leniency = h('div', { class: 'checks' },
+    h('label', { class: 'check' }, skip, ' Skip GIFT question types Reprise does not ask (matching, short answer, numerical, essay)'),
+    h('label', { class: 'check' }, strict, ' Strict: refuse nuggets without an explanation'));
   const detected = h('p', { class: 'hint', 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Upload');
   const message = h('div', { class: 'form-message', 'data-testid': 'upload-result' });
   const form = h('form', { novalidate: true },
     field('Pack file', file, 'YAML or JSON in the pack format, GIFT (.gift), CSV (.csv) or Aiken (.txt).'),
-    detected, meta, message, submit);
+    detected, meta, leniency, message, submit);
   file.addEventListener('change', () => {
     const f = file.files[0];
     const fmt = f && FORMATS[extension(f.name)];
@@ -89,7 +94,6 @@ function uploadForm(onUploaded) {
     if (!f) missing.push({ field: 'file', message: 'choose a pack file' });
     else if (!fmt) missing.push({ field: 'file', message: 'use a .yaml, .yml, .json, .gift, .csv or .txt file' });
     if (fmt?.meta && !slug.value.trim()) missing.push({ field: 'slug', message: 'a pack slug is needed for this format' });
-    if (fmt?.meta && !title.value.trim()) missing.push({ field: 'title', message: 'a pack title is needed for this format' });
     if (missing.length) {
       mount(message, problemBox({ problem: { title: 'Check the form', detail: 'Some details are missing.', errors: missing } }, form));
       form.querySelector('[aria-invalid]')?.focus();
@@ -98,8 +102,10 @@ function uploadForm(onUploaded) {
     const query = new URLSearchParams(fmt.query || {});
     if (fmt.meta) {
       query.set('slug', slug.value.trim());
-      query.set('title', title.value.trim());
+      if (title.value.trim()) query.set('title', title.value.trim());
     }
+    if (skip.checked) query.set('skip_unsupported', 'true');
+    if (strict.checked) query.set('strict', 'true');
     const qs = query.toString();
     try {
       const result = await api.json(`/api/v1/packs${qs ? `?${qs}` : ''}`, {
@@ -108,6 +114,7 @@ function uploadForm(onUploaded) {
       const said = { created: 'New pack created as a draft', updated: 'Draft updated', unchanged: 'No changes: the draft is identical' }[result.outcome] || 'Saved';
       mount(message, h('div', { class: 'notice success', role: 'status' },
         h('p', {}, `${said}: `, h('strong', {}, result.pack.title), ` (${result.pack.slug}).`),
+        warningList(result.warnings),
         h('p', {}, h('a', { href: `#/author/${encodeURIComponent(result.pack.slug)}` }, 'Review, publish and assign this pack'))));
       announce(said);
       onUploaded();
@@ -118,6 +125,15 @@ function uploadForm(onUploaded) {
     }
   }));
   return form;
+}
+
+/** What an upload let through (no explanation, skipped questions), by line; nothing when clean. */
+function warningList(warnings) {
+  if (!warnings?.length) return null;
+  return h('details', { class: 'warnings', 'data-testid': 'upload-warnings' },
+    h('summary', {}, `${warnings.length} warning${warnings.length === 1 ? '' : 's'}`),
+    h('ul', {}, warnings.map((w) => h('li', {},
+      w.line ? `Line ${w.line}: ` : '', w.field ? `${w.field}: ` : '', w.message))));
 }
 
 /** The nuggets of a pack file as the queue would send them (option ids `a`…`f` by position). */

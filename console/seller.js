@@ -259,8 +259,13 @@ export function feedbackCard(nugget, result, onNext, more) {
       o.correct ? h('span', { class: 'tag correct' }, 'Correct answer') : null,
       o.chosen ? h('span', { class: 'tag chosen' }, 'Your answer') : null),
     o.feedback ? h('p', { class: 'option-feedback' }, o.feedback) : null))),
-    h('h3', {}, 'Why'),
-    h('p', { class: 'explanation' }, result.explanation),
+    // A nugget imported without an explanation: the options' feedback above carries the
+    // why, and the correct answer is named in words.
+    result.explanation ? h('h3', {}, 'Why') : null,
+    result.explanation
+      ? h('p', { class: 'explanation' }, result.explanation)
+      : h('p', { class: 'explanation', 'data-testid': 'correct-answer' },
+        `The correct answer: ${result.options.filter((o) => o.correct).map((o) => o.text).join('; ')}`),
     peers('How your team answered', result.team),
     result.team?.answers ? null : peers('How your organization answered', result.org),
     result.proficiency

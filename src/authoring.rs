@@ -10,34 +10,92 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
-use crate::domain::content::{self, Format, Pack};
+use crate::domain::content::{self, ContentError, Format, Imported, Pack};
 use crate::domain::ids::OrgId;
 use crate::domain::item_analysis::{self, ItemAnalysis};
+use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult};
 use crate::store::audit::{self, Entry};
-use crate::store::{self, analysis as analysis_store, content as content_store, DbConnection};
+use crate::store::{
+    self, accounts as account_store, analysis as analysis_store, content as content_store,
+    DbConnection,
+};
 
 #[derive(Serialize, ToSchema)]
 pub struct UploadResult {
     pub outcome: DraftOutcome,
     pub pack: PackSummary,
+    /// What the file lacks but did not stop the import (a nugget without an explanation, a
+    /// question skipped), by line; empty for a clean file.
+    pub warnings: Vec<ImportWarning>,
 }
 
-/// Stores `pack` as the draft of its slug (creating the pack when the slug is new), in one
-/// write transaction with the summary it answers with. An identical upload changes nothing.
-#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %pack.slug))]
+/// A problem an import let through.
+#[derive(Serialize, ToSchema)]
+pub struct ImportWarning {
+    /// The file's line, when the format locates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The field (a path like `nuggets[3].explanation`, or a CSV column); empty for the file.
+    pub field: String,
+    pub message: String,
+}
+
+impl From<ContentError> for ImportWarning {
+    fn from(w: ContentError) -> Self {
+        Self {
+            line: w.line,
+            field: w.field,
+            message: w.message,
+        }
+    }
+}
+
+/// The 422 of an import that failed: every error with its field and line.
+pub fn import_errors(errors: Vec<ContentError>) -> ApiError {
+    ApiError::validation(
+        errors
+            .into_iter()
+            .map(|e| FieldError {
+                field: if e.field.is_empty() {
+                    "body".into()
+                } else {
+                    e.field
+                },
+                message: e.message,
+                line: e.line,
+            })
+            .collect(),
+    )
+}
+
+/// Stores an imported pack as the draft of its slug (creating the pack when the slug is new),
+/// in one write transaction with the summary it answers with; its warnings are errors when
+/// the call (`strict`) or the organization asks for strictness. An identical upload changes
+/// nothing.
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %imported.pack.slug))]
 pub fn save_draft(
     conn: &mut DbConnection,
     caller: &Caller,
-    pack: &Pack,
+    imported: Imported,
+    strict: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<UploadResult> {
+    let strict = strict || account_store::get_org(conn, &caller.org_id)?.strict_imports;
+    let imported = if strict {
+        imported.strict().map_err(import_errors)?
+    } else {
+        imported
+    };
+    let Imported { pack, warnings } = imported;
+    let pack = &pack;
     let result = store::write_tx(conn, |conn| {
         let outcome = content_store::save_draft(conn, &caller.org_id, pack, now)?;
         let (summary, _, _) = content_store::pack_detail(conn, &caller.org_id, &pack.slug)?;
         Ok::<_, ApiError>(UploadResult {
             outcome,
             pack: summary,
+            warnings: warnings.into_iter().map(ImportWarning::from).collect(),
         })
     })?;
     tracing::info!(outcome = ?result.outcome, "pack draft saved");

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::domain::accounts::slugify;
-use crate::domain::content::{self, ContentError, Format, ImportMeta, Pack};
+use crate::domain::content::{self, ContentError, Format, ImportMeta, ImportOptions, Pack, Parsed};
 
 /// The format a file name implies, if it is a pack file at all.
 pub fn format_of(path: &Path) -> Option<Format> {
@@ -43,37 +43,42 @@ pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Reads and validates one pack file.
-pub fn parse_file(path: &Path) -> Result<Pack, Vec<ContentError>> {
+/// Reads and validates one pack file. A question-only file's slug is its name's; its title
+/// the GIFT file's first category, else the name in words.
+pub fn parse_file(path: &Path, options: ImportOptions) -> Parsed {
     let name = path.display().to_string();
-    let fail = |message: String| {
-        vec![ContentError {
-            file: Some(name.clone()),
-            line: None,
-            field: String::new(),
-            message,
-        }]
-    };
+    let fail = |message: String| vec![ContentError::new(Some(&name), None, "", message)];
     let format = format_of(path)
         .ok_or_else(|| fail("not a pack file (.yaml, .yml, .json, .gift, .aiken, .csv)".into()))?;
     let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("pack");
+    let slug = slugify(stem);
     let meta = ImportMeta {
-        slug: slugify(stem),
-        title: stem.replace(['-', '_'], " "),
+        title: content::default_title(&text, format, stem),
+        slug,
         description: String::new(),
         language: "en".into(),
     };
-    content::parse_pack(&text, format, Some(&name), Some(&meta))
+    content::parse_pack_with(&text, format, Some(&name), Some(&meta), options)
+}
+
+/// The packs of a set of files, with the warnings they raised.
+pub struct Files {
+    pub packs: Vec<Pack>,
+    pub warnings: Vec<ContentError>,
 }
 
 /// Parses every file, returning the packs or every error of every file.
-pub fn parse_all(paths: &[PathBuf]) -> Result<Vec<Pack>, Vec<ContentError>> {
+pub fn parse_all(paths: &[PathBuf], options: ImportOptions) -> Result<Files, Vec<ContentError>> {
     let mut packs = Vec::new();
+    let mut warnings = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
-        match parse_file(p) {
-            Ok(pack) => packs.push(pack),
+        match parse_file(p, options) {
+            Ok(imported) => {
+                packs.push(imported.pack);
+                warnings.extend(imported.warnings);
+            }
             Err(e) => errors.extend(e),
         }
     }
@@ -81,16 +86,12 @@ pub fn parse_all(paths: &[PathBuf]) -> Result<Vec<Pack>, Vec<ContentError>> {
     slugs.sort();
     for pair in slugs.windows(2) {
         if pair[0] == pair[1] {
-            errors.push(ContentError {
-                file: None,
-                line: None,
-                field: "slug".into(),
-                message: format!("two files define the pack {:?}", pair[0]),
-            });
+            let message = format!("two files define the pack {:?}", pair[0]);
+            errors.push(ContentError::new(None, None, "slug", message));
         }
     }
     if errors.is_empty() {
-        Ok(packs)
+        Ok(Files { packs, warnings })
     } else {
         Err(errors)
     }

@@ -10,7 +10,7 @@ use reprise::authoring::render;
 use reprise::catalog_files;
 use reprise::clock::Clock;
 use reprise::config::{database_url_from_env, Settings};
-use reprise::domain::content::Format;
+use reprise::domain::content::{Format, ImportOptions};
 use reprise::domain::eval::{self, reprise_format, simulate, sm18, Model, SplitOrder};
 use reprise::domain::ids::UserId;
 use reprise::domain::scheduler::{Policy, QstreamRule};
@@ -117,8 +117,12 @@ enum Command {
         #[arg(long)]
         from: PathBuf,
     },
-    /// Check pack files (files or folders); prints every error, exits 1 if any.
-    Validate { paths: Vec<PathBuf> },
+    /// Check pack files (files or folders); prints every error and warning, exits 1 on errors.
+    Validate {
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        leniency: Leniency,
+    },
     /// Import pack files into an organization's drafts: all or nothing.
     Import {
         paths: Vec<PathBuf>,
@@ -128,6 +132,8 @@ enum Command {
         /// Publish each changed pack as a new version.
         #[arg(long)]
         publish: bool,
+        #[command(flatten)]
+        leniency: Leniency,
     },
     /// Print a pack's newest published version.
     Export {
@@ -204,6 +210,26 @@ enum Command {
     },
 }
 
+/// How lenient a pack import is (warnings are printed; only errors fail).
+#[derive(clap::Args)]
+struct Leniency {
+    /// Warnings are errors: a nugget without an explanation, a skipped question.
+    #[arg(long)]
+    strict: bool,
+    /// GIFT: skip questions of types Reprise does not ask, each a warning on its line.
+    #[arg(long)]
+    skip_unsupported: bool,
+}
+
+impl From<Leniency> for ImportOptions {
+    fn from(l: Leniency) -> Self {
+        ImportOptions {
+            strict: l.strict,
+            skip_unsupported: l.skip_unsupported,
+        }
+    }
+}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<ExitCode> {
     telemetry::init();
@@ -251,12 +277,13 @@ async fn main() -> anyhow::Result<ExitCode> {
             };
             return import_roster(&file, &org, options).await;
         }
-        Command::Validate { paths } => return validate(&paths),
+        Command::Validate { paths, leniency } => return validate(&paths, leniency.into()),
         Command::Import {
             paths,
             org,
             publish,
-        } => return import(&paths, &org, publish),
+            leniency,
+        } => return import(&paths, &org, publish, leniency.into()),
         Command::Export { org, pack, format } => {
             let pool = open_database_at(&database_url_from_env())?;
             let conn = &mut pool.get()?;
@@ -434,12 +461,23 @@ fn bench(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+/// Prints a set of files' warnings; exit status is the errors' business alone.
+fn print_warnings(files: &catalog_files::Files) {
+    for w in &files.warnings {
+        eprintln!("{w}");
+    }
+    if !files.warnings.is_empty() {
+        eprintln!("{} warnings", files.warnings.len());
+    }
+}
+
+fn validate(paths: &[PathBuf], options: ImportOptions) -> anyhow::Result<ExitCode> {
     let files = catalog_files::collect(paths)?;
-    match catalog_files::parse_all(&files) {
-        Ok(packs) => {
-            let nuggets: usize = packs.iter().map(|p| p.nuggets.len()).sum();
-            println!("{} packs, {nuggets} nuggets: all valid", packs.len());
+    match catalog_files::parse_all(&files, options) {
+        Ok(files) => {
+            print_warnings(&files);
+            let nuggets: usize = files.packs.iter().map(|p| p.nuggets.len()).sum();
+            println!("{} packs, {nuggets} nuggets: all valid", files.packs.len());
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
@@ -452,10 +490,26 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn import(paths: &[PathBuf], org: &str, publish: bool) -> anyhow::Result<ExitCode> {
+fn import(
+    paths: &[PathBuf],
+    org: &str,
+    publish: bool,
+    options: ImportOptions,
+) -> anyhow::Result<ExitCode> {
+    let pool = open_database_at(&database_url_from_env())?;
+    let conn = &mut pool.get()?;
+    let org = accounts::find_org_by_slug(conn, org)
+        .map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+    let options = ImportOptions {
+        strict: options.strict || org.strict_imports,
+        ..options
+    };
     let files = catalog_files::collect(paths)?;
-    let packs = match catalog_files::parse_all(&files) {
-        Ok(packs) => packs,
+    let packs = match catalog_files::parse_all(&files, options) {
+        Ok(files) => {
+            print_warnings(&files);
+            files.packs
+        }
         Err(errors) => {
             for e in &errors {
                 eprintln!("{e}");
@@ -464,10 +518,6 @@ fn import(paths: &[PathBuf], org: &str, publish: bool) -> anyhow::Result<ExitCod
             return Ok(ExitCode::FAILURE);
         }
     };
-    let pool = open_database_at(&database_url_from_env())?;
-    let conn = &mut pool.get()?;
-    let org = accounts::find_org_by_slug(conn, org)
-        .map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
     let now = chrono::Utc::now();
     let outcomes = write_tx(conn, |conn| -> anyhow::Result<Vec<String>> {
         let mut lines = Vec::new();

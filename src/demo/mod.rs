@@ -98,13 +98,15 @@ pub fn load_content(
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
     let files = crate::catalog_files::collect(&[content_dir.to_path_buf()])?;
-    let packs = crate::catalog_files::parse_all(&files).map_err(|errors| {
-        anyhow::anyhow!(errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"))
-    })?;
+    let packs = crate::catalog_files::parse_all(&files, Default::default())
+        .map_err(|errors| {
+            anyhow::anyhow!(errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"))
+        })?
+        .packs;
     let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
     let author = accounts::find_logins(conn, "author@demo.example", Some(ORG_SLUG), 1)?
         .into_iter()

@@ -193,6 +193,9 @@ pub struct Organization {
     pub created_at: DateTime<Utc>,
     /// How learners are reminded until they choose for themselves.
     pub notification_defaults: super::nudges::NotificationChoice,
+    /// Pack imports refuse what is otherwise a warning (a nugget without an explanation, a
+    /// question type Reprise does not ask); an upload can also ask for it with `strict=true`.
+    pub strict_imports: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -11,8 +11,7 @@ use super::query::Query;
 use super::state::AppState;
 use crate::authoring::{self, PackDetail, UploadResult};
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
-use crate::domain::content::{self, ContentError, Format, ImportMeta, Pack};
-use crate::domain::validation::FieldError;
+use crate::domain::content::{self, Format, ImportMeta, ImportOptions, Imported};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::content as content_store;
 
@@ -24,27 +23,20 @@ pub struct UploadQuery {
     pub format: Option<Format>,
     /// Pack slug (CSV, GIFT, Aiken).
     pub slug: Option<String>,
-    /// Pack title (CSV, GIFT, Aiken).
+    /// Pack title (CSV, GIFT, Aiken); by default the GIFT file's first category, else the
+    /// slug in words.
     pub title: Option<String>,
     pub description: Option<String>,
     pub language: Option<String>,
-}
-
-fn content_errors(errors: Vec<ContentError>) -> ApiError {
-    ApiError::validation(
-        errors
-            .into_iter()
-            .map(|e| FieldError {
-                field: if e.field.is_empty() {
-                    "body".into()
-                } else {
-                    e.field
-                },
-                message: e.message,
-                line: e.line,
-            })
-            .collect(),
-    )
+    /// Refuse what is otherwise a warning (a nugget without an explanation, a skipped
+    /// question). Organizations can ask for it on every import (`PATCH /api/v1/org`
+    /// `strict_imports`).
+    #[serde(default)]
+    pub strict: bool,
+    /// GIFT: skip questions of types Reprise does not ask (matching, short answer, numerical,
+    /// essay, description), each a warning on its line, instead of refusing the file.
+    #[serde(default)]
+    pub skip_unsupported: bool,
 }
 
 /// The upload's format from its content type (and `format` for plain text).
@@ -92,10 +84,12 @@ pub async fn upload_pack(
     query: Query<UploadQuery>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let pack = parse_upload(&req, query.into_inner(), &body)?;
+    let query = query.into_inner();
+    let strict = query.strict;
+    let imported = parse_upload(&req, query, &body)?;
     let now = state.clock.now();
     let result = state
-        .db(move |conn| authoring::save_draft(conn, &caller, &pack, now))
+        .db(move |conn| authoring::save_draft(conn, &caller, imported, strict, now))
         .await?;
     let mut response = match result.outcome {
         DraftOutcome::Created => HttpResponse::Created(),
@@ -105,21 +99,26 @@ pub async fn upload_pack(
 }
 
 /// The uploaded pack, in the format its content type (and `format`) names, with the query's
-/// metadata for the question-only formats.
-fn parse_upload(req: &HttpRequest, q: UploadQuery, body: &[u8]) -> ApiResult<Pack> {
+/// metadata for the question-only formats; lenient (the organization's strictness is applied
+/// when it is saved).
+fn parse_upload(req: &HttpRequest, q: UploadQuery, body: &[u8]) -> ApiResult<Imported> {
     let format = upload_format(req, q.format)?;
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::BadRequest("the upload is not valid UTF-8 text".into()))?;
-    let meta = match (q.slug, q.title) {
-        (Some(slug), Some(title)) => Some(ImportMeta {
-            slug,
-            title,
-            description: q.description.unwrap_or_default(),
-            language: q.language.unwrap_or_else(|| "en".into()),
-        }),
-        _ => None,
+    let meta = q.slug.map(|slug| ImportMeta {
+        title: q
+            .title
+            .unwrap_or_else(|| content::default_title(text, format, &slug)),
+        slug,
+        description: q.description.unwrap_or_default(),
+        language: q.language.unwrap_or_else(|| "en".into()),
+    });
+    let options = ImportOptions {
+        strict: false,
+        skip_unsupported: q.skip_unsupported,
     };
-    content::parse_pack(text, format, None, meta.as_ref()).map_err(content_errors)
+    content::parse_pack_with(text, format, None, meta.as_ref(), options)
+        .map_err(authoring::import_errors)
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -42,6 +42,9 @@ pub struct UpdateOrgRequest {
     pub quiet_weekdays: Option<Vec<String>>,
     /// How learners are reminded until they choose for themselves.
     pub notification_defaults: Option<NotificationChoice>,
+    /// Pack imports refuse nuggets without an explanation and unsupported question types
+    /// instead of importing them with warnings.
+    pub strict_imports: Option<bool>,
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -94,11 +97,13 @@ impl UpdateOrgRequest {
             timezone,
             quiet_weekdays: quiet,
             notification_defaults,
+            strict_imports: self.strict_imports,
         })
     }
 }
 
-/// Change the organization's name, time zone, quiet weekdays or reminder defaults (admins).
+/// Change the organization's name, time zone, quiet weekdays, reminder defaults or import
+/// strictness (admins).
 #[utoipa::path(
     tag = "organization",
     request_body = UpdateOrgRequest,

@@ -59,6 +59,8 @@ pub struct AnswerResult {
     pub correct: bool,
     pub partial_credit: f64,
     pub correct_option_ids: Vec<String>,
+    /// Why the correct answer is correct; empty for a nugget imported without one (its
+    /// options' feedback and the correct options then say it).
     pub explanation: String,
     pub options: Vec<OptionFeedback>,
     /// How the learner's teams answered this nugget (answers given while in them; summed over

@@ -22,6 +22,7 @@ struct OrgRow {
     nudge_push: bool,
     nudge_email: bool,
     nudge_at: String,
+    strict_imports: bool,
 }
 
 impl From<OrgRow> for Organization {
@@ -38,6 +39,7 @@ impl From<OrgRow> for Organization {
                 email: r.nudge_email,
                 remind_at: r.nudge_at,
             },
+            strict_imports: r.strict_imports,
         }
     }
 }
@@ -172,6 +174,7 @@ pub fn create_org_with_admin(
             nudge_push: true,
             nudge_email: true,
             nudge_at: ClockTime::default().to_string(),
+            strict_imports: false,
         };
         diesel::insert_into(organizations::table)
             .values(&row)
@@ -600,6 +603,7 @@ pub struct OrgUpdate {
     /// As stored: comma-joined, in week order.
     pub quiet_weekdays: Option<String>,
     pub notification_defaults: Option<NotificationSettings>,
+    pub strict_imports: Option<bool>,
 }
 
 /// Changes an organization's settings.
@@ -624,6 +628,8 @@ pub fn update_org(
             organizations::nudge_email.eq(defaults.map_or(current.nudge_email, |d| d.email)),
             organizations::nudge_at
                 .eq(defaults.map_or(current.nudge_at, |d| d.remind_at.to_string())),
+            organizations::strict_imports
+                .eq(update.strict_imports.unwrap_or(current.strict_imports)),
         ))
         .execute(conn)?;
     get_org(conn, org_id)

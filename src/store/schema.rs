@@ -249,6 +249,7 @@ diesel::table! {
         nudge_push -> Bool,
         nudge_email -> Bool,
         nudge_at -> Text,
+        strict_imports -> Bool,
     }
 }
 

@@ -22,6 +22,7 @@ mod openapi;
 mod operations;
 mod practice;
 mod progress;
+mod question_banks;
 mod races;
 mod reach;
 mod read_replica;

@@ -42,7 +42,9 @@ pub struct Org {
 pub fn packs(content_dir: &Path) -> anyhow::Result<Vec<Pack>> {
     if content_dir.is_dir() {
         let files = reprise::catalog_files::collect(&[content_dir.to_path_buf()])?;
-        if let Ok(packs) = reprise::catalog_files::parse_all(&files) {
+        if let Ok(reprise::catalog_files::Files { packs, .. }) =
+            reprise::catalog_files::parse_all(&files, Default::default())
+        {
             if !packs.is_empty() {
                 return Ok(packs);
             }

@@ -23,7 +23,9 @@ use winnow::token::{one_of, rest};
 use winnow::{ModalResult, Parser};
 
 use super::validate::{validate_sourced, Sourced};
-use super::{strip_bom, ContentError, ImportMeta, Nugget, NuggetOption, Pack};
+#[cfg(test)]
+use super::Pack;
+use super::{strip_bom, ContentError, ImportMeta, Nugget, NuggetOption, Parsed};
 
 const TOPIC: &str = "General";
 
@@ -69,11 +71,7 @@ struct Pending<'a> {
 }
 
 /// Parses an Aiken file into a validated pack with the given metadata.
-pub fn parse_aiken(
-    text: &str,
-    meta: &ImportMeta,
-    file: Option<&str>,
-) -> Result<Pack, Vec<ContentError>> {
+pub fn parse_aiken(text: &str, meta: &ImportMeta, file: Option<&str>) -> Parsed {
     let mut errors = Vec::new();
     let mut sourced = Vec::new();
     let mut declared = 0;
@@ -192,7 +190,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Pack, Vec<ContentError>> {
-        parse_aiken(text, &meta(), Some("quiz.txt"))
+        parse_aiken(text, &meta(), Some("quiz.txt")).map(|imported| imported.pack)
     }
 
     fn rendered(errors: Vec<ContentError>) -> Vec<String> {

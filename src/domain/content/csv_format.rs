@@ -10,7 +10,7 @@
 //! | `prompt`                 | yes      | the question                                              |
 //! | `option_1` … `option_6`  | 1 and 2  | option texts, filled from `option_1` on without gaps      |
 //! | `correct`                | yes      | 1-based numbers of the correct options: `2` or `1;3`      |
-//! | `explanation`            | yes      | shown after answering                                     |
+//! | `explanation`            | no       | shown after answering; without it, a warning             |
 //! | `media_url`              | no       | http(s) URL of an image                                   |
 //! | `feedback_1` … `feedback_6` | no    | feedback for option N                                     |
 //!
@@ -22,7 +22,7 @@ use csv::{ErrorKind, ReaderBuilder, StringRecord, Trim, WriterBuilder};
 use serde::Deserialize;
 
 use super::validate::{validate_sourced, FieldPath, Segment, Sourced, MAX_OPTIONS};
-use super::{ContentError, ImportMeta, Nugget, NuggetOption, Pack};
+use super::{ContentError, ImportMeta, Nugget, NuggetOption, Pack, Parsed};
 use crate::domain::spreadsheet::{restore_cell, safe_cell};
 
 const COLUMNS: [&str; 19] = [
@@ -46,15 +46,7 @@ const COLUMNS: [&str; 19] = [
     "feedback_5",
     "feedback_6",
 ];
-const REQUIRED: [&str; 7] = [
-    "key",
-    "topic",
-    "prompt",
-    "option_1",
-    "option_2",
-    "correct",
-    "explanation",
-];
+const REQUIRED: [&str; 6] = ["key", "topic", "prompt", "option_1", "option_2", "correct"];
 
 /// One CSV record; field order is the export column order.
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +67,7 @@ struct Row {
     #[serde(default)]
     option_6: String,
     correct: String,
+    #[serde(default)]
     explanation: String,
     #[serde(default)]
     media_url: String,
@@ -146,11 +139,7 @@ impl Row {
 }
 
 /// Parses a CSV file into a validated pack with the given metadata.
-pub fn parse_csv(
-    text: &str,
-    meta: &ImportMeta,
-    file: Option<&str>,
-) -> Result<Pack, Vec<ContentError>> {
+pub fn parse_csv(text: &str, meta: &ImportMeta, file: Option<&str>) -> Parsed {
     let mut reader = ReaderBuilder::new()
         .trim(Trim::All)
         .from_reader(text.as_bytes());
@@ -409,7 +398,7 @@ mod tests {
         "key,topic,tags,prompt,option_1,option_2,option_3,correct,explanation,media_url,feedback_1";
 
     fn parse(text: &str) -> Result<Pack, Vec<ContentError>> {
-        parse_csv(text, &meta(), Some("pack.csv"))
+        parse_csv(text, &meta(), Some("pack.csv")).map(|imported| imported.pack)
     }
 
     fn rendered(errors: Vec<ContentError>) -> Vec<String> {
@@ -452,7 +441,6 @@ mod tests {
                 "pack.csv:1: key: column appears twice".to_string(),
                 "pack.csv:1: option_2: required column is missing".to_string(),
                 "pack.csv:1: correct: required column is missing".to_string(),
-                "pack.csv:1: explanation: required column is missing".to_string(),
             ]
         );
     }
@@ -479,7 +467,6 @@ mod tests {
                 "pack.csv:6: option_2: duplicate option text (same as options[0])",
                 "pack.csv:8: key: must be 1 to 64 lowercase letters, digits or dashes, \
                  starting with a letter or digit (got \"Bad Key\")",
-                "pack.csv:8: explanation: must not be empty",
                 "pack.csv:8: media_url: must be an http:// or https:// URL without spaces (got \"ftp://x\")",
             ]
         );

@@ -10,7 +10,9 @@
 //!   true/false `{T}` `{TRUE}` `{F}` `{FALSE}` as the options "True"/"False" with
 //!   Moodle's `{T#feedback when wrong#feedback when right}`, per-answer feedback
 //!   `#…`, escapes `\~ \= \# \{ \} \: \\` and `\n` (newline), multi-line
-//!   questions, and `[html]`/`[moodle]`/`[plain]`/`[markdown]` prefixes (stripped).
+//!   questions, and `[html]`/`[moodle]`/`[plain]`/`[markdown]` prefixes (stripped;
+//!   the texts of an `[html]` or `[moodle]` question are turned into plain text
+//!   with `nanohtml2text`, since sellers read text).
 //! - `::Title::` becomes the nugget key: kept when it already is a valid key,
 //!   slugified otherwise; without a usable title the key is `q-001`, `q-002`, …
 //!   by question position.
@@ -20,12 +22,15 @@
 //! - `[tag:…]` tokens in a question's `//` comment lines (as Moodle reads them)
 //!   become tags; a `[media:URL]` token becomes the media URL (a Reprise
 //!   extension that Moodle ignores as a comment).
-//! - General feedback `####…` is the explanation, and it is REQUIRED: a question
-//!   without it is an error on its line. Explanations are the point of a nugget,
-//!   so we ask the author for one instead of inventing filler.
+//! - General feedback `####…` is the explanation. Banks exported from Moodle often
+//!   lack it, so a question without it imports with a warning on its line (an
+//!   error when the import is strict); sellers then see the per-answer feedback
+//!   and the correct answer. Nothing is invented in its place.
 //! - Short answer, matching, numerical, essay, missing-word (text after the
 //!   braces) and description (no braces) questions are errors naming the line:
-//!   "unsupported GIFT question type: …". Nothing is dropped silently.
+//!   "unsupported GIFT question type: …"; with `skip_unsupported` they are
+//!   warnings instead, counted, and the rest of the file imports. Nothing is
+//!   dropped silently.
 //! - Surrounding whitespace of every text is trimmed, as Moodle does.
 //!
 //! Export writes the same dialect back so that importing it yields an equal pack
@@ -47,7 +52,7 @@ use winnow::token::{any, literal, one_of, rest, take_till, take_while};
 use winnow::{ModalResult, Parser};
 
 use super::validate::{is_slug, validate_sourced, Sourced};
-use super::{strip_bom, ContentError, ImportMeta, Nugget, NuggetOption, Pack};
+use super::{strip_bom, ContentError, ImportMeta, Nugget, NuggetOption, Pack, Parsed};
 
 /// Topic of questions that come before any `$CATEGORY:` line.
 const DEFAULT_TOPIC: &str = "General";
@@ -57,16 +62,25 @@ const CATEGORY: &str = "$CATEGORY:";
 type Input<'a> = LocatingSlice<&'a str>;
 type PError = ErrMode<ContextError>;
 
-/// Parses a GIFT file into a validated pack with the given metadata.
-pub fn parse_gift(
+/// Parses a GIFT file into a validated pack with the given metadata; a question of a type
+/// Reprise does not ask is an error.
+pub fn parse_gift(text: &str, meta: &ImportMeta, file: Option<&str>) -> Parsed {
+    parse_gift_with(text, meta, file, false)
+}
+
+/// [`parse_gift`], skipping questions of unsupported types when `skip_unsupported` (each a
+/// warning on its line, and one warning counting them) so the rest of a bank imports.
+pub fn parse_gift_with(
     text: &str,
     meta: &ImportMeta,
     file: Option<&str>,
-) -> Result<Pack, Vec<ContentError>> {
+    skip_unsupported: bool,
+) -> Parsed {
     let mut errors = Vec::new();
     let mut sourced = Vec::new();
     let mut topic = DEFAULT_TOPIC.to_string();
     let mut declared = 0;
+    let mut skipped: Vec<String> = Vec::new();
     for item in items(strip_bom(text)) {
         match item {
             Item::Category(path) => topic = topic_from_category(&path),
@@ -74,6 +88,19 @@ pub fn parse_gift(
                 match read_question(&block, declared, &topic) {
                     Ok(found) => sourced.push(found),
                     Err((line, message)) => {
+                        if let (true, Some(kind)) =
+                            (skip_unsupported, message.strip_prefix(UNSUPPORTED))
+                        {
+                            errors.push(ContentError::warning(
+                                file,
+                                Some(line),
+                                "",
+                                format!("skipped: {message}"),
+                            ));
+                            skipped.push(kind.to_string());
+                            // Not a nugget of the pack: the next question takes its index.
+                            continue;
+                        }
                         errors.push(ContentError::new(
                             file,
                             Some(line),
@@ -86,7 +113,45 @@ pub fn parse_gift(
             }
         }
     }
+    if !skipped.is_empty() {
+        errors.push(ContentError::warning(
+            file,
+            None,
+            "",
+            skipped_summary(&skipped),
+        ));
+    }
     validate_sourced(meta, sourced, declared, errors, file, ToString::to_string)
+}
+
+/// "3 questions skipped (2 matching, 1 essay): Reprise asks multiple choice and true/false."
+fn skipped_summary(kinds: &[String]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for kind in kinds {
+        let short = kind.split(" (").next().unwrap_or(kind);
+        match counts.iter_mut().find(|(k, _)| *k == short) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((short, 1)),
+        }
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let total = kinds.len();
+    format!(
+        "{total} question{} skipped ({}): Reprise asks multiple choice and true/false",
+        if total == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+/// The last segment of the file's first `$CATEGORY:`, if any: the bank's name as Moodle
+/// shows it, which makes a good pack title.
+pub(crate) fn first_category(text: &str) -> Option<String> {
+    items(strip_bom(text))
+        .into_iter()
+        .find_map(|item| match item {
+            Item::Category(path) if !path.trim().is_empty() => Some(topic_from_category(&path)),
+            _ => None,
+        })
 }
 
 /// Writes a pack as GIFT; [`parse_gift`] reads it back to an equal pack given
@@ -491,17 +556,52 @@ fn unescape_token(raw: &str) -> String {
 }
 
 /// Final text of a raw piece: trimmed, format prefix removed, unescaped.
-fn clean(raw: &str) -> String {
-    let trimmed = raw.trim();
-    let text = FORMAT_PREFIXES
-        .iter()
-        .find_map(|prefix| trimmed.strip_prefix(prefix))
-        .unwrap_or(trimmed);
-    unescape(text).trim().to_string()
+/// How a question's texts are written. Moodle marks the question text of an HTML question
+/// `[html]` (or `[moodle]`, its own markup) and writes its answers and feedback as HTML
+/// without a marker, so the question's marker applies to all of them. Sellers read plain
+/// text, so HTML becomes text (paragraphs and line breaks kept as new lines).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Markup {
+    Plain,
+    Html,
 }
 
-fn optional(raw: Option<&Raw>) -> Option<String> {
-    raw.map(|raw| clean(raw.text))
+impl Markup {
+    /// The markup a text's own prefix names, if it has one, and the text without it.
+    fn split(text: &str) -> (Option<Markup>, &str) {
+        for prefix in FORMAT_PREFIXES {
+            if let Some(rest) = text.strip_prefix(prefix) {
+                let markup = match prefix {
+                    "[html]" | "[moodle]" => Markup::Html,
+                    _ => Markup::Plain,
+                };
+                return (Some(markup), rest);
+            }
+        }
+        (None, text)
+    }
+
+    /// The markup of a question, from its text's prefix.
+    fn of_question(raw_text: &str) -> Markup {
+        Markup::split(raw_text.trim()).0.unwrap_or(Markup::Plain)
+    }
+}
+
+/// A text as sellers read it: prefix removed, escapes resolved, HTML turned into text, trimmed.
+fn clean(raw: &str, markup: Markup) -> String {
+    let (own, text) = Markup::split(raw.trim());
+    let text = unescape(text);
+    match own.unwrap_or(markup) {
+        Markup::Html => nanohtml2text::html2text(&text)
+            .replace("\r\n", "\n")
+            .trim()
+            .to_string(),
+        Markup::Plain => text.trim().to_string(),
+    }
+}
+
+fn optional(raw: Option<&Raw>, markup: Markup) -> Option<String> {
+    raw.map(|raw| clean(raw.text, markup))
         .filter(|text| !text.is_empty())
 }
 
@@ -511,8 +611,11 @@ fn optional(raw: Option<&Raw>) -> Option<String> {
 /// A problem in a question: the line it is on and what is wrong.
 type Problem = (usize, String);
 
+/// How an unsupported question's problem begins; [`parse_gift_with`] skips those on request.
+const UNSUPPORTED: &str = "unsupported GIFT question type: ";
+
 fn unsupported(line: usize, kind: &str) -> Problem {
-    (line, format!("unsupported GIFT question type: {kind}"))
+    (line, format!("{UNSUPPORTED}{kind}"))
 }
 
 /// Reads one question block into a nugget.
@@ -535,22 +638,21 @@ fn read_question(block: &Block, index: usize, topic: &str) -> Result<Sourced, Pr
                 "answers must be T/F or start with = or ~".to_string(),
             )
         })?;
-    let (options, option_lines) = options_of(body.kind, line, body_line)?;
-    let explanation = optional(body.general.as_ref()).ok_or_else(|| {
-        (
-            line,
-            "missing explanation: add general feedback with ####".to_string(),
-        )
-    })?;
+    let markup = Markup::of_question(raw.text.text);
+    let (options, option_lines) = options_of(body.kind, markup, line, body_line)?;
+    // Without general feedback the explanation is empty: a warning of the pack's rules.
+    let explanation = optional(body.general.as_ref(), markup).unwrap_or_default();
     let (tags, media_url) = comment_metadata(&block.comments);
     let nugget = Nugget {
         key: key_from_title(
-            raw.title.map(|title| clean(title.text)).as_deref(),
+            raw.title
+                .map(|title| clean(title.text, Markup::Plain))
+                .as_deref(),
             index + 1,
         ),
         topic: topic.to_string(),
         tags,
-        prompt: clean(raw.text.text),
+        prompt: clean(raw.text.text, markup),
         options,
         explanation,
         media_url,
@@ -591,6 +693,7 @@ fn answer_block<'a>(raw: &RawQuestion<'a>, block: &Block, line: usize) -> Result
 /// other question kinds are unsupported.
 fn options_of(
     kind: Kind,
+    markup: Markup,
     line: usize,
     body_line: impl Fn(usize) -> usize,
 ) -> Result<(Vec<NuggetOption>, Vec<usize>), Problem> {
@@ -606,11 +709,14 @@ fn options_of(
             let option = |value: bool, text: &str| NuggetOption {
                 text: text.to_string(),
                 correct: value == truth,
-                feedback: optional(if value == truth {
-                    right.as_ref()
-                } else {
-                    wrong.as_ref()
-                }),
+                feedback: optional(
+                    if value == truth {
+                        right.as_ref()
+                    } else {
+                        wrong.as_ref()
+                    },
+                    markup,
+                ),
             };
             Ok((
                 vec![option(true, "True"), option(false, "False")],
@@ -621,10 +727,10 @@ fn options_of(
             let mut options = Vec::new();
             for answer in &answers {
                 options.push(NuggetOption {
-                    text: clean(answer.text.text),
+                    text: clean(answer.text.text, markup),
                     correct: is_correct(answer)
                         .map_err(|message| (body_line(answer.at), message))?,
-                    feedback: optional(answer.feedback.as_ref()),
+                    feedback: optional(answer.feedback.as_ref(), markup),
                 });
             }
             Ok((
@@ -725,7 +831,7 @@ mod tests {
     }
 
     fn parse(text: &str) -> Result<Pack, Vec<ContentError>> {
-        parse_gift(text, &meta(), Some("quiz.gift"))
+        parse_gift(text, &meta(), Some("quiz.gift")).map(|imported| imported.pack)
     }
 
     #[test]
@@ -818,7 +924,7 @@ mod tests {
         assert_eq!(n[4].explanation, "Quantify it with them.");
 
         assert_eq!(n[5].key, "format-prefix");
-        assert_eq!(n[5].prompt, "Which <b>one</b>?");
+        assert_eq!(n[5].prompt, "Which one?", "HTML read as text");
         assert_eq!(n[5].options[0], option("this", true, None));
         assert_eq!(n[5].options[1], option("that", false, None));
         assert_eq!(n[5].explanation, "Because.");
@@ -837,7 +943,6 @@ mod tests {
                 "quiz.gift:13: nuggets[3]: unsupported GIFT question type: essay",
                 "quiz.gift:15: nuggets[4]: unsupported GIFT question type: missing word (text after the answer block)",
                 "quiz.gift:17: nuggets[5]: unsupported GIFT question type: description (no answer block)",
-                "quiz.gift:19: nuggets[6]: missing explanation: add general feedback with ####",
                 "quiz.gift:21: nuggets[7].options: no option is marked correct",
                 "quiz.gift:24: nuggets[8]: missing closing } of the answer block",
                 "quiz.gift:27: nuggets[9].options[1].text: duplicate option text (same as options[0])",
@@ -933,8 +1038,8 @@ mod tests {
     fn true_false_variants() {
         let pack =
             parse("{TRUE####e}\n\nQ {F}\n\nQ {T#wrong}\n\nQ {FALSE##right####e}\n").unwrap_err();
-        // The first has no prompt, the next two no explanation.
-        assert_eq!(pack.len(), 3, "{pack:?}");
+        // The first has no prompt; the next two have no explanation, which is only a warning.
+        assert_eq!(pack.len(), 1, "{pack:?}");
         let pack = parse("Q1 {TRUE####e}\n\nQ2 {F#wrong#right ####e}").unwrap();
         assert_eq!(
             pack.nuggets[0].options,
@@ -963,6 +1068,38 @@ mod tests {
         );
     }
 
+    const BANK: &str = "$CATEGORY: $course$/top/Objection handling\n\n\
+        ::m:: Match {=a -> 1 =b -> 2 =c -> 3}\n\n\
+        ::ok:: Pick {=x ~y}\n\n\
+        ::e:: Write about it {}\n";
+
+    #[test]
+    fn unsupported_questions_are_skipped_on_request_with_warnings() {
+        let refused = parse(BANK).unwrap_err();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+
+        let imported = parse_gift_with(BANK, &meta(), Some("bank.gift"), true).unwrap();
+        assert_eq!(imported.pack.nuggets.len(), 1);
+        assert_eq!(imported.pack.nuggets[0].key, "ok");
+        assert_eq!(imported.pack.nuggets[0].topic, "Objection handling");
+        assert_eq!(imported.pack.nuggets[0].explanation, "");
+        let lines: Vec<String> = imported.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "bank.gift: warning: 2 questions skipped (1 matching, 1 essay): Reprise asks \
+                 multiple choice and true/false",
+                "bank.gift:3: warning: skipped: unsupported GIFT question type: matching",
+                "bank.gift:5: warning: nuggets[0].explanation: no explanation: sellers will see \
+                 the options' feedback and the correct answer instead",
+                "bank.gift:7: warning: skipped: unsupported GIFT question type: essay",
+            ]
+        );
+        assert!(imported.strict().is_err(), "a strict import refuses it");
+        assert_eq!(first_category(BANK).as_deref(), Some("Objection handling"));
+        assert_eq!(first_category("::q:: Q {=a ~b}"), None);
+    }
+
     #[test]
     fn errors_do_not_hide_valid_questions_rule_violations() {
         let text = "::a:: Q {=x ~y}\n\n::Bad Key:: Q {=x ~x ####e}\n";
@@ -971,7 +1108,6 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "quiz.gift:1: nuggets[0]: missing explanation: add general feedback with ####",
                 "quiz.gift:3: nuggets[1].options[1].text: duplicate option text (same as options[0])",
             ]
         );

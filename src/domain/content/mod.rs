@@ -60,6 +60,8 @@ pub struct Nugget {
     pub tags: Vec<String>,
     pub prompt: String,
     pub options: Vec<NuggetOption>,
+    /// Empty when the source had none: a warning, not an error (see [`Severity`]).
+    #[serde(default)]
     pub explanation: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
@@ -84,12 +86,32 @@ fn default_language() -> String {
 ///
 /// `field` is a path such as `nuggets[3].options` (or a CSV column name for CSV
 /// imports); `line` is 1-based and present whenever the format lets us locate it.
+/// A warning lets the pack import (see [`Imported`]); an error stops it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContentError {
     pub file: Option<String>,
     pub line: Option<usize>,
     pub field: String,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Severity::is_error")]
+    pub severity: Severity,
+}
+
+/// Whether a problem stops an import. Warnings are what real question banks commonly lack
+/// (an explanation, a question type Reprise does not ask) and an author may still want to
+/// fix; an organization or a call that asks for strictness turns them into errors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn is_error(&self) -> bool {
+        *self == Severity::Error
+    }
 }
 
 impl ContentError {
@@ -104,9 +126,63 @@ impl ContentError {
             line,
             field: field.into(),
             message: message.into(),
+            severity: Severity::Error,
         }
     }
+
+    pub(crate) fn warning(
+        file: Option<&str>,
+        line: Option<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::new(file, line, field, message)
+        }
+    }
+
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
+    }
 }
+
+/// A pack that passed every rule, with the warnings its file raised (ordered by line).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    pub pack: Pack,
+    pub warnings: Vec<ContentError>,
+}
+
+impl Imported {
+    /// The same import held to every rule: any warning becomes an error.
+    pub fn strict(self) -> Result<Imported, Vec<ContentError>> {
+        if self.warnings.is_empty() {
+            return Ok(self);
+        }
+        Err(self
+            .warnings
+            .into_iter()
+            .map(|w| ContentError {
+                severity: Severity::Error,
+                ..w
+            })
+            .collect())
+    }
+}
+
+/// How lenient an import is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Warnings are errors: nothing imports with a missing explanation.
+    pub strict: bool,
+    /// GIFT questions of types Reprise does not ask are skipped with a warning on their line,
+    /// instead of failing the file.
+    pub skip_unsupported: bool,
+}
+
+/// What every import returns: the pack with its warnings, or every error found.
+pub type Parsed = Result<Imported, Vec<ContentError>>;
 
 /// Renders as `file:line: field: message`, leaving out the parts that are unknown.
 impl fmt::Display for ContentError {
@@ -117,10 +193,11 @@ impl fmt::Display for ContentError {
             (None, Some(line)) => format!("line {line}: "),
             (None, None) => String::new(),
         };
+        let warning = if self.is_warning() { "warning: " } else { "" };
         if self.field.is_empty() {
-            write!(f, "{location}{}", self.message)
+            write!(f, "{location}{warning}{}", self.message)
         } else {
-            write!(f, "{location}{}: {}", self.field, self.message)
+            write!(f, "{location}{warning}{}: {}", self.field, self.message)
         }
     }
 }
@@ -190,7 +267,7 @@ impl From<&Pack> for ImportMeta {
     }
 }
 
-/// Parses and validates a pack in any supported format.
+/// Parses and validates a pack in any supported format, with the default leniency.
 ///
 /// YAML and JSON files carry their own metadata, so `meta` is ignored for them;
 /// GIFT, Aiken and CSV files hold only questions and need `meta`.
@@ -199,22 +276,57 @@ pub fn parse_pack(
     format: Format,
     file_name: Option<&str>,
     meta: Option<&ImportMeta>,
-) -> Result<Pack, Vec<ContentError>> {
-    let question_only = |parse: fn(&str, &ImportMeta, Option<&str>) -> _| match meta {
+) -> Parsed {
+    parse_pack_with(text, format, file_name, meta, ImportOptions::default())
+}
+
+/// [`parse_pack`] with the caller's [`ImportOptions`].
+pub fn parse_pack_with(
+    text: &str,
+    format: Format,
+    file_name: Option<&str>,
+    meta: Option<&ImportMeta>,
+    options: ImportOptions,
+) -> Parsed {
+    let question_only = |parse: &dyn Fn(&str, &ImportMeta, Option<&str>) -> Parsed| match meta {
         Some(meta) => parse(text, meta, file_name),
         None => Err(vec![ContentError::new(
             file_name,
             None,
             "",
-            format!("{format} files hold only questions: pack metadata (slug, title) is required"),
+            format!("{format} files hold only questions: pack metadata (slug) is required"),
         )]),
     };
-    match format {
+    let parsed = match format {
         Format::Yaml => parse_yaml(text, file_name),
         Format::Json => parse_json(text, file_name),
-        Format::Gift => question_only(parse_gift),
-        Format::Aiken => question_only(parse_aiken),
-        Format::Csv => question_only(parse_csv),
+        Format::Gift => question_only(&|text, meta, file| {
+            gift::parse_gift_with(text, meta, file, options.skip_unsupported)
+        }),
+        Format::Aiken => question_only(&parse_aiken),
+        Format::Csv => question_only(&parse_csv),
+    };
+    if options.strict {
+        parsed?.strict()
+    } else {
+        parsed
+    }
+}
+
+/// The title of a question-only file that names none: the GIFT file's first category (its
+/// last segment, as Moodle shows it), else the slug in words ("q3-objections" → "Q3
+/// objections").
+pub fn default_title(text: &str, format: Format, slug: &str) -> String {
+    if format == Format::Gift {
+        if let Some(title) = gift::first_category(text) {
+            return title;
+        }
+    }
+    let words = slug.replace(['-', '_'], " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "Imported pack".to_string(),
     }
 }
 
@@ -234,19 +346,31 @@ pub(crate) fn strip_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
-/// Returns the pack when no errors were found, else the errors ordered by line.
-pub(crate) fn finish(pack: Pack, errors: Vec<ContentError>) -> Result<Pack, Vec<ContentError>> {
+/// Returns the pack with its warnings when no errors were found, else the errors ordered by
+/// line (the warnings left out: the author fixes the errors first).
+pub(crate) fn finish(pack: Pack, problems: Vec<ContentError>) -> Parsed {
+    let (warnings, errors): (Vec<_>, Vec<_>) =
+        problems.into_iter().partition(ContentError::is_warning);
     if errors.is_empty() {
-        Ok(pack)
+        Ok(Imported {
+            pack,
+            warnings: in_reading_order(warnings),
+        })
     } else {
         Err(by_line(errors))
     }
 }
 
-/// Orders errors as an author reads the file; errors without a line come first.
-pub(crate) fn by_line(mut errors: Vec<ContentError>) -> Vec<ContentError> {
-    errors.sort_by_key(|error| error.line);
-    errors
+/// The errors among `problems`, in reading order.
+pub(crate) fn by_line(mut problems: Vec<ContentError>) -> Vec<ContentError> {
+    problems.retain(|p| !p.is_warning());
+    in_reading_order(problems)
+}
+
+/// Orders problems as an author reads the file; those without a line come first.
+fn in_reading_order(mut problems: Vec<ContentError>) -> Vec<ContentError> {
+    problems.sort_by_key(|problem| problem.line);
+    problems
 }
 
 #[cfg(test)]
@@ -283,24 +407,34 @@ mod tests {
     #[test]
     fn parse_pack_dispatches_by_format() {
         let gift = "::q1:: Pick one {=a ~b ####because}";
-        let pack = parse_pack(gift, Format::Gift, Some("x.gift"), Some(&meta())).unwrap();
+        let pack = parse_pack(gift, Format::Gift, Some("x.gift"), Some(&meta()))
+            .unwrap()
+            .pack;
         assert_eq!(pack.nuggets[0].key, "q1");
         let aiken = "Pick one\nA) a\nB) b\nANSWER: A\n";
         assert_eq!(
             parse_pack(aiken, Format::Aiken, None, Some(&meta()))
                 .unwrap()
+                .pack
                 .nuggets
                 .len(),
             1
         );
         let yaml = to_yaml(&pack);
-        assert_eq!(parse_pack(&yaml, Format::Yaml, None, None).unwrap(), pack);
         assert_eq!(
-            parse_pack(&to_json(&pack), Format::Json, None, None).unwrap(),
+            parse_pack(&yaml, Format::Yaml, None, None).unwrap().pack,
             pack
         );
         assert_eq!(
-            parse_pack(&to_csv(&pack), Format::Csv, None, Some(&meta())).unwrap(),
+            parse_pack(&to_json(&pack), Format::Json, None, None)
+                .unwrap()
+                .pack,
+            pack
+        );
+        assert_eq!(
+            parse_pack(&to_csv(&pack), Format::Csv, None, Some(&meta()))
+                .unwrap()
+                .pack,
             pack
         );
     }
@@ -317,14 +451,16 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(
             errors[0].message,
-            "Aiken files hold only questions: pack metadata (slug, title) is required"
+            "Aiken files hold only questions: pack metadata (slug) is required"
         );
         assert_eq!(errors[0].file.as_deref(), Some("a.txt"));
     }
 
     #[test]
     fn content_hash_is_stable_and_content_sensitive() {
-        let pack = parse_gift("::q1:: Pick one {=a ~b ####because}", &meta(), None).unwrap();
+        let pack = parse_gift("::q1:: Pick one {=a ~b ####because}", &meta(), None)
+            .unwrap()
+            .pack;
         let hash = content_hash(&pack);
         assert_eq!(hash.len(), 64);
         assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
@@ -338,7 +474,9 @@ mod tests {
     /// names, order, skipped fields) shows up here first.
     #[test]
     fn content_hash_of_a_known_pack_is_fixed() {
-        let pack = parse_gift("::q1:: Pick one {=a#yes ~b ####because}", &meta(), None).unwrap();
+        let pack = parse_gift("::q1:: Pick one {=a#yes ~b ####because}", &meta(), None)
+            .unwrap()
+            .pack;
         assert_eq!(
             content_hash(&pack),
             "3e48704c3d365709c3049773712d2803d63ba54332d00b0609a0b0df58783e13"

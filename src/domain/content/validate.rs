@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use super::{finish, ContentError, ImportMeta, Nugget, Pack};
+use super::{finish, ContentError, ImportMeta, Nugget, Pack, Parsed, Severity};
 
 const MAX_KEY_CHARS: usize = 64;
 const MAX_TITLE_CHARS: usize = 200;
@@ -79,6 +79,7 @@ impl fmt::Display for FieldPath {
 pub(crate) struct Issue {
     pub(crate) path: FieldPath,
     pub(crate) message: String,
+    pub(crate) severity: Severity,
 }
 
 impl Issue {
@@ -86,13 +87,38 @@ impl Issue {
         Self {
             path,
             message: message.into(),
+            severity: Severity::Error,
+        }
+    }
+
+    fn warning(path: FieldPath, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::new(path, message)
         }
     }
 
     pub(crate) fn into_error(self, file: Option<&str>, line: Option<usize>) -> ContentError {
-        ContentError::new(file, line, self.path.to_string(), self.message)
+        self.into_error_named(file, line, |path| path.to_string())
+    }
+
+    /// The problem with its path rendered in the format's own terms.
+    pub(crate) fn into_error_named(
+        self,
+        file: Option<&str>,
+        line: Option<usize>,
+        field_name: fn(&FieldPath) -> String,
+    ) -> ContentError {
+        ContentError {
+            severity: self.severity,
+            ..ContentError::new(file, line, field_name(&self.path), self.message)
+        }
     }
 }
+
+/// Why a nugget may go without an explanation, and what the seller sees instead.
+pub(crate) const NO_EXPLANATION: &str =
+    "no explanation: sellers will see the options' feedback and the correct answer instead";
 
 /// Checks every rule on a pack; an empty result means the pack is valid.
 pub fn validate(pack: &Pack) -> Vec<ContentError> {
@@ -159,7 +185,7 @@ pub(crate) fn validate_sourced(
     mut errors: Vec<ContentError>,
     file: Option<&str>,
     field_name: fn(&FieldPath) -> String,
-) -> Result<Pack, Vec<ContentError>> {
+) -> Parsed {
     let head = meta.pack(Vec::new());
     let indexed: Vec<(usize, &Nugget)> = sourced.iter().map(|s| (s.index, &s.nugget)).collect();
     for issue in issues(Some(&head), &indexed, declared) {
@@ -175,12 +201,7 @@ pub(crate) fn validate_sourced(
                 }),
             _ => None,
         };
-        errors.push(ContentError::new(
-            file,
-            line,
-            field_name(&issue.path),
-            issue.message,
-        ));
+        errors.push(issue.into_error_named(file, line, field_name));
     }
     finish(
         meta.pack(sourced.into_iter().map(|s| s.nugget).collect()),
@@ -254,12 +275,16 @@ fn nugget_issues(index: usize, nugget: &Nugget, out: &mut Vec<Issue>) {
     }
     check_text(out, at().key("prompt"), &nugget.prompt, MAX_PROMPT_CHARS);
     option_issues(index, nugget, out);
-    check_text(
-        out,
-        at().key("explanation"),
-        &nugget.explanation,
-        MAX_EXPLANATION_CHARS,
-    );
+    if nugget.explanation.trim().is_empty() {
+        out.push(Issue::warning(at().key("explanation"), NO_EXPLANATION));
+    } else {
+        check_length(
+            out,
+            at().key("explanation"),
+            &nugget.explanation,
+            MAX_EXPLANATION_CHARS,
+        );
+    }
     if let Some(url) = &nugget.media_url {
         if !is_http_url(url) {
             out.push(Issue::new(
@@ -496,7 +521,7 @@ mod tests {
         assert_single(
             errors_after(|p| p.nuggets[0].explanation = String::new()),
             "nuggets[0].explanation",
-            "empty",
+            "no explanation",
         );
         assert_single(
             errors_after(|p| p.nuggets[0].options[1].text = "o".repeat(201)),
@@ -664,6 +689,20 @@ mod tests {
                 "URL",
             );
         }
+    }
+
+    #[test]
+    fn a_missing_explanation_is_a_warning_only() {
+        let mut pack = pack();
+        pack.nuggets[1].explanation = " ".into();
+        let problems = validate(&pack);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].is_warning());
+        assert_eq!(problems[0].field, "nuggets[1].explanation");
+        let imported = super::super::parse_json(&super::super::to_json(&pack), None).unwrap();
+        assert_eq!(imported.warnings.len(), 1);
+        let strict = imported.strict().unwrap_err();
+        assert!(!strict[0].is_warning(), "strictness makes it an error");
     }
 
     #[test]

@@ -22,10 +22,10 @@ use marked_yaml::types::{MarkedMappingNode, MarkedSequenceNode};
 use marked_yaml::{LoadError, LoaderOptions, Marker, Node, Span};
 
 use super::validate::{issues, FieldPath, Segment};
-use super::{by_line, finish, strip_bom, ContentError, Nugget, Pack};
+use super::{by_line, finish, strip_bom, ContentError, Nugget, Pack, Parsed};
 
 /// Parses and validates a YAML pack.
-pub fn parse_yaml(text: &str, file: Option<&str>) -> Result<Pack, Vec<ContentError>> {
+pub fn parse_yaml(text: &str, file: Option<&str>) -> Parsed {
     match load(strip_bom(text)) {
         Ok(root) => from_tree(&root, file),
         Err(error) => Err(vec![load_error(&error, file)]),
@@ -33,7 +33,7 @@ pub fn parse_yaml(text: &str, file: Option<&str>) -> Result<Pack, Vec<ContentErr
 }
 
 /// Parses and validates a JSON pack.
-pub fn parse_json(text: &str, file: Option<&str>) -> Result<Pack, Vec<ContentError>> {
+pub fn parse_json(text: &str, file: Option<&str>) -> Parsed {
     let text = strip_bom(text);
     let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
         vec![ContentError::new(
@@ -81,7 +81,7 @@ fn load(text: &str) -> Result<Node, LoadError> {
 
 /// Decodes the pack-level fields and each nugget separately, then validates
 /// whatever decoded, so every independent problem is reported at once.
-fn from_tree(root: &Node, file: Option<&str>) -> Result<Pack, Vec<ContentError>> {
+fn from_tree(root: &Node, file: Option<&str>) -> Parsed {
     let mut errors = Vec::new();
     let mapping = root
         .as_mapping()
@@ -281,7 +281,7 @@ nuggets:
 
     #[test]
     fn reads_the_documented_format() {
-        let pack = parse_yaml(GOOD, Some("p.yaml")).unwrap();
+        let pack = parse_yaml(GOOD, Some("p.yaml")).unwrap().pack;
         assert_eq!(pack.slug, "value-wedge");
         assert_eq!(pack.defaults.desired_retention, Some(0.9));
         assert_eq!(pack.defaults.daily_cap, Some(3));
@@ -306,7 +306,7 @@ nuggets:
         let text =
             "slug: s\ntitle: T\nnuggets:\n  - {key: k, topic: t, prompt: p, explanation: e, \
                     options: [{text: a, correct: true}, {text: b}]}\n";
-        let pack = parse_yaml(text, None).unwrap();
+        let pack = parse_yaml(text, None).unwrap().pack;
         assert_eq!(pack.language, "en");
         assert_eq!(pack.description, "");
         assert_eq!(pack.defaults, PackDefaults::default());
@@ -428,24 +428,29 @@ nuggets:
 
     #[test]
     fn byte_order_marks_are_ignored() {
-        let pack = parse_yaml(GOOD, None).unwrap();
-        assert_eq!(parse_yaml(&format!("\u{feff}{GOOD}"), None).unwrap(), pack);
+        let pack = parse_yaml(GOOD, None).unwrap().pack;
         assert_eq!(
-            parse_json(&format!("\u{feff}{}", to_json(&pack)), None).unwrap(),
+            parse_yaml(&format!("\u{feff}{GOOD}"), None).unwrap().pack,
+            pack
+        );
+        assert_eq!(
+            parse_json(&format!("\u{feff}{}", to_json(&pack)), None)
+                .unwrap()
+                .pack,
             pack
         );
     }
 
     #[test]
     fn yaml_and_json_round_trip() {
-        let pack = parse_yaml(GOOD, None).unwrap();
-        assert_eq!(parse_yaml(&to_yaml(&pack), None).unwrap(), pack);
-        assert_eq!(parse_json(&to_json(&pack), None).unwrap(), pack);
+        let pack = parse_yaml(GOOD, None).unwrap().pack;
+        assert_eq!(parse_yaml(&to_yaml(&pack), None).unwrap().pack, pack);
+        assert_eq!(parse_json(&to_json(&pack), None).unwrap().pack, pack);
     }
 
     #[test]
     fn json_errors_are_located() {
-        let pack = parse_yaml(GOOD, None).unwrap();
+        let pack = parse_yaml(GOOD, None).unwrap().pack;
         let json = to_json(&pack).replacen("\"correct\": true", "\"correct\": false", 1);
         let errors = parse_json(&json, Some("p.json")).unwrap_err();
         assert_eq!(errors.len(), 1);
@@ -470,10 +475,10 @@ nuggets:
 
     #[test]
     fn json_with_surrogate_escapes_falls_back_to_serde_json() {
-        let pack = parse_yaml(GOOD, None).unwrap();
+        let pack = parse_yaml(GOOD, None).unwrap().pack;
         let json =
             to_json(&pack).replace("What is the value wedge?", "Value wedge \\ud83d\\ude00?");
-        let parsed = parse_json(&json, None).unwrap();
+        let parsed = parse_json(&json, None).unwrap().pack;
         assert_eq!(parsed.nuggets[0].prompt, "Value wedge \u{1F600}?");
 
         let broken = json.replacen("\"correct\": true", "\"correct\": false", 1);
