@@ -242,8 +242,13 @@ async fn raw_answer(
         )
         .unwrap();
     let relay = request.relay_state().as_deref().unwrap().to_string();
-    let other = Saml::sp(
-        saml_rs::SpConfig::builder(EntityId::try_new("https://other-service.test/saml").unwrap())
+    let entity = match audience {
+        Audience::Reprise => "http://reprise.test/api/v1/auth/saml/metadata?org=acme",
+        Audience::Another => "https://other-service.test/saml",
+    };
+    // A service provider of that entity id at Reprise's ACS: what the response is made out to.
+    let made_out_to = Saml::sp(
+        saml_rs::SpConfig::builder(EntityId::try_new(entity).unwrap())
             .acs_endpoint(
                 saml_rs::AcsEndpoint::post("http://reprise.test/api/v1/auth/saml/acs").unwrap(),
             )
@@ -255,29 +260,10 @@ async fn raw_answer(
             .unwrap(),
     )
     .unwrap();
-    let reprise = Saml::sp(
-        saml_rs::SpConfig::builder(
-            EntityId::try_new("http://reprise.test/api/v1/auth/saml/metadata?org=acme").unwrap(),
-        )
-        .acs_endpoint(
-            saml_rs::AcsEndpoint::post("http://reprise.test/api/v1/auth/saml/acs").unwrap(),
-        )
-        .validation(saml_rs::SpValidationPolicy {
-            assertions: saml_rs::AssertionSignaturePolicy::RequireSigned,
-            ..saml_rs::SpValidationPolicy::recommended()
-        })
-        .build()
-        .unwrap(),
-    )
-    .unwrap();
-    let made_out_to = match audience {
-        Audience::Reprise => reprise.raw_service_provider(),
-        Audience::Another => other.raw_service_provider(),
-    };
     let made = idp
         .raw_identity_provider()
         .create_login_response(
-            made_out_to,
+            made_out_to.raw_service_provider(),
             saml_rs::raw::Binding::Post,
             &user,
             &saml_rs::raw::LoginResponseOptions {
