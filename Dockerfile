@@ -16,7 +16,6 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certi
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/reprise --create-home reprise
 COPY --from=build /src/target/release/reprise /usr/local/bin/reprise
-COPY --from=build /src/content /opt/reprise/content
 USER reprise
 WORKDIR /var/lib/reprise
 # SQLite data (database and generated JWT secret) lives on this volume; set REPRISE_DATABASE_URL

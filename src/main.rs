@@ -88,9 +88,9 @@ enum Command {
         /// Create the demo organization, publish the sample packs and assign them.
         #[arg(long)]
         demo: bool,
-        /// Folder of sample packs loaded by --demo.
-        #[arg(long, env = "REPRISE_CONTENT_DIR", default_value = "content")]
-        content: PathBuf,
+        /// A folder of packs for --demo to load instead of the sample packs built in.
+        #[arg(long, env = "REPRISE_CONTENT_DIR")]
+        content: Option<PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -654,16 +654,21 @@ fn optimize(org: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn load_demo(app: &Application, content_dir: PathBuf) -> anyhow::Result<()> {
+async fn load_demo(app: &Application, content_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let state = app.state();
+    let packs = demo::sample_packs(content_dir.as_deref())?;
     let (created, packs) = actix_web::web::block(move || -> anyhow::Result<(bool, usize)> {
         let mut conn = state.database.pool().get()?;
         let now = state.clock.now();
         let created = demo::ensure(&mut conn, now)?;
-        let packs = demo::load_content(&mut conn, &content_dir, now)?;
+        let packs = demo::load_content(&mut conn, &packs, now)?;
         let answers = demo::generate_history(&mut conn, now)?;
         if answers > 0 {
             tracing::info!(answers, days = demo::HISTORY_DAYS, "generated demo history");
+        }
+        let kpis = demo::kpis::seed(&mut conn, now)?;
+        if kpis > 0 {
+            tracing::info!(kpis, period = %demo::kpis::quarter(now), "seeded demo KPIs");
         }
         Ok((created, packs))
     })

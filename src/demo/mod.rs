@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::password;
 use crate::domain::accounts::Role;
 use crate::domain::catalog::DraftOutcome;
+use crate::domain::content::Pack;
 use crate::domain::ids::{AssignmentId, NuggetId, OrgId, PackVersionId, TeamId};
 use crate::store::{accounts, assignments, content, new_id, DbConnection, StoreError, StoreResult};
 
@@ -90,15 +91,21 @@ pub fn ensure(conn: &mut DbConnection, now: DateTime<Utc>) -> StoreResult<bool> 
 /// Days of generated history before today.
 pub const HISTORY_DAYS: i64 = 60;
 
-/// Publishes every pack under `content_dir` into the demo organization and assigns them to the
-/// demo teams in turn (one nugget a day per pack), starting `HISTORY_DAYS` ago.
-pub fn load_content(
-    conn: &mut DbConnection,
-    content_dir: &std::path::Path,
-    now: DateTime<Utc>,
-) -> anyhow::Result<usize> {
-    let files = crate::catalog_files::collect(&[content_dir.to_path_buf()])?;
-    let packs = crate::catalog_files::parse_all(&files, Default::default())
+/// The packs of a folder (`--content DIR`), or the compiled-in samples without one. A folder
+/// that does not exist is an error naming it, not an empty demo.
+pub fn sample_packs(content_dir: Option<&std::path::Path>) -> anyhow::Result<Vec<Pack>> {
+    let Some(dir) = content_dir else {
+        return samples::packs();
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "the content folder {} does not exist (--content / REPRISE_CONTENT_DIR); leave it \
+             unset to load the sample packs built into reprise",
+            dir.display()
+        );
+    }
+    let files = crate::catalog_files::collect(&[dir.to_path_buf()])?;
+    Ok(crate::catalog_files::parse_all(&files, Default::default())
         .map_err(|errors| {
             anyhow::anyhow!(errors
                 .iter()
@@ -106,7 +113,16 @@ pub fn load_content(
                 .collect::<Vec<_>>()
                 .join("\n"))
         })?
-        .packs;
+        .packs)
+}
+
+/// Publishes `packs` into the demo organization and assigns them to the demo teams in turn (one
+/// nugget a day per pack), starting `HISTORY_DAYS` ago.
+pub fn load_content(
+    conn: &mut DbConnection,
+    packs: &[Pack],
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
     let author = accounts::find_logins(conn, "author@demo.example", Some(ORG_SLUG), 1)?
         .into_iter()
@@ -276,4 +292,6 @@ fn latest_version_of(
     let pack_id = crate::store::content::pack_of_nugget(conn, org_id, nugget_id)?;
     crate::store::content::latest_version_id(conn, org_id, &pack_id)?.ok_or(StoreError::NotFound)
 }
+pub mod kpis;
+pub mod samples;
 pub mod scale;

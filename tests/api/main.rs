@@ -12,6 +12,7 @@ mod content;
 mod crash;
 mod credentials;
 mod data_rights;
+mod demo;
 mod digest;
 mod egress;
 mod errors;

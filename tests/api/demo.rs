@@ -1,0 +1,69 @@
+//! The demo organization as `reprise serve --demo` makes it, with nothing but the binary: the
+//! sample packs built in, a history of answers, and KPI figures the correlation view can read.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{expect_json, spawn_app};
+
+#[actix_web::test]
+async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
+    let app = spawn_app().await;
+    let pool = app.pool();
+    let now = app.clock.now();
+    let (packs, kpis) = actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        reprise::demo::ensure(&mut conn, now).unwrap();
+        let samples = reprise::demo::sample_packs(None).unwrap();
+        let packs = reprise::demo::load_content(&mut conn, &samples, now).unwrap();
+        reprise::demo::generate_history(&mut conn, now).unwrap();
+        let kpis = reprise::demo::kpis::seed(&mut conn, now).unwrap();
+        let again = reprise::demo::kpis::seed(&mut conn, now).unwrap();
+        assert_eq!(again, 0, "a restart keeps the figures");
+        (packs, kpis)
+    })
+    .await
+    .unwrap();
+    assert_eq!(packs, 8, "every sample pack, from the binary");
+    assert_eq!(kpis, 60, "three figures for each of the twenty sellers");
+
+    let admin = app
+        .login("admin@demo.example", reprise::demo::PASSWORD)
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let view = expect_json(
+        app.get("/api/v1/analytics/kpi-correlation", Some(&admin))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let everyone: Vec<_> = view["correlations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["team_id"].is_null())
+        .collect();
+    let metrics: Vec<&str> = everyone
+        .iter()
+        .map(|c| c["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics.len(),
+        3,
+        "win rate, quota attainment and deal size: {view}"
+    );
+    for c in &everyone {
+        assert_eq!(c["n"], 20, "{c}");
+        assert!(
+            c["pearson"].as_f64().unwrap() > 0.0,
+            "tied to proficiency: {c}"
+        );
+    }
+
+    // A folder that does not exist is named, not an empty demo.
+    let missing = reprise::demo::sample_packs(Some(std::path::Path::new("/no/such/folder")))
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("/no/such/folder"), "{missing}");
+}
