@@ -274,4 +274,5 @@ fn latest_version_of(
     let pack_id = crate::store::content::pack_of_nugget(conn, org_id, nugget_id)?;
     crate::store::content::latest_version_id(conn, org_id, &pack_id)?.ok_or(StoreError::NotFound)
 }
+pub mod experiment;
 pub mod scale;

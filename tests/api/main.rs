@@ -15,6 +15,7 @@ mod data_rights;
 mod digest;
 mod egress;
 mod errors;
+mod experiments;
 mod extremes;
 mod item_analysis;
 mod learner;
