@@ -37,6 +37,7 @@ pub struct AssignmentSlots {
 /// Why a nugget is in today's queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = QueueReason)]
 pub enum Reason {
     /// Met before and due by its schedule.
     Due,

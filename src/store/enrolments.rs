@@ -165,11 +165,12 @@ impl OrgView {
             by_team: HashMap::new(),
             by_id: HashMap::new(),
         };
-        for (i, (team, a, experiment)) in running(conn, org_id, today)?.into_iter().enumerate() {
-            if let Some(team) = team {
+        for (i, running) in running(conn, org_id, today)?.into_iter().enumerate() {
+            let a = running.assignment;
+            if let Some(team) = running.team {
                 view.by_team.entry(team).or_default().push(i);
             }
-            if let Some(e) = experiment {
+            if let Some(e) = running.experiment {
                 view.experiments.insert(i, e);
             }
             view.by_id.insert(a.id.clone(), i);
@@ -235,14 +236,17 @@ impl OrgView {
     }
 }
 
+/// A running assignment, the team it is for, and the experiment running on it.
+struct Running {
+    team: Option<String>,
+    assignment: LearnerAssignment,
+    experiment: Option<Experiment>,
+}
+
 /// The organization's assignments running on `today`, oldest first, each with the team it is
 /// for and the experiment running on it (a fixed-shape statement: it runs for every queue read
 /// and answer, so the experiments come in the same statement, not another).
-fn running(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    today: NaiveDate,
-) -> StoreResult<Vec<(Option<String>, LearnerAssignment, Option<Experiment>)>> {
+fn running(conn: &mut DbConnection, org_id: &OrgId, today: NaiveDate) -> StoreResult<Vec<Running>> {
     let rows: Vec<(AssignmentRow, Option<ExperimentRow>)> = assignments::table
         .left_join(
             experiments::table.on(experiments::org_id
@@ -266,8 +270,11 @@ fn running(
         .load(conn)?;
     rows.into_iter()
         .map(|(r, e)| {
-            let experiment = e.map(ExperimentRow::into_domain).transpose()?;
-            Ok((r.team_id.clone(), r.into(), experiment))
+            Ok(Running {
+                team: r.team_id.clone(),
+                assignment: r.into(),
+                experiment: e.map(ExperimentRow::into_domain).transpose()?,
+            })
         })
         .collect()
 }
