@@ -16,7 +16,7 @@ use crate::experiments::{self, ExperimentReport, ExperimentSummary, KpiUploaded}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ArmRequest {
+pub struct NewArm {
     /// Unique within the experiment (1–64 characters).
     pub name: String,
     /// The spacing policy of this arm's learners: any policy an assignment takes.
@@ -42,7 +42,7 @@ pub struct CreateExperimentRequest {
     pub assignment_id: AssignmentId,
     /// Two to ten arms.
     #[schema(min_items = 2, max_items = 10)]
-    pub arms: Vec<ArmRequest>,
+    pub arms: Vec<NewArm>,
     /// Probes a week per learner (1..=7, default 1).
     #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
     #[schema(minimum = 1, maximum = 7)]
