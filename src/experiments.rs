@@ -328,7 +328,9 @@ pub fn upload_kpis(
     })
 }
 
-/// Values per arm (one per learner), and the figures of each arm against the control.
+/// One measure of an experiment (probe recall, or a KPI): figures from values per arm, one per
+/// learner, each resampled from a seed of the experiment, the measure and the arm(s), so the same
+/// data always gives the same figures.
 struct Compared<'a> {
     experiment: &'a Experiment,
     measure: &'a str,

@@ -62,11 +62,8 @@ impl CreateExperimentRequest {
                 share: a.share,
             })
             .collect();
-        let probes = match self.probes_per_week {
-            Some(p) if p < 0 => Some(0),
-            Some(p) => Some(p as u32),
-            None => None,
-        };
+        // A negative count is out of range like 0: the domain's check names the field.
+        let probes = self.probes_per_week.map(|p| p.max(0) as u32);
         let design = Design::check(&self.name, arms, probes).map_err(ApiError::validation)?;
         Ok((self.assignment_id, design))
     }
