@@ -116,7 +116,8 @@ export async function render(main, ctx) {
     h('p', { class: 'muted' }, `${ctx.me.organization.name}: how much of the training your sellers still know, and where it is fading.`),
     filterForm,
     mount(grid, cards.map((c) => c.element)),
-    assignmentsCard(teams, packs));
+    assignmentsCard(teams, packs),
+    ['admin', 'author'].includes(ctx.me.user.role) ? experimentsCard() : null);
   filterForm.addEventListener('submit', busy(apply, async () => {
     await Promise.all(cards.map((c) => c.load()));
   }));
@@ -322,6 +323,55 @@ function assignmentsCard(teams, packs) {
         active.map((a) => h('tr', {}, h('th', { scope: 'row' }, packs.find((p) => p.slug === a.pack_slug)?.title || a.pack_slug), h('td', {}, teamName(a.team_id)),
           h('td', {}, date(a.starts_on)), h('td', {}, num(a.daily_cap)), h('td', {}, pct(a.desired_retention)))))
       : empty('No pack is assigned yet.'));
+  }).catch((error) => mount(body, problemBox(error)));
+  return section;
+}
+
+const signed = (x) => (x === null || x === undefined ? '—' : `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} pts`);
+const interval = (ci, fmt) => (ci ? `${fmt(ci[0])} to ${fmt(ci[1])}` : '—');
+const pValue = (p) => (p === null || p === undefined ? '—' : p < 0.001 ? '< 0.001' : p.toFixed(3));
+
+/** One experiment: per arm its learners, questions, probe recall and difference from control. */
+function experimentTable(e) {
+  const rows = e.arms.map((a) => {
+    const r = a.probe_recall;
+    const d = r.difference;
+    return h('tr', {},
+      h('th', { scope: 'row' }, a.control ? `${a.name} (control)` : a.name),
+      h('td', {}, a.desired_retention ? `${a.policy} ${pct(a.desired_retention)}` : a.policy),
+      h('td', {}, num(a.learners)), h('td', {}, num(a.questions_per_learner)), h('td', {}, num(a.probes)),
+      h('td', {}, pct(r.recall)), h('td', {}, interval(r.ci95, pct)),
+      h('td', {}, d ? signed(d.estimate) : '—'), h('td', {}, d ? interval(d.ci95, signed) : '—'),
+      h('td', {}, d ? pValue(d.p_value) : '—'));
+  });
+  const parts = [table(`${e.name}: probe recall by arm`,
+    ['Arm', 'Policy', 'Learners', 'Questions each', 'Probes', 'Probe recall', '95 % interval', 'Difference', '95 % interval', 'p-value'],
+    rows, { 'data-testid': 'experiment-arms' })];
+  for (const k of e.kpis) {
+    parts.push(table(`${e.name}: ${k.kpi} by arm`, ['Arm', 'Learners', 'Mean', '95 % interval', 'Difference', '95 % interval', 'p-value'],
+      k.arms.map((a) => h('tr', {}, h('th', { scope: 'row' }, a.arm), h('td', {}, num(a.learners)), h('td', {}, num(a.mean)),
+        h('td', {}, interval(a.ci95, num)), h('td', {}, a.difference ? num(a.difference.estimate) : '—'),
+        h('td', {}, a.difference ? interval(a.difference.ci95, num) : '—'),
+        h('td', {}, a.difference ? pValue(a.difference.p_value) : '—')))));
+  }
+  return parts;
+}
+
+function experimentsCard() {
+  const body = h('div', { 'data-testid': 'experiments' }, h('p', { class: 'loading' }, 'Loading…'));
+  const section = h('section', { class: 'card', 'aria-labelledby': 'experiments-title' },
+    h('h2', { id: 'experiments-title' }, 'Experiments'),
+    h('p', { class: 'muted' }, 'Arms of an assignment’s sellers scheduled by different policies. Probe recall is corrected for guessing; intervals are 95 % over sellers.'),
+    body);
+  api.get('/api/v1/experiments').then(async (list) => {
+    if (!list.length) {
+      mount(body, empty('No experiment yet.'));
+      return;
+    }
+    const reports = await Promise.all(list.map((e) => api.get(`/api/v1/experiments/${e.id}`)));
+    mount(body, reports.map((e) => h('details', { open: e.status === 'running' },
+      h('summary', {}, `${e.name} · ${e.status} since ${date(e.started_at)}`),
+      experimentTable(e))));
   }).catch((error) => mount(body, problemBox(error)));
   return section;
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod experiments;
 pub mod forwarder;
 pub mod http;
 pub mod learning;

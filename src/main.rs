@@ -162,17 +162,30 @@ enum Command {
     /// Generate an organization at scale (learners in teams, packs, assignments and days of
     /// answers up to today) for trying and timing the analytics views.
     Demo {
-        #[arg(long, default_value_t = 1000)]
-        learners: usize,
+        /// Learners (default 1000; with --experiment, 400).
+        #[arg(long)]
+        learners: Option<usize>,
         #[arg(long, default_value_t = 100)]
         nuggets: usize,
         #[arg(long, default_value_t = 90)]
         days: u32,
-        /// Organization slug (must not exist yet).
-        #[arg(long, default_value = "scale-demo")]
-        org: String,
+        /// Organization slug: a new one (default scale-demo); with --experiment an existing one
+        /// (default: the demo organization, created if missing).
+        #[arg(long)]
+        org: Option<String>,
         #[arg(long, default_value_t = 2024)]
         seed: u64,
+        /// Instead: an experiment of two arms (FSRS control, Qstream) started --weeks ago, whose
+        /// learners' answers and probes follow a known true recall per arm, to check the
+        /// estimated difference against the true one.
+        #[arg(long)]
+        experiment: bool,
+        /// With --experiment: weeks the experiment has run.
+        #[arg(long, default_value_t = 8)]
+        weeks: u32,
+        /// With --experiment: true recall of the control arm and of the other arm.
+        #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [0.80, 0.86])]
+        true_recall: Vec<f64>,
     },
     /// Load benchmark on this machine: raw write and /healthz baselines, then answer writes,
     /// queue reads and a mix against `reprise serve` on a generated organization (SQLite, and
@@ -354,7 +367,15 @@ async fn main() -> anyhow::Result<ExitCode> {
             days,
             org,
             seed,
+            experiment,
+            weeks,
+            true_recall,
         } => {
+            if experiment {
+                return demo_experiment(learners, org, seed, weeks, &true_recall);
+            }
+            let learners = learners.unwrap_or(1000);
+            let org = org.unwrap_or_else(|| "scale-demo".into());
             if learners == 0 || nuggets == 0 || days == 0 {
                 anyhow::bail!("--learners, --nuggets and --days must be at least 1");
             }
@@ -651,6 +672,35 @@ fn optimize(org: &str) -> anyhow::Result<ExitCode> {
     );
     println!("(later reviews in time order; the fitted figures come from a time-series split)");
     println!("parameters: {}", serde_json::to_string(parameters)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `reprise demo --experiment`: the experiment with a known truth, and where to read it.
+fn demo_experiment(
+    learners: Option<usize>,
+    org: Option<String>,
+    seed: u64,
+    weeks: u32,
+    true_recall: &[f64],
+) -> anyhow::Result<ExitCode> {
+    let pool = open_database_at(&database_url_from_env())?;
+    let plan = demo::experiment::ExperimentPlan {
+        org_slug: org,
+        learners: learners.unwrap_or(400),
+        weeks,
+        true_recall: [true_recall[0], true_recall[1]],
+        seed,
+        ..Default::default()
+    };
+    let out = demo::experiment::generate(&mut *pool.get()?, &plan, chrono::Utc::now())?;
+    println!(
+        "Generated experiment {} with {} learners and {} probes over {weeks} weeks; true difference {:+.3}.",
+        out.experiment_id, out.learners, out.probes, out.true_difference
+    );
+    println!(
+        "Read it at GET /api/v1/experiments/{} (authors and admins).",
+        out.experiment_id
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -134,6 +134,10 @@ typed_id!(
     AssignmentId
 );
 typed_id!(
+    /// An experiment: an assignment's learners split between arms scheduled differently.
+    ExperimentId
+);
+typed_id!(
     /// One planned nudge: a learner, a channel and a local day.
     NudgeId
 );

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod content;
 pub mod egress;
 pub mod eval;
+pub mod experiments;
 pub mod grading;
 pub mod ids;
 pub mod item_analysis;

@@ -1,5 +1,6 @@
-//! Today's queue for one learner: due reviews first (most overdue first), then new nuggets in
-//! pack order, within each assignment's daily cap and the learner's own daily maximum.
+//! Today's queue for one learner: an experiment's open probes first, then due reviews (most
+//! overdue first), then new nuggets in pack order, within each assignment's daily cap and the
+//! learner's own daily maximum.
 //! Caps also spread a backlog after an absence over the following days.
 //!
 //! The same rules decide whether an answer counts (see [`practice_reason`]): only an answer to a
@@ -18,6 +19,8 @@ pub struct DueNugget {
     pub nugget_id: NuggetId,
     pub assignment_id: AssignmentId,
     pub due: DateTime<Utc>,
+    /// Still being learnt (a recent wrong answer, or first steps): back soon to refresh it.
+    pub refresh: bool,
 }
 
 /// An active assignment's unmet nuggets in pack order and what it already delivered today.
@@ -27,14 +30,39 @@ pub struct AssignmentSlots {
     pub daily_cap: usize,
     pub answered_today: usize,
     pub new_nuggets: Vec<NuggetId>,
+    /// Probes open today for the experiment running on the assignment (`experiments::probes`).
+    pub probes: Vec<NuggetId>,
+}
+
+/// Why a nugget is in today's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = QueueReason)]
+pub enum Reason {
+    /// Met before and due by its schedule.
+    Due,
+    /// Never met: next in pack order.
+    New,
+    /// Met before and still being learnt (answered wrong recently, or in its first steps): back
+    /// soon by its schedule to refresh it.
+    Refresh,
+    /// An experiment's probe: a nugget met before, drawn at random whatever its schedule, to
+    /// measure what is retained.
+    Probe,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueItem {
     pub nugget_id: NuggetId,
     pub assignment_id: AssignmentId,
-    /// A review of a nugget met before, rather than a new one.
-    pub review: bool,
+    pub reason: Reason,
+}
+
+impl QueueItem {
+    /// A nugget met before, rather than a new one.
+    pub fn review(&self) -> bool {
+        self.reason != Reason::New
+    }
 }
 
 /// Picks today's nuggets. `due` lists nuggets due by the end of today; `answered_today` are
@@ -74,16 +102,36 @@ pub fn build(
             .cmp(&b.due)
             .then_with(|| a.nugget_id.cmp(&b.nugget_id))
     });
-    let mut queue = Vec::new();
+    let mut queue: Vec<QueueItem> = Vec::new();
+    // A probe takes its place within the caps, so measuring adds nothing to the day's effort.
+    for a in assignments {
+        for n in &a.probes {
+            if answered_today.contains(n) || queue.iter().any(|q| &q.nugget_id == n) {
+                continue;
+            }
+            if take(&a.assignment_id, &mut room_total) {
+                queue.push(QueueItem {
+                    nugget_id: n.clone(),
+                    assignment_id: a.assignment_id.clone(),
+                    reason: Reason::Probe,
+                });
+            }
+        }
+    }
     for d in due {
-        if answered_today.contains(&d.nugget_id) {
+        if answered_today.contains(&d.nugget_id) || queue.iter().any(|q| q.nugget_id == d.nugget_id)
+        {
             continue;
         }
         if take(&d.assignment_id, &mut room_total) {
             queue.push(QueueItem {
                 nugget_id: d.nugget_id,
                 assignment_id: d.assignment_id,
-                review: true,
+                reason: if d.refresh {
+                    Reason::Refresh
+                } else {
+                    Reason::Due
+                },
             });
         }
     }
@@ -98,11 +146,19 @@ pub fn build(
             queue.push(QueueItem {
                 nugget_id: n.clone(),
                 assignment_id: a.assignment_id.clone(),
-                review: false,
+                reason: Reason::New,
             });
         }
     }
     queue
+}
+
+/// Whether an answer to an open probe counts: always, once a day. A probe is drawn whatever the
+/// schedule, so neither the due date nor the caps (the probe took its slot within them) apply.
+pub fn probe_practice_reason(card: &CardState, day: &LocalDay) -> Option<PracticeReason> {
+    card.last_review
+        .is_some_and(|at| at >= day.start)
+        .then_some(PracticeReason::AnsweredToday)
 }
 
 /// Why an answer was practice: graded and kept, but not counted.
@@ -203,6 +259,7 @@ mod tests {
             daily_cap: cap,
             answered_today: answered,
             new_nuggets: new.iter().map(|s| NuggetId::from(*s)).collect(),
+            probes: Vec::new(),
         }
     }
 
@@ -211,6 +268,7 @@ mod tests {
             nugget_id: id.into(),
             assignment_id: a.into(),
             due: at(day),
+            refresh: false,
         }
     }
 
@@ -227,7 +285,20 @@ mod tests {
             None,
         );
         assert_eq!(ids(&q), vec!["r1", "r2", "n1", "n2"]);
-        assert!(q[0].review && !q[2].review);
+        assert!(q[0].review() && !q[2].review());
+        assert_eq!((q[0].reason, q[2].reason), (Reason::Due, Reason::New));
+    }
+
+    #[test]
+    fn probes_come_first_within_the_cap_and_learning_nuggets_are_refreshes() {
+        let mut learning = due("r1", "A", 2);
+        learning.refresh = true;
+        let mut a = slots("A", 3, 0, &["n1", "n2"]);
+        a.probes = vec!["p1".into(), "r2".into()];
+        let q = build(vec![learning, due("r2", "A", 3)], &[a], &[], None);
+        assert_eq!(ids(&q), vec!["p1", "r2", "r1"]);
+        let reasons: Vec<Reason> = q.iter().map(|i| i.reason).collect();
+        assert_eq!(reasons, vec![Reason::Probe, Reason::Probe, Reason::Refresh]);
     }
 
     #[test]

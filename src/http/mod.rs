@@ -12,6 +12,7 @@ pub mod body;
 pub mod caller;
 pub mod console;
 pub mod content;
+pub mod experiments;
 pub mod fallback;
 pub mod fields;
 pub mod health;
@@ -81,6 +82,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(assignments::list_assignments)
         .service(assignments::update_assignment)
         .service(assignments::end_assignment)
+        .service(experiments::create_experiment)
+        .service(experiments::list_experiments)
+        .service(experiments::get_experiment)
+        .service(experiments::stop_experiment)
+        .service(experiments::upload_experiment_kpis)
         .service(learner::get_queue)
         .service(learner::post_answer)
         .service(learner::post_batch)
@@ -153,6 +159,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "teams", description = "Teams of sellers"),
         (name = "content", description = "Packs of nuggets: upload, publish, export"),
         (name = "assignments", description = "Packs assigned to teams and learners"),
+        (name = "experiments", description = "Arms of an assignment's learners scheduled by different policies, compared on probes of retention and on KPIs"),
         (name = "organization", description = "Organization settings"),
         (name = "sso", description = "Single sign-on through the organization's identity provider (OpenID Connect or SAML 2.0)"),
         (name = "reminders", description = "Daily nudges by push and e-mail: subscriptions, choices, unsubscribe"),

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::queue::learner_settings;
+use super::queue::{learner_settings, probes_open};
 use crate::auth::Caller;
 use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity};
 use crate::domain::assignments::PolicyName;
@@ -15,7 +15,9 @@ use crate::domain::calendar::{self, local_day, local_midnight, LocalDay};
 use crate::domain::grading;
 use crate::domain::ids::{NuggetId, OrgId, PackId, UserId};
 use crate::domain::numbers::non_negative_i32;
-use crate::domain::queue::{practice_reason, DayAllowance, PracticeReason, Seen};
+use crate::domain::queue::{
+    practice_reason, probe_practice_reason, DayAllowance, PracticeReason, Seen,
+};
 use crate::domain::recall_weeks;
 use crate::domain::scheduler::{
     self, CardState, Confidence, GradingThresholds, Policy, QstreamRule, SchedulingContext,
@@ -26,7 +28,8 @@ use crate::store::enrolments::{EnrolmentCache, LearnerAssignment};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{
     self, accounts as account_store, activity as activity_store, analytics as analytics_store,
-    content as content_store, learning, reviews, reviews::ChoiceCounts, DbConnection,
+    content as content_store, experiments as experiment_store, learning, reviews,
+    reviews::ChoiceCounts, DbConnection,
 };
 
 #[derive(Deserialize, ToSchema, Clone)]
@@ -84,6 +87,8 @@ impl AnswerRequest {
     }
 }
 
+/// The policy scheduling `a` for this learner: the assignment's, or their experiment arm's
+/// (the enrolment carries the arm's settings).
 fn policy_of(a: &LearnerAssignment) -> Policy {
     match a.settings.policy {
         PolicyName::Fsrs => Policy::Fsrs,
@@ -141,6 +146,10 @@ struct PreparedAnswer {
     selected: Vec<String>,
     /// For the weekly activity roll-up: the answer's ISO week and what it adds to it.
     week: (NaiveDate, WeekActivity),
+    /// The probe this answer is the result of, in the experiment running on its assignment.
+    probe: Option<experiment_store::ProbeResult>,
+    /// The learner's arm, to record at this first counted answer since they were enlisted.
+    enlist: Option<(crate::domain::ids::ExperimentId, String)>,
     /// The learner with this answer applied.
     view: LearnerView,
 }
@@ -236,7 +245,15 @@ fn prepare_answer(
             &day,
         )?),
     };
-    let practice = practice_reason(seen, &day);
+    // An open probe counts whatever its schedule says, once a day.
+    let probe_of = existing.as_ref().and_then(|s| {
+        let open = probes_open(&assignment, &caller.user_id, &states, tz, day.date);
+        open.contains(&req.nugget_id).then_some(&s.card)
+    });
+    let practice = match probe_of {
+        Some(card) => probe_practice_reason(card, &day),
+        None => practice_reason(seen, &day),
+    };
     let ctx = SchedulingContext {
         desired_retention: assignment.settings.desired_retention,
         parameters: settings.fsrs_parameters.clone(),
@@ -316,6 +333,24 @@ fn prepare_answer(
         on_time(row.answered_at, before.due.map(|d| d.naive_utc())),
         req.response_ms,
     );
+    let probe = match (&assignment.experiment, probe_of, practice) {
+        (Some(e), Some(_), None) => Some(experiment_store::ProbeResult {
+            experiment_id: e.experiment_id.clone(),
+            learner_id: caller.user_id.clone(),
+            nugget_id: req.nugget_id.clone(),
+            day: day.date,
+            arm: e.arm.clone(),
+            correct: grade.correct,
+            options: nugget.options.len() as u32,
+            answered_at,
+        }),
+        _ => None,
+    };
+    let enlist = assignment
+        .experiment
+        .as_ref()
+        .filter(|e| !e.recorded)
+        .map(|e| (e.experiment_id.clone(), e.arm.clone()));
     let predicted_recall = row
         .elapsed_days
         .zip(row.stability_before)
@@ -332,6 +367,8 @@ fn prepare_answer(
         predicted_recall,
         selected: req.selected.clone(),
         week,
+        probe,
+        enlist,
         view: LearnerView {
             parameters: settings.fsrs_parameters,
             teams: enrolment.teams.clone(),
@@ -370,6 +407,16 @@ fn record(
         now,
     )?;
     activity_store::add_week(conn, &p.org_id, &p.learner_id, p.week.0, &p.week.1)?;
+    if let Some(probe) = &p.probe {
+        experiment_store::record_probe(conn, &p.org_id, probe)?;
+    }
+    if let Some((experiment_id, arm)) = &p.enlist {
+        let member = experiment_store::Member {
+            learner_id: p.learner_id.clone(),
+            arm: arm.clone(),
+        };
+        experiment_store::record_members(conn, &p.org_id, experiment_id, &[member], now)?;
+    }
     // An answer timed before the current week (synced late from a phone) changes weekly recall
     // snapshots that may exist: they are dropped and the learner marked for recomputing.
     if recall_weeks::changes_past_week(p.row.answered_at, now) {

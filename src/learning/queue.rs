@@ -12,11 +12,12 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::domain::calendar::{local_day, weekday_code, LocalDay};
 use crate::domain::catalog::StoredNugget;
-use crate::domain::ids::{AssignmentId, NuggetId};
-use crate::domain::queue::{self, AssignmentSlots, DueNugget};
+use crate::domain::experiments::probes::{open_probes, Met, ProbePlan};
+use crate::domain::ids::{AssignmentId, NuggetId, UserId};
+use crate::domain::queue::{self, AssignmentSlots, DueNugget, Reason};
 use crate::domain::scheduler::CardStatus;
 use crate::error::ApiResult;
-use crate::store::enrolments::{Enrolment, EnrolmentCache};
+use crate::store::enrolments::{Enrolment, EnrolmentCache, LearnerAssignment};
 use crate::store::StoreResult;
 use crate::store::{content as content_store, learning, DbConnection, StoreError};
 
@@ -48,8 +49,10 @@ pub struct QueueNugget {
     pub multiple: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
-    /// A nugget seen before, coming back on its schedule.
+    /// A nugget seen before (every reason but `new`).
     pub review: bool,
+    /// Why the nugget is asked today.
+    pub reason: Reason,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -57,6 +60,39 @@ pub struct Queue {
     /// The learner's local date the queue is for.
     pub date: NaiveDate,
     pub nuggets: Vec<QueueNugget>,
+}
+
+/// The probes open on `date` for the learner in the experiment running on `assignment` (none
+/// outside one), drawn among the nuggets of that assignment they have met. The queue and the
+/// answer both call this on the memory states they read, so they agree on what a probe is.
+pub(super) fn probes_open(
+    assignment: &LearnerAssignment,
+    learner_id: &UserId,
+    states: &[learning::StoredState],
+    tz: Tz,
+    date: NaiveDate,
+) -> Vec<NuggetId> {
+    let Some(e) = &assignment.experiment else {
+        return Vec::new();
+    };
+    let met: Vec<Met<'_>> = states
+        .iter()
+        .filter(|s| s.assignment_id == assignment.id)
+        .filter_map(|s| {
+            s.first_answered_at.map(|first| Met {
+                nugget_id: &s.nugget_id,
+                first_answered_at: first,
+                last_review: s.card.last_review,
+            })
+        })
+        .collect();
+    let plan = ProbePlan {
+        experiment_id: e.experiment_id.as_str(),
+        learner_id: learner_id.as_str(),
+        probes_per_week: e.probes_per_week,
+        started_at: e.started_at,
+    };
+    open_probes(&plan, tz, date, &met)
 }
 
 /// Builds today's queue for the caller, with the local day it is for.
@@ -112,6 +148,7 @@ pub fn build_with(
                 nugget_id: s.nugget_id.clone(),
                 assignment_id: s.assignment_id.clone(),
                 due,
+                refresh: s.card.status == CardStatus::Learning,
             })
         })
         .collect();
@@ -131,6 +168,10 @@ pub fn build_with(
                 .iter()
                 .filter(|n| !met.contains(&&n.nugget_id))
                 .map(|n| n.nugget_id.clone())
+                .collect(),
+            probes: probes_open(a, &caller.user_id, &states, tz, day.date)
+                .into_iter()
+                .filter(|n| !retired.contains(n))
                 .collect(),
         });
         latest.insert(a.id.clone(), nuggets);
@@ -170,7 +211,8 @@ pub fn build_with(
             topic: n.topic,
             prompt: n.prompt,
             media_url: n.media_url,
-            review: item.review,
+            review: item.review(),
+            reason: item.reason,
         });
     }
     let queue = Queue {

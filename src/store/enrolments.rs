@@ -17,9 +17,11 @@ use diesel::prelude::*;
 use quick_cache::{sync::Cache, Weighter};
 
 use super::assignments::AssignmentRow;
-use super::schema::{assignment_learners, assignments, team_members, teams};
+use super::experiments::{recorded_arms, ExperimentRow};
+use super::schema::{assignment_learners, assignments, experiments, team_members, teams};
 use super::{learning, DbConnection, StoreResult};
 use crate::domain::assignments::{PolicyName, Settings};
+use crate::domain::experiments::{Enlisted, Experiment};
 use crate::domain::ids::{AssignmentId, OrgId, PackId, UserId};
 use crate::domain::teams::TeamTree;
 
@@ -28,7 +30,10 @@ use crate::domain::teams::TeamTree;
 pub struct LearnerAssignment {
     pub id: AssignmentId,
     pub pack_id: PackId,
+    /// The assignment's settings, or those of the learner's arm while an experiment runs on it.
     pub settings: Settings,
+    /// The running experiment on this assignment the learner is in.
+    pub experiment: Option<Enlisted>,
 }
 
 impl From<AssignmentRow> for LearnerAssignment {
@@ -45,6 +50,7 @@ impl From<AssignmentRow> for LearnerAssignment {
                 starts_on: r.starts_on,
                 ends_on: r.ends_on,
             },
+            experiment: None,
         }
     }
 }
@@ -81,7 +87,8 @@ pub fn enrolment(
         .into_iter()
         .map(AssignmentId::from)
         .collect();
-    Ok(org.enrol(teams, &named))
+    let recorded = org.recorded_arms(conn, org_id, &[learner_id.as_str()])?;
+    Ok(org.enrol(learner_id.as_str(), teams, &named, &recorded))
 }
 
 /// The enrolments of many learners at once: the organization's teams and running assignments
@@ -116,12 +123,15 @@ pub fn enrolments(
     {
         named.entry(user).or_default().push(assignment.into());
     }
+    let recorded = org.recorded_arms(conn, org_id, learners)?;
     Ok(learners
         .iter()
         .map(|l| {
             let enrolment = org.enrol(
+                l,
                 teams.remove(*l).unwrap_or_default(),
                 named.get(*l).map_or(&[][..], Vec::as_slice),
+                &recorded,
             );
             (l.to_string(), enrolment)
         })
@@ -134,6 +144,8 @@ pub fn enrolments(
 struct OrgView {
     tree: TeamTree,
     running: Vec<LearnerAssignment>,
+    /// The experiment running on each running assignment that has one, by its index.
+    experiments: HashMap<usize, Experiment>,
     by_team: HashMap<String, Vec<usize>>,
     by_id: HashMap<AssignmentId, usize>,
 }
@@ -149,12 +161,17 @@ impl OrgView {
         let mut view = OrgView {
             tree,
             running: Vec::new(),
+            experiments: HashMap::new(),
             by_team: HashMap::new(),
             by_id: HashMap::new(),
         };
-        for (i, (team, a)) in running(conn, org_id, today)?.into_iter().enumerate() {
-            if let Some(team) = team {
+        for (i, running) in running(conn, org_id, today)?.into_iter().enumerate() {
+            let a = running.assignment;
+            if let Some(team) = running.team {
                 view.by_team.entry(team).or_default().push(i);
+            }
+            if let Some(e) = running.experiment {
+                view.experiments.insert(i, e);
             }
             view.by_id.insert(a.id.clone(), i);
             view.running.push(a);
@@ -162,8 +179,30 @@ impl OrgView {
         Ok(view)
     }
 
-    /// The enrolment of a learner in `teams` and named by the assignments `named`.
-    fn enrol(&self, teams: Vec<String>, named: &[AssignmentId]) -> Enrolment {
+    /// The arms recorded for `learners` in the running experiments: none to read (and no query)
+    /// when no experiment runs.
+    fn recorded_arms(
+        &self,
+        conn: &mut DbConnection,
+        org_id: &OrgId,
+        learners: &[&str],
+    ) -> StoreResult<HashMap<(String, String), String>> {
+        if self.experiments.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<&str> = self.experiments.values().map(|e| e.id.as_str()).collect();
+        recorded_arms(conn, org_id, &ids, learners)
+    }
+
+    /// The enrolment of `learner` in `teams` and named by the assignments `named`; an
+    /// assignment with a running experiment carries the learner's arm (`recorded`, else drawn).
+    fn enrol(
+        &self,
+        learner: &str,
+        teams: Vec<String>,
+        named: &[AssignmentId],
+        recorded: &HashMap<(String, String), String>,
+    ) -> Enrolment {
         let mut reached: Vec<usize> = self
             .tree
             .with_ancestors(&teams)
@@ -177,20 +216,44 @@ impl OrgView {
         reached.dedup();
         let assignments = reached
             .into_iter()
-            .map(|i| self.running[i].clone())
+            .map(|i| {
+                let a = self.running[i].clone();
+                match self.experiments.get(&i) {
+                    Some(e) => {
+                        let key = (e.id.to_string(), learner.to_string());
+                        let (arm, enlisted) = Enlisted::of(e, learner, recorded.get(&key));
+                        LearnerAssignment {
+                            settings: arm.settings(&a.settings),
+                            experiment: Some(enlisted),
+                            ..a
+                        }
+                    }
+                    None => a,
+                }
+            })
             .collect();
         Enrolment { teams, assignments }
     }
 }
 
+/// A running assignment, the team it is for, and the experiment running on it.
+struct Running {
+    team: Option<String>,
+    assignment: LearnerAssignment,
+    experiment: Option<Experiment>,
+}
+
 /// The organization's assignments running on `today`, oldest first, each with the team it is
-/// for (a fixed-shape statement: it runs for every queue read and answer).
-fn running(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    today: NaiveDate,
-) -> StoreResult<Vec<(Option<String>, LearnerAssignment)>> {
-    let rows: Vec<AssignmentRow> = assignments::table
+/// for and the experiment running on it (a fixed-shape statement: it runs for every queue read
+/// and answer, so the experiments come in the same statement, not another).
+fn running(conn: &mut DbConnection, org_id: &OrgId, today: NaiveDate) -> StoreResult<Vec<Running>> {
+    let rows: Vec<(AssignmentRow, Option<ExperimentRow>)> = assignments::table
+        .left_join(
+            experiments::table.on(experiments::org_id
+                .eq(assignments::org_id)
+                .and(experiments::assignment_id.eq(assignments::id))
+                .and(experiments::stopped_at.is_null())),
+        )
         .filter(assignments::org_id.eq(org_id))
         .filter(assignments::ended_at.is_null())
         .filter(assignments::starts_on.le(today))
@@ -200,12 +263,20 @@ fn running(
                 .or(assignments::ends_on.ge(today)),
         )
         .order(assignments::created_at.asc())
-        .select(AssignmentRow::as_select())
+        .select((
+            AssignmentRow::as_select(),
+            Option::<ExperimentRow>::as_select(),
+        ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.team_id.clone(), r.into()))
-        .collect())
+    rows.into_iter()
+        .map(|(r, e)| {
+            Ok(Running {
+                team: r.team_id.clone(),
+                assignment: r.into(),
+                experiment: e.map(ExperimentRow::into_domain).transpose()?,
+            })
+        })
+        .collect()
 }
 
 /// One assignment as a learner's answers use it, running or not (a memory state keeps the

@@ -29,6 +29,7 @@ pub mod bulk;
 pub mod content;
 pub mod database;
 pub mod enrolments;
+pub mod experiments;
 pub mod group_commit;
 pub mod learning;
 pub mod links;
@@ -500,6 +501,7 @@ id_as_text!(
     crate::domain::ids::PackVersionId,
     crate::domain::ids::NuggetId,
     crate::domain::ids::AssignmentId,
+    crate::domain::ids::ExperimentId,
     crate::domain::ids::NudgeId,
     crate::domain::ids::SubscriptionId,
     crate::domain::ids::WebhookId,

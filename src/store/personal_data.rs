@@ -1,6 +1,6 @@
 //! Everything stored about one person, read for an export (GDPR article 15) or removed for an
-//! erasure (article 17). Erasure keeps the person's answers, memory states, memberships and KPIs
-//! under their user id, a random UUID that nothing left in the database ties to them, so the
+//! erasure (article 17). Erasure keeps the person's answers, memory states, memberships, KPIs,
+//! experiment arms and probe results under their user id, a random UUID that nothing left in the database ties to them, so the
 //! organization's figures do not change; everything that names or reaches them goes.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -8,9 +8,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{
-    audit_events, idempotency_keys, kpis, logins, memory_states, notification_settings, nudges,
-    nugget_versions, pauses, push_subscriptions, refresh_tokens, reviews, sign_in_links, sso_codes,
-    team_members, teams, users, webhook_attempts, webhook_deliveries, xapi_outbox,
+    audit_events, experiment_kpis, experiment_members, idempotency_keys, kpis, logins,
+    memory_states, notification_settings, nudges, nugget_versions, pauses, push_subscriptions,
+    refresh_tokens, reviews, sign_in_links, sso_codes, team_members, teams, users,
+    webhook_attempts, webhook_deliveries, xapi_outbox,
 };
 use super::{DbConnection, StoreResult};
 use crate::domain::ids::{OrgId, UserId};
@@ -83,6 +84,10 @@ pub struct Holdings {
     pub memory: Vec<MemoryRecord>,
     pub reminders: Vec<NudgeRecord>,
     pub kpis: Vec<KpiRecord>,
+    /// Experiments they were in: (experiment id, arm, since).
+    pub experiments: Vec<(String, String, NaiveDateTime)>,
+    /// Experiments' KPIs uploaded about them: (experiment id, KPI, value).
+    pub experiment_kpis: Vec<(String, String, f64)>,
     /// Changes they made, or that were made to their account.
     pub audit: Vec<AuditRecord>,
     /// What the organization's identity provider sent about them by SCIM.
@@ -183,6 +188,24 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
         .filter(kpis::user_id.eq(user))
         .select((kpis::period, kpis::metric, kpis::value, kpis::uploaded_at))
         .load(conn)?;
+    let experiments = experiment_members::table
+        .filter(experiment_members::org_id.eq(org))
+        .filter(experiment_members::learner_id.eq(user))
+        .select((
+            experiment_members::experiment_id,
+            experiment_members::arm,
+            experiment_members::joined_at,
+        ))
+        .load(conn)?;
+    let experiment_kpis = experiment_kpis::table
+        .filter(experiment_kpis::org_id.eq(org))
+        .filter(experiment_kpis::learner_id.eq(user))
+        .select((
+            experiment_kpis::experiment_id,
+            experiment_kpis::kpi,
+            experiment_kpis::value,
+        ))
+        .load(conn)?;
     let audit = audit_events::table
         .filter(audit_events::org_id.eq(org))
         .filter(
@@ -214,6 +237,8 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
         memory,
         reminders,
         kpis,
+        experiments,
+        experiment_kpis,
         audit,
     })
 }

@@ -65,6 +65,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    experiment_kpis (org_id, experiment_id, learner_id, kpi) {
+        org_id -> Text,
+        experiment_id -> Text,
+        learner_id -> Text,
+        kpi -> Text,
+        value -> Double,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    experiment_members (org_id, experiment_id, learner_id) {
+        org_id -> Text,
+        experiment_id -> Text,
+        learner_id -> Text,
+        arm -> Text,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    experiments (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        name -> Text,
+        assignment_id -> Text,
+        arms -> Text,
+        probes_per_week -> Integer,
+        created_by -> Text,
+        started_at -> Timestamp,
+        stopped_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (org_id, user_id, key) {
         org_id -> Text,
         user_id -> Text,
@@ -292,6 +327,20 @@ diesel::table! {
         starts_on -> Date,
         ends_on -> Date,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    probe_results (org_id, experiment_id, learner_id, nugget_id, day) {
+        org_id -> Text,
+        experiment_id -> Text,
+        learner_id -> Text,
+        nugget_id -> Text,
+        day -> Date,
+        arm -> Text,
+        correct -> Bool,
+        options -> Integer,
+        answered_at -> Timestamp,
     }
 }
 
@@ -588,6 +637,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     choice_counts,
     deliveries,
+    experiment_kpis,
+    experiment_members,
+    experiments,
     idempotency_keys,
     kpis,
     learner_weeks,
@@ -601,6 +653,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pack_versions,
     packs,
     pauses,
+    probe_results,
     push_subscriptions,
     queue_epochs,
     recall_weeks,

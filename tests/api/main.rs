@@ -16,6 +16,7 @@ mod demo;
 mod digest;
 mod egress;
 mod errors;
+mod experiments;
 mod extremes;
 mod item_analysis;
 mod learner;

@@ -800,3 +800,33 @@ test('item analysis lights up once its route exists (stubbed in the browser)', {
   assertNoConsoleErrors();
   await context.close();
 });
+
+test('journey 5: an admin reads an experiment’s arms, intervals and p-values in the HR view', { timeout: TEST_TIMEOUT }, async () => {
+  const admin = await token('admin@demo.example');
+  const assignments = await api('/api/v1/assignments', { token: admin });
+  assert.equal(assignments.status, 200);
+  const body = {
+    name: 'Journey trial',
+    assignment_id: assignments.body[0].id,
+    arms: [
+      { name: 'FSRS', policy: 'fsrs', control: true, share: 0.5 },
+      { name: 'Qstream', policy: 'qstream', share: 0.5 },
+    ],
+  };
+  const created = await api('/api/v1/experiments', { token: admin, method: 'POST', body });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  try {
+    const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+    await signIn(page, 'admin@demo.example');
+    const table = page.getByTestId('experiments').getByTestId('experiment-arms');
+    await table.waitFor();
+    assert.equal(await table.locator('tbody tr').count(), 2);
+    await table.getByRole('rowheader', { name: 'FSRS (control)' }).waitFor();
+    await assertLabelled(page);
+    await shot(page, 'hr-experiments');
+    assertNoConsoleErrors();
+    await context.close();
+  } finally {
+    await api(`/api/v1/experiments/${created.body.id}/stop`, { token: admin, method: 'POST' });
+  }
+});
