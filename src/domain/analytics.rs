@@ -533,16 +533,32 @@ fn line_at(text: &str, offset: u64) -> usize {
         + 1
 }
 
-/// Parses a KPI upload (`email,period,metric,value`, one row per seller, period and metric).
-/// Every problem is reported with its line; a (email, period, metric) repeated in the file is one.
-pub fn parse_kpis(text: &str) -> Result<Vec<KpiLine>, Vec<FieldError>> {
+/// One row of a file of figures per person: its line, the person's address, the values of the
+/// file's key columns (in their order) and the figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FigureRow {
+    pub line: usize,
+    pub email: String,
+    pub keys: Vec<String>,
+    pub value: f64,
+}
+
+/// Reads a CSV of figures per person, `email,<keys…>,value` under that header (any case): the
+/// organization's KPIs (`period`, `metric`) and an experiment's (`kpi`) alike. Key values are 1
+/// to 64 characters; a person with the same keys twice is an error. Every problem is reported
+/// with its line; all or nothing.
+pub fn parse_figures(text: &str, keys: &[&str]) -> Result<Vec<FigureRow>, Vec<FieldError>> {
+    let header: Vec<&str> = std::iter::once("email")
+        .chain(keys.iter().copied())
+        .chain(std::iter::once("value"))
+        .collect();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let mut errors = Vec::new();
-    let mut lines = Vec::new();
+    let mut rows = Vec::new();
     let mut seen = HashSet::new();
     let mut header_done = false;
     for record in reader.records() {
@@ -560,40 +576,40 @@ pub fn parse_kpis(text: &str) -> Result<Vec<KpiLine>, Vec<FieldError>> {
         }
         if !header_done {
             header_done = true;
-            let header: Vec<String> = record.iter().map(str::to_lowercase).collect();
-            if header != KPI_HEADER {
+            let found: Vec<String> = record.iter().map(str::to_lowercase).collect();
+            if found != header {
                 errors.push(line_error(
                     line,
                     "header",
-                    "the first line must be the header email,period,metric,value",
+                    format!("the first line must be the header {}", header.join(",")),
                 ));
                 break;
             }
             continue;
         }
-        if record.len() != 4 {
+        if record.len() != header.len() {
             errors.push(line_error(
                 line,
                 "body",
-                format!("expected 4 columns, found {}", record.len()),
+                format!("expected {} columns, found {}", header.len(), record.len()),
             ));
             continue;
         }
-        let (email, period, metric, value) = (&record[0], &record[1], &record[2], &record[3]);
         let before = errors.len();
-        let email = match super::accounts::Email::parse("email", email) {
+        let email = match super::accounts::Email::parse("email", &record[0]) {
             Ok(e) => e.as_str().to_string(),
             Err(e) => {
                 errors.push(line_error(line, "email", e.message));
                 String::new()
             }
         };
-        for (field, v) in [("period", period), ("metric", metric)] {
+        let values: Vec<String> = (1..=keys.len()).map(|i| record[i].to_string()).collect();
+        for (field, v) in keys.iter().zip(&values) {
             if v.is_empty() || v.chars().count() > 64 || v.chars().any(char::is_control) {
                 errors.push(line_error(line, field, "must be 1 to 64 characters"));
             }
         }
-        let value = match value.parse::<f64>() {
+        let value = match record[header.len() - 1].parse::<f64>() {
             Ok(v) if v.is_finite() => v,
             _ => {
                 errors.push(line_error(line, "value", "must be a number"));
@@ -603,19 +619,21 @@ pub fn parse_kpis(text: &str) -> Result<Vec<KpiLine>, Vec<FieldError>> {
         if errors.len() > before {
             continue;
         }
-        if !seen.insert((email.clone(), period.to_string(), metric.to_string())) {
+        if !seen.insert((email.clone(), values.clone())) {
             errors.push(line_error(
                 line,
                 "body",
-                format!("{email} already has a {metric} value for {period} in this file"),
+                format!(
+                    "{email} already has a value for {} in this file",
+                    values.join(" ")
+                ),
             ));
             continue;
         }
-        lines.push(KpiLine {
+        rows.push(FigureRow {
             line,
             email,
-            period: period.to_string(),
-            metric: metric.to_string(),
+            keys: values,
             value,
         });
     }
@@ -623,10 +641,28 @@ pub fn parse_kpis(text: &str) -> Result<Vec<KpiLine>, Vec<FieldError>> {
         errors.push(line_error(1, "body", "the upload is empty"));
     }
     if errors.is_empty() {
-        Ok(lines)
+        Ok(rows)
     } else {
         Err(errors)
     }
+}
+
+/// Parses a KPI upload (`email,period,metric,value`, one row per seller, period and metric).
+pub fn parse_kpis(text: &str) -> Result<Vec<KpiLine>, Vec<FieldError>> {
+    let rows = parse_figures(text, &KPI_HEADER[1..3])?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let [period, metric]: [String; 2] = r.keys.try_into().expect("two key columns");
+            KpiLine {
+                line: r.line,
+                email: r.email,
+                period,
+                metric,
+                value: r.value,
+            }
+        })
+        .collect())
 }
 
 /// A colour-blind-safe sequential colour (viridis) for `t` in 0..=1, as RGB.
