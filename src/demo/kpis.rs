@@ -7,7 +7,6 @@ use chrono::{DateTime, Datelike, Utc};
 use rand::{Rng, SeedableRng};
 
 use super::ORG_SLUG;
-use crate::domain::accounts::Role;
 use crate::domain::scheduler;
 use crate::store::analytics::{self as analytics_store, KpiValue};
 use crate::store::{accounts, learning, DbConnection};
@@ -24,15 +23,7 @@ pub fn seed(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<usize
     if !analytics_store::kpis(conn, &org.id, None, None)?.is_empty() {
         return Ok(0);
     }
-    let learners = accounts::list_users(
-        conn,
-        &org.id,
-        &accounts::UserFilter {
-            role: Some(Role::Learner),
-            limit: 1000,
-            ..Default::default()
-        },
-    )?;
+    let learners = super::sellers(conn, &org.id)?;
     let params = learning::fsrs_parameters(conn, &org.id)?;
     let period = quarter(now);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2027);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::auth::password;
-use crate::domain::accounts::Role;
+use crate::domain::accounts::{Role, User};
 use crate::domain::catalog::DraftOutcome;
 use crate::domain::content::Pack;
 use crate::domain::ids::{AssignmentId, NuggetId, OrgId, PackVersionId, TeamId};
@@ -86,6 +86,19 @@ pub fn ensure(conn: &mut DbConnection, now: DateTime<Utc>) -> StoreResult<bool> 
         accounts::create_user(conn, &org.id, new_user(email, *role), &team_ids, now)?;
     }
     Ok(true)
+}
+
+/// The demo organization's sellers (its learners).
+fn sellers(conn: &mut DbConnection, org_id: &OrgId) -> StoreResult<Vec<User>> {
+    accounts::list_users(
+        conn,
+        org_id,
+        &accounts::UserFilter {
+            role: Some(Role::Learner),
+            limit: 1000,
+            ..Default::default()
+        },
+    )
 }
 
 /// Days of generated history before today.
@@ -184,15 +197,7 @@ pub fn generate_history(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::
     use crate::store::enrolments::EnrolmentCache;
 
     let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
-    let learners = accounts::list_users(
-        conn,
-        &org.id,
-        &accounts::UserFilter {
-            role: Some(Role::Learner),
-            limit: 1000,
-            ..Default::default()
-        },
-    )?;
+    let learners = sellers(conn, &org.id)?;
     if learners.iter().any(|l| {
         !crate::store::learning::states(conn, &org.id, &l.id)
             .map(|s| s.is_empty())

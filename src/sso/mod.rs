@@ -129,7 +129,9 @@ impl Sso {
         };
         let (org, slug, config) = self.find(from).await?;
         let expires = now + Duration::seconds(ATTEMPT_TTL_SECS);
-        match config.protocol {
+        // Each protocol makes its request and what its answer is checked against; the state
+        // that ties the answer to this browser is kept hashed until the answer comes.
+        let (attempt, state, location) = match config.protocol {
             Protocol::Oidc => {
                 let secret = self.client_secret(&org, &config)?;
                 let redirect_uri = self.redirect_uri();
@@ -144,20 +146,7 @@ impl Sso {
                     nonce: started.nonce,
                     pkce_verifier: started.pkce_verifier,
                 };
-                let id = refresh::digest(&started.state);
-                self.database
-                    .run(move |conn| {
-                        store::write_tx(conn, |conn| {
-                            Ok::<_, ApiError>(sso_store::insert_attempt(
-                                conn, &org, &id, &attempt, expires, now,
-                            )?)
-                        })
-                    })
-                    .await?;
-                Ok(Redirect {
-                    location: started.authorize_url,
-                    state_cookie: Some(started.state),
-                })
+                (attempt, started.state, started.authorize_url)
             }
             Protocol::Saml => {
                 let idp =
@@ -176,22 +165,23 @@ impl Sso {
                     nonce: request.id,
                     pkce_verifier: String::new(),
                 };
-                let id = refresh::digest(&relay_state);
-                self.database
-                    .run(move |conn| {
-                        store::write_tx(conn, |conn| {
-                            Ok::<_, ApiError>(sso_store::insert_attempt(
-                                conn, &org, &id, &attempt, expires, now,
-                            )?)
-                        })
-                    })
-                    .await?;
-                Ok(Redirect {
-                    location: request.location,
-                    state_cookie: Some(relay_state),
-                })
+                (attempt, relay_state, request.location)
             }
-        }
+        };
+        let id = refresh::digest(&state);
+        self.database
+            .run(move |conn| {
+                store::write_tx(conn, |conn| {
+                    Ok::<_, ApiError>(sso_store::insert_attempt(
+                        conn, &org, &id, &attempt, expires, now,
+                    )?)
+                })
+            })
+            .await?;
+        Ok(Redirect {
+            location,
+            state_cookie: Some(state),
+        })
     }
 
     fn client_secret(&self, org: &OrgId, config: &sso_store::SsoConfig) -> ApiResult<String> {
