@@ -13,7 +13,6 @@ use reprise::config::{database_url_from_env, Settings};
 use reprise::domain::content::{Format, ImportOptions};
 use reprise::domain::eval::{self, reprise_format, simulate, sm18, Model, SplitOrder};
 use reprise::domain::ids::UserId;
-use reprise::domain::scheduler::{Policy, QstreamRule};
 use reprise::memory_model::optimize_org;
 use reprise::startup::{open_database_at, Application};
 use reprise::store::{accounts, content, write_tx};
@@ -46,11 +45,63 @@ enum EvalFormat {
     Reprise,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq)]
-enum SimPolicy {
-    Fsrs,
-    Qstream,
-    Both,
+/// `reprise simulate`: see docs/memory-model.md ("Simulation").
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Comma list of qstream-W-R, fsrs:R, planner, planner:Q.
+    #[arg(long, default_value = "qstream-21-42,qstream-8-16,fsrs:0.8,planner")]
+    policy: String,
+    #[arg(long, default_value_t = 100)]
+    learners: usize,
+    #[arg(long, default_value_t = 60)]
+    nuggets: usize,
+    /// Last day measured (day 0 is the training event).
+    #[arg(long, default_value_t = 120)]
+    days: u32,
+    /// Days whose mean true recall is the headline figure, A-B.
+    #[arg(long, default_value = "30-120")]
+    window: String,
+    /// Questions per learner per day at most, for every policy.
+    #[arg(long, default_value_t = 3)]
+    budget: usize,
+    /// Options per multiple-choice question (the guessing rate is 1/K).
+    #[arg(long, default_value_t = 4)]
+    options: u8,
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// `default`: FSRS-6 defaults with per-learner and per-nugget spread.
+    #[arg(long, default_value = "default", conflicts_with_all = ["truth_params", "truth_from"])]
+    truth: String,
+    /// The truth's FSRS-6 parameters, w0,...,w20.
+    #[arg(long)]
+    truth_params: Option<String>,
+    /// FSRS-6 fitted per learner on this review history: one sub-population per real learner.
+    #[arg(long)]
+    truth_from: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "sm18")]
+    format: EvalFormat,
+    /// Only this learner of --truth-from.
+    #[arg(long, requires = "truth_from")]
+    truth_learner: Option<String>,
+    /// Log standard deviation of the learners' personal clock.
+    #[arg(long, default_value_t = simulate::truth::LEARNER_SPREAD)]
+    learner_spread: f64,
+    /// Log standard deviation of the nuggets' personal clock.
+    #[arg(long, default_value_t = simulate::truth::NUGGET_SPREAD)]
+    nugget_spread: f64,
+    /// Schedule with parameters fitted on the population's answers up to this day.
+    #[arg(long)]
+    fit_after: Option<u32>,
+    /// The planner aims at recall on this day instead of the window.
+    #[arg(long)]
+    target_day: Option<u32>,
+    /// Print {"policies": [...]} as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print the whole equal-effort comparison (every truth, 2/4/5 options, budgets 2/3/5) as
+    /// Markdown; uses --truth-from for the fitted learners.
+    #[arg(long)]
+    grid: bool,
 }
 
 #[derive(Subcommand)]
@@ -206,21 +257,8 @@ enum Command {
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
-    /// Simulate a population under the FSRS policy and the Qstream rule.
-    Simulate {
-        #[arg(long, default_value_t = 100)]
-        learners: usize,
-        #[arg(long, default_value_t = 60)]
-        nuggets: usize,
-        #[arg(long, default_value_t = 120)]
-        days: u32,
-        #[arg(long, value_enum, default_value = "both")]
-        policy: SimPolicy,
-        #[arg(long, default_value_t = 2024)]
-        seed: u64,
-        #[arg(long)]
-        csv: bool,
-    },
+    /// Compare scheduling policies on a seeded simulated population at equal effort.
+    Simulate(SimulateArgs),
 }
 
 /// How lenient a pack import is (warnings are printed; only errors fail).
@@ -335,32 +373,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             }
         }
         Command::Optimize { org } => return optimize(&org),
-        Command::Simulate {
-            learners,
-            nuggets,
-            days,
-            policy,
-            seed,
-            csv,
-        } => {
-            let policies: Vec<Policy> = match policy {
-                SimPolicy::Fsrs => vec![Policy::Fsrs],
-                SimPolicy::Qstream => vec![Policy::Qstream(QstreamRule::default())],
-                SimPolicy::Both => vec![Policy::Fsrs, Policy::Qstream(QstreamRule::default())],
-            };
-            let reports: Vec<_> = policies
-                .iter()
-                .map(|p| simulate::simulate(learners, nuggets, days, p, &[], seed))
-                .collect();
-            print!(
-                "{}",
-                if csv {
-                    simulate::to_csv(&reports)
-                } else {
-                    simulate::table(&reports)
-                }
-            );
-        }
+        Command::Simulate(args) => simulate_command(args)?,
         Command::Demo {
             learners,
             nuggets,
@@ -731,6 +744,102 @@ async fn load_demo(app: &Application, content_dir: Option<PathBuf>) -> anyhow::R
     );
     for (email, role) in demo::accounts() {
         println!("  {:<8} {email}", role.as_str());
+    }
+    Ok(())
+}
+
+fn simulate_command(args: SimulateArgs) -> anyhow::Result<()> {
+    let window = args
+        .window
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+        .filter(|&(a, b): &(u32, u32)| 1 <= a && a <= b && b <= args.days)
+        .ok_or_else(|| anyhow::anyhow!("--window must be A-B with 1 <= A <= B <= --days"))?;
+    if args.learners == 0 || args.nuggets == 0 || args.options < 2 {
+        anyhow::bail!("--learners and --nuggets must be at least 1, --options at least 2");
+    }
+    let config = simulate::SimConfig {
+        learners: args.learners,
+        nuggets: args.nuggets,
+        days: args.days,
+        window,
+        budget: args.budget,
+        options: args.options,
+        seed: args.seed,
+        fit_after: args.fit_after,
+        target_day: args.target_day,
+    };
+    let spread = |mut truth: simulate::Truth| {
+        truth.learner_spread = args.learner_spread;
+        truth.nugget_spread = args.nugget_spread;
+        truth
+    };
+    let fitted = match &args.truth_from {
+        Some(path) => {
+            let reader = std::fs::File::open(path)?;
+            let learners = match args.format {
+                EvalFormat::Sm18 => sm18::load(reader)?,
+                EvalFormat::Reprise => reprise_format::load(reader)?,
+            };
+            let mut groups = simulate::fitted_groups(&learners)?;
+            if let Some(name) = &args.truth_learner {
+                groups.retain(|g| &g.name == name);
+                if groups.is_empty() {
+                    anyhow::bail!("no learner {name:?} in {}", path.display());
+                }
+            }
+            Some(groups)
+        }
+        None => None,
+    };
+    if args.grid {
+        let mut truths = vec![(
+            "default".to_owned(),
+            spread(simulate::Truth::default_population()),
+        )];
+        for group in fitted.into_iter().flatten() {
+            truths.push((
+                group.name.clone(),
+                spread(simulate::Truth::from_groups(vec![group])),
+            ));
+        }
+        let spec = simulate::grid::GridSpec::standard(config, truths);
+        let result = simulate::grid::run_grid(&spec, |line| eprintln!("{line}"));
+        print!("{}", simulate::grid::markdown(&spec, &result));
+        return Ok(());
+    }
+    if args.truth != "default" {
+        anyhow::bail!("--truth takes only `default` (or use --truth-params / --truth-from)");
+    }
+    let truth = match (fitted, &args.truth_params) {
+        (Some(groups), _) => simulate::Truth::from_groups(groups),
+        (None, Some(text)) => {
+            let parameters = text
+                .split(',')
+                .map(|w| w.trim().parse::<f32>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("--truth-params: {e}"))?;
+            fsrs::FSRS::new(&parameters).map_err(|e| anyhow::anyhow!("--truth-params: {e}"))?;
+            simulate::Truth::from_groups(vec![simulate::TruthGroup {
+                name: "given".to_owned(),
+                parameters,
+            }])
+        }
+        (None, None) => simulate::Truth::default_population(),
+    };
+    let truth = spread(truth);
+    let policies = simulate::parse_list(&args.policy).map_err(|e| anyhow::anyhow!(e))?;
+    let reports: Vec<_> = policies
+        .iter()
+        .map(|p| simulate::run(&config, &truth, p))
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&simulate::Reports { policies: reports })?
+        );
+    } else {
+        print!("{}", simulate::table(&reports));
     }
     Ok(())
 }

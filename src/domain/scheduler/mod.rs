@@ -6,6 +6,7 @@
 
 mod fit;
 mod fsrs_policy;
+pub mod planner;
 mod qstream;
 mod rating;
 
@@ -18,6 +19,10 @@ pub use fit::{
     ReviewHistory, Score, MIN_FIT_REVIEWS,
 };
 pub use fsrs_policy::FsrsPredictor;
+pub use planner::{
+    plan_day, Horizon, NuggetPlanInput, PlanReason, PlannedQuestion, Planner, PlannerSettings,
+    SpreadEstimate,
+};
 pub use qstream::QstreamRule;
 pub use rating::{rating_for, Confidence, GradingThresholds, Rating};
 
