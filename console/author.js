@@ -262,6 +262,11 @@ async function assignForm(area, pack) {
     teams.map((t) => h('option', { value: t.id }, t.name)));
   const starts = h('input', { type: 'date', name: 'starts_on', required: true, value: today() });
   const cap = h('input', { type: 'number', name: 'daily_cap', min: '1', max: '20', value: '3', required: true, inputmode: 'numeric' });
+  const policy = h('select', { name: 'policy' },
+    h('option', { value: 'fsrs' }, 'FSRS: ask when recall falls to 90 %'),
+    h('option', { value: 'planner' }, 'Planner: most recall for the fewest questions'),
+    h('option', { value: 'qstream' }, 'Fixed rule: 21 days if wrong, 42 if right'));
+  const ready = h('input', { type: 'date', name: 'target_date' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Assign');
   const message = h('div', { class: 'form-message', 'data-testid': 'assign-result' });
   const current = h('div');
@@ -270,6 +275,9 @@ async function assignForm(area, pack) {
       field('Team', team),
       field('Starts on', starts, 'Usually the day of the training event.'),
       field('Nuggets a day', cap, 'From this pack, 1 to 20.')),
+    h('div', { class: 'row' },
+      field('Spacing', policy, 'How questions are spaced after the training.'),
+      field('Ready by', ready, 'Optional, for the planner: a launch or certification day to aim recall at.')),
     message, submit, current);
   const teamName = (id) => teams.find((t) => t.id === id)?.name || id;
   async function loadAssignments() {
@@ -277,7 +285,7 @@ async function assignForm(area, pack) {
       const all = (await api.get('/api/v1/assignments')).filter((a) => a.pack_slug === pack.slug && !a.ended_at);
       mount(current, all.length
         ? [h('h3', {}, 'Current assignments'), h('ul', {}, all.map((a) => h('li', {},
-          `${a.team_id ? teamName(a.team_id) : `${a.learner_ids.length} learners`} from ${a.starts_on}, ${a.daily_cap} a day`)))]
+          `${a.team_id ? teamName(a.team_id) : `${a.learner_ids.length} learners`} from ${a.starts_on}, ${a.daily_cap} a day, ${a.policy}${a.target_date ? `, ready by ${a.target_date}` : ''}`)))]
         : empty('Not assigned to anyone yet.'));
     } catch (error) {
       mount(current, problemBox(error));
@@ -288,6 +296,7 @@ async function assignForm(area, pack) {
     try {
       const a = await api.post('/api/v1/assignments', {
         pack: pack.slug, team_id: team.value, starts_on: starts.value, daily_cap: Number(cap.value),
+        policy: policy.value, ...(ready.value ? { target_date: ready.value } : {}),
       });
       mount(message, h('p', { class: 'notice success', role: 'status' },
         `Assigned to ${teamName(a.team_id)} from ${a.starts_on}, ${a.daily_cap} a day.`));

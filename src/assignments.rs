@@ -88,7 +88,8 @@ pub fn create(
 fn audited(a: &Assignment) -> serde_json::Value {
     json!({
         "pack": a.pack_slug, "team_id": a.team_id, "learner_ids": a.learner_ids,
-        "starts_on": a.starts_on, "ends_on": a.ends_on, "daily_cap": a.daily_cap,
+        "starts_on": a.starts_on, "ends_on": a.ends_on, "target_date": a.target_date,
+        "daily_cap": a.daily_cap,
         "desired_retention": a.desired_retention, "policy": a.policy,
         "fast_ms": a.fast_ms, "slow_ms": a.slow_ms,
     })

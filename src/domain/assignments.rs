@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::scheduler::Horizon;
 use super::validation::{Errors, FieldError};
 
 /// How nuggets are spaced.
@@ -16,6 +17,11 @@ pub enum PolicyName {
     /// Qstream's fixed rule: again after 21 days if wrong, 42 if right; retired after two
     /// correct answers in a row.
     Qstream,
+    /// The budget-aware planner: after each answer, the next question comes on the day that
+    /// adds the most expected recall over the assignment's horizon (days 30–120 after the start,
+    /// or the `target_date`) for its price; a nugget whose next question is worth less than
+    /// that price is retired.
+    Planner,
 }
 
 impl PolicyName {
@@ -23,6 +29,7 @@ impl PolicyName {
         match self {
             PolicyName::Fsrs => "fsrs",
             PolicyName::Qstream => "qstream",
+            PolicyName::Planner => "planner",
         }
     }
 
@@ -30,12 +37,16 @@ impl PolicyName {
         match s {
             "fsrs" => Some(PolicyName::Fsrs),
             "qstream" => Some(PolicyName::Qstream),
+            "planner" => Some(PolicyName::Planner),
             _ => None,
         }
     }
 }
 
 pub const DEFAULT_DAILY_CAP: i32 = 3;
+/// The furthest target date: the planner's tables grow with the horizon, and a year is longer
+/// than any launch or certification a training event prepares for.
+pub const MAX_TARGET_DAYS: i64 = 365;
 pub const DEFAULT_RETENTION: f64 = 0.9;
 /// A right answer faster than this (and marked sure) rates Easy.
 pub const DEFAULT_FAST_MS: i32 = 8_000;
@@ -51,6 +62,9 @@ pub struct Assignment {
     pub learner_ids: Vec<String>,
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
+    /// "Ready by": the day the planner aims recall at (a launch, a certification) instead of
+    /// the window HR reads.
+    pub target_date: Option<NaiveDate>,
     pub daily_cap: i32,
     pub desired_retention: f64,
     pub policy: PolicyName,
@@ -71,6 +85,7 @@ impl Assignment {
             slow_ms: self.slow_ms,
             starts_on: self.starts_on,
             ends_on: self.ends_on,
+            target_date: self.target_date,
         }
     }
 }
@@ -85,6 +100,7 @@ pub struct Settings {
     pub slow_ms: i32,
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
+    pub target_date: Option<NaiveDate>,
 }
 
 /// Raw settings as a client sends them; `None` keeps `base`.
@@ -97,9 +113,21 @@ pub struct SettingsInput {
     pub slow_ms: Option<i32>,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<Option<NaiveDate>>,
+    pub target_date: Option<Option<NaiveDate>>,
 }
 
 impl Settings {
+    /// The days the planner aims recall at, counted from `starts_on`: the target date alone
+    /// when one is set ("ready by"), else the window HR reads.
+    pub fn planner_horizon(&self) -> Horizon {
+        match self.target_date {
+            Some(target) => Horizon::target(
+                u32::try_from((target - self.starts_on).num_days().max(1)).unwrap_or(1),
+            ),
+            None => Horizon::HR_WINDOW,
+        }
+    }
+
     pub fn defaults(starts_on: NaiveDate) -> Settings {
         Settings {
             daily_cap: DEFAULT_DAILY_CAP,
@@ -109,6 +137,7 @@ impl Settings {
             slow_ms: DEFAULT_SLOW_MS,
             starts_on,
             ends_on: None,
+            target_date: None,
         }
     }
 
@@ -123,6 +152,7 @@ impl Settings {
             slow_ms: input.slow_ms.unwrap_or(self.slow_ms),
             starts_on: input.starts_on.unwrap_or(self.starts_on),
             ends_on: input.ends_on.unwrap_or(self.ends_on),
+            target_date: input.target_date.unwrap_or(self.target_date),
         };
         if !(1..=20).contains(&next.daily_cap) {
             errs.add("daily_cap", "must be between 1 and 20");
@@ -141,6 +171,15 @@ impl Settings {
         }
         if next.ends_on.is_some_and(|end| end < next.starts_on) {
             errs.add("ends_on", "must not be before starts_on");
+        }
+        if let Some(target) = next.target_date {
+            let days = (target - next.starts_on).num_days();
+            if !(1..=MAX_TARGET_DAYS).contains(&days) {
+                errs.add(
+                    "target_date",
+                    format!("must be 1 to {MAX_TARGET_DAYS} days after starts_on"),
+                );
+            }
         }
         errs.into_result(|| next)
     }

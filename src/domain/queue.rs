@@ -21,6 +21,9 @@ pub struct DueNugget {
     pub due: DateTime<Utc>,
     /// Still being learnt (a recent wrong answer, or first steps): back soon to refresh it.
     pub refresh: bool,
+    /// Brought forward by the planner because, without it, recall would be below target on the
+    /// assignment's target date or at its horizon's end.
+    pub at_risk: bool,
 }
 
 /// An active assignment's unmet nuggets in pack order and what it already delivered today.
@@ -46,6 +49,9 @@ pub enum Reason {
     /// Met before and still being learnt (answered wrong recently, or in its first steps): back
     /// soon by its schedule to refresh it.
     Refresh,
+    /// Met before, in a planner assignment, and predicted to be below 80 % recall on the
+    /// assignment's target date (or at its horizon's end) without another question.
+    AtRisk,
     /// An experiment's probe: a nugget met before, drawn at random whatever its schedule, to
     /// measure what is retained.
     Probe,
@@ -127,7 +133,9 @@ pub fn build(
             queue.push(QueueItem {
                 nugget_id: d.nugget_id,
                 assignment_id: d.assignment_id,
-                reason: if d.refresh {
+                reason: if d.at_risk {
+                    Reason::AtRisk
+                } else if d.refresh {
                     Reason::Refresh
                 } else {
                     Reason::Due
@@ -265,6 +273,7 @@ mod tests {
 
     fn due(id: &str, a: &str, day: u32) -> DueNugget {
         DueNugget {
+            at_risk: false,
             nugget_id: id.into(),
             assignment_id: a.into(),
             due: at(day),

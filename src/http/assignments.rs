@@ -35,8 +35,12 @@ pub struct CreateAssignmentRequest {
     /// Target recall probability at review time (0.7..=0.99, default 0.9).
     #[schema(minimum = 0.7, maximum = 0.99)]
     pub desired_retention: Option<f64>,
-    /// `fsrs` (default) or `qstream`.
+    /// `fsrs` (default), `qstream` or `planner`.
     pub policy: Option<PolicyName>,
+    /// "Ready by": the planner aims recall at this day (1 to 365 days after `starts_on`)
+    /// instead of days 30–120 after the start; queued nuggets it brings forward for it say
+    /// `at_risk`.
+    pub target_date: Option<NaiveDate>,
     /// Right, sure and faster than this → Easy (500..=600000, default 8000 ms).
     #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
     #[schema(minimum = 500, maximum = 600000)]
@@ -70,6 +74,7 @@ impl CreateAssignmentRequest {
             slow_ms: self.slow_ms,
             starts_on: None,
             ends_on: Some(self.ends_on),
+            target_date: Some(self.target_date),
         })?;
         Ok(NewAssignment {
             pack: self.pack,
@@ -136,6 +141,8 @@ pub struct UpdateAssignmentRequest {
     #[schema(minimum = 0.7, maximum = 0.99)]
     pub desired_retention: Option<f64>,
     pub policy: Option<PolicyName>,
+    /// 1 to 365 days after `starts_on`.
+    pub target_date: Option<NaiveDate>,
     #[serde(default, deserialize_with = "super::body::whole::optional_i32")]
     #[schema(minimum = 500, maximum = 600000)]
     pub fast_ms: Option<i32>,
@@ -155,6 +162,7 @@ impl From<UpdateAssignmentRequest> for SettingsInput {
             slow_ms: b.slow_ms,
             starts_on: b.starts_on,
             ends_on: b.ends_on.map(Some),
+            target_date: b.target_date.map(Some),
         }
     }
 }

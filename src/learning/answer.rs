@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::queue::{learner_settings, probes_open};
 use crate::auth::Caller;
 use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity};
-use crate::domain::assignments::PolicyName;
+use crate::domain::assignments::{PolicyName, Settings};
 use crate::domain::calendar::{self, local_day, local_midnight, LocalDay};
 use crate::domain::grading;
 use crate::domain::ids::{NuggetId, OrgId, PackId, UserId};
@@ -20,7 +20,8 @@ use crate::domain::queue::{
 };
 use crate::domain::recall_weeks;
 use crate::domain::scheduler::{
-    self, CardState, Confidence, GradingThresholds, Policy, QstreamRule, SchedulingContext,
+    self, CardState, Confidence, GradingThresholds, PlannerSpacing, Policy, QstreamRule,
+    SchedulingContext, SpreadEstimate, PRIOR_SPREAD,
 };
 use crate::domain::validation::quoted;
 use crate::error::{ApiError, ApiResult};
@@ -87,13 +88,57 @@ impl AnswerRequest {
     }
 }
 
-/// The policy scheduling `a` for this learner: the assignment's, or their experiment arm's
-/// (the enrolment carries the arm's settings).
-fn policy_of(a: &LearnerAssignment) -> Policy {
-    match a.settings.policy {
-        PolicyName::Fsrs => Policy::Fsrs,
-        PolicyName::Qstream => Policy::Qstream(QstreamRule::default()),
-    }
+/// What the planner needs for one answer and the learner's estimate after it.
+struct PlannerAnswer<'a> {
+    settings: &'a Settings,
+    parameters: &'a [f32],
+    start: DateTime<Utc>,
+    before: &'a CardState,
+    options: u8,
+    correct: bool,
+    answered_at: DateTime<Utc>,
+}
+
+/// The policy scheduling `a` for this learner (the assignment's, or their experiment arm's: the
+/// enrolment carries the arm's settings) and, under the planner, the learner's estimate with
+/// this answer's evidence in it, to keep if the answer counts. The evidence counts before the
+/// next question is chosen, so a surprise moves this nugget's spacing at once.
+fn policy_of(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    answer: PlannerAnswer<'_>,
+) -> ApiResult<(Policy, Option<(f64, f64)>)> {
+    let planner = match answer.settings.policy {
+        PolicyName::Fsrs => return Ok((Policy::Fsrs, None)),
+        PolicyName::Qstream => return Ok((Policy::Qstream(QstreamRule::default()), None)),
+        PolicyName::Planner => super::planners::planner_for(
+            answer.parameters,
+            answer.settings.planner_horizon(),
+            answer.options,
+        ),
+    };
+    let mut estimate = learning::planner_estimate(conn, &caller.org_id, &caller.user_id)?
+        .map(|(ln_factor, precision)| SpreadEstimate {
+            ln_factor,
+            precision,
+        })
+        .unwrap_or_else(|| SpreadEstimate::prior(PRIOR_SPREAD));
+    let observed = match (answer.before.memory, answer.before.last_review) {
+        (Some(memory), Some(last)) => {
+            let elapsed = (answer.answered_at - last).num_seconds().max(0) as f64 / 86_400.0;
+            let evidence = planner.evidence(memory, elapsed, estimate.ln_factor, answer.options);
+            estimate.observe(evidence, answer.correct);
+            Some((estimate.ln_factor, estimate.precision))
+        }
+        _ => None,
+    };
+    let spacing = PlannerSpacing {
+        planner,
+        start: answer.start,
+        ln_factor: estimate.ln_factor,
+        options: answer.options,
+    };
+    Ok((Policy::Planner(spacing), observed))
 }
 
 /// What an answer's result shows of the learner besides the answer: read while the answer was
@@ -150,6 +195,8 @@ struct PreparedAnswer {
     probe: Option<experiment_store::ProbeResult>,
     /// The learner's arm, to record at this first counted answer since they were enlisted.
     enlist: Option<(crate::domain::ids::ExperimentId, String)>,
+    /// The planner's estimate of the learner with this answer in it (planner assignments).
+    planner_estimate: Option<(f64, f64)>,
     /// The learner with this answer applied.
     view: LearnerView,
 }
@@ -259,16 +306,29 @@ fn prepare_answer(
         parameters: settings.fsrs_parameters.clone(),
         ..SchedulingContext::default()
     };
-    let after: CardState = match practice {
-        None => scheduler::review(
-            &before,
-            rating,
-            answered_at,
-            &ctx,
-            &policy_of(&assignment),
-            scheduler::fuzz_seed(caller.user_id.as_str(), req.nugget_id.as_str()),
-        ),
-        Some(_) => before.clone(),
+    let (after, planner_estimate): (CardState, _) = match practice {
+        None => {
+            let answer = PlannerAnswer {
+                settings: &assignment.settings,
+                parameters: &ctx.parameters,
+                start,
+                before: &before,
+                options: nugget.options.len().min(usize::from(u8::MAX)) as u8,
+                correct: grade.correct,
+                answered_at,
+            };
+            let (policy, estimate) = policy_of(conn, caller, answer)?;
+            let after = scheduler::review(
+                &before,
+                rating,
+                answered_at,
+                &ctx,
+                &policy,
+                scheduler::fuzz_seed(caller.user_id.as_str(), req.nugget_id.as_str()),
+            );
+            (after, estimate)
+        }
+        Some(_) => (before.clone(), None),
     };
     // A practice answer to a nugget never counted leaves no memory: 0 and 0.
     let (stability_after, difficulty_after) = after
@@ -369,6 +429,7 @@ fn prepare_answer(
         week,
         probe,
         enlist,
+        planner_estimate,
         view: LearnerView {
             parameters: settings.fsrs_parameters,
             teams: enrolment.teams.clone(),
@@ -407,6 +468,9 @@ fn record(
         now,
     )?;
     activity_store::add_week(conn, &p.org_id, &p.learner_id, p.week.0, &p.week.1)?;
+    if let Some(estimate) = p.planner_estimate {
+        learning::save_planner_estimate(conn, &p.org_id, &p.learner_id, estimate, now)?;
+    }
     if let Some(probe) = &p.probe {
         experiment_store::record_probe(conn, &p.org_id, probe)?;
     }

@@ -13,6 +13,7 @@
 
 pub mod answer;
 pub mod feedback;
+pub mod planners;
 pub mod queue;
 pub mod queue_cache;
 pub mod queue_checks;

@@ -4,18 +4,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::domain::calendar::{local_day, weekday_code, LocalDay};
+use crate::domain::assignments::PolicyName;
+use crate::domain::calendar::{local_day, local_midnight, weekday_code, LocalDay};
 use crate::domain::catalog::StoredNugget;
 use crate::domain::experiments::probes::{open_probes, Met, ProbePlan};
 use crate::domain::ids::{AssignmentId, NuggetId, UserId};
 use crate::domain::queue::{self, AssignmentSlots, DueNugget, Reason};
-use crate::domain::scheduler::CardStatus;
+use crate::domain::scheduler::{planner, CardStatus};
 use crate::error::ApiResult;
 use crate::store::enrolments::{Enrolment, EnrolmentCache, LearnerAssignment};
 use crate::store::StoreResult;
@@ -95,6 +96,34 @@ pub(super) fn probes_open(
     open_probes(&plan, tz, date, &met)
 }
 
+/// Whether the planner brought `state` forward because it is at risk before the horizon's end
+/// (see [`planner::at_risk`]); always false outside planner assignments.
+fn planner_at_risk(
+    active: &[LearnerAssignment],
+    state: &learning::StoredState,
+    tz: Tz,
+    parameters: &[f32],
+) -> bool {
+    let Some(settings) = active
+        .iter()
+        .find(|a| a.id == state.assignment_id)
+        .map(|a| &a.settings)
+        .filter(|s| s.policy == PolicyName::Planner)
+    else {
+        return false;
+    };
+    let (Some(memory), Some(last)) = (state.card.memory, state.card.last_review) else {
+        return false;
+    };
+    let end = local_midnight(tz, settings.starts_on)
+        + Duration::days(i64::from(settings.planner_horizon().last));
+    planner::at_risk(
+        parameters,
+        memory,
+        (end - last).num_seconds() as f64 / 86_400.0,
+    )
+}
+
 /// Builds today's queue for the caller, with the local day it is for.
 pub fn build(
     conn: &mut DbConnection,
@@ -149,6 +178,7 @@ pub fn build_with(
                 assignment_id: s.assignment_id.clone(),
                 due,
                 refresh: s.card.status == CardStatus::Learning,
+                at_risk: planner_at_risk(active, s, tz, &settings.fsrs_parameters),
             })
         })
         .collect();

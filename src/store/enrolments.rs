@@ -49,6 +49,7 @@ impl From<AssignmentRow> for LearnerAssignment {
                 slow_ms: r.slow_ms,
                 starts_on: r.starts_on,
                 ends_on: r.ends_on,
+                target_date: r.target_date,
             },
             experiment: None,
         }

@@ -6,7 +6,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    memory_states, nuggets, organizations, packs, pauses, queue_epochs, reviews, users,
+    memory_states, nuggets, organizations, packs, pauses, planner_estimates, queue_epochs, reviews,
+    users,
 };
 use super::{prepared, DbConnection, StoreError, StoreResult};
 use crate::domain::ids::{AssignmentId, NuggetId, OrgId, PackId, PackVersionId, UserId};
@@ -452,4 +453,51 @@ pub fn answer_counts(
         entry.1 += u32::from(correct);
     }
     Ok(counts)
+}
+
+/// What the planner has learnt of how fast `learner` forgets: (log stability factor, inverse
+/// variance), or `None` before their first counted answer in a planner assignment.
+pub fn planner_estimate(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    learner: &UserId,
+) -> StoreResult<Option<(f64, f64)>> {
+    Ok(planner_estimates::table
+        .find((org_id, learner))
+        .select((
+            planner_estimates::ln_factor,
+            planner_estimates::inverse_variance,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Keeps the planner's estimate for `learner`. Two answers of one learner committed at once may
+/// each start from the same estimate, and the later write wins: the estimate then misses one
+/// answer's evidence, which the next answers make up for.
+pub fn save_planner_estimate(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    learner: &UserId,
+    (ln_factor, inverse_variance): (f64, f64),
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let changes = (
+        planner_estimates::ln_factor.eq(ln_factor),
+        planner_estimates::inverse_variance.eq(inverse_variance),
+        planner_estimates::updated_at.eq(now.naive_utc()),
+    );
+    execute_on_backend!(
+        conn,
+        diesel::insert_into(planner_estimates::table)
+            .values((
+                planner_estimates::org_id.eq(org_id),
+                planner_estimates::learner_id.eq(learner),
+                changes,
+            ))
+            .on_conflict((planner_estimates::org_id, planner_estimates::learner_id))
+            .do_update()
+            .set(changes)
+    )?;
+    Ok(())
 }

@@ -88,6 +88,9 @@ pub struct Holdings {
     pub experiments: Vec<(String, String, NaiveDateTime)>,
     /// Experiments' KPIs uploaded about them: (experiment id, KPI, value).
     pub experiment_kpis: Vec<(String, String, f64)>,
+    /// What the planner learnt of how fast they forget: (log stability factor, inverse
+    /// variance), once they answered in a planner assignment.
+    pub planner_estimate: Option<(f64, f64)>,
     /// Changes they made, or that were made to their account.
     pub audit: Vec<AuditRecord>,
     /// What the organization's identity provider sent about them by SCIM.
@@ -206,6 +209,7 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
             experiment_kpis::value,
         ))
         .load(conn)?;
+    let planner_estimate = super::learning::planner_estimate(conn, org, user)?;
     let audit = audit_events::table
         .filter(audit_events::org_id.eq(org))
         .filter(
@@ -239,6 +243,7 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
         kpis,
         experiments,
         experiment_kpis,
+        planner_estimate,
         audit,
     })
 }

@@ -24,6 +24,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
+        target_date -> Nullable<Date>,
     }
 }
 
@@ -327,6 +328,16 @@ diesel::table! {
         starts_on -> Date,
         ends_on -> Date,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    planner_estimates (org_id, learner_id) {
+        org_id -> Text,
+        learner_id -> Text,
+        ln_factor -> Double,
+        inverse_variance -> Double,
+        updated_at -> Timestamp,
     }
 }
 
@@ -653,6 +664,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pack_versions,
     packs,
     pauses,
+    planner_estimates,
     probe_results,
     push_subscriptions,
     queue_epochs,

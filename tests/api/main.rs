@@ -22,6 +22,7 @@ mod item_analysis;
 mod learner;
 mod openapi;
 mod operations;
+mod planner;
 mod practice;
 mod progress;
 mod question_banks;

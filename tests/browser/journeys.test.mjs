@@ -661,6 +661,9 @@ test('journey 3: an author uploads a broken GIFT file, then a good one, publishe
   await page.getByRole('cell', { name: 'v1' }).or(page.getByRole('rowheader', { name: 'v1' })).waitFor();
   await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales North' });
   await page.getByLabel('Nuggets a day', { exact: true }).fill('2');
+  await page.getByLabel('Spacing', { exact: true }).selectOption('planner');
+  const readyBy = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel('Ready by', { exact: true }).fill(readyBy);
   await page.getByRole('button', { name: 'Assign', exact: true }).click();
   await page.getByTestId('assign-result').getByText(/Assigned to Field Sales North/).waitFor();
   await page.getByText('Current assignments').waitFor();
@@ -671,6 +674,8 @@ test('journey 3: an author uploads a broken GIFT file, then a good one, publishe
   const mine = assignments.body.filter((a) => a.pack_slug === slug);
   assert.equal(mine.length, 1);
   assert.equal(mine[0].daily_cap, 2);
+  assert.equal(mine[0].policy, 'planner');
+  assert.equal(mine[0].target_date, readyBy);
   assertNoConsoleErrors([422]);
   await context.close();
 });

@@ -21,7 +21,7 @@ pub use fit::{
 pub use fsrs_policy::FsrsPredictor;
 pub use planner::{
     plan_day, Horizon, NuggetPlanInput, PlanReason, PlannedQuestion, Planner, PlannerSettings,
-    SpreadEstimate,
+    SpreadEstimate, DEFAULT_PRICE, PRIOR_SPREAD,
 };
 pub use qstream::QstreamRule;
 pub use rating::{rating_for, Confidence, GradingThresholds, Rating};
@@ -149,13 +149,63 @@ impl Default for SchedulingContext {
 }
 
 /// Which rule decides the next due date.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[derive(Debug, Clone)]
 pub enum Policy {
     /// FSRS-6 interval for the desired retention.
     Fsrs,
     /// Qstream's fixed-interval rule.
     Qstream(QstreamRule),
+    /// The budget-aware planner's next question for this learner.
+    Planner(PlannerSpacing),
+}
+
+/// What the planner needs to space one learner's answer: its tables (built once per settings
+/// and shared), the day its horizon counts from, and what it knows of the learner and nugget.
+#[derive(Debug, Clone)]
+pub struct PlannerSpacing {
+    pub planner: std::sync::Arc<Planner>,
+    /// The assignment's start (the training event): day 0 of the horizon.
+    pub start: DateTime<Utc>,
+    /// The learner's learnt log stability factor (0: as the parameters predict).
+    pub ln_factor: f64,
+    /// The nugget's option count (a right answer may be a guess, 1 in `options`).
+    pub options: u8,
+}
+
+impl PlannerSpacing {
+    /// Status and due date for a card already updated by [`review`]. After the horizon's last
+    /// day the planner has nothing left to aim at and FSRS keeps the knowledge at the desired
+    /// retention, as for an `fsrs` assignment.
+    fn schedule(
+        &self,
+        card: &CardState,
+        next: &fsrs::ItemState,
+        now: DateTime<Utc>,
+        ctx: &SchedulingContext,
+        fuzz_seed: u64,
+    ) -> (CardStatus, Option<DateTime<Utc>>) {
+        let today = u32::try_from((now - self.start).num_days().max(0)).unwrap_or(u32::MAX);
+        let Some(memory) = card
+            .memory
+            .filter(|_| today < self.planner.settings().horizon.last)
+        else {
+            return fsrs_policy::schedule(card, next, now, ctx, fuzz_seed);
+        };
+        match self
+            .planner
+            .next_question(memory, self.ln_factor, self.options, today)
+        {
+            Some(days) => (
+                if card.correct_streak == 0 {
+                    CardStatus::Learning
+                } else {
+                    CardStatus::Review
+                },
+                Some(now + chrono::Duration::days(i64::from(days))),
+            ),
+            None => (CardStatus::Mastered, None),
+        }
+    }
 }
 
 /// Applies one answer. Memory is updated with FSRS under both policies; the policy only
@@ -183,6 +233,7 @@ pub fn review(
     let (status, due) = match policy {
         Policy::Fsrs => fsrs_policy::schedule(&out, &next, now, ctx, fuzz_seed),
         Policy::Qstream(rule) => rule.schedule(&out, now),
+        Policy::Planner(spacing) => spacing.schedule(&out, &next, now, ctx, fuzz_seed),
     };
     if state.status == CardStatus::Suspended {
         out.due = None;

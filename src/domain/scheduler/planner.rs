@@ -43,13 +43,20 @@ const LN_G_MIN: f64 = LN_S_MIN + LN_M_MIN;
 const G_POINTS: usize = S_POINTS + M_POINTS - 1;
 /// The largest log stability factor the estimates may reach.
 pub const MAX_LN_FACTOR: f64 = -LN_M_MIN;
+/// The prior spread (log standard deviation) of a learner's stability factor: what the planner
+/// assumes before any answer (a learner forgetting up to about 2.7 times faster or slower than
+/// the parameters predict is within two standard deviations).
+pub const PRIOR_SPREAD: f64 = 0.5;
+/// Price of a question when nothing else is asked for: one point of mean recall over the
+/// horizon per nugget.
+pub const DEFAULT_PRICE: f64 = 0.01;
 /// A nugget is `at_risk` when its personal predicted recall on the horizon's last day, without
 /// another question, is below this.
 pub const AT_RISK_RECALL: f64 = 0.8;
 
 /// The days whose recall the planner maximises: every day in `first..=last` (days since the
 /// assignment's start, measured before that day's answers). A target date is a one-day horizon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Horizon {
     pub first: u32,
     pub last: u32,
@@ -414,6 +421,34 @@ impl Planner {
             + (1.0 - p) * again
     }
 
+    /// The planner's own choice after a question on day `today` (days since the start) that
+    /// left `memory`: how many days until the next question, or `None` when no later question
+    /// adds more recall over the horizon than its price (the nugget can be retired). This is
+    /// the programme's "next review interval" policy, read off the tables: O(intervals).
+    pub fn next_question(
+        &self,
+        memory: MemoryState,
+        ln_factor: f64,
+        options: u8,
+        today: u32,
+    ) -> Option<u32> {
+        let last = self.last();
+        if today >= last {
+            return None;
+        }
+        let tables = self.tables(options);
+        let ln_m = ln_factor.clamp(LN_M_MIN, -LN_M_MIN);
+        let ln_s = memory.stability.max(1e-3).ln();
+        let never = self.window_at(tables, ln_s + ln_m, today, last - today);
+        intervals(last)
+            .into_iter()
+            .take_while(|&dt| today + dt < last)
+            .map(|dt| (dt, self.ask_value(tables, today, memory, ln_m, dt)))
+            .filter(|&(_, value)| value > never)
+            .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(Ordering::Equal))
+            .map(|(dt, _)| dt)
+    }
+
     /// Personal predicted recall `days` after the last answer.
     pub fn personal_recall(&self, memory: MemoryState, factor: f64, days: f64) -> f64 {
         self.curve.recall(days, memory.stability * factor.max(1e-6))
@@ -466,6 +501,14 @@ impl Tables {
         }
         (1.0 - fm) * low + fm * self.value_grid_m(t, last, ln_s, difficulty, m1)
     }
+}
+
+/// Whether a nugget the planner spaces is at risk: without another question, its predicted
+/// recall `days_to_end` days after its last answer (the horizon's last day) is below
+/// [`AT_RISK_RECALL`]. Read at every queue read, so it is the curve alone, with the parameters'
+/// prediction for the learner.
+pub fn at_risk(parameters: &[f32], memory: MemoryState, days_to_end: f64) -> bool {
+    Curve::new(parameters).recall(days_to_end.max(0.0), memory.stability) < AT_RISK_RECALL
 }
 
 /// Today's questions for one learner: the nuggets whose question today is worth more than its

@@ -5,10 +5,6 @@ use std::str::FromStr;
 
 use crate::domain::scheduler::QstreamRule;
 
-/// Price of a question for `planner` without an effort target: one point of mean window recall
-/// per nugget.
-pub const DEFAULT_PRICE: f64 = 0.01;
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SimPolicy {
     /// `qstream-W-R`: back W days after a wrong answer, R after a right one, retired after two

@@ -11,18 +11,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::policies::{SimPolicy, DEFAULT_PRICE};
+use super::policies::SimPolicy;
 use super::report::{PolicyReport, Tally};
 use super::truth::{Population, Truth};
 use crate::domain::scheduler::{
     fit_parameters, fuzz_seed, plan_day, review, CardState, CardStatus, Horizon, NuggetPlanInput,
     Planner, PlannerSettings, Policy, Rating, ReviewEvent, ReviewHistory, SchedulingContext,
-    SpreadEstimate,
+    SpreadEstimate, DEFAULT_PRICE, PRIOR_SPREAD,
 };
 
-/// The planner's prior spread (log standard deviation) of learner and nugget stability factors:
-/// what it assumes before any answer, not the truth's value.
-pub const PRIOR_SPREAD: f64 = 0.5;
 /// A planner nugget counts as retired when its personal predicted recall at the horizon's end
 /// is at least this (FSRS's mastery rule, personalised).
 const PLANNER_RETIRED_RECALL: f64 = 0.9;
@@ -124,7 +121,7 @@ pub fn calibrate(
     (high.exp(), best)
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Mode {
     /// A fixed rule or FSRS at a desired retention: asks what is due, oldest first.
     Rule(Policy, f64),
@@ -158,7 +155,7 @@ fn run_with(config: &SimConfig, truth: &Truth, mode: Mode) -> PolicyReport {
     let mut draw = ChaCha8Rng::seed_from_u64(config.seed);
     let population = Population::draw(truth, config.learners, config.nuggets, &mut draw);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x05ee_d0fa_25e5);
-    let (policy, retention) = match mode {
+    let (policy, retention) = match mode.clone() {
         Mode::Rule(policy, retention) => (policy, retention),
         Mode::Planner(_) => (Policy::Fsrs, 0.9),
     };
@@ -239,8 +236,8 @@ fn run_with(config: &SimConfig, truth: &Truth, mode: Mode) -> PolicyReport {
                 .collect();
             if let Ok(fit) = fit_parameters(&histories) {
                 ctx.parameters = fit.parameters;
-                if let (Some(p), Mode::Planner(price)) = (&mut planner, mode) {
-                    *p = Planner::build(&planner_settings(ctx.parameters.clone(), price));
+                if let (Some(p), Mode::Planner(price)) = (&mut planner, &mode) {
+                    *p = Planner::build(&planner_settings(ctx.parameters.clone(), *price));
                 }
             }
         }
