@@ -725,6 +725,9 @@ async fn load_demo(app: &Application, content_dir: Option<PathBuf>) -> anyhow::R
         let now = state.clock.now();
         let created = demo::ensure(&mut conn, now)?;
         let packs = demo::load_content(&mut conn, &packs, now)?;
+        if demo::start_experiment(&mut conn, now)? {
+            tracing::info!("started the demo experiment");
+        }
         let answers = demo::generate_history(&mut conn, now)?;
         if answers > 0 {
             tracing::info!(answers, days = demo::HISTORY_DAYS, "generated demo history");

@@ -182,6 +182,56 @@ pub fn load_content(
     Ok(packs.len())
 }
 
+/// Starts the demo's experiment, once: the first pack's first assignment split between FSRS
+/// (control) and the planner from the first day of the history, so the experiments view has
+/// arms, probes and figures on first start. Returns whether it started one.
+pub fn start_experiment(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    use crate::domain::assignments::PolicyName;
+    use crate::domain::experiments::{Arm, Experiment, DEFAULT_PROBES_PER_WEEK};
+    use crate::domain::ids::{ExperimentId, UserId};
+    use crate::store::experiments::{self as experiment_store, Member};
+
+    let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
+    if !experiment_store::list(conn, &org.id)?.is_empty() {
+        return Ok(false);
+    }
+    let Some(assignment) = assignments::list(conn, &org.id, None)?
+        .into_iter()
+        .min_by_key(|a| a.created_at)
+    else {
+        return Ok(false);
+    };
+    let arm = |name: &str, policy, control| Arm {
+        name: name.into(),
+        policy,
+        desired_retention: None,
+        control,
+        share: 0.5,
+    };
+    let experiment = Experiment {
+        id: ExperimentId::new(new_id()),
+        name: "FSRS against the planner".into(),
+        assignment_id: assignment.id.clone().into(),
+        arms: vec![
+            arm("FSRS", PolicyName::Fsrs, true),
+            arm("Planner", PolicyName::Planner, false),
+        ],
+        probes_per_week: DEFAULT_PROBES_PER_WEEK,
+        created_by: assignment.created_by.clone().into(),
+        started_at: now - chrono::Duration::days(HISTORY_DAYS + 1),
+        stopped_at: None,
+    };
+    let members: Vec<Member> = assignments::learners_of(conn, &org.id, &assignment)?
+        .into_iter()
+        .map(|learner| Member {
+            arm: experiment.arm_for(&learner).name.clone(),
+            learner_id: UserId::from(learner),
+        })
+        .collect();
+    experiment_store::create(conn, &org.id, &experiment, &members)?;
+    Ok(true)
+}
+
 /// Generates `HISTORY_DAYS` of answers for the demo sellers through the real grading and
 /// scheduling path, so queue, progress and analytics show figures on first start. Each seller
 /// has an ability; recall follows the model's prediction shaded by it; some days are skipped.

@@ -1,5 +1,6 @@
 //! The demo organization as `reprise serve --demo` makes it, with nothing but the binary: the
-//! sample packs built in, a history of answers, and KPI figures the correlation view can read.
+//! sample packs built in, a history of answers, a running experiment, and KPI figures the
+//! correlation view can read.
 
 use reqwest::StatusCode;
 
@@ -15,7 +16,12 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
         reprise::demo::ensure(&mut conn, now).unwrap();
         let samples = reprise::demo::sample_packs(None).unwrap();
         let packs = reprise::demo::load_content(&mut conn, &samples, now).unwrap();
+        assert!(reprise::demo::start_experiment(&mut conn, now).unwrap());
         reprise::demo::generate_history(&mut conn, now).unwrap();
+        assert!(
+            !reprise::demo::start_experiment(&mut conn, now).unwrap(),
+            "once"
+        );
         let kpis = reprise::demo::kpis::seed(&mut conn, now).unwrap();
         let again = reprise::demo::kpis::seed(&mut conn, now).unwrap();
         assert_eq!(again, 0, "a restart keeps the figures");
@@ -59,6 +65,27 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
             c["pearson"].as_f64().unwrap() > 0.0,
             "tied to proficiency: {c}"
         );
+    }
+
+    // A running experiment, FSRS against the planner, with probes answered in both arms.
+    let list = expect_json(
+        app.get("/api/v1/experiments", Some(&admin)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let id = list[0]["id"].as_str().unwrap();
+    let report = expect_json(
+        app.get(&format!("/api/v1/experiments/{id}"), Some(&admin))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let arms = report["arms"].as_array().unwrap();
+    let policies: Vec<&str> = arms.iter().map(|a| a["policy"].as_str().unwrap()).collect();
+    assert_eq!(policies, ["fsrs", "planner"], "{report}");
+    for a in arms {
+        assert!(a["learners"].as_u64().unwrap() > 0, "{a}");
+        assert!(a["probes"].as_u64().unwrap() > 0, "{a}");
     }
 
     // A folder that does not exist is named, not an empty demo.
