@@ -7,7 +7,8 @@
 #   bash scripts/schema-check.sh --postgres URL   migrations/postgres into a fresh database on the
 #                                                 server of URL (dropped at the end), print-schema
 #                                                 with PostgreSQL's type names spelled as SQLite's
-#                                                 (Int4 as Integer, Int8 BigInt, Float8 Double), diff
+#                                                 (Int4 as Integer, Int8 BigInt, Float8 Double,
+#                                                 Bytea Binary), diff
 #                                                 with the same file: the two folders agree
 #   bash scripts/schema-check.sh --write          regenerate src/store/schema.rs from migrations/sqlite
 #
@@ -87,7 +88,7 @@ case "$mode" in
     grep -v '^patch_file' diesel.toml >"$tmp/postgres.toml"
     "$diesel" print-schema --database-url "$pg_url" --config-file "$tmp/postgres.toml" \
       | sed -E 's/(-> |<)Int2\b/\1SmallInt/; s/(-> |<)Int4\b/\1Integer/; s/(-> |<)Int8\b/\1BigInt/;
-                s/(-> |<)Float4\b/\1Float/; s/(-> |<)Float8\b/\1Double/' >"$tmp/schema.rs"
+                s/(-> |<)Float4\b/\1Float/; s/(-> |<)Float8\b/\1Double/; s/(-> |<)Bytea\b/\1Binary/' >"$tmp/schema.rs"
     label="print-schema of migrations/postgres (types spelled as in SQLite)"
     ;;
 esac

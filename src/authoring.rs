@@ -13,9 +13,11 @@ use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
 use crate::domain::content::{self, ContentError, Format, Imported, Pack};
 use crate::domain::ids::OrgId;
 use crate::domain::item_analysis::{self, ItemAnalysis};
+use crate::domain::media::{self, CleanImage, ImageError, ImageKind};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult};
 use crate::store::audit::{self, Entry};
+use crate::store::media::{self as media_store, StoredImage};
 use crate::store::{
     self, accounts as account_store, analysis as analysis_store, content as content_store,
     DbConnection,
@@ -27,6 +29,17 @@ pub struct UploadResult {
     pub pack: PackSummary,
     /// What the file lacks but did not stop the import (a nugget without an explanation, a
     /// question skipped), by line; empty for a clean file.
+    pub warnings: Vec<ImportWarning>,
+}
+
+/// A pack checked as an upload would check it, with nothing stored.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationResult {
+    pub slug: String,
+    pub title: String,
+    /// Nuggets the pack would hold.
+    pub nuggets: usize,
+    /// What an upload would let through, as it would list it.
     pub warnings: Vec<ImportWarning>,
 }
 
@@ -74,6 +87,39 @@ pub fn import_errors(errors: Vec<ContentError>) -> ApiError {
 /// the call (`strict`) or the organization asks for strictness. An identical upload changes
 /// nothing.
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, pack = %imported.pack.slug))]
+/// Checks a parsed pack as [`save_draft`] would (the organization's strictness included) and
+/// stores nothing: the browser editor calls it as the author types.
+pub fn validate(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    imported: Imported,
+    strict: bool,
+) -> ApiResult<ValidationResult> {
+    let Imported { pack, warnings } = with_strictness(conn, caller, imported, strict)?;
+    Ok(ValidationResult {
+        slug: pack.slug,
+        title: pack.title,
+        nuggets: pack.nuggets.len(),
+        warnings: warnings.into_iter().map(ImportWarning::from).collect(),
+    })
+}
+
+/// The import as saved: a strict call, or an organization that asks for strictness, turns its
+/// warnings into errors.
+fn with_strictness(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    imported: Imported,
+    strict: bool,
+) -> ApiResult<Imported> {
+    let strict = strict || account_store::get_org(conn, &caller.org_id)?.strict_imports;
+    if strict {
+        imported.strict().map_err(import_errors)
+    } else {
+        Ok(imported)
+    }
+}
+
 pub fn save_draft(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -81,13 +127,7 @@ pub fn save_draft(
     strict: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<UploadResult> {
-    let strict = strict || account_store::get_org(conn, &caller.org_id)?.strict_imports;
-    let imported = if strict {
-        imported.strict().map_err(import_errors)?
-    } else {
-        imported
-    };
-    let Imported { pack, warnings } = imported;
+    let Imported { pack, warnings } = with_strictness(conn, caller, imported, strict)?;
     let pack = &pack;
     let result = store::write_tx(conn, |conn| {
         let outcome = content_store::save_draft(conn, &caller.org_id, pack, now)?;
@@ -227,4 +267,53 @@ pub fn item_analysis(
         latest_version: input.pack.latest_version,
         analysis,
     })
+}
+
+/// An uploaded image checked by its bytes and re-encoded without metadata (CPU work: run it off
+/// the async workers). A declared content type that names another image format than the bytes
+/// is refused rather than trusted or silently corrected.
+pub fn clean_image(bytes: &[u8], declared: Option<&str>) -> ApiResult<CleanImage> {
+    let image = media::clean(bytes).map_err(|e| match e {
+        ImageError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
+        ImageError::NotAnImage => ApiError::Unsupported(e.to_string()),
+        ImageError::Empty | ImageError::TooManyPixels(..) | ImageError::Unreadable(_) => {
+            ApiError::field("body", e.to_string())
+        }
+    })?;
+    if let Some(claimed) = declared.and_then(ImageKind::from_content_type) {
+        if claimed != image.kind {
+            return Err(ApiError::Unsupported(format!(
+                "the body is {} but was sent as {}",
+                image.kind.content_type(),
+                claimed.content_type()
+            )));
+        }
+    }
+    Ok(image)
+}
+
+/// Keeps an image for the caller's organization; `true` when it was not kept already.
+pub fn save_image(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    image: &CleanImage,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let created = media_store::save(conn, &caller.org_id, image, &caller.user_id, now)?;
+    if created {
+        tracing::info!(image = %image.id, bytes = image.bytes.len(), "image kept");
+    }
+    Ok(created)
+}
+
+/// The organization's image `id` in the format its file name's extension says.
+pub fn image(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    id: &str,
+    kind: ImageKind,
+) -> ApiResult<StoredImage> {
+    media_store::get(conn, org_id, id)?
+        .filter(|i| i.content_type == kind.content_type())
+        .ok_or_else(|| ApiError::NotFound("no such image".into()))
 }

@@ -13,6 +13,7 @@ pub mod experiments;
 pub mod grading;
 pub mod ids;
 pub mod item_analysis;
+pub mod media;
 pub mod nudges;
 pub mod numbers;
 pub mod progress;

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::{Authorized, Authors, Readers, RoleSet};
 use super::query::Query;
 use super::state::AppState;
-use crate::authoring::{self, PackDetail, UploadResult};
+use crate::authoring::{self, PackDetail, UploadResult, ValidationResult};
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
 use crate::domain::content::{self, Format, ImportMeta, ImportOptions, Imported};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -96,6 +96,37 @@ pub async fn upload_pack(
         _ => HttpResponse::Ok(),
     };
     Ok(response.json(result))
+}
+
+/// Check a pack without storing it (authors, admins): the same formats, query and rules as an
+/// upload, so an editor can show the errors and warnings an upload would give while the author
+/// types.
+#[utoipa::path(
+    tag = "content",
+    params(UploadQuery),
+    request_body(content = String, description = "The pack, as for an upload", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the pack would be accepted, with what it would let through", body = ValidationResult),
+        (status = 422, description = "every error with field and line", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/packs/validate")]
+#[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
+pub async fn validate_pack(
+    state: web::Data<AppState>,
+    caller: Authorized<Authors>,
+    req: HttpRequest,
+    query: Query<UploadQuery>,
+    body: web::Bytes,
+) -> ApiResult<web::Json<ValidationResult>> {
+    let query = query.into_inner();
+    let strict = query.strict;
+    let imported = parse_upload(&req, query, &body)?;
+    let result = state
+        .db(move |conn| authoring::validate(conn, &caller, imported, strict))
+        .await?;
+    Ok(web::Json(result))
 }
 
 /// The uploaded pack, in the format its content type (and `format`) names, with the query's

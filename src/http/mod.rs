@@ -19,6 +19,7 @@ pub mod health;
 pub mod item_analysis;
 pub mod learner;
 pub mod login_limits;
+pub mod media;
 pub mod org;
 pub mod progress;
 pub mod query;
@@ -72,6 +73,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::add_members)
         .service(users::remove_member)
         .service(content::upload_pack)
+        .service(content::validate_pack)
+        .service(media::upload_media)
+        .service(media::get_media)
         .service(content::list_packs)
         .service(content::get_pack)
         .service(content::publish_pack)

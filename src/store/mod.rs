@@ -33,6 +33,7 @@ pub mod experiments;
 pub mod group_commit;
 pub mod learning;
 pub mod links;
+pub mod media;
 pub mod model;
 pub mod nudges;
 pub mod personal_data;

@@ -194,6 +194,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    media (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        content_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        body -> Binary,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     memory_states (org_id, learner_id, nugget_id) {
         org_id -> Text,
         learner_id -> Text,
@@ -655,6 +668,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     kpis,
     learner_weeks,
     logins,
+    media,
     memory_states,
     notification_settings,
     nudges,

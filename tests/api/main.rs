@@ -20,6 +20,7 @@ mod experiments;
 mod extremes;
 mod item_analysis;
 mod learner;
+mod media;
 mod openapi;
 mod operations;
 mod planner;
