@@ -7,20 +7,23 @@ import * as offline from './offline.js';
 import * as seller from './seller.js';
 import * as author from './author.js';
 import * as hr from './hr.js';
+import * as editor from './editor.js';
 
 const VIEWS = {
   seller: { label: 'My nuggets', module: seller },
   author: { label: 'Packs', module: author },
   hr: { label: 'Analytics', module: hr },
+  // Reached from a pack's page, not the navigation.
+  editor: { label: 'Pack editor', module: editor, nav: false },
 };
 
 /** The views each role may open, its home first. Every role can answer nuggets assigned to it. */
 const ROLE_VIEWS = {
   learner: ['seller'],
-  author: ['author', 'seller'],
+  author: ['author', 'seller', 'editor'],
   manager: ['hr'],
   analyst: ['hr'],
-  admin: ['hr', 'author', 'seller'],
+  admin: ['hr', 'author', 'seller', 'editor'],
 };
 
 const main = document.getElementById('main');
@@ -45,7 +48,7 @@ function renderAccount() {
     mount(nav);
     return;
   }
-  const views = ROLE_VIEWS[me.user.role] || [];
+  const views = (ROLE_VIEWS[me.user.role] || []).filter((v) => VIEWS[v].nav !== false);
   const current = route().name;
   mount(nav, views.length > 1
     ? h('ul', {}, views.map((v) => h('li', {},

@@ -51,6 +51,7 @@ async function listPage(main) {
   }
   mount(main,
     h('h1', {}, 'Packs'),
+    h('p', {}, h('a', { href: '#/editor', class: 'button primary' }, 'Write a new pack in the editor')),
     h('section', { class: 'card', 'aria-labelledby': 'upload-title' },
       h('h2', { id: 'upload-title' }, 'Upload a pack file'),
       uploadForm(loadList)),
@@ -137,7 +138,7 @@ function warningList(warnings) {
 }
 
 /** The nuggets of a pack file as the queue would send them (option ids `a`…`f` by position). */
-function asQueueNuggets(pack) {
+export function asQueueNuggets(pack) {
   return (pack?.nuggets || []).map((n) => ({
     nugget_id: n.key,
     key: n.key,
@@ -170,6 +171,7 @@ async function packPage(main, slug, ctx) {
   mount(main,
     h('p', {}, h('a', { href: '#/author' }, '← All packs')),
     h('h1', {}, pack.title),
+    h('p', {}, h('a', { href: `#/editor/${encodeURIComponent(pack.slug)}`, class: 'button' }, 'Edit in the editor')),
     h('p', { class: 'meta' },
       h('code', {}, pack.slug),
       h('span', {}, pack.latest_version ? `published v${pack.latest_version}` : 'never published'),
@@ -222,7 +224,9 @@ async function packPage(main, slug, ctx) {
   itemAnalysis(analysisArea, slug);
 }
 
-function showPreview(area, nugget) {
+/** Shows `nugget` as a seller sees it, answerable; `focus: false` leaves the focus where it is
+ * (the editor refreshes the preview as the author types). */
+export function showPreview(area, nugget, { focus = true } = {}) {
   const close = h('button', { type: 'button', class: 'link-button' }, 'Close preview');
   close.addEventListener('click', () => mount(area));
   const onAnswer = (n, selected) => {
@@ -239,7 +243,7 @@ function showPreview(area, nugget) {
   };
   mount(area, h('h3', { tabindex: '-1' }, `Preview of ${nugget.key}: as a seller sees it`),
     h('div', { class: 'phone' }, nuggetCard(nugget, 0, 1, onAnswer)), close);
-  area.querySelector('h3').focus();
+  if (focus) area.querySelector('h3').focus();
 }
 
 async function assignForm(area, pack) {

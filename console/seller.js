@@ -181,6 +181,27 @@ function focusHeading(area) {
 }
 
 /** One nugget as a seller sees it; `onAnswer` gets (nugget, selected ids, confidence, shownAt). */
+/** Where this server serves the images it keeps: organization and content hash. */
+const KEPT_IMAGE = /^\/media\/[^/]+\/[0-9a-f]{64}\.(png|jpg|webp)$/;
+
+/**
+ * A nugget's picture when it is one this server keeps (shown inline, loaded from this server
+ * whatever host name its address was written with), else a link to the media.
+ */
+function mediaOf(nugget) {
+  if (!nugget.media_url) return null;
+  let url;
+  try {
+    url = new URL(nugget.media_url, location.href);
+  } catch {
+    return null;
+  }
+  if (KEPT_IMAGE.test(url.pathname)) {
+    return h('img', { class: 'nugget-image', src: url.pathname, alt: '', loading: 'lazy', 'data-testid': 'nugget-image' });
+  }
+  return h('p', {}, h('a', { href: nugget.media_url, rel: 'noopener noreferrer', target: '_blank' }, 'Open the attached media'));
+}
+
 export function nuggetCard(nugget, position, total, onAnswer) {
   const shownAt = performance.now();
   const type = nugget.multiple ? 'checkbox' : 'radio';
@@ -197,7 +218,7 @@ export function nuggetCard(nugget, position, total, onAnswer) {
     h('fieldset', { class: 'options' },
       h('legend', { id: promptId, class: 'prompt' }, nugget.prompt),
       nugget.multiple ? h('p', { class: 'hint' }, 'Choose every answer that applies.') : null,
-      nugget.media_url ? h('p', {}, h('a', { href: nugget.media_url, rel: 'noopener noreferrer', target: '_blank' }, 'Open the attached media')) : null,
+      mediaOf(nugget),
       options),
     h('fieldset', { class: 'confidence' },
       h('legend', {}, 'How sure are you? (optional)'),

@@ -30,6 +30,7 @@ const SHELL = [
   '/reminders.js',
   '/seller.js',
   '/author.js',
+  '/editor.js',
   '/hr.js',
   '/favicon.svg',
   '/manifest.webmanifest',

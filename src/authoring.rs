@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
-use crate::domain::content::{self, ContentError, Format, Imported, Pack};
+use crate::domain::content::{self, bundle, ContentError, Format, Imported, Pack};
 use crate::domain::ids::OrgId;
 use crate::domain::item_analysis::{self, ItemAnalysis};
 use crate::domain::media::{self, CleanImage, ImageError, ImageKind};
@@ -127,9 +127,25 @@ pub fn save_draft(
     strict: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<UploadResult> {
+    save_draft_with_images(conn, caller, imported, &[], strict, now)
+}
+
+/// [`save_draft`] keeping the images a bundle brought in the same transaction: a refused pack
+/// keeps none of them.
+pub fn save_draft_with_images(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    imported: Imported,
+    images: &[CleanImage],
+    strict: bool,
+    now: DateTime<Utc>,
+) -> ApiResult<UploadResult> {
     let Imported { pack, warnings } = with_strictness(conn, caller, imported, strict)?;
     let pack = &pack;
     let result = store::write_tx(conn, |conn| {
+        for image in images {
+            media_store::save(conn, &caller.org_id, image, &caller.user_id, now)?;
+        }
         let outcome = content_store::save_draft(conn, &caller.org_id, pack, now)?;
         let (summary, _, _) = content_store::pack_detail(conn, &caller.org_id, &pack.slug)?;
         Ok::<_, ApiError>(UploadResult {
@@ -138,8 +154,84 @@ pub fn save_draft(
             warnings: warnings.into_iter().map(ImportWarning::from).collect(),
         })
     })?;
-    tracing::info!(outcome = ?result.outcome, "pack draft saved");
+    tracing::info!(outcome = ?result.outcome, images = images.len(), "pack draft saved");
     Ok(result)
+}
+
+/// Where this server serves an image of the organization.
+pub fn image_url(public_url: &str, org_id: &OrgId, image: &CleanImage) -> String {
+    format!(
+        "{}/media/{org_id}/{}.{}",
+        public_url.trim_end_matches('/'),
+        image.id,
+        image.kind.extension()
+    )
+}
+
+/// A bundle's pack, parsed as an upload of its pack file, with the images it holds for its
+/// nuggets cleaned like any upload: each nugget whose image is in the bundle then shows this
+/// organization's copy at this server's address. CPU only; the images are kept when the draft
+/// is saved ([`save_draft_with_images`]).
+pub fn read_bundle(
+    bytes: &[u8],
+    options: content::ImportOptions,
+    public_url: &str,
+    org_id: &OrgId,
+) -> ApiResult<(Imported, Vec<CleanImage>)> {
+    let read = bundle::read(bytes).map_err(import_errors)?;
+    let mut imported = content::parse_pack_with(
+        &read.pack_text,
+        read.format,
+        Some(&read.pack_name),
+        None,
+        options,
+    )
+    .map_err(import_errors)?;
+    let mut images: Vec<CleanImage> = Vec::new();
+    for (i, nugget) in imported.pack.nuggets.iter_mut().enumerate() {
+        let Some((_, id, kind)) = nugget.media_url.as_deref().and_then(media::kept_image) else {
+            continue;
+        };
+        let Some(bytes) = read.media.get(&format!("{id}.{}", kind.extension())) else {
+            continue;
+        };
+        let image = clean_image(bytes, Some(kind.content_type())).map_err(|e| {
+            ApiError::field(
+                &format!("nuggets[{i}].media_url"),
+                format!("the bundle's media/{id}.{}: {e}", kind.extension()),
+            )
+        })?;
+        nugget.media_url = Some(image_url(public_url, org_id, &image));
+        if !images.iter().any(|kept| kept.id == image.id) {
+            images.push(image);
+        }
+    }
+    Ok((imported, images))
+}
+
+/// A published version as a bundle: its pack file as YAML and, under `media/`, the
+/// organization's images its nuggets show.
+pub fn export_bundle(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    slug: &str,
+    version: Option<i32>,
+) -> ApiResult<Vec<u8>> {
+    let pack = content_store::version_as_pack(conn, &caller.org_id, slug, version)?;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for nugget in &pack.nuggets {
+        let Some((org, id, kind)) = nugget.media_url.as_deref().and_then(media::kept_image) else {
+            continue;
+        };
+        let name = format!("{id}.{}", kind.extension());
+        if org != caller.org_id.as_str() || files.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        if let Some(image) = media_store::get(conn, &caller.org_id, &id)? {
+            files.push((name, image.body));
+        }
+    }
+    Ok(bundle::write(&content::to_yaml(&pack), &files))
 }
 
 #[derive(Serialize, ToSchema)]

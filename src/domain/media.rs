@@ -62,6 +62,25 @@ impl ImageKind {
     }
 }
 
+/// Where an image this server keeps is served, as written in a nugget's `media_url`
+/// (`<server>/media/<org>/<sha256>.<ext>`): the organization, the image id and its format.
+pub fn kept_image(url: &str) -> Option<(String, String, ImageKind)> {
+    let url = url::Url::parse(url).ok()?;
+    let mut parts = url.path().strip_prefix("/media/")?.split('/');
+    let (org, file) = (parts.next()?, parts.next()?);
+    if parts.next().is_some() || org.is_empty() {
+        return None;
+    }
+    let (id, ext) = file.split_once('.')?;
+    let kind = ImageKind::from_extension(ext)?;
+    is_image_id(id).then(|| (org.to_string(), id.to_string(), kind))
+}
+
+/// Whether `id` can name a kept image: 64 lower-case hex digits.
+pub fn is_image_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// An image ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanImage {
@@ -185,6 +204,24 @@ mod tests {
         let back = image::load_from_memory(&clean.bytes).unwrap().to_rgb8();
         assert_eq!(back.get_pixel(3, 2), &Rgb([3, 2, 128]));
         assert_eq!(clean.id, hex::encode(Sha256::digest(&clean.bytes)));
+    }
+
+    #[test]
+    fn kept_image_addresses_are_recognised() {
+        let id = "ab".repeat(32);
+        assert_eq!(
+            kept_image(&format!("https://r.example/media/org-1/{id}.jpg")),
+            Some(("org-1".into(), id.clone(), ImageKind::Jpeg))
+        );
+        for other in [
+            format!("https://r.example/media/org-1/{id}.gif"),
+            format!("https://r.example/media/{id}.png"),
+            format!("https://r.example/x/media/org-1/{id}.png"),
+            "https://r.example/media/org-1/abc.png".to_string(),
+            "not a url".to_string(),
+        ] {
+            assert_eq!(kept_image(&other), None, "{other}");
+        }
     }
 
     #[test]

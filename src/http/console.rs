@@ -53,6 +53,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/reminders.js", "reminders.js", JS),
     asset!("/seller.js", "seller.js", JS),
     asset!("/author.js", "author.js", JS),
+    asset!("/editor.js", "editor.js", JS),
     asset!("/hr.js", "hr.js", JS),
     asset!("/favicon.svg", "favicon.svg", "image/svg+xml"),
     // What a phone needs to install the console as an app: name, start page, icons (full-bleed,

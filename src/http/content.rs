@@ -12,6 +12,8 @@ use super::state::AppState;
 use crate::authoring::{self, PackDetail, UploadResult, ValidationResult};
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
 use crate::domain::content::{self, Format, ImportMeta, ImportOptions, Imported};
+use crate::domain::ids::OrgId;
+use crate::domain::media::CleanImage;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::content as content_store;
 
@@ -57,7 +59,7 @@ fn upload_format(req: &HttpRequest, query: Option<Format>) -> ApiResult<Format> 
         ("text/plain", Some(f @ (Format::Gift | Format::Aiken))) => Ok(f),
         ("text/plain", _) => Err(ApiError::field("format", "text/plain uploads need format=gift or format=aiken")),
         _ => Err(ApiError::Unsupported(
-            "upload a pack as application/json, application/yaml, text/csv, or text/plain with format=gift|aiken".into())),
+            "upload a pack as application/json, application/yaml, text/csv, text/plain with format=gift|aiken, or a bundle as application/zip".into())),
     }
 }
 
@@ -66,7 +68,7 @@ fn upload_format(req: &HttpRequest, query: Option<Format>) -> ApiResult<Format> 
 #[utoipa::path(
     tag = "content",
     params(UploadQuery),
-    request_body(content = String, description = "The pack: JSON or YAML in the pack format, CSV (one row per nugget), GIFT or Aiken",
+    request_body(content = String, description = "The pack: JSON or YAML in the pack format, CSV (one row per nugget), GIFT or Aiken; or a bundle (`application/zip`: the pack file with its images, as `format=zip` exports it)",
         content_type = "application/yaml"),
     responses(
         (status = 201, description = "new pack", body = UploadResult),
@@ -86,10 +88,12 @@ pub async fn upload_pack(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let strict = query.strict;
-    let imported = parse_upload(&req, query, &body)?;
+    let (imported, images) = parse_any(&state, &caller.org_id, &req, query, body).await?;
     let now = state.clock.now();
     let result = state
-        .db(move |conn| authoring::save_draft(conn, &caller, imported, strict, now))
+        .db(move |conn| {
+            authoring::save_draft_with_images(conn, &caller, imported, &images, strict, now)
+        })
         .await?;
     let mut response = match result.outcome {
         DraftOutcome::Created => HttpResponse::Created(),
@@ -122,11 +126,41 @@ pub async fn validate_pack(
 ) -> ApiResult<web::Json<ValidationResult>> {
     let query = query.into_inner();
     let strict = query.strict;
-    let imported = parse_upload(&req, query, &body)?;
+    let (imported, _) = parse_any(&state, &caller.org_id, &req, query, body).await?;
     let result = state
         .db(move |conn| authoring::validate(conn, &caller, imported, strict))
         .await?;
     Ok(web::Json(result))
+}
+
+/// Whether the upload is a bundle (a ZIP archive of the pack file and its images).
+fn is_bundle(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.essence_str() == "application/zip")
+}
+
+/// The uploaded pack and, for a bundle, the images it brings (cleaned off the async workers).
+async fn parse_any(
+    state: &AppState,
+    org_id: &OrgId,
+    req: &HttpRequest,
+    q: UploadQuery,
+    body: web::Bytes,
+) -> ApiResult<(Imported, Vec<CleanImage>)> {
+    if !is_bundle(req) {
+        return Ok((parse_upload(req, q, &body)?, Vec::new()));
+    }
+    let options = ImportOptions {
+        strict: false,
+        skip_unsupported: q.skip_unsupported,
+    };
+    let (public_url, org_id) = (state.settings.public_url.clone(), org_id.clone());
+    web::block(move || authoring::read_bundle(&body, options, &public_url, &org_id))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
 /// The uploaded pack, in the format its content type (and `format`) names, with the query's
@@ -256,15 +290,19 @@ pub enum ExportFormat {
     Json,
     Gift,
     Csv,
+    /// A bundle: the pack as YAML with the organization's images its nuggets show.
+    Zip,
 }
 
-impl From<ExportFormat> for Format {
-    fn from(f: ExportFormat) -> Format {
-        match f {
-            ExportFormat::Yaml => Format::Yaml,
-            ExportFormat::Json => Format::Json,
-            ExportFormat::Gift => Format::Gift,
-            ExportFormat::Csv => Format::Csv,
+impl ExportFormat {
+    /// The single-file format, or `None` for a bundle.
+    fn file_format(self) -> Option<Format> {
+        match self {
+            ExportFormat::Yaml => Some(Format::Yaml),
+            ExportFormat::Json => Some(Format::Json),
+            ExportFormat::Gift => Some(Format::Gift),
+            ExportFormat::Csv => Some(Format::Csv),
+            ExportFormat::Zip => None,
         }
     }
 }
@@ -272,7 +310,7 @@ impl From<ExportFormat> for Format {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// `yaml` (default), `json`, `gift` or `csv`.
+    /// `yaml` (default), `json`, `gift`, `csv`, or `zip` (the YAML with the pack's images).
     pub format: Option<ExportFormat>,
     /// Version number; the newest when absent.
     pub version: Option<i32>,
@@ -283,12 +321,13 @@ pub struct ExportQuery {
     tag = "content",
     params(("slug" = String, Path, description = "pack slug"), ExportQuery),
     responses(
-        (status = 200, description = "the pack file: the pack format as YAML (`format=yaml`, the default) or JSON (`format=json`), GIFT text (`format=gift`), or CSV with one row per nugget (`format=csv`)",
+        (status = 200, description = "the pack file: the pack format as YAML (`format=yaml`, the default) or JSON (`format=json`), GIFT text (`format=gift`), CSV with one row per nugget (`format=csv`), or a ZIP bundle of `pack.yaml` and `media/<sha256>.<ext>` for the images its nuggets show (`format=zip`)",
             content(
                 (Object = "application/yaml"),
                 (Object = "application/json"),
                 (String = "text/plain"),
-                (String = "text/csv"))),
+                (String = "text/csv"),
+                (Vec<u8> = "application/zip"))),
         ),
     security(("bearer" = []))
 )]
@@ -301,8 +340,17 @@ pub async fn export_pack(
     q: Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
     let slug = slug.into_inner();
-    let format = q.format.map_or(Format::Yaml, Format::from);
     let version = q.version;
+    let Some(format) = q.format.unwrap_or(ExportFormat::Yaml).file_format() else {
+        let disposition = format!("attachment; filename=\"{slug}.zip\"");
+        let body = state
+            .db(move |conn| authoring::export_bundle(conn, &caller, &slug, version))
+            .await?;
+        return Ok(HttpResponse::Ok()
+            .content_type("application/zip")
+            .insert_header((header::CONTENT_DISPOSITION, disposition))
+            .body(body));
+    };
     let (body, content_type) = state
         .db(move |conn| authoring::export(conn, &caller, &slug, version, format))
         .await?;

@@ -15,7 +15,7 @@ use super::caller::{Authorized, Authors};
 use super::state::AppState;
 use crate::authoring;
 use crate::domain::ids::OrgId;
-use crate::domain::media::{ImageKind, MAX_IMAGE_BYTES};
+use crate::domain::media::{is_image_id, ImageKind, MAX_IMAGE_BYTES};
 use crate::error::{ApiError, ApiResult, Problem};
 
 #[derive(Serialize, ToSchema)]
@@ -78,12 +78,7 @@ pub async fn upload_media(
         })
         .await?;
     let result = MediaResult {
-        url: format!(
-            "{}/media/{org_id}/{}.{}",
-            state.settings.public_url.trim_end_matches('/'),
-            image.id,
-            image.kind.extension()
-        ),
+        url: authoring::image_url(&state.settings.public_url, &org_id, &image),
         content_type: image.kind.content_type().to_string(),
         width: image.width,
         height: image.height,
@@ -122,7 +117,7 @@ pub async fn get_media(
     let missing = || ApiError::NotFound("no such image".into());
     let (id, ext) = file.split_once('.').ok_or_else(missing)?;
     let kind = ImageKind::from_extension(ext).ok_or_else(missing)?;
-    if id.len() != 64 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !is_image_id(id) {
         return Err(missing());
     }
     let tag = EntityTag::new_strong(id.to_string());
@@ -155,5 +150,6 @@ pub async fn get_media(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; sandbox",
         ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(image.body))
 }

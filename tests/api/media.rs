@@ -91,6 +91,7 @@ async fn an_image_is_cleaned_stored_once_and_served_with_long_cache_headers() {
             && cache.contains("immutable"),
         "{cache}"
     );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
     let etag = headers["etag"].to_str().unwrap().to_string();
     let served = res.bytes().await.unwrap();
     assert!(
@@ -139,6 +140,39 @@ async fn an_image_is_cleaned_stored_once_and_served_with_long_cache_headers() {
     let foreign = path.replace(acme, globex.as_str());
     let res = app.client.get(app.url(&foreign)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // The pack moves with its picture: a bundle exported here, imported there, shows Globex's
+    // own copy.
+    let res = app
+        .client
+        .get(app.url("/api/v1/packs/pictures/export?format=zip"))
+        .bearer_auth(&l.author)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/zip");
+    let bundle = res.bytes().await.unwrap().to_vec();
+    let res = app
+        .client
+        .post(app.url("/api/v1/packs"))
+        .bearer_auth(&other.author)
+        .header("content-type", "application/zip")
+        .body(bundle)
+        .send()
+        .await
+        .unwrap();
+    expect_json(res, StatusCode::CREATED).await;
+    let detail = expect_json(
+        app.get("/api/v1/packs/pictures", Some(&other.author)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let theirs = path_of(&json!({"url": detail["draft"]["nuggets"][0]["media_url"]}));
+    assert!(theirs.starts_with(&format!("/media/{globex}/")), "{theirs}");
+    let res = app.client.get(app.url(&theirs)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(media_rows(&app), 2);
     for bad in [
         "/media/x/y",
         &path.replace(".png", ".jpg"),

@@ -806,32 +806,84 @@ test('item analysis lights up once its route exists (stubbed in the browser)', {
   await context.close();
 });
 
-test('journey 5: an admin reads an experiment’s arms, intervals and p-values in the HR view', { timeout: TEST_TIMEOUT }, async () => {
+test('journey 5: an admin reads the demo experiment’s arms, intervals and p-values in the HR view', { timeout: TEST_TIMEOUT }, async () => {
   const admin = await token('admin@demo.example');
-  const assignments = await api('/api/v1/assignments', { token: admin });
-  assert.equal(assignments.status, 200);
-  const body = {
-    name: 'Journey trial',
-    assignment_id: assignments.body[0].id,
-    arms: [
-      { name: 'FSRS', policy: 'fsrs', control: true, share: 0.5 },
-      { name: 'Qstream', policy: 'qstream', share: 0.5 },
-    ],
-  };
-  const created = await api('/api/v1/experiments', { token: admin, method: 'POST', body });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  try {
-    const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
-    await signIn(page, 'admin@demo.example');
-    const table = page.getByTestId('experiments').getByTestId('experiment-arms');
-    await table.waitFor();
-    assert.equal(await table.locator('tbody tr').count(), 2);
-    await table.getByRole('rowheader', { name: 'FSRS (control)' }).waitFor();
-    await assertLabelled(page);
-    await shot(page, 'hr-experiments');
-    assertNoConsoleErrors();
-    await context.close();
-  } finally {
-    await api(`/api/v1/experiments/${created.body.id}/stop`, { token: admin, method: 'POST' });
-  }
+  const experiments = await api('/api/v1/experiments', { token: admin });
+  assert.equal(experiments.status, 200);
+  assert.ok(experiments.body.some((e) => e.name === 'FSRS against the planner'), JSON.stringify(experiments.body));
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await signIn(page, 'admin@demo.example');
+  const table = page.getByRole('table', { name: /FSRS against the planner: probe recall/ });
+  await table.waitFor();
+  assert.equal(await table.locator('tbody tr').count(), 2);
+  await table.getByRole('rowheader', { name: 'FSRS (control)' }).waitFor();
+  await table.getByRole('rowheader', { name: 'Planner' }).waitFor();
+  assert.match(await table.innerText(), /\d+ %/, 'probe recall per arm');
+  await assertLabelled(page);
+  await shot(page, 'hr-experiments');
+  assertNoConsoleErrors();
+  await context.close();
+});
+
+test('journey 6: an author writes a pack in the editor, checked as they type, with an image, and publishes it', { timeout: TEST_TIMEOUT }, async () => {
+  const slug = `discovery-${Date.now().toString(36)}`;
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await signIn(page, 'author@demo.example');
+  await page.getByRole('link', { name: 'Write a new pack in the editor' }).click();
+  await page.getByRole('heading', { name: 'New pack' }).waitFor();
+  const status = page.getByTestId('editor-status');
+  // An empty nugget is not a pack yet: the server's own messages say why.
+  await status.getByText(/to fix before saving/).waitFor();
+  await page.getByTestId('editor-errors').getByText('nuggets[0].prompt').waitFor();
+
+  await page.getByLabel('Pack slug', { exact: true }).fill(slug);
+  await page.getByLabel('Title', { exact: true }).fill('Discovery questions');
+  await page.getByLabel('Topic', { exact: true }).fill('Discovery');
+  await page.getByLabel('Prompt', { exact: true }).fill('A buyer says the budget is fixed. What do you ask first?');
+  await page.getByLabel('Option 1', { exact: true }).fill('What would have to be true to find more budget?');
+  await page.getByLabel('Option 2', { exact: true }).fill('Can we lower our price?');
+  await page.getByLabel('Feedback for option 2', { exact: true }).fill('Discounting first gives value away.');
+  await page.getByLabel('Explanation', { exact: true }).fill('Open the budget conversation before any price move.');
+  await status.getByText('Ready to save: 1 nugget.').waitFor();
+  await assertLabelled(page);
+
+  // An image, cleaned by the server and shown in the seller's preview.
+  await page.getByLabel('Image', { exact: true }).setInputFiles({
+    name: 'chart.png', mimeType: 'image/png', buffer: fs.readFileSync(path.join(here, 'fixtures', 'chart.png')),
+  });
+  await page.getByText(/Image attached \(48 × 32\)/).waitFor();
+  const preview = page.getByTestId('editor-preview');
+  const picture = preview.getByTestId('nugget-image');
+  await picture.waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="nugget-image"]')?.naturalWidth === 48);
+  await preview.getByLabel(/What would have to be true/).check();
+  await preview.getByRole('button', { name: 'Answer' }).click();
+  await preview.getByText('✓ Correct').waitFor();
+
+  // A second nugget without an explanation: a warning, as an upload would give.
+  await page.getByRole('button', { name: 'Add nugget' }).click();
+  await page.getByRole('heading', { name: 'Nugget 2 of 2' }).waitFor();
+  await page.getByLabel('Topic', { exact: true }).fill('Discovery');
+  await page.getByLabel('Prompt', { exact: true }).fill('Who else decides?');
+  await page.getByLabel('Option 1', { exact: true }).fill('Ask who signs and who is affected');
+  await page.getByLabel('Option 2', { exact: true }).fill('Assume the contact decides');
+  await status.getByText('Ready to save: 2 nuggets, 1 warning.').waitFor();
+  await page.getByTestId('editor-warnings').getByText('nuggets[1].explanation').waitFor();
+  await shot(page, 'author-editor');
+
+  await page.getByRole('button', { name: 'Save and publish' }).click();
+  await page.getByRole('heading', { name: 'Discovery questions' }).waitFor();
+  const author = await token('author@demo.example');
+  const detail = await api(`/api/v1/packs/${slug}`, { token: author });
+  assert.equal(detail.body.pack.latest_version, 1);
+  const exported = await api(`/api/v1/packs/${slug}/export?format=json`, { token: author });
+  assert.equal(exported.body.nuggets.length, 2);
+  const media = new URL(exported.body.nuggets[0].media_url);
+  assert.match(media.pathname, /^\/media\/[^/]+\/[0-9a-f]{64}\.png$/);
+  const served = await fetch(`${BASE}${media.pathname}`);
+  assert.equal(served.status, 200);
+  assert.match(served.headers.get('cache-control'), /immutable/);
+  assert.ok(!Buffer.from(await served.arrayBuffer()).includes('made for the editor journey'), 'metadata removed');
+  assertNoConsoleErrors([422]);
+  await context.close();
 });

@@ -7,6 +7,7 @@
 //! points at where the format allows, so an author can fix a file in one pass.
 
 mod aiken;
+pub mod bundle;
 mod csv_format;
 mod gift;
 #[cfg(test)]
