@@ -97,7 +97,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    const TABLES: [&str; 19] = [
+    const TABLES: [&str; 22] = [
         "organizations",
         "logins",
         "users",
@@ -117,6 +117,9 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         "pauses",
         "kpis",
         "xapi_outbox",
+        "refreshers",
+        "refresher_items",
+        "coaching_notes",
     ];
     let pool =
         reprise::store::connect(database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
