@@ -88,7 +88,7 @@ pub struct RefresherSummary {
     pub learners: usize,
     pub nuggets: usize,
     /// Learner × nugget pairs planned.
-    pub items: usize,
+    pub planned: usize,
     /// Pairs answered since the refresher was created.
     pub answered: usize,
     /// The last planned day.
@@ -482,7 +482,7 @@ fn summary(row: &RefresherRow, items: &[&ItemRow], answered: usize) -> Refresher
             .map(|i| &i.nugget_id)
             .collect::<HashSet<_>>()
             .len(),
-        items: items.len(),
+        planned: items.len(),
         answered,
         last_day: items.iter().map(|i| i.planned_on).max(),
     }

@@ -117,7 +117,7 @@ async fn a_refresher_brings_met_nuggets_back_within_the_cap_and_reports_when_ans
     assert_eq!(
         (
             list[0]["id"].as_str(),
-            list[0]["items"].as_u64(),
+            list[0]["planned"].as_u64(),
             list[0]["answered"].as_u64()
         ),
         (Some(id.as_str()), Some(3), Some(2))
