@@ -19,6 +19,10 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
         let kpis = reprise::demo::kpis::seed(&mut conn, now).unwrap();
         let again = reprise::demo::kpis::seed(&mut conn, now).unwrap();
         assert_eq!(again, 0, "a restart keeps the figures");
+        let coaching = reprise::demo::coaching::seed(&mut conn, now).unwrap();
+        assert_eq!((coaching.refreshers, coaching.notes), (2, 2));
+        let again = reprise::demo::coaching::seed(&mut conn, now).unwrap();
+        assert_eq!(again, Default::default(), "a restart keeps the coaching loop");
         (packs, kpis)
     })
     .await
@@ -60,6 +64,36 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
             "tied to proficiency: {c}"
         );
     }
+
+    // The coaching loop's views show something: a refresher partly answered, one planned
+    // today, leaderboards on with pseudonyms, a note waiting in a seller's queue.
+    let manager = app
+        .login("manager@demo.example", reprise::demo::PASSWORD)
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refreshers = expect_json(app.get("/api/v1/refreshers", Some(&manager)).await, StatusCode::OK).await;
+    let list = refreshers.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{refreshers}");
+    let answered: Vec<u64> = list.iter().map(|r| r["answered"].as_u64().unwrap()).collect();
+    assert!(answered.iter().any(|&a| a > 0), "{refreshers}");
+    assert!(list.iter().any(|r| r["answered"].as_u64() < r["planned"].as_u64()), "{refreshers}");
+    let seller = app
+        .login("seller01@demo.example", reprise::demo::PASSWORD)
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let board = expect_json(app.get("/api/v1/leaderboards?scope=org", Some(&seller)).await, StatusCode::OK).await;
+    assert_eq!(board["enabled"], true);
+    assert_eq!(board["people"].as_array().unwrap().len(), 20);
+    assert!(board["people"].as_array().unwrap().iter().any(|p| p["name"] == "Quota Crusher"));
+    let queue = expect_json(app.get("/api/v1/me/queue", Some(&seller)).await, StatusCode::OK).await;
+    assert!(
+        queue["nuggets"].as_array().unwrap().iter().any(|n| n.get("coach_note").is_some()),
+        "{queue}"
+    );
 
     // A folder that does not exist is named, not an empty demo.
     let missing = reprise::demo::sample_packs(Some(std::path::Path::new("/no/such/folder")))
