@@ -6,8 +6,9 @@
 //! answer earns:
 //!
 //! - **on time**, [`ON_TIME`] points: given on or before the learner's local day on which the
-//!   nugget was due (the due date the previous counted answer set); a nugget met for the first
-//!   time is on time, since the queue offered it that day. A late review earns none of these.
+//!   nugget was due (the due date the previous counted answer set, and at the earliest the day
+//!   after that answer, since a nugget is asked once a day); a nugget met for the first time is
+//!   on time, since the queue offered it that day. A late review earns none of these.
 //! - **recall**, for a right answer to a nugget answered before: `round(5 × ln(1 + d))` where `d`
 //!   is the days since the previous counted answer to it (1 day: 3, a week: 10, a month: 17,
 //!   three months: 23), so remembering over a longer gap earns more.
@@ -104,11 +105,15 @@ pub fn points(
             let today = day(a.answered_at);
             let in_period = a.answered_at >= start && earned_on != Some(today);
             if in_period {
-                let on_time = match previous.map(|p| p.due_after) {
+                let on_time = match previous {
                     None => true,
-                    Some(Some(due)) => today <= day(due),
-                    // Mastered: not due again, so answering it was not asked for on a day.
-                    Some(None) => false,
+                    // A nugget is asked once a day: one due again the same day (a wrong
+                    // answer's short relearning step) is due the next.
+                    Some(p) => match p.due_after {
+                        Some(due) => today <= day(due).max(day(p.answered_at) + Duration::days(1)),
+                        // Mastered: not due again, so answering it was not asked for on a day.
+                        None => false,
+                    },
                 };
                 let recall = match previous {
                     Some(p) if a.correct => {
@@ -239,6 +244,19 @@ mod tests {
         );
         assert_eq!(p.knowledge_gained, 0);
         assert_eq!(p.total, p.on_time + p.recall);
+    }
+
+    #[test]
+    fn a_nugget_due_again_the_same_day_is_on_time_the_next_day() {
+        let mut answers = vec![
+            answer("a", at(2, 8), false, Some(at(2, 8) + Duration::minutes(10))),
+            answer("a", at(3, 9), true, Some(at(6, 8))),
+            answer("b", at(2, 9), false, Some(at(2, 9) + Duration::minutes(10))),
+            answer("b", at(4, 9), true, Some(at(9, 8))),
+        ];
+        let p = points(&mut answers, Tz::UTC, at(1, 0), at(30, 0));
+        // Both first answers, and "a" the next day; "b" two days on is late.
+        assert_eq!(p.on_time, 3 * ON_TIME);
     }
 
     #[test]

@@ -78,7 +78,8 @@ impl LeaderboardQuery {
 /// **Points.** Only answers that count earn (the queue's nuggets; practice answers, repeats the
 /// same day, nuggets not due and new nuggets past the daily cap earn nothing), at most one answer
 /// per nugget and local day. A counted answer earns 10 points when given on or before the
-/// learner's local day on which the nugget was due (a first answer to a new nugget is on time);
+/// learner's local day on which the nugget was due (never before the day after the previous
+/// answer to it, since a nugget is asked once a day; a first answer to a new nugget is on time);
 /// a right answer to a nugget answered before earns `round(5 × ln(1 + d))` more, `d` the days
 /// since the previous counted answer to it (1 day 3, a week 10, a month 17); the first right
 /// answer to a nugget first answered wrong earns 15 more (knowledge gained).
