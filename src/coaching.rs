@@ -7,50 +7,17 @@
 //! costs what it did.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::accounts;
 use crate::auth::Caller;
+pub use crate::domain::coaching::Note;
 use crate::domain::coaching::NoteText;
 use crate::domain::ids::{NoteId, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::store::audit::{self, Entry};
-use crate::store::coaching::{self as note_store, NewNote, StoredNote};
+use crate::store::coaching::{self as note_store, NewNote};
 use crate::store::{self, analytics as analytics_store, new_id, DbConnection};
-
-/// A coaching note as its reader sees it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Note {
-    #[schema(value_type = String)]
-    pub id: NoteId,
-    #[schema(value_type = String)]
-    pub learner_id: UserId,
-    #[schema(value_type = String)]
-    pub author_id: UserId,
-    pub author_name: String,
-    pub topic: String,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-    /// When the seller saw it with a nugget of its topic (`null`: not yet).
-    pub seen_at: Option<DateTime<Utc>>,
-}
-
-impl From<StoredNote> for Note {
-    fn from(n: StoredNote) -> Self {
-        Note {
-            id: n.id,
-            learner_id: n.learner_id,
-            author_id: n.author_id,
-            author_name: n.author_name,
-            topic: n.topic,
-            body: n.body,
-            created_at: n.created_at,
-            seen_at: n.seen_at,
-        }
-    }
-}
 
 /// Writes a note to a learner in the caller's reach (others are a 404, as if absent). The topic
 /// must be one of the organization's nuggets' topics, and is stored as the content spells it.
@@ -89,17 +56,14 @@ pub fn create(
         audit::record(conn, org, &entry, now)?;
         Ok::<_, ApiError>(note)
     })?;
-    Ok(note.into())
+    Ok(note)
 }
 
 /// A learner's notes, newest first: their own, or a coach's within reach.
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %learner))]
 pub fn list(conn: &mut DbConnection, caller: &Caller, learner: &UserId) -> ApiResult<Vec<Note>> {
     accounts::users::get(conn, caller, learner)?;
-    Ok(note_store::of_learner(conn, &caller.org_id, learner)?
-        .into_iter()
-        .map(Note::from)
-        .collect())
+    Ok(note_store::of_learner(conn, &caller.org_id, learner)?)
 }
 
 /// The caller marks one of their notes seen; their queue no longer carries it.

@@ -1,12 +1,33 @@
 //! Coaching notes: a manager's words to a seller on a topic, shown with the seller's next nugget
 //! of that topic until the seller has seen them.
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::ids::{NoteId, UserId};
 use super::validation::{self, Errors, FieldError};
 
 /// Longest topic a note names, in characters.
 pub const MAX_TOPIC: usize = 200;
 /// Longest note, in characters.
 pub const MAX_BODY: usize = 2000;
+
+/// A coaching note as its readers see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Note {
+    #[schema(value_type = String)]
+    pub id: NoteId,
+    #[schema(value_type = String)]
+    pub learner_id: UserId,
+    #[schema(value_type = String)]
+    pub author_id: UserId,
+    pub author_name: String,
+    pub topic: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// When the seller saw it with a nugget of its topic (`null`: not yet).
+    pub seen_at: Option<DateTime<Utc>>,
+}
 
 /// A note as written, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

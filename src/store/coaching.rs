@@ -6,74 +6,58 @@ use diesel::prelude::*;
 
 use super::schema::{coaching_notes, users};
 use super::{DbConnection, StoreResult};
+use crate::domain::coaching::Note;
 use crate::domain::ids::{NoteId, OrgId, UserId};
 
-/// A note with its author's name.
-#[derive(Debug, Clone)]
-pub struct StoredNote {
-    pub id: NoteId,
-    pub learner_id: UserId,
-    pub author_id: UserId,
-    pub author_name: String,
-    pub topic: String,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-    pub seen_at: Option<DateTime<Utc>>,
+/// A note as stored, with its author's name.
+#[derive(Queryable)]
+struct NoteRow {
+    id: String,
+    learner_id: String,
+    author_id: String,
+    author_name: String,
+    topic: String,
+    body: String,
+    created_at: NaiveDateTime,
+    seen_at: Option<NaiveDateTime>,
 }
 
-type NoteRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-);
-
-fn stored((id, learner, author, name, topic, body, created, seen): NoteRow) -> StoredNote {
-    StoredNote {
-        id: id.into(),
-        learner_id: learner.into(),
-        author_id: author.into(),
-        author_name: name,
-        topic,
-        body,
-        created_at: created.and_utc(),
-        seen_at: seen.map(|t| t.and_utc()),
+impl From<NoteRow> for Note {
+    fn from(r: NoteRow) -> Self {
+        Note {
+            id: r.id.into(),
+            learner_id: r.learner_id.into(),
+            author_id: r.author_id.into(),
+            author_name: r.author_name,
+            topic: r.topic,
+            body: r.body,
+            created_at: r.created_at.and_utc(),
+            seen_at: r.seen_at.map(|t| t.and_utc()),
+        }
     }
 }
 
-macro_rules! with_author {
+/// Notes joined with their authors, selecting a [`NoteRow`].
+macro_rules! notes_with_authors {
     () => {
-        coaching_notes::table.inner_join(
-            users::table.on(users::org_id
-                .eq(coaching_notes::org_id)
-                .and(users::id.eq(coaching_notes::author_id))),
-        )
+        coaching_notes::table
+            .inner_join(
+                users::table.on(users::org_id
+                    .eq(coaching_notes::org_id)
+                    .and(users::id.eq(coaching_notes::author_id))),
+            )
+            .select((
+                coaching_notes::id,
+                coaching_notes::learner_id,
+                coaching_notes::author_id,
+                users::name,
+                coaching_notes::topic,
+                coaching_notes::body,
+                coaching_notes::created_at,
+                coaching_notes::seen_at,
+            ))
     };
 }
-
-const COLUMNS: (
-    coaching_notes::id,
-    coaching_notes::learner_id,
-    coaching_notes::author_id,
-    users::name,
-    coaching_notes::topic,
-    coaching_notes::body,
-    coaching_notes::created_at,
-    coaching_notes::seen_at,
-) = (
-    coaching_notes::id,
-    coaching_notes::learner_id,
-    coaching_notes::author_id,
-    users::name,
-    coaching_notes::topic,
-    coaching_notes::body,
-    coaching_notes::created_at,
-    coaching_notes::seen_at,
-);
 
 /// A new note.
 pub struct NewNote<'a> {
@@ -85,11 +69,7 @@ pub struct NewNote<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    note: &NewNote<'_>,
-) -> StoreResult<StoredNote> {
+pub fn create(conn: &mut DbConnection, org_id: &OrgId, note: &NewNote<'_>) -> StoreResult<Note> {
     diesel::insert_into(coaching_notes::table)
         .values((
             coaching_notes::org_id.eq(org_id),
@@ -101,13 +81,11 @@ pub fn create(
             coaching_notes::created_at.eq(note.at.naive_utc()),
         ))
         .execute(conn)?;
-    Ok(stored(
-        with_author!()
-            .filter(coaching_notes::org_id.eq(org_id))
-            .filter(coaching_notes::id.eq(note.id))
-            .select(COLUMNS)
-            .first(conn)?,
-    ))
+    Ok(notes_with_authors!()
+        .filter(coaching_notes::org_id.eq(org_id))
+        .filter(coaching_notes::id.eq(note.id))
+        .first::<NoteRow>(conn)?
+        .into())
 }
 
 /// A learner's notes, newest first.
@@ -115,15 +93,14 @@ pub fn of_learner(
     conn: &mut DbConnection,
     org_id: &OrgId,
     learner_id: &UserId,
-) -> StoreResult<Vec<StoredNote>> {
-    Ok(with_author!()
+) -> StoreResult<Vec<Note>> {
+    Ok(notes_with_authors!()
         .filter(coaching_notes::org_id.eq(org_id))
         .filter(coaching_notes::learner_id.eq(learner_id))
         .order((coaching_notes::created_at.desc(), coaching_notes::id.desc()))
-        .select(COLUMNS)
-        .load(conn)?
+        .load::<NoteRow>(conn)?
         .into_iter()
-        .map(stored)
+        .map(Note::from)
         .collect())
 }
 
@@ -133,16 +110,15 @@ pub fn unseen(
     conn: &mut DbConnection,
     org_id: &OrgId,
     learner_id: &UserId,
-) -> StoreResult<Vec<StoredNote>> {
-    Ok(with_author!()
+) -> StoreResult<Vec<Note>> {
+    Ok(notes_with_authors!()
         .filter(coaching_notes::org_id.eq(org_id))
         .filter(coaching_notes::learner_id.eq(learner_id))
         .filter(coaching_notes::seen_at.is_null())
         .order((coaching_notes::created_at.asc(), coaching_notes::id.asc()))
-        .select(COLUMNS)
-        .load(conn)?
+        .load::<NoteRow>(conn)?
         .into_iter()
-        .map(stored)
+        .map(Note::from)
         .collect())
 }
 

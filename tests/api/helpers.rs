@@ -498,6 +498,22 @@ impl TestApp {
         self.token(email).await
     }
 
+    /// Adds a manager named Mia with `email` to the team of `l`; returns (id, access token).
+    pub async fn add_team_manager(&self, l: &Learning, email: &str) -> (String, String) {
+        let res = self
+            .post_json(
+                "/api/v1/users",
+                Some(&l.org.admin_token),
+                &json!({"email": email, "name": "Mia", "password": PASSWORD, "role": "manager", "team_ids": [l.team_id]}),
+            )
+            .await;
+        let id = expect_json(res, StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (id, self.token(email).await)
+    }
+
     /// Tokens of the learner of `l` and of `more` learners added to the same team.
     pub async fn team_tokens(&self, l: &Learning, more: usize) -> Vec<String> {
         let mut tokens = vec![l.learner.clone()];

@@ -208,18 +208,10 @@ async fn pseudonyms_are_shown_to_peers_and_real_names_to_managers_and_admins() {
     let l = app.setup_learning(3).await;
     turn_on(&app, &l).await;
     let peer = app.add_team_learner(&l, "pia@acme.example").await;
-    let (manager_id, manager) = app.create_user(&l.org, "mia@acme.example", "manager").await;
+    let (_, manager) = app.add_team_manager(&l, "mia@acme.example").await;
     let (_, outside_manager) = app
         .create_user(&l.org, "otto@acme.example", "manager")
         .await;
-    let res = app
-        .post_json(
-            &format!("/api/v1/teams/{}/members", l.team_id),
-            Some(&l.org.admin_token),
-            &json!({"user_ids": [manager_id]}),
-        )
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
     let put = |token: String, body: Value| {
         let app = &app;
         async move {

@@ -8,21 +8,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A manager of the team of `l`; returns their token.
-async fn team_manager(app: &TestApp, l: &Learning) -> String {
-    expect_json(
-        app.post_json(
-            "/api/v1/users",
-            Some(&l.org.admin_token),
-            &json!({"email": "mia@acme.example", "name": "Mia", "password": PASSWORD, "role": "manager", "team_ids": [l.team_id]}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    app.token("mia@acme.example").await
-}
-
 async fn refresher(app: &TestApp, token: &str, id: &str) -> Value {
     expect_json(
         app.get(&format!("/api/v1/refreshers/{id}"), Some(token))
@@ -45,7 +30,7 @@ fn answered_count(report: &Value) -> usize {
 async fn a_refresher_brings_met_nuggets_back_within_the_cap_and_reports_when_answered() {
     let app = spawn_app().await;
     let l = app.setup_learning(3).await;
-    team_manager(&app, &l).await;
+    app.add_team_manager(&l, "mia@acme.example").await;
     let met = ids(&app.queue(&l.learner).await);
     for n in &met {
         expect_json(app.answer(&l.learner, n, &["b"]).await, StatusCode::CREATED).await;
@@ -193,7 +178,7 @@ async fn a_refresher_for_a_team_on_a_topic_plans_what_each_seller_met() {
 async fn bad_refreshers_are_refused_naming_the_field_and_write_nothing() {
     let app = spawn_app().await;
     let l = app.setup_learning(3).await;
-    let manager = team_manager(&app, &l).await;
+    let (_, manager) = app.add_team_manager(&l, "mia@acme.example").await;
     let other = app.setup_learning_in("Globex", "globex.example", 3).await;
     let (_, outside) = app
         .create_user(&l.org, "otto@acme.example", "manager")
@@ -378,7 +363,7 @@ async fn bad_refreshers_are_refused_naming_the_field_and_write_nothing() {
 async fn a_coaching_note_comes_with_the_next_nugget_of_its_topic_until_seen() {
     let app = spawn_app().await;
     let l = app.setup_learning(6).await;
-    let manager = team_manager(&app, &l).await;
+    let (_, manager) = app.add_team_manager(&l, "mia@acme.example").await;
     let path = format!("/api/v1/users/{}/notes", l.learner_id);
     let etag_before = app
         .get("/api/v1/me/queue", Some(&l.learner))
