@@ -85,7 +85,11 @@ pub fn seed(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<Seede
     let quiet: Vec<NuggetId> = learning::states(conn, &org.id, &first.user_id)?
         .into_iter()
         .filter(|s| matches!(s.card.status, CardStatus::Review | CardStatus::Learning))
-        .filter(|s| s.card.last_review.is_some_and(|t| t < created - Duration::days(1)))
+        .filter(|s| {
+            s.card
+                .last_review
+                .is_some_and(|t| t < created - Duration::days(1))
+        })
         .map(|s| s.nugget_id)
         .take(3)
         .collect();
