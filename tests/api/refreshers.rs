@@ -510,3 +510,73 @@ async fn a_coaching_note_comes_with_the_next_nugget_of_its_topic_until_seen() {
     .await;
     assert_eq!(table_counts(&app.database_url), before);
 }
+
+#[actix_web::test]
+async fn a_sellers_export_holds_their_notes_refreshers_and_pseudonym_and_erasure_removes_them() {
+    let app = spawn_app().await;
+    let l = app.setup_learning(3).await;
+    let (_, manager) = app.add_team_manager(&l, "mia@acme.example").await;
+    let met = ids(&app.queue(&l.learner).await);
+    for n in &met {
+        app.answer(&l.learner, n, &["b"]).await;
+    }
+    expect_json(
+        app.post_json(
+            "/api/v1/refreshers",
+            Some(&manager),
+            &json!({"learner_ids": [l.learner_id], "nugget_ids": met, "days": 3}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let notes = format!("/api/v1/users/{}/notes", l.learner_id);
+    expect_json(
+        app.post_json(
+            &notes,
+            Some(&manager),
+            &json!({"topic": "Discovery", "body": "Ask why twice."}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let res = app
+        .client
+        .put(app.url("/api/v1/me/notification-settings"))
+        .bearer_auth(&l.learner)
+        .json(&json!({"push": false, "email": true, "remind_at": "08:00", "leaderboard_name": "Closer42"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let export = format!("/api/v1/users/{}/data-export", l.learner_id);
+    let held =
+        expect_json(app.get(&export, Some(&l.learner)).await, StatusCode::OK).await["held"].clone();
+    assert_eq!(held["leaderboard_name"], "Closer42");
+    assert_eq!(held["coaching_notes"][0][0], "Discovery");
+    assert_eq!(held["coaching_notes"][0][1], "Ask why twice.");
+    assert_eq!(held["refreshers"].as_array().unwrap().len(), 3);
+
+    let res = app
+        .post_json(
+            &format!("/api/v1/users/{}/erase", l.learner_id),
+            Some(&l.org.admin_token),
+            &json!({"confirm_email": "sam@acme.example"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let held = expect_json(
+        app.get(&export, Some(&l.org.admin_token)).await,
+        StatusCode::OK,
+    )
+    .await["held"]
+        .clone();
+    assert_eq!(held["leaderboard_name"], Value::Null);
+    assert_eq!(held["coaching_notes"], json!([]));
+    // The refresher's figures stay, under the erased user's id.
+    assert_eq!(held["refreshers"].as_array().unwrap().len(), 3);
+    let text = app.get(&notes, Some(&manager)).await.text().await.unwrap();
+    assert!(!text.contains("Ask why twice."), "{text}");
+}
