@@ -8,6 +8,26 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
+/// Plans a refresher of `nuggets` for `learner` over `days` (201 expected); returns its report.
+async fn create_refresher(
+    app: &TestApp,
+    token: &str,
+    learner: &str,
+    nuggets: &[String],
+    days: u32,
+) -> Value {
+    expect_json(
+        app.post_json(
+            "/api/v1/refreshers",
+            Some(token),
+            &json!({"learner_ids": [learner], "nugget_ids": nuggets, "days": days}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
 async fn refresher(app: &TestApp, token: &str, id: &str) -> Value {
     expect_json(
         app.get(&format!("/api/v1/refreshers/{id}"), Some(token))
@@ -44,16 +64,7 @@ async fn a_refresher_brings_met_nuggets_back_within_the_cap_and_reports_when_ans
     let manager = app.token("mia@acme.example").await;
     let mut nuggets = met.clone();
     nuggets.push(unmet.clone());
-    let created = expect_json(
-        app.post_json(
-            "/api/v1/refreshers",
-            Some(&manager),
-            &json!({"learner_ids": [l.learner_id], "nugget_ids": nuggets, "days": 2}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let created = create_refresher(&app, &manager, &l.learner_id, &nuggets, 2).await;
     let id = created["id"].as_str().unwrap().to_string();
     assert_eq!(
         (
@@ -328,16 +339,7 @@ async fn bad_refreshers_are_refused_naming_the_field_and_write_nothing() {
     );
 
     // One made by the manager: another manager and another organization cannot read it.
-    let ok = expect_json(
-        app.post_json(
-            "/api/v1/refreshers",
-            Some(&manager),
-            &json!({"learner_ids": [l.learner_id], "nugget_ids": met, "days": 3}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let ok = create_refresher(&app, &manager, &l.learner_id, &met, 3).await;
     let path = format!("/api/v1/refreshers/{}", ok["id"].as_str().unwrap());
     expect_problem(app.get(&path, Some(&outside)).await, StatusCode::NOT_FOUND).await;
     expect_problem(
@@ -520,16 +522,7 @@ async fn a_sellers_export_holds_their_notes_refreshers_and_pseudonym_and_erasure
     for n in &met {
         app.answer(&l.learner, n, &["b"]).await;
     }
-    expect_json(
-        app.post_json(
-            "/api/v1/refreshers",
-            Some(&manager),
-            &json!({"learner_ids": [l.learner_id], "nugget_ids": met, "days": 3}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    create_refresher(&app, &manager, &l.learner_id, &met, 3).await;
     let notes = format!("/api/v1/users/{}/notes", l.learner_id);
     expect_json(
         app.post_json(
