@@ -6,6 +6,8 @@
 // and always as tables of the JSON figures.
 
 import * as api from './api.js';
+import { isCoach, notesCard, refreshersCard, riskTable } from './coaching.js';
+import { leaderboardCard } from './leaderboard.js';
 import { h, mount, field, problemBox, empty, pct, num, date, saveBlob, busy, table, today, uid } from './ui.js';
 
 export const REPORTS = [
@@ -110,21 +112,37 @@ export async function render(main, ctx) {
     rows: filterForm.querySelector(`input[name="${rowsName}"]:checked`)?.value || 'teams',
   });
 
-  const cards = REPORTS.map((report) => reportCard(report, filters));
+  const coach = isCoach(ctx.me);
+  const refreshers = coach ? refreshersCard() : null;
+  const cards = REPORTS.map((report) => reportCard(report, filters, {
+    coach,
+    onAssigned: () => refreshers?.load(),
+  }));
+  const board = leaderboardCard(ctx);
+  let notes = null;
+  if (coach) {
+    const topics = await api.get('/api/v1/analytics/proficiency?group_by=topic')
+      .then((r) => r.groups.map((g) => g.label))
+      .catch(() => []);
+    notes = notesCard(topics);
+  }
   mount(main,
     h('h1', {}, ctx.me.user.role === 'manager' ? 'Your teams' : 'Retention analytics'),
     h('p', { class: 'muted' }, `${ctx.me.organization.name}: how much of the training your sellers still know, and where it is fading.`),
     filterForm,
     mount(grid, cards.map((c) => c.element)),
+    board.element,
+    refreshers?.element,
+    notes?.element,
     assignmentsCard(teams, packs),
     ['admin', 'author'].includes(ctx.me.user.role) ? experimentsCard() : null);
   filterForm.addEventListener('submit', busy(apply, async () => {
     await Promise.all(cards.map((c) => c.load()));
   }));
-  await Promise.all(cards.map((c) => c.load()));
+  await Promise.all([...cards.map((c) => c.load()), board.load(), refreshers?.load(), notes?.load()]);
 }
 
-function reportCard(report, filters) {
+function reportCard(report, filters, { coach, onAssigned } = {}) {
   const titleId = uid('report');
   const body = h('div', { class: 'report-body', 'data-testid': `${report.id}-body` }, h('p', { class: 'loading' }, 'Loading…'));
   const actions = h('div', { class: 'actions' });
@@ -163,7 +181,9 @@ function reportCard(report, filters) {
         if (chart) parts.push(h('figure', { class: 'chart', 'data-testid': `${report.id}-chart` }, chart, h('figcaption', { class: 'visually-hidden' }, report.title)));
       } catch { /* the figures below still show the data */ }
     }
-    const figures = renderData(data, report.title);
+    const figures = report.id === 'forgetting-risk' && Array.isArray(data?.risks)
+      ? riskTable(data, { coach, onAssigned })
+      : renderData(data, report.title);
     parts.push(parts.some((p) => p.tagName === 'FIGURE')
       ? h('details', {}, h('summary', {}, 'The figures as a table'), figures)
       : figures);

@@ -5,6 +5,7 @@ import * as api from './api.js';
 import * as outbox from './outbox.js';
 import * as offline from './offline.js';
 import { remindersPanel } from './reminders.js';
+import { standingCard, standingLine, standingPath } from './leaderboard.js';
 import { h, mount, field, problemBox, announce, empty, pct, num, date, today, bar, busy, table, uid } from './ui.js';
 
 const LETTERS = 'ABCDEF';
@@ -17,6 +18,7 @@ export async function render(main, ctx) {
   const syncArea = h('div', { class: 'sync-message', role: 'status' });
   const queueNote = h('div', { class: 'sync-message', 'data-testid': 'queue-note' });
   const pauseArea = h('div');
+  const standing = standingCard(ctx);
   mount(main,
     h('section', { class: 'seller', 'aria-labelledby': 'today-title' },
       h('h1', { id: 'today-title' }, 'Today’s nuggets'),
@@ -25,6 +27,7 @@ export async function render(main, ctx) {
       queueArea),
     h('section', { class: 'card', 'aria-labelledby': 'progress-title' },
       h('h2', { id: 'progress-title' }, 'Your progress'), progressArea),
+    standing.element,
     remindersPanel(),
     h('section', { class: 'card', 'aria-labelledby': 'pause-title' },
       h('h2', { id: 'pause-title' }, 'Take a break'), pauseArea));
@@ -67,7 +70,21 @@ export async function render(main, ctx) {
           : 'Nothing more is due today. Your next nuggets arrive on their schedule.')));
       return;
     }
-    mount(queueArea, nuggetCard(nuggets[index], index, nuggets.length, submit));
+    const nugget = nuggets[index];
+    mount(queueArea, nuggetCard(nugget, index, nuggets.length, submit));
+    // A coach's note shown with the nugget is marked seen, so the next queue no longer carries it.
+    if (nugget.coach_note && navigator.onLine) {
+      api.post(`/api/v1/me/coach-notes/${encodeURIComponent(nugget.coach_note.id)}/seen`).catch(() => {});
+    }
+  }
+
+  /** After an answer: this week's points and ranks, read once the answer is recorded. */
+  async function showStanding(area) {
+    if (!ctx.me.organization?.leaderboards) return;
+    try {
+      mount(area, standingLine(await api.get(standingPath(ctx.me))));
+    } catch { /* the standing is a bonus; the feedback stands without it */ }
+    standing.load();
   }
 
   async function submit(nugget, selected, confidence, shownAt) {
@@ -83,8 +100,10 @@ export async function render(main, ctx) {
     try {
       const result = await api.post('/api/v1/me/answers', answer);
       offline.answered([nugget.nugget_id]);
-      mount(queueArea, feedbackCard(nugget, result, next, index + 1 < nuggets.length));
+      const card = feedbackCard(nugget, result, next, index + 1 < nuggets.length);
+      mount(queueArea, card);
       focusHeading(queueArea);
+      showStanding(card.querySelector('[data-testid=feedback-standing]'));
       announce(result.correct ? 'Correct' : 'Not quite');
       loadProgress();
       if (outbox.count(userId)) syncNow();
@@ -168,7 +187,7 @@ export async function render(main, ctx) {
   mount(pauseArea, pauseForm());
   if (!navigator.onLine) onOffline();
   await syncNow();
-  await Promise.all([loadQueue(), loadProgress()]);
+  await Promise.all([loadQueue(), loadProgress(), standing.load()]);
   return () => {
     clearInterval(retry);
     window.removeEventListener('online', onOnline);
@@ -245,11 +264,15 @@ export function nuggetCard(nugget, position, total, onAnswer) {
     const error = await onAnswer(nugget, selected, confidence, shownAt);
     if (error) mount(message, problemBox(error));
   }));
+  const note = nugget.coach_note;
   return h('article', { class: 'card nugget', 'aria-labelledby': promptId, 'data-testid': 'nugget' },
     h('p', { class: 'meta' },
       h('span', {}, `${position + 1} of ${total}`),
       h('span', {}, nugget.topic),
       h('span', { class: 'tag' }, nugget.review ? 'Review' : 'New')),
+    note ? h('aside', { class: 'coach-note', 'data-testid': 'coach-note', 'aria-label': `Note from ${note.author}` },
+      h('p', { class: 'coach-note-title' }, `Note from ${note.author} on ${note.topic}`),
+      h('p', { class: 'coach-note-body' }, note.body)) : null,
     form);
 }
 
@@ -294,6 +317,7 @@ export function feedbackCard(nugget, result, onNext, more) {
         `Your proficiency in “${result.proficiency.topic}”: ${pct(result.proficiency.topic_proficiency)}. `,
         result.next_due ? `This nugget comes back ${date(result.next_due)}.` : 'You have mastered this nugget.')
       : null,
+    h('div', { 'data-testid': 'feedback-standing' }),
     onNext ? h('button', { type: 'button', class: 'primary', onclick: onNext }, more ? 'Next nugget' : 'Finish') : null);
 }
 

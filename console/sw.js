@@ -28,6 +28,8 @@ const SHELL = [
   '/outbox.js',
   '/offline.js',
   '/reminders.js',
+  '/leaderboard.js',
+  '/coaching.js',
   '/seller.js',
   '/author.js',
   '/editor.js',

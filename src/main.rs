@@ -736,6 +736,14 @@ async fn load_demo(app: &Application, content_dir: Option<PathBuf>) -> anyhow::R
         if kpis > 0 {
             tracing::info!(kpis, period = %demo::kpis::quarter(now), "seeded demo KPIs");
         }
+        let coaching = demo::coaching::seed(&mut conn, now)?;
+        if coaching.refreshers + coaching.notes > 0 {
+            tracing::info!(
+                refreshers = coaching.refreshers,
+                notes = coaching.notes,
+                "seeded demo refreshers and coaching notes; leaderboards on"
+            );
+        }
         Ok((created, packs))
     })
     .await??;

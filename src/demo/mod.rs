@@ -347,6 +347,7 @@ fn latest_version_of(
     let pack_id = crate::store::content::pack_of_nugget(conn, org_id, nugget_id)?;
     crate::store::content::latest_version_id(conn, org_id, &pack_id)?.ok_or(StoreError::NotFound)
 }
+pub mod coaching;
 pub mod experiment;
 pub mod kpis;
 pub mod samples;

@@ -196,6 +196,9 @@ pub struct Organization {
     /// Pack imports refuse what is otherwise a warning (a nugget without an explanation, a
     /// question type Reprise does not ask); an upload can also ask for it with `strict=true`.
     pub strict_imports: bool,
+    /// Leaderboards of points for learning are shown (`GET /api/v1/leaderboards`); off by
+    /// default.
+    pub leaderboards: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -138,6 +138,14 @@ typed_id!(
     ExperimentId
 );
 typed_id!(
+    /// A refresher: nuggets put back into learners' queues over a few days.
+    RefresherId
+);
+typed_id!(
+    /// A coach's note to a seller on a topic.
+    NoteId
+);
+typed_id!(
     /// One planned nudge: a learner, a channel and a local day.
     NudgeId
 );

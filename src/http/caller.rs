@@ -156,6 +156,9 @@ role_set!(/// Who reads the catalogue and assignments.
     Readers = [Author, Admin, Manager, Analyst]);
 role_set!(/// Who reads organization-wide answer data.
     Analysts = [Analyst, Admin]);
+role_set!(/// Who coaches sellers: refreshers and coaching notes (managers for their own teams'
+    /// people, by `accounts::scope`).
+    Coaches = [Manager, Admin]);
 role_set!(/// Who reads people data: the users, and analytics (managers only their own teams, by
     /// `accounts::scope`).
     Staff = [Admin, Analyst, Manager]);

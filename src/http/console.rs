@@ -51,6 +51,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("/outbox.js", "outbox.js", JS),
     asset!("/offline.js", "offline.js", JS),
     asset!("/reminders.js", "reminders.js", JS),
+    asset!("/leaderboard.js", "leaderboard.js", JS),
+    asset!("/coaching.js", "coaching.js", JS),
     asset!("/seller.js", "seller.js", JS),
     asset!("/author.js", "author.js", JS),
     asset!("/editor.js", "editor.js", JS),

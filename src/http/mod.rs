@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod caller;
+pub mod coaching;
 pub mod console;
 pub mod content;
 pub mod experiments;
@@ -17,6 +18,7 @@ pub mod fallback;
 pub mod fields;
 pub mod health;
 pub mod item_analysis;
+pub mod leaderboards;
 pub mod learner;
 pub mod login_limits;
 pub mod media;
@@ -25,6 +27,7 @@ pub mod progress;
 pub mod query;
 pub mod reach;
 pub mod read_replica;
+pub mod refreshers;
 pub mod reviews;
 pub mod scim;
 pub mod spec;
@@ -94,6 +97,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(learner::get_queue)
         .service(learner::post_answer)
         .service(learner::post_batch)
+        .service(coaching::note_seen)
         .service(progress::get_progress)
         .service(progress::post_pause)
         .service(progress::list_pauses)
@@ -137,7 +141,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(analytics::activity::engagement)
         .service(analytics::activity::trends)
         .service(analytics::kpi::upload_kpis)
-        .service(analytics::kpi::kpi_correlation);
+        .service(analytics::kpi::kpi_correlation)
+        .service(leaderboards::leaderboard)
+        .service(refreshers::create_refresher)
+        .service(refreshers::list_refreshers)
+        .service(refreshers::get_refresher)
+        .service(coaching::create_note)
+        .service(coaching::list_notes);
 }
 
 #[derive(OpenApi)]
@@ -155,6 +165,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         crate::domain::content::Format,
         content::ExportFormat,
         analytics::OutputFormat,
+        leaderboards::ScopeName,
+        leaderboards::PeriodName,
         read_replica::ReadSource
     )),
     tags(
@@ -165,6 +177,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "assignments", description = "Packs assigned to teams and learners"),
         (name = "experiments", description = "Arms of an assignment's learners scheduled by different policies, compared on probes of retention and on KPIs"),
         (name = "organization", description = "Organization settings"),
+        (name = "leaderboards", description = "Points for learning, ranked for people and teams, when the organization shows them"),
+        (name = "coaching", description = "Refreshers put nuggets back into sellers' queues; coaching notes reach a seller with a nugget of their topic"),
         (name = "sso", description = "Single sign-on through the organization's identity provider (OpenID Connect or SAML 2.0)"),
         (name = "reminders", description = "Daily nudges by push and e-mail: subscriptions, choices, unsubscribe"),
         (name = "analytics", description = "Proficiency, retention, engagement and KPIs for HR and managers (JSON, CSV, SVG)"),

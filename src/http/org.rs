@@ -45,6 +45,9 @@ pub struct UpdateOrgRequest {
     /// Pack imports refuse nuggets without an explanation and unsupported question types
     /// instead of importing them with warnings.
     pub strict_imports: Option<bool>,
+    /// Show leaderboards of points for learning to the organization (off by default; see
+    /// `GET /api/v1/leaderboards`).
+    pub leaderboards: Option<bool>,
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -98,12 +101,13 @@ impl UpdateOrgRequest {
             quiet_weekdays: quiet,
             notification_defaults,
             strict_imports: self.strict_imports,
+            leaderboards: self.leaderboards,
         })
     }
 }
 
-/// Change the organization's name, time zone, quiet weekdays, reminder defaults or import
-/// strictness (admins).
+/// Change the organization's name, time zone, quiet weekdays, reminder defaults, import
+/// strictness or whether leaderboards are shown (admins).
 #[utoipa::path(
     tag = "organization",
     request_body = UpdateOrgRequest,

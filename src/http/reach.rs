@@ -11,9 +11,11 @@ use super::query::Query;
 use super::state::AppState;
 use crate::accounts::tokens::{self, TokenPair};
 use crate::domain::nudges::NotificationChoice;
-use crate::domain::validation::Errors;
+use crate::domain::validation::{self, Errors};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::leaderboards;
 use crate::reach::push;
+use crate::store::leaderboards as board_store;
 use crate::store::push_subscriptions::{self as subscriptions, Subscribed};
 use crate::store::{nudges as nudge_store, StoreError};
 
@@ -192,33 +194,78 @@ pub async fn unsubscribe(
     }
 }
 
-/// The caller's reminder choices (their organization's defaults until they choose).
-#[utoipa::path(tag = "reminders", responses((status = 200, body = NotificationChoice)), security(("bearer" = [])))]
+/// The caller's reminder choices and the name they appear under on leaderboards.
+#[derive(Serialize, ToSchema)]
+pub struct MySettings {
+    /// Push notifications on the devices the learner allowed.
+    pub push: bool,
+    /// A daily e-mail.
+    pub email: bool,
+    /// Local time of day of the reminder, `HH:MM` (24-hour).
+    #[schema(example = "09:00")]
+    pub remind_at: String,
+    /// The pseudonym other sellers see on leaderboards (`null`: the real name).
+    pub leaderboard_name: Option<String>,
+}
+
+/// The caller's reminder choices (their organization's defaults until they choose), and their
+/// leaderboard pseudonym.
+#[utoipa::path(tag = "reminders", responses((status = 200, body = MySettings)), security(("bearer" = [])))]
 #[get("/api/v1/me/notification-settings")]
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id))]
 pub async fn get_settings(
     state: web::Data<AppState>,
     caller: Caller,
-) -> ApiResult<web::Json<NotificationChoice>> {
-    let settings = state
+) -> ApiResult<web::Json<MySettings>> {
+    let (settings, pseudonym) = state
         .db(move |conn| {
-            Ok(nudge_store::effective_settings(
-                conn,
-                &caller.org_id,
-                &caller.user_id,
-            )?)
+            let settings = nudge_store::effective_settings(conn, &caller.org_id, &caller.user_id)?;
+            let pseudonym = board_store::pseudonym(conn, &caller.org_id, &caller.user_id)?;
+            Ok((settings, pseudonym))
         })
         .await?;
-    Ok(web::Json(settings.into()))
+    Ok(web::Json(my_settings(settings.into(), pseudonym)))
 }
 
-/// Choose how and when to be reminded: push, e-mail, and the local time of day.
+fn my_settings(choice: NotificationChoice, leaderboard_name: Option<String>) -> MySettings {
+    MySettings {
+        push: choice.push,
+        email: choice.email,
+        remind_at: choice.remind_at,
+        leaderboard_name,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutSettingsRequest {
+    /// Push notifications on the devices the learner allowed.
+    pub push: bool,
+    /// A daily e-mail.
+    pub email: bool,
+    /// Local time of day of the reminder, `HH:MM` (24-hour).
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
+    pub remind_at: String,
+    /// The name to appear under on leaderboards (2–40 characters, not another person's name
+    /// or pseudonym); `null` shows the real name again; absent leaves it as it is.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 40)]
+    pub leaderboard_name: Option<Option<String>>,
+}
+
+/// A field that may be absent (outer `None`) or `null` (inner `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Choose how and when to be reminded (push, e-mail, the local time of day), and the name to
+/// appear under on leaderboards.
 #[utoipa::path(
     tag = "reminders",
-    request_body = NotificationChoice,
+    request_body = PutSettingsRequest,
     responses(
-        (status = 200, body = NotificationChoice),
-        (status = 422, description = "bad time of day", body = Problem, content_type = "application/problem+json"),
+        (status = 200, body = MySettings),
+        (status = 422, description = "a bad time of day or pseudonym", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -227,22 +274,29 @@ pub async fn get_settings(
 pub async fn put_settings(
     state: web::Data<AppState>,
     caller: Caller,
-    body: Json<NotificationChoice>,
-) -> ApiResult<web::Json<NotificationChoice>> {
-    let settings = body.0.parse("remind_at").map_err(|e| vec![e])?;
+    body: Json<PutSettingsRequest>,
+) -> ApiResult<web::Json<MySettings>> {
+    let body = body.0;
+    let mut errs = Errors::default();
+    let choice = NotificationChoice {
+        push: body.push,
+        email: body.email,
+        remind_at: body.remind_at,
+    };
+    let settings = errs.check(choice.parse("remind_at"));
+    let pseudonym = match body.leaderboard_name {
+        Some(Some(name)) => errs
+            .check(validation::text("leaderboard_name", &name, 2, 40))
+            .map(Some),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let settings = errs.into_result(|| settings.expect("checked"))?;
     let now = state.clock.now();
-    state
-        .db(move |conn| {
-            Ok(nudge_store::put_settings(
-                conn,
-                &caller.org_id,
-                &caller.user_id,
-                &settings,
-                now,
-            )?)
-        })
+    let (settings, pseudonym) = state
+        .db(move |conn| leaderboards::save_settings(conn, &caller, &settings, pseudonym, now))
         .await?;
-    Ok(web::Json(settings.into()))
+    Ok(web::Json(my_settings(settings.into(), pseudonym)))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -13,14 +13,17 @@ use crate::auth::Caller;
 use crate::domain::assignments::PolicyName;
 use crate::domain::calendar::{local_day, local_midnight, weekday_code, LocalDay};
 use crate::domain::catalog::StoredNugget;
+use crate::domain::coaching;
 use crate::domain::experiments::probes::{open_probes, Met, ProbePlan};
-use crate::domain::ids::{AssignmentId, NuggetId, UserId};
+use crate::domain::ids::{AssignmentId, NoteId, NuggetId, UserId};
 use crate::domain::queue::{self, AssignmentSlots, DueNugget, Reason};
 use crate::domain::scheduler::{planner, CardStatus};
 use crate::error::ApiResult;
 use crate::store::enrolments::{Enrolment, EnrolmentCache, LearnerAssignment};
 use crate::store::StoreResult;
-use crate::store::{content as content_store, learning, DbConnection, StoreError};
+use crate::store::{
+    coaching as note_store, content as content_store, learning, DbConnection, StoreError,
+};
 
 /// The caller's settings, with their time zone (their own, else their organization's).
 pub fn learner_settings(
@@ -54,6 +57,22 @@ pub struct QueueNugget {
     pub review: bool,
     /// Why the nugget is asked today.
     pub reason: Reason,
+    /// A coach's note on this nugget's topic, shown with it until the learner marks it seen
+    /// (`POST /api/v1/me/coach-notes/{id}/seen`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coach_note: Option<CoachNote>,
+}
+
+/// A coaching note as the queue carries it.
+#[derive(Serialize, ToSchema)]
+pub struct CoachNote {
+    #[schema(value_type = String)]
+    pub id: NoteId,
+    pub topic: String,
+    pub body: String,
+    /// The coach's name.
+    pub author: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -243,11 +262,43 @@ pub fn build_with(
             media_url: n.media_url,
             review: item.review(),
             reason: item.reason,
+            coach_note: None,
         });
+    }
+    if !nuggets.is_empty() {
+        attach_notes(conn, caller, &mut nuggets)?;
     }
     let queue = Queue {
         date: day.date,
         nuggets,
     };
     Ok((day, queue))
+}
+
+/// Puts each unseen coaching note on the first nugget of its topic (`domain::coaching::attach`).
+fn attach_notes(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    nuggets: &mut [QueueNugget],
+) -> ApiResult<()> {
+    let notes = note_store::unseen(conn, &caller.org_id, &caller.user_id)?;
+    if notes.is_empty() {
+        return Ok(());
+    }
+    let topics: Vec<&str> = nuggets.iter().map(|n| n.topic.as_str()).collect();
+    let note_topics: Vec<&str> = notes.iter().map(|n| n.topic.as_str()).collect();
+    let carried = coaching::attach(&topics, &note_topics);
+    for (nugget, note) in nuggets.iter_mut().zip(carried) {
+        if let Some(i) = note {
+            let n = &notes[i];
+            nugget.coach_note = Some(CoachNote {
+                id: n.id.clone(),
+                topic: n.topic.clone(),
+                body: n.body.clone(),
+                author: n.author_name.clone(),
+                created_at: n.created_at,
+            });
+        }
+    }
+    Ok(())
 }

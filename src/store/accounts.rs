@@ -23,6 +23,7 @@ struct OrgRow {
     nudge_email: bool,
     nudge_at: String,
     strict_imports: bool,
+    leaderboards: bool,
 }
 
 impl From<OrgRow> for Organization {
@@ -40,6 +41,7 @@ impl From<OrgRow> for Organization {
                 remind_at: r.nudge_at,
             },
             strict_imports: r.strict_imports,
+            leaderboards: r.leaderboards,
         }
     }
 }
@@ -175,6 +177,7 @@ pub fn create_org_with_admin(
             nudge_email: true,
             nudge_at: ClockTime::default().to_string(),
             strict_imports: false,
+            leaderboards: false,
         };
         diesel::insert_into(organizations::table)
             .values(&row)
@@ -604,6 +607,7 @@ pub struct OrgUpdate {
     pub quiet_weekdays: Option<String>,
     pub notification_defaults: Option<NotificationSettings>,
     pub strict_imports: Option<bool>,
+    pub leaderboards: Option<bool>,
 }
 
 /// Changes an organization's settings.
@@ -630,6 +634,7 @@ pub fn update_org(
                 .eq(defaults.map_or(current.nudge_at, |d| d.remind_at.to_string())),
             organizations::strict_imports
                 .eq(update.strict_imports.unwrap_or(current.strict_imports)),
+            organizations::leaderboards.eq(update.leaderboards.unwrap_or(current.leaderboards)),
         ))
         .execute(conn)?;
     get_org(conn, org_id)

@@ -26,11 +26,13 @@ pub mod analytics;
 pub mod assignments;
 pub mod audit;
 pub mod bulk;
+pub mod coaching;
 pub mod content;
 pub mod database;
 pub mod enrolments;
 pub mod experiments;
 pub mod group_commit;
+pub mod leaderboards;
 pub mod learning;
 pub mod links;
 pub mod media;
@@ -41,6 +43,7 @@ pub mod prepared;
 pub mod push_subscriptions;
 pub mod reader;
 pub mod recall_weeks;
+pub mod refreshers;
 pub mod replica;
 pub mod reviews;
 pub mod scim;
@@ -506,5 +509,7 @@ id_as_text!(
     crate::domain::ids::NudgeId,
     crate::domain::ids::SubscriptionId,
     crate::domain::ids::WebhookId,
-    crate::domain::ids::DeliveryId
+    crate::domain::ids::DeliveryId,
+    crate::domain::ids::RefresherId,
+    crate::domain::ids::NoteId
 );

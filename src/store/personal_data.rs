@@ -8,10 +8,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{
-    audit_events, experiment_kpis, experiment_members, idempotency_keys, kpis, logins,
-    memory_states, notification_settings, nudges, nugget_versions, pauses, push_subscriptions,
-    refresh_tokens, reviews, sign_in_links, sso_codes, team_members, teams, users,
-    webhook_attempts, webhook_deliveries, xapi_outbox,
+    audit_events, coaching_notes, experiment_kpis, experiment_members, idempotency_keys, kpis,
+    logins, memory_states, notification_settings, nudges, nugget_versions, pauses,
+    push_subscriptions, refresh_tokens, refresher_items, reviews, sign_in_links, sso_codes,
+    team_members, teams, users, webhook_attempts, webhook_deliveries, xapi_outbox,
 };
 use super::{DbConnection, StoreResult};
 use crate::domain::ids::{OrgId, UserId};
@@ -95,6 +95,12 @@ pub struct Holdings {
     pub audit: Vec<AuditRecord>,
     /// What the organization's identity provider sent about them by SCIM.
     pub provisioned: ProvisionedRecord,
+    /// The name they appear under on leaderboards, if they chose one.
+    pub leaderboard_name: Option<String>,
+    /// Coaching notes written to them: (topic, note, written, seen).
+    pub coaching_notes: Vec<(String, String, NaiveDateTime, Option<NaiveDateTime>)>,
+    /// Refreshers that planned nuggets for them: (refresher id, nugget id, planned day).
+    pub refreshers: Vec<(String, String, NaiveDate)>,
 }
 
 /// A person as the identity provider knows them (all empty for people it did not provision).
@@ -231,8 +237,36 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
         .find((org, user))
         .select((users::external_id, users::user_name, users::scim_profile))
         .first(conn)?;
+    let leaderboard_name = users::table
+        .find((org, user))
+        .select(users::leaderboard_name)
+        .first(conn)?;
+    let coaching_notes = coaching_notes::table
+        .filter(coaching_notes::org_id.eq(org))
+        .filter(coaching_notes::learner_id.eq(user))
+        .order(coaching_notes::created_at.asc())
+        .select((
+            coaching_notes::topic,
+            coaching_notes::body,
+            coaching_notes::created_at,
+            coaching_notes::seen_at,
+        ))
+        .load(conn)?;
+    let refreshers = refresher_items::table
+        .filter(refresher_items::org_id.eq(org))
+        .filter(refresher_items::learner_id.eq(user))
+        .order(refresher_items::planned_on.asc())
+        .select((
+            refresher_items::refresher_id,
+            refresher_items::nugget_id,
+            refresher_items::planned_on,
+        ))
+        .load(conn)?;
     Ok(Holdings {
         provisioned,
+        leaderboard_name,
+        coaching_notes,
+        refreshers,
         teams,
         notification_settings,
         push_subscriptions,
@@ -250,7 +284,8 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
 
 /// Removes what names or reaches `user`: their e-mail address (and its login), name, password,
 /// what the identity provider sent about them (userName, externalId, name's parts, addresses),
-/// zone, sessions, devices, reminder choices and history, pauses, one-time links, stored replies
+/// zone, leaderboard pseudonym, coaching notes written to them, sessions, devices, reminder choices
+/// and history, pauses, one-time links, stored replies
 /// of repeated requests, webhook messages about them, and the statements of theirs not yet
 /// forwarded to the LRS. Their account
 /// stays, deactivated, as "Erased user". Returns the rows removed; run it in the caller's
@@ -281,6 +316,13 @@ pub fn erase(
     )
     .execute(conn)?;
     removed += diesel::delete(notification_settings::table.find((org, user))).execute(conn)?;
+    // What coaches wrote about them.
+    removed += diesel::delete(
+        coaching_notes::table
+            .filter(coaching_notes::org_id.eq(org))
+            .filter(coaching_notes::learner_id.eq(user)),
+    )
+    .execute(conn)?;
     removed += diesel::delete(
         nudges::table
             .filter(nudges::org_id.eq(org))
@@ -355,6 +397,7 @@ pub fn erase(
             users::external_id.eq(None::<String>),
             users::user_name.eq(None::<String>),
             users::scim_profile.eq(None::<String>),
+            users::leaderboard_name.eq(None::<String>),
             users::active.eq(false),
             users::auth_version.eq(users::auth_version + 1),
             users::updated_at.eq(now.naive_utc()),

@@ -56,6 +56,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    coaching_notes (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        author_id -> Text,
+        topic -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     deliveries (org_id, learner_id, day, nugget_id) {
         org_id -> Text,
         learner_id -> Text,
@@ -299,6 +312,7 @@ diesel::table! {
         nudge_email -> Bool,
         nudge_at -> Text,
         strict_imports -> Bool,
+        leaderboards -> Bool,
     }
 }
 
@@ -427,6 +441,29 @@ diesel::table! {
         expires_at -> Timestamp,
         rotated_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresher_items (org_id, refresher_id, learner_id, nugget_id) {
+        org_id -> Text,
+        refresher_id -> Text,
+        learner_id -> Text,
+        nugget_id -> Text,
+        assignment_id -> Text,
+        planned_on -> Date,
+    }
+}
+
+diesel::table! {
+    refreshers (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        created_by -> Text,
+        team_id -> Nullable<Text>,
+        topic -> Nullable<Text>,
+        days -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -581,6 +618,7 @@ diesel::table! {
         external_id -> Nullable<Text>,
         user_name -> Nullable<Text>,
         scim_profile -> Nullable<Text>,
+        leaderboard_name -> Nullable<Text>,
     }
 }
 
@@ -660,6 +698,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assignments,
     audit_events,
     choice_counts,
+    coaching_notes,
     deliveries,
     experiment_kpis,
     experiment_members,
@@ -686,6 +725,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     recall_weeks_done,
     recall_weeks_stale,
     refresh_tokens,
+    refresher_items,
+    refreshers,
     retention_stats,
     reviews,
     saml_assertions_seen,

@@ -1,10 +1,17 @@
 //! The demo organization as `reprise serve --demo` makes it, with nothing but the binary: the
-//! sample packs built in, a history of answers, a running experiment, and KPI figures the
-//! correlation view can read.
+//! sample packs built in, a history of answers, and KPI figures the correlation view can read.
 
 use reqwest::StatusCode;
 
-use crate::helpers::{expect_json, spawn_app};
+use crate::helpers::{expect_json, spawn_app, TestApp};
+
+/// An access token of a demo account.
+async fn demo_token(app: &TestApp, email: &str) -> String {
+    app.login(email, reprise::demo::PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
 
 #[actix_web::test]
 async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
@@ -25,6 +32,14 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
         let kpis = reprise::demo::kpis::seed(&mut conn, now).unwrap();
         let again = reprise::demo::kpis::seed(&mut conn, now).unwrap();
         assert_eq!(again, 0, "a restart keeps the figures");
+        let coaching = reprise::demo::coaching::seed(&mut conn, now).unwrap();
+        assert_eq!((coaching.refreshers, coaching.notes), (2, 2));
+        let again = reprise::demo::coaching::seed(&mut conn, now).unwrap();
+        assert_eq!(
+            again,
+            Default::default(),
+            "a restart keeps the coaching loop"
+        );
         (packs, kpis)
     })
     .await
@@ -32,12 +47,7 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
     assert_eq!(packs, 8, "every sample pack, from the binary");
     assert_eq!(kpis, 60, "three figures for each of the twenty sellers");
 
-    let admin = app
-        .login("admin@demo.example", reprise::demo::PASSWORD)
-        .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let admin = demo_token(&app, "admin@demo.example").await;
     let view = expect_json(
         app.get("/api/v1/analytics/kpi-correlation", Some(&admin))
             .await,
@@ -66,6 +76,54 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
             "tied to proficiency: {c}"
         );
     }
+
+    // The coaching loop's views show something: a refresher partly answered, one planned
+    // today, leaderboards on with pseudonyms, a note waiting in a seller's queue.
+    let manager = demo_token(&app, "manager@demo.example").await;
+    let refreshers = expect_json(
+        app.get("/api/v1/refreshers", Some(&manager)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let list = refreshers.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{refreshers}");
+    let answered: Vec<u64> = list
+        .iter()
+        .map(|r| r["answered"].as_u64().unwrap())
+        .collect();
+    assert!(answered.iter().any(|&a| a > 0), "{refreshers}");
+    assert!(
+        list.iter()
+            .any(|r| r["answered"].as_u64() < r["planned"].as_u64()),
+        "{refreshers}"
+    );
+    let seller = demo_token(&app, "seller01@demo.example").await;
+    let board = expect_json(
+        app.get("/api/v1/leaderboards?scope=org", Some(&seller))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(board["enabled"], true);
+    assert_eq!(board["people"].as_array().unwrap().len(), 20);
+    assert!(board["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "Quota Crusher"));
+    let queue = expect_json(
+        app.get("/api/v1/me/queue", Some(&seller)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        queue["nuggets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.get("coach_note").is_some()),
+        "{queue}"
+    );
 
     // A running experiment, FSRS against the planner, with probes answered in both arms.
     let list = expect_json(

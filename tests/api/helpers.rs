@@ -97,7 +97,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    const TABLES: [&str; 19] = [
+    const TABLES: [&str; 24] = [
         "organizations",
         "logins",
         "users",
@@ -117,6 +117,11 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         "pauses",
         "kpis",
         "xapi_outbox",
+        "refreshers",
+        "refresher_items",
+        "coaching_notes",
+        "planner_estimates",
+        "media",
     ];
     let pool =
         reprise::store::connect(database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
@@ -493,6 +498,22 @@ impl TestApp {
             .await;
         expect_json(res, StatusCode::CREATED).await;
         self.token(email).await
+    }
+
+    /// Adds a manager named Mia with `email` to the team of `l`; returns (id, access token).
+    pub async fn add_team_manager(&self, l: &Learning, email: &str) -> (String, String) {
+        let res = self
+            .post_json(
+                "/api/v1/users",
+                Some(&l.org.admin_token),
+                &json!({"email": email, "name": "Mia", "password": PASSWORD, "role": "manager", "team_ids": [l.team_id]}),
+            )
+            .await;
+        let id = expect_json(res, StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (id, self.token(email).await)
     }
 
     /// Tokens of the learner of `l` and of `more` learners added to the same team.

@@ -426,7 +426,12 @@ async fn learners_and_outside_managers_stay_in_their_lane() {
     let l = app.setup_learning(3).await;
     let (_, manager) = app.create_user(&l.org, "mia@acme.example", "manager").await;
     let (_, other_learner) = app.create_user(&l.org, "lee@acme.example", "learner").await;
-    let learner_routes = ["/api/v1/me", "/api/v1/org", "/api/v1/users/{id}"];
+    let learner_routes = [
+        "/api/v1/me",
+        "/api/v1/org",
+        "/api/v1/users/{id}",
+        "/api/v1/leaderboards",
+    ];
     let public = [
         "/healthz",
         "/readyz",

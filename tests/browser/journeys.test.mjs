@@ -87,6 +87,12 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+/** A screenshot of one part of the page (a card), for the manual. */
+async function shotOf(locator, name) {
+  await locator.scrollIntoViewIfNeeded();
+  await locator.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
 async function signIn(page, email) {
   await page.goto(`${BASE}/`);
   await page.getByLabel('E-mail', { exact: true }).fill(email);
@@ -886,4 +892,103 @@ test('journey 6: an author writes a pack in the editor, checked as they type, wi
   assert.ok(!Buffer.from(await served.arrayBuffer()).includes('made for the editor journey'), 'metadata removed');
   assertNoConsoleErrors([422]);
   await context.close();
+});
+
+test('journey 6: a seller sees this week’s points, their rank and their team’s rank after answering', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller06@demo.example';
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await signIn(page, email);
+  await page.getByRole('heading', { name: 'Today’s nuggets' }).waitFor();
+  await page.getByTestId('standing').waitFor();
+  await answerShownNugget(page);
+  const feedback = page.getByTestId('feedback');
+  await feedback.waitFor();
+  const line = feedback.getByTestId('standing-line');
+  await line.waitFor();
+  const text = await line.innerText();
+  assert.match(text, /^This week: \d+ points? · #\d+ of \d+ in your team · Field Sales (North|South) is #\d of 2 teams$/);
+  // The same figures as the API gives the seller.
+  const board = await api('/api/v1/leaderboards?scope=team&period=week', { token: await token(email) });
+  assert.equal(board.status, 200);
+  assert.ok(text.includes(`This week: ${board.body.me.points.total} point`), `${text} vs ${JSON.stringify(board.body.me)}`);
+  assert.ok(board.body.me.points.answers >= 1, 'the answer counted');
+  await assertLabelled(page);
+  await assertFitsWidth(page);
+  await shotOf(feedback, 'seller-standing');
+  assertNoConsoleErrors();
+  await context.close();
+});
+
+test('journey 7: a manager assigns a refresher from the forgetting-risk list, follows it, and writes a coaching note the seller sees', { timeout: TEST_TIMEOUT }, async () => {
+  const manager = await token('manager@demo.example');
+  const before = await api('/api/v1/refreshers', { token: manager });
+  assert.equal(before.status, 200);
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await signIn(page, 'manager@demo.example');
+  // The leaderboard: teams by mean points, sellers with pseudonyms marked.
+  await page.getByTestId('leaderboard-teams').waitFor();
+  assert.equal(await page.getByTestId('leaderboard-teams').locator('tbody tr').count(), 2);
+  await page.getByTestId('leaderboard-people').waitFor();
+  // The manager manages both teams, so sees real names: no pseudonym is shown to them.
+  assert.equal(await page.getByTestId('leaderboard-people').getByText('(pseudonym)').count(), 0);
+  await shotOf(page.locator('section').filter({ has: page.getByTestId('leaderboard') }), 'hr-leaderboard');
+
+  // One action on the risk list plans the refresher.
+  const risks = page.getByTestId('risk-table');
+  await risks.waitFor();
+  const first = risks.getByRole('button', { name: /^Assign a refresher on / }).first();
+  const seller = (await risks.locator('tbody tr').first().locator('th').innerText()).trim();
+  await first.click();
+  await page.getByTestId('refresher-assigned').first().waitFor();
+  const after = await until(
+    async () => (await api('/api/v1/refreshers', { token: manager })).body,
+    (list) => list.length === before.body.length + 1,
+  );
+  assert.equal(after.length, before.body.length + 1);
+  const newest = await api(`/api/v1/refreshers/${after[0].id}`, { token: manager });
+  assert.ok(newest.body.items.length >= 1);
+  assert.ok(newest.body.items.every((i) => i.learner_name === seller && i.answered_at === null));
+  // The status list shows it, newest first, with nothing answered yet.
+  const list = page.getByTestId('refresher-list');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=refresher-list] tbody tr').length === n, after.length);
+  assert.match(await list.locator('tbody tr').first().innerText(), new RegExp(`0 of ${newest.body.planned}`));
+  assert.equal(newest.body.planned, newest.body.items.length);
+  await shotOf(page.locator('section').filter({ has: page.getByTestId('refreshers') }), 'hr-refreshers');
+  await shotOf(page.locator('section[data-report=forgetting-risk]'), 'hr-risk-refresher');
+
+  // A note to a seller on the topic of their next nugget.
+  const sellerEmail = 'seller10@demo.example';
+  const sellerToken = await token(sellerEmail);
+  const queue = await api('/api/v1/me/queue', { token: sellerToken });
+  assert.ok(queue.body.nuggets.length > 0, 'seller10 has nuggets today');
+  const topic = queue.body.nuggets[0].topic;
+  const notes = page.locator('section[aria-labelledby=notes-title]');
+  await notes.getByLabel('Seller', { exact: true }).selectOption({ label: 'Seller10' });
+  await notes.getByLabel('Topic', { exact: true }).selectOption({ label: topic });
+  await notes.getByLabel('Note', { exact: true }).fill('Open with the customer’s numbers.');
+  await notes.getByRole('button', { name: 'Send note' }).click();
+  await page.getByTestId('note-sent').waitFor();
+  await page.getByTestId('notes-table').waitFor();
+  assert.match(await page.getByTestId('notes-table').innerText(), /Open with the customer’s numbers\.\s+not yet/);
+  await assertLabelled(page);
+  await shotOf(page.locator('section[aria-labelledby=notes-title]'), 'hr-notes');
+  await assertFitsWidth(page);
+  assertNoConsoleErrors();
+  await context.close();
+
+  // The seller sees it with that nugget, and it is marked seen.
+  const s = await open(MOBILE);
+  await signIn(s.page, sellerEmail);
+  const note = s.page.getByTestId('coach-note');
+  await note.waitFor();
+  assert.match(await note.innerText(), /Note from Manager on .*\nOpen with the customer’s numbers\./s);
+  await shotOf(s.page.getByTestId('nugget'), 'seller-coach-note');
+  const sellerId = (await api('/api/v1/me', { token: sellerToken })).body.user.id;
+  const seen = await until(
+    async () => (await api(`/api/v1/users/${sellerId}/notes`, { token: manager })).body,
+    (list) => Boolean(list[0]?.seen_at),
+  );
+  assert.ok(seen[0].seen_at, 'marked seen once shown');
+  s.assertNoConsoleErrors();
+  await s.context.close();
 });

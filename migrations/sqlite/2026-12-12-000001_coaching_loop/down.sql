@@ -1,0 +1,8 @@
+DROP TRIGGER queue_epoch_coaching_notes_delete;
+DROP TRIGGER queue_epoch_coaching_notes_update;
+DROP TRIGGER queue_epoch_coaching_notes_insert;
+DROP TABLE coaching_notes;
+DROP TABLE refresher_items;
+DROP TABLE refreshers;
+ALTER TABLE users DROP COLUMN leaderboard_name;
+ALTER TABLE organizations DROP COLUMN leaderboards;
