@@ -40,9 +40,10 @@ async fn answer_day(app: &TestApp, token: &str, wrong: bool) -> Vec<String> {
     reasons
 }
 
-#[actix_web::test]
-async fn planner_settings_are_kept_and_bad_ones_refused_by_field() {
-    let app = spawn_app().await;
+/// A server whose tokens outlive weeks of simulated days, with the sample pack assigned under
+/// the planner, ready by 2026-03-23 (three weeks after the start), and the assignment as saved.
+async fn ready_by_march_23() -> (TestApp, Learning, Value) {
+    let app = spawn_with(|s| s.access_ttl_secs = 90 * 86_400).await;
     let l = app.setup_learning(6).await;
     let res = set(
         &app,
@@ -51,6 +52,12 @@ async fn planner_settings_are_kept_and_bad_ones_refused_by_field() {
     )
     .await;
     let a = expect_json(res, StatusCode::OK).await;
+    (app, l, a)
+}
+
+#[actix_web::test]
+async fn planner_settings_are_kept_and_bad_ones_refused_by_field() {
+    let (app, l, a) = ready_by_march_23().await;
     assert_eq!(
         (a["policy"].as_str(), a["target_date"].as_str()),
         (Some("planner"), Some("2026-03-23"))
@@ -88,15 +95,7 @@ async fn planner_settings_are_kept_and_bad_ones_refused_by_field() {
 
 #[actix_web::test]
 async fn a_target_date_brings_questions_forward_and_says_why() {
-    let app = spawn_with(|s| s.access_ttl_secs = 90 * 86_400).await;
-    let l = app.setup_learning(6).await;
-    let res = set(
-        &app,
-        &l,
-        json!({"policy": "planner", "target_date": "2026-03-23"}),
-    )
-    .await;
-    expect_json(res, StatusCode::OK).await;
+    let (app, l, _) = ready_by_march_23().await;
     // The training event: every nugget once, right.
     let day0 = answer_day(&app, &l.learner, false).await;
     assert_eq!(day0.len(), 6);
