@@ -367,10 +367,10 @@ pub fn item_analysis(
 pub fn clean_image(bytes: &[u8], declared: Option<&str>) -> ApiResult<CleanImage> {
     let image = media::clean(bytes).map_err(|e| match e {
         ImageError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
-        ImageError::NotAnImage => ApiError::Unsupported(e.to_string()),
-        ImageError::Empty | ImageError::TooManyPixels(..) | ImageError::Unreadable(_) => {
-            ApiError::field("body", e.to_string())
-        }
+        ImageError::NotAnImage
+        | ImageError::Empty
+        | ImageError::TooManyPixels(..)
+        | ImageError::Unreadable(_) => ApiError::field("body", e.to_string()),
     })?;
     if let Some(claimed) = declared.and_then(ImageKind::from_content_type) {
         if claimed != image.kind {

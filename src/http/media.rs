@@ -42,8 +42,8 @@ pub struct MediaResult {
         (status = 201, description = "kept", body = MediaResult),
         (status = 200, description = "the same image was kept before", body = MediaResult),
         (status = 413, description = "larger than 2 MB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "not a PNG, JPEG or WebP image, or not the format the content type says", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "an empty, damaged or over-large (more than 8192 pixels a side) image", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "an image of another format than the content type says", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`body` is not a PNG, JPEG or WebP image, or is empty, damaged or over-large (more than 8192 pixels a side)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -193,7 +193,7 @@ async fn false_damaged_oversized_and_unauthorized_uploads_store_nothing() {
             "author",
             "image/png",
             b"<svg onload=alert(1)></svg>".to_vec(),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             "author",
