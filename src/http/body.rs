@@ -15,24 +15,31 @@ use crate::error::ApiError;
 /// A JSON request body of type `T` (`application/json` or any `+json` type).
 pub struct Json<T>(pub T);
 
-fn is_json(req: &HttpRequest) -> bool {
+/// The request's declared content type, when it has a readable one.
+pub fn content_type(req: &HttpRequest) -> Option<mime::Mime> {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(|m| {
-            m.type_() == mime::APPLICATION
-                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
-        })
+}
+
+/// The declared content type without its parameters (`text/csv`, `image/png`), or empty.
+pub fn content_essence(req: &HttpRequest) -> String {
+    content_type(req)
+        .map(|m| m.essence_str().to_string())
+        .unwrap_or_default()
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    content_type(req).is_some_and(|m| {
+        m.type_() == mime::APPLICATION
+            && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+    })
 }
 
 /// Whether the request says its body is CSV (`text/csv`, with any parameters).
 pub fn is_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(|m| m.essence_str() == "text/csv")
+    content_essence(req) == "text/csv"
 }
 
 /// Turns a serde error with its path into a field-level problem. Syntax errors are 400s (the

@@ -6,6 +6,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::body::content_essence;
 use super::caller::{Authorized, Authors, Readers, RoleSet};
 use super::query::Query;
 use super::state::AppState;
@@ -43,16 +44,7 @@ pub struct UploadQuery {
 
 /// The upload's format from its content type (and `format` for plain text).
 fn upload_format(req: &HttpRequest, query: Option<Format>) -> ApiResult<Format> {
-    let mime = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok());
-    let essence = mime
-        .as_ref()
-        .map(|m| m.essence_str().to_string())
-        .unwrap_or_default();
-    match (essence.as_str(), query) {
+    match (content_essence(req).as_str(), query) {
         ("application/json", _) => Ok(Format::Json),
         ("application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml", _) => Ok(Format::Yaml),
         ("text/csv", _) => Ok(Format::Csv),
@@ -135,11 +127,7 @@ pub async fn validate_pack(
 
 /// Whether the upload is a bundle (a ZIP archive of the pack file and its images).
 fn is_bundle(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(|m| m.essence_str() == "application/zip")
+    content_essence(req) == "application/zip"
 }
 
 /// The uploaded pack and, for a bundle, the images it brings (cleaned off the async workers).

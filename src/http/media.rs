@@ -11,6 +11,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::body::content_essence;
 use super::caller::{Authorized, Authors};
 use super::state::AppState;
 use crate::authoring;
@@ -60,12 +61,7 @@ pub async fn upload_media(
             "an image may have at most {MAX_IMAGE_BYTES} bytes"
         )));
     }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .map(|m| m.essence_str().to_string());
+    let declared = Some(content_essence(&req)).filter(|e| !e.is_empty());
     let image = web::block(move || authoring::clean_image(&body, declared.as_deref()))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;

@@ -215,26 +215,11 @@ pub struct ProbeResult {
 
 /// Records a probe's result; a second answer the same day is not another probe.
 pub fn record_probe(conn: &mut DbConnection, org_id: &OrgId, p: &ProbeResult) -> StoreResult<()> {
-    execute_on_backend!(
-        conn,
-        diesel::insert_into(probe_results::table)
-            .values((
-                probe_results::org_id.eq(org_id.as_str()),
-                probe_results::experiment_id.eq(p.experiment_id.as_str()),
-                probe_results::learner_id.eq(p.learner_id.as_str()),
-                probe_results::nugget_id.eq(p.nugget_id.as_str()),
-                probe_results::day.eq(p.day),
-                probe_results::arm.eq(p.arm.as_str()),
-                probe_results::correct.eq(p.correct),
-                probe_results::options.eq(p.options as i32),
-                probe_results::answered_at.eq(p.answered_at.naive_utc()),
-            ))
-            .on_conflict_do_nothing()
-    )?;
-    Ok(())
+    record_probes(conn, org_id, std::slice::from_ref(p))
 }
 
-/// Records many probe results at once (generated histories).
+/// Records many probe results at once (generated histories); those already recorded for their
+/// learner, nugget and day are left as they are.
 pub fn record_probes(
     conn: &mut DbConnection,
     org_id: &OrgId,
