@@ -312,6 +312,16 @@ pub fn export(
 
 /// Renders a pack in an export format, with its media type.
 pub fn render(pack: &Pack, format: Format) -> ApiResult<(String, mime::Mime)> {
+    let pitches = pack
+        .nuggets
+        .iter()
+        .any(|n| n.kind == content::NuggetKind::Pitch);
+    if pitches && matches!(format, Format::Gift | Format::Csv) {
+        return Err(ApiError::field(
+            "format",
+            "this pack holds pitch nuggets, which GIFT and CSV cannot express; export as yaml, json or zip",
+        ));
+    }
     Ok(match format {
         Format::Yaml => (
             content::to_yaml(pack),

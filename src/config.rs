@@ -35,6 +35,11 @@ pub struct Settings {
     pub sqlite_synchronous: SqliteSync,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// The largest pitch recording taken (`REPRISE_MAX_RECORDING_BYTES`, default 50 MB); the
+    /// body is streamed to storage, so this is not held in memory.
+    pub max_recording_bytes: u64,
+    /// Where media bytes live (`REPRISE_MEDIA_URL`): a directory or `s3://bucket?…`.
+    pub media_url: String,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
     /// Login attempts an e-mail address may make at once before throttling.
@@ -263,6 +268,16 @@ impl Settings {
             )?,
             sqlite_synchronous: sync,
             max_body_bytes: parse_var("REPRISE_MAX_BODY_BYTES", 2 * 1024 * 1024)?,
+            max_recording_bytes: parse_var(
+                "REPRISE_MAX_RECORDING_BYTES",
+                crate::domain::pitch::DEFAULT_MAX_RECORDING_BYTES,
+            )?,
+            media_url: var("REPRISE_MEDIA_URL").unwrap_or_else(|| {
+                mail_dir_for(&database_url)
+                    .with_file_name("media")
+                    .to_string_lossy()
+                    .into_owned()
+            }),
             workers: parse_var("REPRISE_WORKERS", 0)?,
             login_burst_per_account: parse_var("REPRISE_LOGIN_BURST_PER_ACCOUNT", 10)?,
             login_burst_per_address: parse_var("REPRISE_LOGIN_BURST_PER_ADDRESS", 100)?,
@@ -326,6 +341,12 @@ impl Settings {
             db_pool_size: 4,
             sqlite_synchronous: SqliteSync::Normal,
             max_body_bytes: 2 * 1024 * 1024,
+            max_recording_bytes: crate::domain::pitch::DEFAULT_MAX_RECORDING_BYTES,
+            media_url: std::env::temp_dir()
+                .join("reprise-test-media")
+                .join(uuid::Uuid::new_v4().simple().to_string())
+                .to_string_lossy()
+                .into_owned(),
             workers: 2,
             login_burst_per_account: 10,
             login_burst_per_address: 1000,

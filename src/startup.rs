@@ -134,6 +134,8 @@ impl Application {
             answer_limiter: AnswerLimiter::new(settings.answer_burst, settings.answers_per_second),
             outbound,
             secrets,
+            blobs: crate::blobs::Blobs::open(&settings.media_url)
+                .map_err(|e| anyhow::anyhow!("REPRISE_MEDIA_URL: {e}"))?,
             settings: Arc::new(settings),
         });
         let server = serve(listener, state.clone(), learning.clone())?;

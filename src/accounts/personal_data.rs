@@ -51,6 +51,7 @@ pub fn export(
 pub async fn erase(
     database: &Database,
     access: &AccessCache,
+    blobs: &crate::blobs::Blobs,
     caller: &Caller,
     id: UserId,
     confirm_email: String,
@@ -90,6 +91,7 @@ pub async fn erase(
         })
         .await?;
     access.forget(&caller.org_id, &id);
+    crate::pitches::erase_recordings(blobs, &caller.org_id, &id).await;
     tracing::info!(rows_removed = removed, "person erased");
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::auth::password;
 use crate::domain::accounts::Role;
 use crate::domain::assignments::{PolicyName, Settings};
 use crate::domain::calendar::local_day;
-use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
+use crate::domain::content::{Nugget, NuggetKind, NuggetOption, Pack, PackDefaults};
 use crate::domain::experiments::{Arm, Experiment};
 use crate::domain::ids::{AssignmentId, ExperimentId, OrgId, PackVersionId, UserId};
 use crate::store::experiments::{self as experiment_store, Member, ProbeResult};
@@ -77,6 +77,9 @@ fn pack(slug: &str, options: usize) -> Pack {
         defaults: PackDefaults::default(),
         nuggets: (0..PACK_SIZE)
             .map(|k| Nugget {
+                kind: NuggetKind::Choice,
+                rubric: Vec::new(),
+                max_seconds: None,
                 key: format!("n{:02}", k + 1),
                 topic: "Discovery".into(),
                 tags: Vec::new(),

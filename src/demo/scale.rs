@@ -20,7 +20,7 @@ use crate::auth::password;
 use crate::domain::accounts::Role;
 use crate::domain::analytics::{bucket_of, on_time, Mean, RetentionTally, WeekActivity};
 use crate::domain::assignments::Settings;
-use crate::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
+use crate::domain::content::{Nugget, NuggetKind, NuggetOption, Pack, PackDefaults};
 use crate::domain::ids::{AssignmentId, OrgId, PackId, PackVersionId};
 use crate::domain::recall_weeks::{kept_weeks, recall_at_ends, week_end};
 use crate::domain::scheduler::{
@@ -264,6 +264,9 @@ fn generated_pack(p: usize, size: usize) -> Pack {
         defaults: PackDefaults::default(),
         nuggets: (0..size)
             .map(|k| Nugget {
+                kind: NuggetKind::Choice,
+                rubric: Vec::new(),
+                max_seconds: None,
                 key: format!("n{:03}", k + 1),
                 topic: TOPICS[(p * 3 + k % 4) % TOPICS.len()].into(),
                 tags: Vec::new(),

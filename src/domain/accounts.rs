@@ -199,6 +199,9 @@ pub struct Organization {
     /// Leaderboards of points for learning are shown (`GET /api/v1/leaderboards`); off by
     /// default.
     pub leaderboards: bool,
+    /// Teammates may review each other's pitches (`POST /api/v1/pitches/{id}/reviews`); off by
+    /// default, when managers and admins review.
+    pub peer_review: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

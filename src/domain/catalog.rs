@@ -57,6 +57,19 @@ pub struct StoredNugget {
     pub options: Vec<StoredOption>,
     pub explanation: String,
     pub media_url: Option<String>,
+    pub kind: crate::domain::pitch::NuggetKind,
+    /// A pitch's rubric (empty for a choice nugget).
+    pub rubric: Vec<crate::domain::pitch::RubricCriterion>,
+    /// A pitch's recording time limit, seconds.
+    pub max_seconds: Option<u32>,
+}
+
+impl StoredNugget {
+    /// The recording time a pitch allows: its own, or the default.
+    pub fn pitch_seconds(&self) -> u32 {
+        self.max_seconds
+            .unwrap_or(crate::domain::pitch::DEFAULT_MAX_SECONDS)
+    }
 }
 
 /// What saving a draft did.

@@ -161,6 +161,14 @@ typed_id!(
     /// One message queued for a webhook; its `webhook-id` header, the same at every retry.
     DeliveryId
 );
+typed_id!(
+    /// A seller's recorded answer to a pitch nugget.
+    PitchId
+);
+typed_id!(
+    /// One reviewer's scores of a pitch.
+    PitchReviewId
+);
 
 #[cfg(test)]
 mod tests {

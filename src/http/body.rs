@@ -24,9 +24,17 @@ pub fn content_type(req: &HttpRequest) -> Option<mime::Mime> {
 }
 
 /// The declared content type without its parameters (`text/csv`, `image/png`), or empty.
+/// Parameters the `mime` grammar refuses do not hide the type: browsers send MediaRecorder's
+/// `video/webm;codecs=vp8,opus` with an unquoted comma.
 pub fn content_essence(req: &HttpRequest) -> String {
     content_type(req)
         .map(|m| m.essence_str().to_string())
+        .or_else(|| {
+            let raw = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+            let essence = raw.split(';').next()?.trim().to_ascii_lowercase();
+            essence.parse::<mime::Mime>().ok()?;
+            Some(essence)
+        })
         .unwrap_or_default()
 }
 

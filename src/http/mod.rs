@@ -23,6 +23,7 @@ pub mod learner;
 pub mod login_limits;
 pub mod media;
 pub mod org;
+pub mod pitches;
 pub mod progress;
 pub mod query;
 pub mod reach;
@@ -98,6 +99,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(learner::post_answer)
         .service(learner::post_batch)
         .service(coaching::note_seen)
+        .service(pitches::upload_pitch)
+        .service(pitches::my_pitches)
+        .service(pitches::my_exemplars)
+        .service(pitches::review_seen)
+        .service(pitches::list_pitches)
+        .service(pitches::get_pitch)
+        .service(pitches::get_recording)
+        .service(pitches::review_pitch)
+        .service(pitches::share_pitch)
         .service(progress::get_progress)
         .service(progress::post_pause)
         .service(progress::list_pauses)

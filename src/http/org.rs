@@ -48,6 +48,8 @@ pub struct UpdateOrgRequest {
     /// Show leaderboards of points for learning to the organization (off by default; see
     /// `GET /api/v1/leaderboards`).
     pub leaderboards: Option<bool>,
+    /// Let teammates review each other's pitches (off by default: managers and admins review).
+    pub peer_review: Option<bool>,
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -102,12 +104,13 @@ impl UpdateOrgRequest {
             notification_defaults,
             strict_imports: self.strict_imports,
             leaderboards: self.leaderboards,
+            peer_review: self.peer_review,
         })
     }
 }
 
 /// Change the organization's name, time zone, quiet weekdays, reminder defaults, import
-/// strictness or whether leaderboards are shown (admins).
+/// strictness, whether leaderboards are shown or whether teammates review pitches (admins).
 #[utoipa::path(
     tag = "organization",
     request_body = UpdateOrgRequest,

@@ -664,6 +664,7 @@ pub async fn erase_user(
     personal_data::erase(
         &state.database,
         &state.access,
+        &state.blobs,
         &caller,
         id.into_inner(),
         body.0.confirm_email,

@@ -13,7 +13,7 @@ use crate::domain::analytics::{bucket_of, on_time, RetentionTally, WeekActivity}
 use crate::domain::assignments::{PolicyName, Settings};
 use crate::domain::calendar::{self, local_day, local_midnight, LocalDay};
 use crate::domain::grading;
-use crate::domain::ids::{NuggetId, OrgId, PackId, UserId};
+use crate::domain::ids::{NuggetId, OrgId, PackId, PackVersionId, UserId};
 use crate::domain::numbers::non_negative_i32;
 use crate::domain::queue::{
     practice_reason, probe_practice_reason, DayAllowance, PracticeReason, Seen,
@@ -25,7 +25,7 @@ use crate::domain::scheduler::{
 };
 use crate::domain::validation::quoted;
 use crate::error::{ApiError, ApiResult};
-use crate::store::enrolments::{EnrolmentCache, LearnerAssignment};
+use crate::store::enrolments::{Enrolment, EnrolmentCache, LearnerAssignment};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{
     self, accounts as account_store, activity as activity_store, analytics as analytics_store,
@@ -222,6 +222,42 @@ fn day_allowance(
     })
 }
 
+/// The assignment that schedules `nugget_id` for the learner (whose `enrolment` today is given),
+/// and the pack version they meet it in: the one of their memory state (`existing`) once they met
+/// it, else the latest version of the first active assignment holding it (404 when none does).
+pub(super) fn assignment_of(
+    conn: &mut DbConnection,
+    enrolment: &Enrolment,
+    caller: &Caller,
+    nugget_id: &NuggetId,
+    existing: Option<&learning::StoredState>,
+) -> ApiResult<(LearnerAssignment, PackVersionId)> {
+    let org = &caller.org_id;
+    let active = &enrolment.assignments;
+    Ok(match existing {
+        Some(s) => {
+            let a = active.iter().find(|a| a.id == s.assignment_id).cloned();
+            let a = match a {
+                Some(a) => a,
+                None => store::enrolments::assignment_for_learner(conn, org, &s.assignment_id)?,
+            };
+            (a, s.pack_version_id.clone())
+        }
+        None => {
+            let mut found = None;
+            for a in active {
+                if let Some(v) = content_store::latest_version_id(conn, org, &a.pack_id)? {
+                    if content_store::nugget_in_version(conn, org, nugget_id, &v).is_ok() {
+                        found = Some((a.clone(), v));
+                        break;
+                    }
+                }
+            }
+            found.ok_or_else(|| ApiError::NotFound("this nugget is not assigned to you".into()))?
+        }
+    })
+}
+
 /// Reads what grading and scheduling need, grades, decides whether the answer counts
 /// (`domain::queue::practice_reason`), schedules it if it does, and returns the rows to write.
 fn prepare_answer(
@@ -241,32 +277,17 @@ fn prepare_answer(
         .cloned();
     let today = local_day(tz, now).date;
     let enrolment = enrolments.enrolment(conn, org, &caller.user_id, today)?;
-    let active = &enrolment.assignments;
-    let (assignment, version_id) = match &existing {
-        Some(s) => {
-            let a = active.iter().find(|a| a.id == s.assignment_id).cloned();
-            let a = match a {
-                Some(a) => a,
-                None => store::enrolments::assignment_for_learner(conn, org, &s.assignment_id)?,
-            };
-            (a, s.pack_version_id.clone())
-        }
-        None => {
-            let mut found = None;
-            for a in active {
-                if let Some(v) = content_store::latest_version_id(conn, org, &a.pack_id)? {
-                    if content_store::nugget_in_version(conn, org, &req.nugget_id, &v).is_ok() {
-                        found = Some((a.clone(), v));
-                        break;
-                    }
-                }
-            }
-            found.ok_or_else(|| ApiError::NotFound("this nugget is not assigned to you".into()))?
-        }
-    };
+    let (assignment, version_id) =
+        assignment_of(conn, &enrolment, caller, &req.nugget_id, existing.as_ref())?;
     let nugget = content_store::nugget_in_version(conn, org, &req.nugget_id, &version_id)?;
     // Empty and repeated choices were refused with the body; what is left is an option id
     // this nugget does not have: a reference to nothing, so 404 naming `selected`.
+    if nugget.kind == crate::domain::pitch::NuggetKind::Pitch {
+        return Err(ApiError::field(
+            "nugget_id",
+            "this nugget is a pitch: upload a recording to POST /api/v1/me/pitches",
+        ));
+    }
     let grade =
         grading::grade(&nugget.options, &req.selected).map_err(ApiError::MissingReference)?;
     let thresholds = GradingThresholds {

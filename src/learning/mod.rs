@@ -13,6 +13,7 @@
 
 pub mod answer;
 pub mod feedback;
+pub mod pitch_practice;
 pub mod planners;
 pub mod queue;
 pub mod queue_cache;
@@ -101,6 +102,23 @@ impl Learning {
     }
 }
 
+impl Learning {
+    /// The database the loop runs on.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Who is enrolled in what, cached per learner and day.
+    pub fn enrolments(&self) -> &EnrolmentCache {
+        &self.enrolments
+    }
+
+    /// The service's clock reading.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
+
 /// A worker thread's way into [`Learning`]: the shared service, and the freshness checks of
 /// cached queues gathered on this thread (read together, see [`queue_checks`]).
 pub struct LearningHandle {
@@ -115,6 +133,11 @@ impl LearningHandle {
             learning,
             checks: Arc::default(),
         }
+    }
+
+    /// The shared service, for work beside the answer loop (pitches) that reads enrolments.
+    pub fn service(&self) -> Arc<Learning> {
+        self.learning.clone()
     }
 
     /// The caller's queue for today, served from the cache while nothing it was built from

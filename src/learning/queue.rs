@@ -1,6 +1,7 @@
 //! Today's queue: which nuggets a learner is asked today, built from their memory states, their
 //! enrolment and the caps of their assignments (the choice itself is `domain::queue`).
 
+use crate::domain::pitch::{NuggetKind, PitchReview, RubricCriterion};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -48,9 +49,18 @@ pub struct QueueNugget {
     pub pack: String,
     pub topic: String,
     pub prompt: String,
+    /// `choice` (answer with options) or `pitch` (record an answer: `POST /api/v1/me/pitches`).
+    pub kind: NuggetKind,
+    /// A choice nugget's options; empty for a pitch.
     pub options: Vec<QueueOption>,
     /// Several options may be chosen (and all correct ones must be).
     pub multiple: bool,
+    /// A pitch's rubric: what its reviewers will score.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rubric: Vec<RubricCriterion>,
+    /// A pitch's recording time limit, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_seconds: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
     /// A nugget seen before (every reason but `new`).
@@ -61,6 +71,10 @@ pub struct QueueNugget {
     /// (`POST /api/v1/me/coach-notes/{id}/seen`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coach_note: Option<CoachNote>,
+    /// A review of one of the learner's pitches on this nugget's topic, shown with it until the
+    /// learner marks it seen (`POST /api/v1/me/pitch-reviews/{id}/seen`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pitch_review: Option<PitchReview>,
 }
 
 /// A coaching note as the queue carries it.
@@ -245,7 +259,12 @@ pub fn build_with(
                 .cloned()
                 .ok_or(StoreError::NotFound)?,
         };
+        let pitch = n.kind == NuggetKind::Pitch;
         nuggets.push(QueueNugget {
+            kind: n.kind,
+            max_seconds: pitch.then(|| n.pitch_seconds()),
+            rubric: n.rubric.clone(),
+            pitch_review: None,
             pack: slugs.get(&n.pack_id).cloned().unwrap_or_default(),
             multiple: n.options.iter().filter(|o| o.correct).count() > 1,
             options: n
@@ -267,12 +286,35 @@ pub fn build_with(
     }
     if !nuggets.is_empty() {
         attach_notes(conn, caller, &mut nuggets)?;
+        attach_reviews(conn, caller, &mut nuggets)?;
     }
     let queue = Queue {
         date: day.date,
         nuggets,
     };
     Ok((day, queue))
+}
+
+/// Puts each unseen review of the learner's pitches on the first nugget of its topic, as notes
+/// are put (`domain::coaching::attach`).
+fn attach_reviews(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    nuggets: &mut [QueueNugget],
+) -> ApiResult<()> {
+    let reviews = crate::store::pitches::unseen_reviews(conn, &caller.org_id, &caller.user_id)?;
+    if reviews.is_empty() {
+        return Ok(());
+    }
+    let topics: Vec<&str> = nuggets.iter().map(|n| n.topic.as_str()).collect();
+    let review_topics: Vec<&str> = reviews.iter().map(|r| r.topic.as_str()).collect();
+    let carried = coaching::attach(&topics, &review_topics);
+    for (nugget, review) in nuggets.iter_mut().zip(carried) {
+        if let Some(i) = review {
+            nugget.pitch_review = Some(reviews[i].clone().into());
+        }
+    }
+    Ok(())
 }
 
 /// Puts each unseen coaching note on the first nugget of its topic (`domain::coaching::attach`).

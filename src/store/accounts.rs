@@ -24,6 +24,7 @@ struct OrgRow {
     nudge_at: String,
     strict_imports: bool,
     leaderboards: bool,
+    peer_review: bool,
 }
 
 impl From<OrgRow> for Organization {
@@ -42,6 +43,7 @@ impl From<OrgRow> for Organization {
             },
             strict_imports: r.strict_imports,
             leaderboards: r.leaderboards,
+            peer_review: r.peer_review,
         }
     }
 }
@@ -178,6 +180,7 @@ pub fn create_org_with_admin(
             nudge_at: ClockTime::default().to_string(),
             strict_imports: false,
             leaderboards: false,
+            peer_review: false,
         };
         diesel::insert_into(organizations::table)
             .values(&row)
@@ -608,6 +611,7 @@ pub struct OrgUpdate {
     pub notification_defaults: Option<NotificationSettings>,
     pub strict_imports: Option<bool>,
     pub leaderboards: Option<bool>,
+    pub peer_review: Option<bool>,
 }
 
 /// Changes an organization's settings.
@@ -635,6 +639,7 @@ pub fn update_org(
             organizations::strict_imports
                 .eq(update.strict_imports.unwrap_or(current.strict_imports)),
             organizations::leaderboards.eq(update.leaderboards.unwrap_or(current.leaderboards)),
+            organizations::peer_review.eq(update.peer_review.unwrap_or(current.peer_review)),
         ))
         .execute(conn)?;
     get_org(conn, org_id)
@@ -818,4 +823,17 @@ mod tests {
             ..Default::default()
         }));
     }
+}
+
+/// Ids of a team's direct members.
+pub fn team_member_ids(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    team_id: &str,
+) -> StoreResult<Vec<String>> {
+    Ok(team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .filter(team_members::team_id.eq(team_id))
+        .select(team_members::user_id)
+        .load(conn)?)
 }

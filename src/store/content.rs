@@ -13,7 +13,7 @@ use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::catalog::{
     DraftOutcome, PackSummary, PackVersionInfo, StoredNugget, StoredOption, OPTION_IDS,
 };
-use crate::domain::content::{content_hash, Nugget, NuggetOption, Pack, PackDefaults};
+use crate::domain::content::{content_hash, Nugget, NuggetKind, NuggetOption, Pack, PackDefaults};
 use crate::domain::ids::{NuggetId, OrgId, PackId, PackVersionId, UserId};
 
 #[derive(Queryable, Selectable)]
@@ -193,6 +193,10 @@ pub fn publish(
                 nugget_versions::options.eq(options_json(&n.options)),
                 nugget_versions::explanation.eq(&n.explanation),
                 nugget_versions::media_url.eq(&n.media_url),
+                nugget_versions::kind.eq(n.kind.as_str()),
+                nugget_versions::rubric.eq((!n.rubric.is_empty())
+                    .then(|| serde_json::to_string(&n.rubric).expect("rubric serializes"))),
+                nugget_versions::max_seconds.eq(n.max_seconds.map(|s| s as i32)),
             ))
             .execute(conn)?;
     }
@@ -341,6 +345,9 @@ struct NuggetVersionRow {
     options: String,
     explanation: String,
     media_url: Option<String>,
+    kind: String,
+    rubric: Option<String>,
+    max_seconds: Option<i32>,
 }
 
 fn stored(row: NuggetVersionRow, pack_id: String, key: String) -> StoredNugget {
@@ -356,6 +363,12 @@ fn stored(row: NuggetVersionRow, pack_id: String, key: String) -> StoredNugget {
         options: serde_json::from_str(&row.options).unwrap_or_default(),
         explanation: row.explanation,
         media_url: row.media_url,
+        kind: NuggetKind::parse(&row.kind),
+        rubric: row
+            .rubric
+            .and_then(|r| serde_json::from_str(&r).ok())
+            .unwrap_or_default(),
+        max_seconds: row.max_seconds.map(|s| s.max(0) as u32),
     }
 }
 
@@ -471,6 +484,9 @@ pub fn version_as_pack(
         .into_iter()
         .map(|n| Nugget {
             key: n.key,
+            kind: n.kind,
+            rubric: n.rubric,
+            max_seconds: n.max_seconds,
             topic: n.topic,
             tags: n.tags,
             prompt: n.prompt,

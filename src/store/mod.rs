@@ -39,6 +39,7 @@ pub mod media;
 pub mod model;
 pub mod nudges;
 pub mod personal_data;
+pub mod pitches;
 pub mod prepared;
 pub mod push_subscriptions;
 pub mod reader;
@@ -511,5 +512,7 @@ id_as_text!(
     crate::domain::ids::WebhookId,
     crate::domain::ids::DeliveryId,
     crate::domain::ids::RefresherId,
-    crate::domain::ids::NoteId
+    crate::domain::ids::NoteId,
+    crate::domain::ids::PitchId,
+    crate::domain::ids::PitchReviewId
 );

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::schema::{
     audit_events, coaching_notes, experiment_kpis, experiment_members, idempotency_keys, kpis,
-    logins, memory_states, notification_settings, nudges, nugget_versions, pauses,
-    push_subscriptions, refresh_tokens, refresher_items, reviews, sign_in_links, sso_codes,
-    team_members, teams, users, webhook_attempts, webhook_deliveries, xapi_outbox,
+    logins, memory_states, notification_settings, nudges, nugget_versions, pauses, pitch_reviews,
+    pitches, push_subscriptions, refresh_tokens, refresher_items, reviews, sign_in_links,
+    sso_codes, team_members, teams, users, webhook_attempts, webhook_deliveries, xapi_outbox,
 };
 use super::{DbConnection, StoreResult};
 use crate::domain::ids::{OrgId, UserId};
@@ -101,7 +101,23 @@ pub struct Holdings {
     pub coaching_notes: Vec<(String, String, NaiveDateTime, Option<NaiveDateTime>)>,
     /// Refreshers that planned nuggets for them: (refresher id, nugget id, planned day).
     pub refreshers: Vec<(String, String, NaiveDate)>,
+    /// Pitches they recorded: (pitch id, topic, content type, bytes, milliseconds, recorded,
+    /// shared). The recordings themselves are served at `/api/v1/pitches/{id}/recording`.
+    pub pitches: Vec<PitchRecord>,
+    /// Reviews of their pitches: (pitch id, scores as JSON, comment, reviewed).
+    pub pitch_reviews: Vec<(String, String, String, NaiveDateTime)>,
 }
+
+/// One recorded pitch in an export.
+pub type PitchRecord = (
+    String,
+    String,
+    String,
+    i64,
+    i32,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
 
 /// A person as the identity provider knows them (all empty for people it did not provision).
 #[derive(Debug, Serialize, Queryable)]
@@ -262,7 +278,34 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
             refresher_items::planned_on,
         ))
         .load(conn)?;
+    let pitches = pitches::table
+        .filter(pitches::org_id.eq(org))
+        .filter(pitches::learner_id.eq(user))
+        .order(pitches::created_at.asc())
+        .select((
+            pitches::id,
+            pitches::topic,
+            pitches::content_type,
+            pitches::bytes,
+            pitches::duration_ms,
+            pitches::created_at,
+            pitches::shared_at,
+        ))
+        .load(conn)?;
+    let pitch_reviews = pitch_reviews::table
+        .filter(pitch_reviews::org_id.eq(org))
+        .filter(pitch_reviews::learner_id.eq(user))
+        .order(pitch_reviews::created_at.asc())
+        .select((
+            pitch_reviews::pitch_id,
+            pitch_reviews::scores,
+            pitch_reviews::comment,
+            pitch_reviews::created_at,
+        ))
+        .load(conn)?;
     Ok(Holdings {
+        pitches,
+        pitch_reviews,
         provisioned,
         leaderboard_name,
         coaching_notes,
@@ -284,7 +327,7 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
 
 /// Removes what names or reaches `user`: their e-mail address (and its login), name, password,
 /// what the identity provider sent about them (userName, externalId, name's parts, addresses),
-/// zone, leaderboard pseudonym, coaching notes written to them, sessions, devices, reminder choices
+/// zone, leaderboard pseudonym, coaching notes written to them, their pitches and reviews of them, sessions, devices, reminder choices
 /// and history, pauses, one-time links, stored replies
 /// of repeated requests, webhook messages about them, and the statements of theirs not yet
 /// forwarded to the LRS. Their account
@@ -321,6 +364,20 @@ pub fn erase(
         coaching_notes::table
             .filter(coaching_notes::org_id.eq(org))
             .filter(coaching_notes::learner_id.eq(user)),
+    )
+    .execute(conn)?;
+    // Their pitches and what reviewers said of them; the recordings go from media storage once
+    // this commits (`pitches::erase_recordings`).
+    removed += diesel::delete(
+        pitch_reviews::table
+            .filter(pitch_reviews::org_id.eq(org))
+            .filter(pitch_reviews::learner_id.eq(user)),
+    )
+    .execute(conn)?;
+    removed += diesel::delete(
+        pitches::table
+            .filter(pitches::org_id.eq(org))
+            .filter(pitches::learner_id.eq(user)),
     )
     .execute(conn)?;
     removed += diesel::delete(

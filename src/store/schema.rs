@@ -282,6 +282,9 @@ diesel::table! {
         options -> Text,
         explanation -> Text,
         media_url -> Nullable<Text>,
+        kind -> Text,
+        rubric -> Nullable<Text>,
+        max_seconds -> Nullable<Integer>,
     }
 }
 
@@ -313,6 +316,7 @@ diesel::table! {
         nudge_at -> Text,
         strict_imports -> Bool,
         leaderboards -> Bool,
+        peer_review -> Bool,
     }
 }
 
@@ -355,6 +359,41 @@ diesel::table! {
         starts_on -> Date,
         ends_on -> Date,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pitch_reviews (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        pitch_id -> Text,
+        learner_id -> Text,
+        reviewer_id -> Text,
+        topic -> Text,
+        scores -> Text,
+        mean_score -> Double,
+        comment -> Text,
+        created_at -> Timestamp,
+        seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pitches (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        nugget_id -> Text,
+        pack_version_id -> Text,
+        topic -> Text,
+        attempt_id -> Text,
+        content_type -> Text,
+        bytes -> BigInt,
+        duration_ms -> Integer,
+        storage_key -> Text,
+        created_at -> Timestamp,
+        shared_at -> Nullable<Timestamp>,
+        shared_by -> Nullable<Text>,
     }
 }
 
@@ -717,6 +756,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     pack_versions,
     packs,
     pauses,
+    pitch_reviews,
+    pitches,
     planner_estimates,
     probe_results,
     push_subscriptions,

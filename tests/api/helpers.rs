@@ -19,6 +19,8 @@ pub struct TestApp {
     pub reach: std::sync::Arc<reprise::reach::Reach>,
     /// The server's webhook service, for tests that run a round at a chosen time.
     pub webhooks: std::sync::Arc<reprise::webhooks::Webhooks>,
+    /// The server's media storage (`REPRISE_MEDIA_URL`), for tests that look at what it keeps.
+    pub media_url: String,
 }
 
 /// A fresh database URL: a new PostgreSQL database on the server named by
@@ -97,7 +99,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    const TABLES: [&str; 24] = [
+    const TABLES: [&str; 26] = [
         "organizations",
         "logins",
         "users",
@@ -122,6 +124,8 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         "coaching_notes",
         "planner_estimates",
         "media",
+        "pitches",
+        "pitch_reviews",
     ];
     let pool =
         reprise::store::connect(database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
@@ -155,6 +159,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
     log_buffer();
     adjust(&mut settings);
     let database_url = settings.database_url.clone();
+    let media_url = settings.media_url.clone();
     let clock = Clock::manual(start_time());
     let app = Application::build(settings, clock.clone())
         .await
@@ -173,6 +178,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
         database_url,
         reach,
         webhooks,
+        media_url,
     }
 }
 

@@ -24,6 +24,7 @@ mod learner;
 mod media;
 mod openapi;
 mod operations;
+mod pitches;
 mod planner;
 mod practice;
 mod progress;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use reprise::auth::password;
 use reprise::domain::accounts::Role;
 use reprise::domain::assignments::Settings as AssignmentSettings;
-use reprise::domain::content::{Nugget, NuggetOption, Pack, PackDefaults};
+use reprise::domain::content::{Nugget, NuggetKind, NuggetOption, Pack, PackDefaults};
 use reprise::domain::ids::{AssignmentId, OrgId, TeamId, UserId};
 use reprise::store::{self, accounts, assignments, content, new_id, DbConnection};
 
@@ -56,6 +56,9 @@ pub fn packs(content_dir: &Path) -> anyhow::Result<Vec<Pack>> {
 fn generated_pack(p: usize) -> Pack {
     let nuggets = (1..=14)
         .map(|n| Nugget {
+            kind: NuggetKind::Choice,
+            rubric: Vec::new(),
+            max_seconds: None,
             key: format!("q{n}"),
             topic: format!("Topic {}", n % 3 + 1),
             tags: Vec::new(),

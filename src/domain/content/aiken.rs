@@ -25,7 +25,7 @@ use winnow::{ModalResult, Parser};
 use super::validate::{validate_sourced, Sourced};
 #[cfg(test)]
 use super::Pack;
-use super::{strip_bom, ContentError, ImportMeta, Nugget, NuggetOption, Parsed};
+use super::{strip_bom, ContentError, ImportMeta, Nugget, NuggetKind, NuggetOption, Parsed};
 
 const TOPIC: &str = "General";
 
@@ -158,6 +158,9 @@ fn finish_question(question: &Pending, answer: &str, index: usize) -> Result<Sou
         })
         .collect();
     let nugget = Nugget {
+        kind: NuggetKind::Choice,
+        rubric: Vec::new(),
+        max_seconds: None,
         key: format!("q-{:03}", index + 1),
         topic: TOPIC.to_string(),
         tags: Vec::new(),

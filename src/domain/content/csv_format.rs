@@ -22,7 +22,7 @@ use csv::{ErrorKind, ReaderBuilder, StringRecord, Trim, WriterBuilder};
 use serde::Deserialize;
 
 use super::validate::{validate_sourced, FieldPath, Segment, Sourced, MAX_OPTIONS};
-use super::{ContentError, ImportMeta, Nugget, NuggetOption, Pack, Parsed};
+use super::{ContentError, ImportMeta, Nugget, NuggetKind, NuggetOption, Pack, Parsed};
 use crate::domain::spreadsheet::{restore_cell, safe_cell};
 
 const COLUMNS: [&str; 19] = [
@@ -299,6 +299,9 @@ fn read_row(row: &Row) -> Result<Nugget, Vec<(String, String)>> {
         })
         .collect();
     Ok(Nugget {
+        kind: NuggetKind::Choice,
+        rubric: Vec::new(),
+        max_seconds: None,
         key: row.key.clone(),
         topic: row.topic.clone(),
         tags: row

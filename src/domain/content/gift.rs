@@ -52,7 +52,7 @@ use winnow::token::{any, literal, one_of, rest, take_till, take_while};
 use winnow::{ModalResult, Parser};
 
 use super::validate::{is_slug, validate_sourced, Sourced};
-use super::{strip_bom, ContentError, ImportMeta, Nugget, NuggetOption, Pack, Parsed};
+use super::{strip_bom, ContentError, ImportMeta, Nugget, NuggetKind, NuggetOption, Pack, Parsed};
 
 /// Topic of questions that come before any `$CATEGORY:` line.
 const DEFAULT_TOPIC: &str = "General";
@@ -644,6 +644,9 @@ fn read_question(block: &Block, index: usize, topic: &str) -> Result<Sourced, Pr
     let explanation = optional(body.general.as_ref(), markup).unwrap_or_default();
     let (tags, media_url) = comment_metadata(&block.comments);
     let nugget = Nugget {
+        kind: NuggetKind::Choice,
+        rubric: Vec::new(),
+        max_seconds: None,
         key: key_from_title(
             raw.title
                 .map(|title| clean(title.text, Markup::Plain))

@@ -20,6 +20,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::domain::pitch::{NuggetKind, RubricCriterion};
 pub use aiken::parse_aiken;
 pub use csv_format::{parse_csv, to_csv};
 pub use gift::{parse_gift, to_gift};
@@ -51,16 +52,28 @@ pub struct PackDefaults {
     pub daily_cap: Option<u32>,
 }
 
-/// One short multiple-choice question; several correct options make it multi-select.
+/// One short multiple-choice question (several correct options make it multi-select), or a
+/// client situation the seller answers by recording a pitch (`kind: pitch`, with a rubric and
+/// no options).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Nugget {
     pub key: String,
+    #[serde(default, skip_serializing_if = "NuggetKind::is_choice")]
+    pub kind: NuggetKind,
     pub topic: String,
     #[serde(default)]
     pub tags: Vec<String>,
     pub prompt: String,
+    /// A choice nugget's options; a pitch has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<NuggetOption>,
+    /// A pitch's rubric: what its reviewers score, 2 to 6 criteria.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rubric: Vec<RubricCriterion>,
+    /// A pitch's recording time limit in seconds (default 90).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seconds: Option<u32>,
     /// Empty when the source had none: a warning, not an error (see [`Severity`]).
     #[serde(default)]
     pub explanation: String,

@@ -146,6 +146,9 @@ fn nugget() -> impl Strategy<Value = Nugget> {
     )
         .prop_map(
             |(key, topic, tags, prompt, options, explanation, media_url)| Nugget {
+                kind: NuggetKind::Choice,
+                rubric: Vec::new(),
+                max_seconds: None,
                 key,
                 topic,
                 tags,

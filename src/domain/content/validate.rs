@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use super::{finish, ContentError, ImportMeta, Nugget, Pack, Parsed, Severity};
+use super::{finish, ContentError, ImportMeta, Nugget, NuggetKind, Pack, Parsed, Severity};
+use crate::domain::pitch::{self, MAX_SECONDS_RANGE};
 
 const MAX_KEY_CHARS: usize = 64;
 const MAX_TITLE_CHARS: usize = 200;
@@ -274,8 +275,33 @@ fn nugget_issues(index: usize, nugget: &Nugget, out: &mut Vec<Issue>) {
         }
     }
     check_text(out, at().key("prompt"), &nugget.prompt, MAX_PROMPT_CHARS);
-    option_issues(index, nugget, out);
-    if nugget.explanation.trim().is_empty() {
+    match nugget.kind {
+        NuggetKind::Choice => {
+            option_issues(index, nugget, out);
+            if !nugget.rubric.is_empty() {
+                out.push(Issue::new(
+                    at().key("rubric"),
+                    "only a pitch (kind: pitch) has a rubric",
+                ));
+            }
+            if nugget.max_seconds.is_some() {
+                out.push(Issue::new(
+                    at().key("max_seconds"),
+                    "only a pitch (kind: pitch) has a recording time",
+                ));
+            }
+        }
+        NuggetKind::Pitch => pitch_issues(index, nugget, out),
+    }
+    if nugget.kind == NuggetKind::Pitch {
+        // A pitch's explanation is optional: what a strong answer covers, shown after recording.
+        check_length(
+            out,
+            at().key("explanation"),
+            &nugget.explanation,
+            MAX_EXPLANATION_CHARS,
+        );
+    } else if nugget.explanation.trim().is_empty() {
         out.push(Issue::warning(at().key("explanation"), NO_EXPLANATION));
     } else {
         check_length(
@@ -290,6 +316,36 @@ fn nugget_issues(index: usize, nugget: &Nugget, out: &mut Vec<Issue>) {
             out.push(Issue::new(
                 at().key("media_url"),
                 format!("must be an http:// or https:// URL without spaces (got \"{url}\")"),
+            ));
+        }
+    }
+}
+
+/// A pitch: no options, a rubric of 2 to 6 criteria, a recording time within range.
+fn pitch_issues(index: usize, nugget: &Nugget, out: &mut Vec<Issue>) {
+    let at = || FieldPath::nugget(index);
+    if !nugget.options.is_empty() {
+        out.push(Issue::new(
+            at().key("options"),
+            "a pitch has no options: the seller answers by recording",
+        ));
+    }
+    for (criterion, field, message) in pitch::rubric_issues(&nugget.rubric) {
+        let path = match criterion {
+            None => at().key("rubric"),
+            Some(i) => at().key("rubric").index(i).key(field),
+        };
+        out.push(Issue::new(path, message));
+    }
+    if let Some(seconds) = nugget.max_seconds {
+        if !MAX_SECONDS_RANGE.contains(&seconds) {
+            out.push(Issue::new(
+                at().key("max_seconds"),
+                format!(
+                    "must be between {} and {} seconds (got {seconds})",
+                    MAX_SECONDS_RANGE.start(),
+                    MAX_SECONDS_RANGE.end()
+                ),
             ));
         }
     }
@@ -401,7 +457,7 @@ fn is_http_url(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{NuggetOption, PackDefaults};
+    use super::super::{NuggetOption, PackDefaults, RubricCriterion};
     use super::*;
 
     fn option(text: &str, correct: bool) -> NuggetOption {
@@ -414,6 +470,9 @@ mod tests {
 
     fn nugget(key: &str) -> Nugget {
         Nugget {
+            kind: NuggetKind::Choice,
+            rubric: Vec::new(),
+            max_seconds: None,
             key: key.into(),
             topic: "Value wedge".into(),
             tags: vec!["pricing".into()],
@@ -583,6 +642,60 @@ mod tests {
                 "between 1 and 20",
             );
         }
+    }
+
+    #[test]
+    fn pitch_rules() {
+        let pitch = |p: &mut Pack| {
+            let n = &mut p.nuggets[0];
+            n.kind = NuggetKind::Pitch;
+            n.options.clear();
+            n.rubric = ["Opening", "Close"]
+                .iter()
+                .map(|c| RubricCriterion {
+                    criterion: c.to_string(),
+                    description: "Done well".into(),
+                })
+                .collect();
+        };
+        assert!(errors_after(pitch).is_empty());
+        assert_single(
+            errors_after(|p| {
+                pitch(p);
+                p.nuggets[0].rubric.truncate(1);
+            }),
+            "nuggets[0].rubric",
+            "2 to 6 rubric criteria",
+        );
+        assert_single(
+            errors_after(|p| {
+                pitch(p);
+                p.nuggets[0].rubric[1].criterion = "opening".into();
+            }),
+            "nuggets[0].rubric[1].criterion",
+            "duplicate",
+        );
+        assert_single(
+            errors_after(|p| {
+                pitch(p);
+                p.nuggets[0].max_seconds = Some(5);
+            }),
+            "nuggets[0].max_seconds",
+            "between 10 and 600",
+        );
+        assert_single(
+            errors_after(|p| {
+                pitch(p);
+                p.nuggets[0].options = vec![option("A", true), option("B", false)];
+            }),
+            "nuggets[0].options",
+            "no options",
+        );
+        assert_single(
+            errors_after(|p| p.nuggets[0].max_seconds = Some(60)),
+            "nuggets[0].max_seconds",
+            "only a pitch",
+        );
     }
 
     #[test]
