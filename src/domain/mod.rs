@@ -21,6 +21,7 @@ pub mod numbers;
 pub mod progress;
 pub mod queue;
 pub mod recall_weeks;
+pub mod recording;
 pub mod refreshers;
 pub mod roster;
 pub mod scheduler;
