@@ -481,7 +481,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &nugget,
             &new_attempt(),
             "audio/ogg",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -504,7 +504,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &nugget,
             &new_attempt(),
             "video/webm",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -548,7 +548,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &question,
             &new_attempt(),
             "audio/ogg",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -563,7 +563,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &nugget,
             &new_attempt(),
             "audio/ogg",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::NOT_FOUND,
@@ -576,7 +576,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &nugget,
             "not-a-uuid",
             "audio/ogg",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,
