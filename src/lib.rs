@@ -8,6 +8,7 @@ pub mod assignments;
 pub mod auth;
 pub mod authoring;
 pub mod backup;
+pub mod blobs;
 pub mod catalog_files;
 pub mod clock;
 pub mod coaching;

@@ -663,6 +663,7 @@ pub async fn erase_user(
     let now = state.clock.now();
     personal_data::erase(
         &state.database,
+        &state.blobs,
         &state.access,
         &caller,
         id.into_inner(),

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub reach: std::sync::Arc<reprise::reach::Reach>,
     /// The server's webhook service, for tests that run a round at a chosen time.
     pub webhooks: std::sync::Arc<reprise::webhooks::Webhooks>,
+    /// The server's media storage (a directory, or the bucket `REPRISE_TEST_MEDIA_URL` names).
+    pub blobs: reprise::blobs::Blobs,
 }
 
 /// A fresh database URL: a new PostgreSQL database on the server named by
@@ -97,7 +99,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    const TABLES: [&str; 24] = [
+    const TABLES: [&str; 25] = [
         "organizations",
         "logins",
         "users",
@@ -122,6 +124,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         "coaching_notes",
         "planner_estimates",
         "media",
+        "media_bodies_to_move",
     ];
     let pool =
         reprise::store::connect(database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
@@ -162,6 +165,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
     let address = format!("http://127.0.0.1:{}", app.port());
     let reach = app.reach();
     let webhooks = app.webhooks();
+    let blobs = app.state().blobs.clone();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -173,6 +177,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
         database_url,
         reach,
         webhooks,
+        blobs,
     }
 }
 
