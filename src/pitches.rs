@@ -638,11 +638,3 @@ pub fn mark_review_seen(
         Err(StoreError::NotFound.into())
     }
 }
-
-/// Deletes a learner's recordings from media storage once their rows are gone (erasure).
-pub async fn erase_recordings(blobs: &Blobs, org: &OrgId, learner: &UserId) {
-    let prefix = crate::blobs::recordings_prefix(org, learner);
-    if let Err(e) = blobs.delete_prefix(&prefix).await {
-        tracing::error!(error = %e, "could not delete an erased person's recordings");
-    }
-}

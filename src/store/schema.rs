@@ -213,9 +213,16 @@ diesel::table! {
         content_type -> Text,
         width -> Integer,
         height -> Integer,
-        body -> Binary,
         created_by -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    media_bodies_to_move (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        body -> Binary,
     }
 }
 
@@ -747,6 +754,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     learner_weeks,
     logins,
     media,
+    media_bodies_to_move,
     memory_states,
     notification_settings,
     nudges,

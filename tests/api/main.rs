@@ -39,5 +39,6 @@ mod scim;
 mod security;
 mod sso;
 mod sso_saml;
+mod storage;
 mod webhooks;
 mod xapi;
