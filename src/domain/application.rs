@@ -7,16 +7,19 @@
 //! weighted mean on a 0–1 scale (1–4 ratings mapped linearly). With no evidence left worth
 //! counting the score is unknown rather than zero: a seller nobody observed has not failed.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::validation::{Errors, FieldError};
+use super::ids::{ObservationId, UserId};
+use super::validation::{self, Errors, FieldError};
 
 /// Days after which a piece of application evidence weighs half.
 pub const HALF_LIFE_DAYS: f64 = 60.0;
 /// Evidence weighing less than this in total says nothing any more (about 8 half-lives).
 const MIN_WEIGHT: f64 = 0.004;
+/// Days of evidence worth reading: past 8 half-lives a piece weighs under [`MIN_WEIGHT`].
+pub const COUNTS_FOR_DAYS: i64 = 8 * HALF_LIFE_DAYS as i64;
 /// Predicted recall at or above which a seller "knows" a topic.
 pub const KNOWS_AT: f64 = 0.8;
 /// Application score at or above which a seller "applies" a topic (a rating of 3 of 4 maps to
@@ -27,10 +30,11 @@ pub const MAX_AGE_DAYS: i64 = 365;
 pub const MAX_NOTE: usize = 2000;
 pub const MAX_TOPIC: usize = 200;
 
-/// One piece of application evidence on a 1–4 scale, dated.
+/// One piece of application evidence on a 1–4 scale, dated: an observation's rating, or a
+/// reviewed pitch's mean score (hence not always whole).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evidence {
-    pub rating: u8,
+    pub rating: f64,
     pub on: NaiveDate,
 }
 
@@ -42,7 +46,7 @@ pub fn application_score(evidence: &[Evidence], today: NaiveDate) -> Option<f64>
         let age = (today - e.on).num_days().max(0) as f64;
         let w = 0.5f64.powf(age / HALF_LIFE_DAYS);
         weight += w;
-        sum += w * (f64::from(e.rating.clamp(1, 4)) - 1.0) / 3.0;
+        sum += w * (e.rating.clamp(1.0, 4.0) - 1.0) / 3.0;
     }
     (weight >= MIN_WEIGHT).then(|| sum / weight)
 }
@@ -76,9 +80,10 @@ pub enum NextAction {
     Refresher,
 }
 
-/// The quadrant of a proficiency (predicted recall, 0–1) and an application score.
-pub fn quadrant(proficiency: f64, application: Option<f64>) -> Quadrant {
-    let knows = proficiency >= KNOWS_AT;
+/// The quadrant of a proficiency (predicted recall, 0–1; `None` for a topic the seller never
+/// studied, which they do not know) and an application score.
+pub fn quadrant(proficiency: Option<f64>, application: Option<f64>) -> Quadrant {
+    let knows = proficiency.is_some_and(|p| p >= KNOWS_AT);
     match application.map(|a| a >= APPLIES_AT) {
         None => Quadrant::NotObserved,
         Some(true) if knows => Quadrant::KnowsAndApplies,
@@ -98,6 +103,70 @@ pub fn next_action(q: Quadrant) -> NextAction {
         Quadrant::AppliesWithoutKnowing | Quadrant::Neither => NextAction::Refresher,
         Quadrant::NotObserved => NextAction::RideAlong,
     }
+}
+
+/// The manager's next step for `learner` on `topic` in a quadrant, as a sentence.
+pub fn advice(q: Quadrant, learner: &str, topic: &str) -> String {
+    match q {
+        Quadrant::KnowsAndApplies => format!(
+            "{learner} knows {topic} and applies it: recognise it, and consider sharing how they do it."
+        ),
+        Quadrant::KnowsNotApplied => format!(
+            "{learner} knows {topic} but was not seen applying it: ask for a pitch on it and coach the behaviour."
+        ),
+        Quadrant::AppliesWithoutKnowing => format!(
+            "{learner} applies {topic} without the knowledge behind it: assign a refresher to reinforce the why."
+        ),
+        Quadrant::Neither => format!(
+            "{learner} neither knows nor applies {topic} yet: assign a refresher, then watch for it again."
+        ),
+        Quadrant::NotObserved => format!(
+            "Nobody has seen {learner} apply {topic} yet: go on a ride-along and watch for it."
+        ),
+    }
+}
+
+impl Quadrant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quadrant::KnowsAndApplies => "knows_and_applies",
+            Quadrant::KnowsNotApplied => "knows_not_applied",
+            Quadrant::AppliesWithoutKnowing => "applies_without_knowing",
+            Quadrant::Neither => "neither",
+            Quadrant::NotObserved => "not_observed",
+        }
+    }
+}
+
+impl NextAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NextAction::None => "none",
+            NextAction::RideAlong => "ride_along",
+            NextAction::Pitch => "pitch",
+            NextAction::Refresher => "refresher",
+        }
+    }
+}
+
+/// A field observation as stored and shown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Observation {
+    #[schema(value_type = String)]
+    pub id: ObservationId,
+    #[schema(value_type = String)]
+    pub learner_id: UserId,
+    #[schema(value_type = String)]
+    pub observer_id: UserId,
+    pub observer_name: String,
+    /// The topic as the content spells it.
+    pub topic: String,
+    /// 1 (not at all) to 4 (fully, unprompted).
+    #[schema(minimum = 1, maximum = 4)]
+    pub applied: u8,
+    pub note: Option<String>,
+    pub observed_on: NaiveDate,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A field observation as a manager records it, checked.
@@ -120,17 +189,22 @@ impl ObservationInput {
         today: NaiveDate,
     ) -> Result<ObservationInput, Vec<FieldError>> {
         let mut errs = Errors::default();
-        let topic = topic.trim();
-        if topic.is_empty() || topic.chars().count() > MAX_TOPIC {
-            errs.add("topic", format!("must be 1 to {MAX_TOPIC} characters"));
-        }
+        let topic = errs.check(validation::text("topic", topic, 1, MAX_TOPIC));
         if !(1..=4).contains(&applied) {
             errs.add("applied", "must be 1 (not at all) to 4 (fully, unprompted)");
         }
-        let note = note.map(str::trim).filter(|n| !n.is_empty());
         if note.is_some_and(|n| n.chars().count() > MAX_NOTE) {
-            errs.add("note", format!("must be at most {MAX_NOTE} characters"));
+            errs.add("note", format!("must have at most {MAX_NOTE} characters"));
+        } else if note.is_some_and(|n| {
+            n.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        }) {
+            errs.add(
+                "note",
+                "must not contain control characters other than line breaks and tabs",
+            );
         }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
         if observed_on > today {
             errs.add("observed_on", "must not be in the future");
         } else if (today - observed_on).num_days() > MAX_AGE_DAYS {
@@ -140,7 +214,7 @@ impl ObservationInput {
             );
         }
         errs.into_result(|| ObservationInput {
-            topic: topic.to_string(),
+            topic: topic.unwrap_or_default(),
             applied: applied.clamp(1, 4) as u8,
             note: note.map(str::to_string),
             observed_on,
@@ -162,7 +236,7 @@ mod tests {
         assert_eq!(application_score(&[], today), None);
         let one = application_score(
             &[Evidence {
-                rating: 4,
+                rating: 4.0,
                 on: d(6, 1),
             }],
             today,
@@ -173,11 +247,11 @@ mod tests {
         let mixed = application_score(
             &[
                 Evidence {
-                    rating: 1,
+                    rating: 1.0,
                     on: d(1, 1),
                 },
                 Evidence {
-                    rating: 4,
+                    rating: 4.0,
                     on: d(6, 29),
                 },
             ],
@@ -188,7 +262,7 @@ mod tests {
         // A year-old observation alone still counts, but three years would not.
         assert!(application_score(
             &[Evidence {
-                rating: 3,
+                rating: 3.0,
                 on: d(1, 1)
             }],
             today
@@ -198,7 +272,7 @@ mod tests {
         assert_eq!(
             application_score(
                 &[Evidence {
-                    rating: 3,
+                    rating: 3.0,
                     on: ancient
                 }],
                 today
@@ -210,16 +284,43 @@ mod tests {
     #[test]
     fn quadrants_and_their_next_steps() {
         let cases = [
-            (0.9, Some(0.9), Quadrant::KnowsAndApplies, NextAction::None),
-            (0.9, Some(0.2), Quadrant::KnowsNotApplied, NextAction::Pitch),
             (
-                0.5,
+                Some(0.9),
+                Some(0.9),
+                Quadrant::KnowsAndApplies,
+                NextAction::None,
+            ),
+            (
+                Some(0.9),
+                Some(0.2),
+                Quadrant::KnowsNotApplied,
+                NextAction::Pitch,
+            ),
+            (
+                Some(0.5),
                 Some(0.9),
                 Quadrant::AppliesWithoutKnowing,
                 NextAction::Refresher,
             ),
-            (0.5, Some(0.2), Quadrant::Neither, NextAction::Refresher),
-            (0.9, None, Quadrant::NotObserved, NextAction::RideAlong),
+            // Never studied: does not know.
+            (
+                None,
+                Some(0.9),
+                Quadrant::AppliesWithoutKnowing,
+                NextAction::Refresher,
+            ),
+            (
+                Some(0.5),
+                Some(0.2),
+                Quadrant::Neither,
+                NextAction::Refresher,
+            ),
+            (
+                Some(0.9),
+                None,
+                Quadrant::NotObserved,
+                NextAction::RideAlong,
+            ),
         ];
         for (proficiency, application, q, action) in cases {
             assert_eq!(quadrant(proficiency, application), q);
@@ -228,12 +329,22 @@ mod tests {
         // A rating of 3 of 4 is applying.
         let three = application_score(
             &[Evidence {
-                rating: 3,
+                rating: 3.0,
                 on: d(6, 1),
             }],
             d(6, 1),
         );
-        assert_eq!(quadrant(0.9, three), Quadrant::KnowsAndApplies);
+        assert_eq!(quadrant(Some(0.9), three), Quadrant::KnowsAndApplies);
+    }
+
+    #[test]
+    fn advice_names_the_seller_and_the_topic() {
+        let s = advice(Quadrant::KnowsNotApplied, "Sam", "Discovery");
+        assert!(s.starts_with("Sam knows Discovery"), "{s}");
+        assert!(s.contains("pitch"), "{s}");
+        assert!(advice(Quadrant::NotObserved, "Sam", "Closing").contains("ride-along"));
+        assert_eq!(Quadrant::KnowsNotApplied.as_str(), "knows_not_applied");
+        assert_eq!(NextAction::RideAlong.as_str(), "ride_along");
     }
 
     #[test]
@@ -248,6 +359,12 @@ mod tests {
             ObservationInput::check("", 5, Some(&"x".repeat(2001)), d(7, 1), today).unwrap_err();
         let fields: Vec<&str> = bad.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["topic", "applied", "note", "observed_on"]);
+        let control = ObservationInput::check("Dis\u{0}covery", 2, Some("a\u{7}b"), d(6, 1), today)
+            .unwrap_err();
+        let fields: Vec<&str> = control.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["topic", "note"]);
+        let lines = ObservationInput::check("Closing", 2, Some("one\ntwo"), d(6, 1), today);
+        assert_eq!(lines.unwrap().note.as_deref(), Some("one\ntwo"));
         let old = ObservationInput::check(
             "Closing",
             1,

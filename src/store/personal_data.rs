@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::schema::{
     audit_events, coaching_notes, experiment_kpis, experiment_members, idempotency_keys, kpis,
-    logins, memory_states, notification_settings, nudges, nugget_versions, pauses,
+    logins, memory_states, notification_settings, nudges, nugget_versions, observations, pauses,
     push_subscriptions, refresh_tokens, refresher_items, reviews, sign_in_links, sso_codes,
     team_members, teams, users, webhook_attempts, webhook_deliveries, xapi_outbox,
 };
@@ -101,6 +101,8 @@ pub struct Holdings {
     pub coaching_notes: Vec<(String, String, NaiveDateTime, Option<NaiveDateTime>)>,
     /// Refreshers that planned nuggets for them: (refresher id, nugget id, planned day).
     pub refreshers: Vec<(String, String, NaiveDate)>,
+    /// Field observations of them: (day, topic, applied 1..4, note, observer's id).
+    pub observations: Vec<(NaiveDate, String, i32, Option<String>, String)>,
 }
 
 /// A person as the identity provider knows them (all empty for people it did not provision).
@@ -262,7 +264,23 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
             refresher_items::planned_on,
         ))
         .load(conn)?;
+    let observations = observations::table
+        .filter(observations::org_id.eq(org))
+        .filter(observations::learner_id.eq(user))
+        .order((
+            observations::observed_on.asc(),
+            observations::created_at.asc(),
+        ))
+        .select((
+            observations::observed_on,
+            observations::topic,
+            observations::applied,
+            observations::note,
+            observations::observer_id,
+        ))
+        .load(conn)?;
     Ok(Holdings {
+        observations,
         provisioned,
         leaderboard_name,
         coaching_notes,
@@ -284,7 +302,7 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
 
 /// Removes what names or reaches `user`: their e-mail address (and its login), name, password,
 /// what the identity provider sent about them (userName, externalId, name's parts, addresses),
-/// zone, leaderboard pseudonym, coaching notes written to them, sessions, devices, reminder choices
+/// zone, leaderboard pseudonym, coaching notes written to them, field observations of them, sessions, devices, reminder choices
 /// and history, pauses, one-time links, stored replies
 /// of repeated requests, webhook messages about them, and the statements of theirs not yet
 /// forwarded to the LRS. Their account
@@ -316,11 +334,17 @@ pub fn erase(
     )
     .execute(conn)?;
     removed += diesel::delete(notification_settings::table.find((org, user))).execute(conn)?;
-    // What coaches wrote about them.
+    // What coaches wrote about them, and what managers saw them do.
     removed += diesel::delete(
         coaching_notes::table
             .filter(coaching_notes::org_id.eq(org))
             .filter(coaching_notes::learner_id.eq(user)),
+    )
+    .execute(conn)?;
+    removed += diesel::delete(
+        observations::table
+            .filter(observations::org_id.eq(org))
+            .filter(observations::learner_id.eq(user)),
     )
     .execute(conn)?;
     removed += diesel::delete(
