@@ -97,7 +97,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    const TABLES: [&str; 24] = [
+    const TABLES: [&str; 25] = [
         "organizations",
         "logins",
         "users",
@@ -122,6 +122,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         "coaching_notes",
         "planner_estimates",
         "media",
+        "observations",
     ];
     let pool =
         reprise::store::connect(database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
