@@ -516,11 +516,7 @@ async fn the_view_places_each_seller_and_topic_in_a_quadrant_with_a_next_step() 
     .await;
     // Sellers read no analytics.
     let sam_token = app.token(SAM).await;
-    expect_problem(
-        app.get(VIEW, Some(&sam_token)).await,
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    expect_problem(app.get(VIEW, Some(&sam_token)).await, StatusCode::FORBIDDEN).await;
 
     // CSV, by Accept or format: one row per cell.
     for (path, accept) in [
