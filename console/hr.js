@@ -6,6 +6,7 @@
 // and always as tables of the JSON figures.
 
 import * as api from './api.js';
+import { applicationCard } from './application.js';
 import { isCoach, notesCard, refreshersCard, riskTable } from './coaching.js';
 import { leaderboardCard } from './leaderboard.js';
 import { h, mount, field, problemBox, empty, pct, num, date, saveBlob, busy, table, today, uid } from './ui.js';
@@ -119,6 +120,7 @@ export async function render(main, ctx) {
     onAssigned: () => refreshers?.load(),
   }));
   const board = leaderboardCard(ctx);
+  const application = applicationCard({ coach, teams, packs });
   let notes = null;
   if (coach) {
     const topics = await api.get('/api/v1/analytics/proficiency?group_by=topic')
@@ -131,6 +133,7 @@ export async function render(main, ctx) {
     h('p', { class: 'muted' }, `${ctx.me.organization.name}: how much of the training your sellers still know, and where it is fading.`),
     filterForm,
     mount(grid, cards.map((c) => c.element)),
+    application.element,
     board.element,
     refreshers?.element,
     notes?.element,
@@ -139,7 +142,7 @@ export async function render(main, ctx) {
   filterForm.addEventListener('submit', busy(apply, async () => {
     await Promise.all(cards.map((c) => c.load()));
   }));
-  await Promise.all([...cards.map((c) => c.load()), board.load(), refreshers?.load(), notes?.load()]);
+  await Promise.all([...cards.map((c) => c.load()), application.load(), board.load(), refreshers?.load(), notes?.load()]);
 }
 
 function reportCard(report, filters, { coach, onAssigned } = {}) {

@@ -30,6 +30,7 @@ const SHELL = [
   '/reminders.js',
   '/leaderboard.js',
   '/coaching.js',
+  '/application.js',
   '/seller.js',
   '/author.js',
   '/editor.js',

@@ -23,7 +23,8 @@ pub struct DataExport {
     pub exported_at: DateTime<Utc>,
     pub user: User,
     /// Teams, reminder choices, devices, pauses, every answer with its prompt, memory states,
-    /// reminders sent or skipped, KPIs, and the audit records naming them.
+    /// reminders sent or skipped, KPIs, coaching notes, field observations, and the audit
+    /// records naming them.
     #[schema(value_type = Object)]
     pub held: Holdings,
 }

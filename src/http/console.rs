@@ -53,6 +53,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/reminders.js", "reminders.js", JS),
     asset!("/leaderboard.js", "leaderboard.js", JS),
     asset!("/coaching.js", "coaching.js", JS),
+    asset!("/application.js", "application.js", JS),
     asset!("/seller.js", "seller.js", JS),
     asset!("/author.js", "author.js", JS),
     asset!("/editor.js", "editor.js", JS),

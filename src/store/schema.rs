@@ -306,6 +306,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    observations (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        observer_id -> Text,
+        topic -> Text,
+        applied -> Integer,
+        note -> Nullable<Text>,
+        observed_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     organizations (id) {
         id -> Text,
         slug -> Text,
@@ -760,6 +774,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     nudges,
     nugget_versions,
     nuggets,
+    observations,
     organizations,
     pack_versions,
     packs,

@@ -99,7 +99,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    const TABLES: [&str; 27] = [
+    const TABLES: [&str; 28] = [
         "organizations",
         "logins",
         "users",
@@ -127,6 +127,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         "pitches",
         "pitch_reviews",
         "media_bodies_to_move",
+        "observations",
     ];
     let pool =
         reprise::store::connect(database_url, 1, reprise::store::SqliteSync::Normal).unwrap();

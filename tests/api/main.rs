@@ -22,6 +22,7 @@ mod item_analysis;
 mod leaderboards;
 mod learner;
 mod media;
+mod observations;
 mod openapi;
 mod operations;
 mod pitches;
