@@ -720,37 +720,46 @@ fn demo_experiment(
 async fn load_demo(app: &Application, content_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let state = app.state();
     let packs = demo::sample_packs(content_dir.as_deref())?;
-    let (created, packs) = actix_web::web::block(move || -> anyhow::Result<(bool, usize)> {
-        let mut conn = state.database.pool().get()?;
-        let now = state.clock.now();
-        let created = demo::ensure(&mut conn, now)?;
-        let packs = demo::load_content(&mut conn, &packs, now)?;
-        if demo::start_experiment(&mut conn, now)? {
-            tracing::info!("started the demo experiment");
-        }
-        let answers = demo::generate_history(&mut conn, now)?;
-        if answers > 0 {
-            tracing::info!(answers, days = demo::HISTORY_DAYS, "generated demo history");
-        }
-        let kpis = demo::kpis::seed(&mut conn, now)?;
-        if kpis > 0 {
-            tracing::info!(kpis, period = %demo::kpis::quarter(now), "seeded demo KPIs");
-        }
-        let coaching = demo::coaching::seed(&mut conn, now)?;
-        if coaching.refreshers + coaching.notes > 0 {
-            tracing::info!(
-                refreshers = coaching.refreshers,
-                notes = coaching.notes,
-                "seeded demo refreshers and coaching notes; leaderboards on"
-            );
-        }
-        let observations = demo::observations::seed(&mut conn, now)?;
-        if observations > 0 {
-            tracing::info!(observations, "seeded demo field observations");
-        }
-        Ok((created, packs))
-    })
-    .await??;
+    let (created, packs, recordings) =
+        actix_web::web::block(move || -> anyhow::Result<(bool, usize, Vec<String>)> {
+            let mut conn = state.database.pool().get()?;
+            let now = state.clock.now();
+            let created = demo::ensure(&mut conn, now)?;
+            let packs = demo::load_content(&mut conn, &packs, now)?;
+            if demo::start_experiment(&mut conn, now)? {
+                tracing::info!("started the demo experiment");
+            }
+            let answers = demo::generate_history(&mut conn, now)?;
+            if answers > 0 {
+                tracing::info!(answers, days = demo::HISTORY_DAYS, "generated demo history");
+            }
+            let kpis = demo::kpis::seed(&mut conn, now)?;
+            if kpis > 0 {
+                tracing::info!(kpis, period = %demo::kpis::quarter(now), "seeded demo KPIs");
+            }
+            let coaching = demo::coaching::seed(&mut conn, now)?;
+            if coaching.refreshers + coaching.notes > 0 {
+                tracing::info!(
+                    refreshers = coaching.refreshers,
+                    notes = coaching.notes,
+                    "seeded demo refreshers and coaching notes; leaderboards on"
+                );
+            }
+            let recordings = demo::pitches::seed(&mut conn, now)?;
+            if !recordings.is_empty() {
+                tracing::info!(
+                    pitches = recordings.len(),
+                    "seeded demo pitches and reviews"
+                );
+            }
+            let observations = demo::observations::seed(&mut conn, now)?;
+            if observations > 0 {
+                tracing::info!(observations, "seeded demo field observations");
+            }
+            Ok((created, packs, recordings))
+        })
+        .await??;
+    demo::pitches::store_recordings(&app.state().blobs, &recordings).await?;
     let verb = if created { "Created" } else { "Using" };
     println!(
         "{verb} the demo organization \"{}\" with {packs} sample packs. Accounts (password: {}):",

@@ -351,5 +351,6 @@ pub mod coaching;
 pub mod experiment;
 pub mod kpis;
 pub mod observations;
+pub mod pitches;
 pub mod samples;
 pub mod scale;

@@ -1,15 +1,15 @@
 //! Application evidence: every dated sign of a seller applying a topic that the knowledge ×
 //! application view weighs (`domain::application::application_score`).
 //!
-//! The one source today is managers' field observations. Pitch review scores join here as a
-//! second source: a reviewed pitch (`pitch_reviews.mean_score`, 1..4, on the review's day) is
-//! evidence for the pitch's learner and topic, read by a second query whose rows are appended
-//! to the same list, so the view and its decay stay as they are.
+//! Two sources: managers' field observations (`applied`, 1..4, on the day observed) and pitch
+//! reviews (`pitch_reviews.mean_score`, the mean of the rubric's 1..4 scores, on the day
+//! reviewed) for the pitch's learner and topic. Both are the same kind of evidence to the view,
+//! so its decay and thresholds apply to each alike.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::schema::observations;
+use super::schema::{observations, pitch_reviews};
 use super::{DbConnection, StoreResult};
 use crate::domain::application::Evidence;
 use crate::domain::ids::OrgId;
@@ -24,7 +24,7 @@ pub struct Applied {
 }
 
 /// The organization's application evidence dated `since` or later, every source chained:
-/// field observations now, pitch review scores once pitches are reviewed (see the module).
+/// field observations, then pitch review scores.
 #[tracing::instrument(level = "debug", skip_all, fields(org = %org_id))]
 pub fn evidence(
     conn: &mut DbConnection,
@@ -51,6 +51,26 @@ pub fn evidence(
                 on,
             },
         });
-    // Pitch review scores chain in here: `all.chain(pitch_scores(conn, org_id, since)?)`.
-    Ok(all.collect())
+    let since_time = since.and_time(chrono::NaiveTime::MIN);
+    let reviewed: Vec<(String, String, f64, chrono::NaiveDateTime)> = pitch_reviews::table
+        .filter(pitch_reviews::org_id.eq(org_id))
+        .filter(pitch_reviews::created_at.ge(since_time))
+        .select((
+            pitch_reviews::learner_id,
+            pitch_reviews::topic,
+            pitch_reviews::mean_score,
+            pitch_reviews::created_at,
+        ))
+        .load(conn)?;
+    let scored = reviewed
+        .into_iter()
+        .map(|(learner_id, topic, mean, at)| Applied {
+            learner_id,
+            topic,
+            evidence: Evidence {
+                rating: mean,
+                on: at.date(),
+            },
+        });
+    Ok(all.chain(scored).collect())
 }

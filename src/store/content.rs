@@ -529,3 +529,20 @@ pub fn pack_of_nugget(
         .first::<String>(conn)?
         .into())
 }
+
+/// The ids of a pack's nuggets by key (retired ones included); empty for an unknown pack.
+pub fn nugget_ids_by_key(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    slug: &str,
+) -> StoreResult<std::collections::HashMap<String, NuggetId>> {
+    let Some(pack) = find_pack(conn, org_id, slug)? else {
+        return Ok(Default::default());
+    };
+    let rows: Vec<(String, String)> = nuggets::table
+        .filter(nuggets::org_id.eq(org_id))
+        .filter(nuggets::pack_id.eq(&pack.id))
+        .select((nuggets::key, nuggets::id))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(k, id)| (k, id.into())).collect())
+}

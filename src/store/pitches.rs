@@ -296,28 +296,6 @@ pub fn mark_review_seen(
     Ok(found)
 }
 
-/// Review scores as application evidence: (learner, topic, mean score 1–4, day reviewed) for the
-/// organization's learners in `learners` (`None`: all).
-pub fn scored(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    learners: Option<&[String]>,
-) -> StoreResult<Vec<(String, String, f64, NaiveDateTime)>> {
-    let mut q = pitch_reviews::table
-        .filter(pitch_reviews::org_id.eq(org_id))
-        .select((
-            pitch_reviews::learner_id,
-            pitch_reviews::topic,
-            pitch_reviews::mean_score,
-            pitch_reviews::created_at,
-        ))
-        .into_boxed();
-    if let Some(learners) = learners {
-        q = q.filter(pitch_reviews::learner_id.eq_any(learners));
-    }
-    Ok(q.load(conn)?)
-}
-
 /// Storage keys of a learner's recordings (to delete from media storage after erasure).
 pub fn keys_of_learner(
     conn: &mut DbConnection,

@@ -18,7 +18,7 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
     let app = spawn_app().await;
     let pool = app.pool();
     let now = app.clock.now();
-    let (packs, kpis, observations) = actix_web::web::block(move || {
+    let (packs, kpis, observations, recordings) = actix_web::web::block(move || {
         let mut conn = pool.get().unwrap();
         reprise::demo::ensure(&mut conn, now).unwrap();
         let samples = reprise::demo::sample_packs(None).unwrap();
@@ -40,6 +40,14 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
             Default::default(),
             "a restart keeps the coaching loop"
         );
+        let recordings = reprise::demo::pitches::seed(&mut conn, now).unwrap();
+        assert_eq!(recordings.len(), 5, "five demo pitches");
+        assert!(
+            reprise::demo::pitches::seed(&mut conn, now)
+                .unwrap()
+                .is_empty(),
+            "a restart keeps the pitches"
+        );
         let observations = reprise::demo::observations::seed(&mut conn, now).unwrap();
         assert!(
             (8..=16).contains(&observations),
@@ -50,12 +58,53 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
             0,
             "a restart keeps the observations"
         );
-        (packs, kpis, observations)
+        (packs, kpis, observations, recordings)
     })
     .await
     .unwrap();
+    reprise::demo::pitches::store_recordings(&app.blobs, &recordings)
+        .await
+        .unwrap();
     assert_eq!(packs, 8, "every sample pack, from the binary");
     assert_eq!(kpis, 60, "three figures for each of the twenty sellers");
+
+    // Pitch practice: pitches to review, reviews, an exemplar, and recordings that play.
+    let admin_token = demo_token(&app, "admin@demo.example").await;
+    let pitches = expect_json(
+        app.get("/api/v1/pitches", Some(&admin_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let pitches = pitches.as_array().unwrap();
+    assert_eq!(pitches.len(), 5);
+    assert_eq!(
+        pitches.iter().filter(|p| p["status"] == "pending").count(),
+        1
+    );
+    let shared: Vec<_> = pitches.iter().filter(|p| p["shared"] == true).collect();
+    assert_eq!(shared.len(), 1);
+    let recording = app
+        .get(
+            shared[0]["recording_url"].as_str().unwrap(),
+            Some(&admin_token),
+        )
+        .await;
+    assert_eq!(recording.status(), StatusCode::OK);
+    assert_eq!(
+        recording.bytes().await.unwrap().len(),
+        reprise::demo::pitches::SAMPLE.len()
+    );
+    let teammate = demo_token(&app, "seller01@demo.example").await;
+    let exemplars = expect_json(
+        app.get("/api/v1/me/exemplars", Some(&teammate)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        exemplars[0]["pitches"].as_array().unwrap().len(),
+        1,
+        "{exemplars}"
+    );
 
     let admin = demo_token(&app, "admin@demo.example").await;
     let view = expect_json(
@@ -168,7 +217,12 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
         .iter()
         .filter(|c| c["evidence"].as_u64() > Some(0))
         .collect();
-    assert_eq!(observed.len(), observations);
+    // Each observation is a cell of its own; the four reviewed pitches add theirs.
+    assert!(
+        (observations..=observations + 4).contains(&observed.len()),
+        "{} cells with evidence for {observations} observations",
+        observed.len()
+    );
     let someone = observed[0]["learner_id"].as_str().unwrap();
     let list = expect_json(
         app.get(

@@ -281,6 +281,24 @@ async fn a_seller_records_a_pitch_once_and_a_manager_reviews_it() {
     .await;
     assert_eq!(reviewed[0]["id"], id.as_str());
 
+    // The review is application evidence: a mean of 3 of 4 on the pitch's topic.
+    let matrix = expect_json(
+        app.get("/api/v1/analytics/knowledge-application", Some(&manager))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let cell = matrix["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["learner_id"] == l.learner_id.as_str() && c["topic"] == "Discovery")
+        .unwrap_or_else(|| panic!("no Discovery cell for the seller: {matrix}"))
+        .clone();
+    assert_eq!(cell["evidence"], 1, "{cell}");
+    let application = cell["application"].as_f64().unwrap();
+    assert!((application - 2.0 / 3.0).abs() < 1e-6, "{cell}");
+
     // A 2 brings the pitch back within two days, carrying the review.
     app.clock.advance(Duration::days(2));
     let sam = app.token("sam@acme.example").await;

@@ -1,0 +1,207 @@
+//! Pitch practice in the demo: a pack of pitch nuggets assigned to both teams, a few sellers'
+//! recordings (one pending, three reviewed, one shared as an exemplar), so the seller's
+//! pitches and exemplars, the manager's review list and the knowledge × application view show
+//! something on first start. Made through the same services the API calls, once.
+//!
+//! Every demo recording is the same short sample (a few seconds of Chromium's fake camera):
+//! its bytes are written to media storage by [`store_recordings`] after the rows are made.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::ORG_SLUG;
+use crate::auth::Caller;
+use crate::blobs::Blobs;
+use crate::domain::accounts::Role;
+use crate::domain::assignments::Settings;
+use crate::domain::catalog::DraftOutcome;
+use crate::domain::content::Pack;
+use crate::domain::ids::{AssignmentId, NuggetId, OrgId, PitchId, UserId};
+use crate::domain::recording;
+use crate::learning::pitch_practice;
+use crate::pitches::{self, ReviewInput};
+use crate::store::enrolments::EnrolmentCache;
+use crate::store::{accounts, assignments, content, new_id, pitches as pitch_store, DbConnection};
+
+/// The demo's pitch pack.
+const PACK: &str = include_str!("pitch-practice.yaml");
+/// The recording every demo pitch plays.
+pub const SAMPLE: &[u8] = include_bytes!("../../tests/fixtures/recordings/chromium-vp8-opus.webm");
+
+/// Who recorded what, how long ago, and the manager's scores (none: still pending) and comment.
+const PITCHES: [(&str, &str, i64, Option<&[i64]>, &str, bool); 5] = [
+    (
+        "seller01@demo.example",
+        "price-objection",
+        9,
+        Some(&[4, 4, 3]),
+        "Calm, and you tied the price to their uptime goal. Share-worthy.",
+        true,
+    ),
+    (
+        "seller02@demo.example",
+        "price-objection",
+        6,
+        Some(&[2, 3, 2]),
+        "You defended the price before asking what worried them. Try naming their concern first.",
+        false,
+    ),
+    (
+        "seller05@demo.example",
+        "why-change-now",
+        5,
+        Some(&[3, 2]),
+        "Good insight on downtime costs; back it with the customer story from the workshop.",
+        false,
+    ),
+    (
+        "seller03@demo.example",
+        "discovery-opening",
+        3,
+        Some(&[3, 3, 4]),
+        "You let them talk. Two more open questions before the demo would make it a 4.",
+        false,
+    ),
+    (
+        "seller04@demo.example",
+        "why-change-now",
+        1,
+        None,
+        "",
+        false,
+    ),
+];
+
+fn caller_of(conn: &mut DbConnection, org: &OrgId, email: &str) -> anyhow::Result<Caller> {
+    let login = accounts::find_logins(conn, email, Some(ORG_SLUG), 1)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the demo organization has no {email}"))?;
+    Ok(Caller {
+        user_id: login.user.id,
+        org_id: org.clone(),
+        role: login.user.role,
+        request_id: None,
+    })
+}
+
+/// Publishes and assigns the pitch pack and records the demo pitches, once; returns the storage
+/// keys the sample recording must be written to (none on a later start).
+pub fn seed(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<Vec<String>> {
+    let org = accounts::find_org_by_slug(conn, ORG_SLUG)?;
+    let pack: Pack = serde_norway::from_str(PACK)?;
+    let author = caller_of(conn, &org.id, "author@demo.example")?;
+    let outcome = content::save_draft(conn, &org.id, &pack, now)?;
+    if outcome == DraftOutcome::Unchanged {
+        return Ok(Vec::new());
+    }
+    content::publish(conn, &org.id, &pack.slug, &author.user_id, now)?;
+    let start = now.date_naive() - Duration::days(14);
+    for team in accounts::list_teams(conn, &org.id)? {
+        let id = AssignmentId::new(new_id());
+        let settings = Settings {
+            daily_cap: 1,
+            ..Settings::defaults(start)
+        };
+        let new = assignments::NewAssignment {
+            id: &id,
+            pack_slug: &pack.slug,
+            team_id: Some(&team.id),
+            learner_ids: &[],
+            settings: &settings,
+            created_by: &author.user_id,
+        };
+        assignments::create(conn, &org.id, new, now)?
+            .map_err(|missing| anyhow::anyhow!("cannot assign the pitch pack: {missing:?}"))?;
+    }
+    let manager = caller_of(conn, &org.id, "manager@demo.example")?;
+    let admin = caller_of(conn, &org.id, "admin@demo.example")?;
+    let nuggets = content::nugget_ids_by_key(conn, &org.id, &pack.slug)?;
+    let probe = recording::probe(std::io::Cursor::new(SAMPLE))
+        .map_err(|e| anyhow::anyhow!("the demo recording: {e}"))?;
+    let enrolments = EnrolmentCache::new(1 << 20);
+    let mut keys = Vec::new();
+    for (email, key, days_ago, scores, comment, share) in PITCHES {
+        let seller = caller_of(conn, &org.id, email)?;
+        let nugget: NuggetId = nuggets
+            .get(key)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the pitch pack has no {key}"))?;
+        let at = now - Duration::days(days_ago) - Duration::hours(3);
+        let assigned = pitch_practice::assigned_pitch(conn, &enrolments, &seller, &nugget, at)
+            .map_err(|e| anyhow::anyhow!("{email} has no {key}: {e}"))?;
+        let id = PitchId::new(new_id());
+        let storage_key =
+            pitches::recording_key(&org.id, &seller.user_id, &id, probe.kind.extension());
+        let recorded = pitches::Recorded {
+            id: id.clone(),
+            attempt_id: uuid::Uuid::new_v4(),
+            probe: probe.clone(),
+            bytes: SAMPLE.len() as u64,
+            key: storage_key.clone(),
+        };
+        pitches::keep(conn, &seller, &assigned, &recorded, at)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        keys.push(storage_key);
+        if let Some(scores) = scores {
+            let given = assigned
+                .nugget
+                .rubric
+                .iter()
+                .zip(scores)
+                .map(|(c, s)| (c.criterion.clone(), serde_json::json!(s)))
+                .collect();
+            let input = ReviewInput {
+                scores: given,
+                comment: comment.to_string(),
+            };
+            let reviewer = if seller_in_manager_reach(conn, &manager, &seller.user_id)? {
+                &manager
+            } else {
+                &admin
+            };
+            pitches::review(conn, reviewer, &id, input, at + Duration::days(1))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if share {
+                pitches::share(conn, reviewer, &id, at + Duration::days(1))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        }
+    }
+    Ok(keys)
+}
+
+fn seller_in_manager_reach(
+    conn: &mut DbConnection,
+    manager: &Caller,
+    seller: &UserId,
+) -> anyhow::Result<bool> {
+    debug_assert_eq!(manager.role, Role::Manager);
+    let scope = accounts::team_scope(conn, &manager.org_id, &manager.user_id)?;
+    let theirs = accounts::list_user_teams(conn, &manager.org_id, seller)?;
+    Ok(theirs.iter().any(|t| scope.contains(t)))
+}
+
+/// Writes the sample recording for each key (after [`seed`] made their rows).
+pub async fn store_recordings(blobs: &Blobs, keys: &[String]) -> anyhow::Result<()> {
+    for key in keys {
+        blobs
+            .put_bytes(key, bytes::Bytes::from_static(SAMPLE))
+            .await
+            .map_err(|e| anyhow::anyhow!("storing the demo recording {key}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Whether the demo organization holds pitches (for the demo test).
+pub fn count(conn: &mut DbConnection, org: &OrgId) -> anyhow::Result<usize> {
+    Ok(pitch_store::list(
+        conn,
+        org,
+        &pitch_store::PitchFilter {
+            learners: None,
+            shared: false,
+            limit: 1000,
+        },
+    )?
+    .len())
+}
