@@ -27,48 +27,58 @@ const PACK: &str = include_str!("pitch-practice.yaml");
 /// The recording every demo pitch plays.
 pub const SAMPLE: &[u8] = include_bytes!("../../tests/fixtures/recordings/chromium-vp8-opus.webm");
 
-/// Who recorded what, how long ago, and the manager's scores (none: still pending) and comment.
-const PITCHES: [(&str, &str, i64, Option<&[i64]>, &str, bool); 5] = [
-    (
-        "seller01@demo.example",
-        "price-objection",
-        9,
-        Some(&[4, 4, 3]),
-        "Calm, and you tied the price to their uptime goal. Share-worthy.",
-        true,
-    ),
-    (
-        "seller02@demo.example",
-        "price-objection",
-        6,
-        Some(&[2, 3, 2]),
-        "You defended the price before asking what worried them. Try naming their concern first.",
-        false,
-    ),
-    (
-        "seller05@demo.example",
-        "why-change-now",
-        5,
-        Some(&[3, 2]),
-        "Good insight on downtime costs; back it with the customer story from the workshop.",
-        false,
-    ),
-    (
-        "seller03@demo.example",
-        "discovery-opening",
-        3,
-        Some(&[3, 3, 4]),
-        "You let them talk. Two more open questions before the demo would make it a 4.",
-        false,
-    ),
-    (
-        "seller04@demo.example",
-        "why-change-now",
-        1,
-        None,
-        "",
-        false,
-    ),
+/// One demo pitch: who recorded which nugget how many days ago, the manager's scores in rubric
+/// order (none: still pending) and comment, and whether it was shared as an exemplar.
+struct DemoPitch {
+    seller: &'static str,
+    nugget: &'static str,
+    days_ago: i64,
+    scores: Option<&'static [i64]>,
+    comment: &'static str,
+    share: bool,
+}
+
+const PITCHES: [DemoPitch; 5] = [
+    DemoPitch {
+        seller: "seller01@demo.example",
+        nugget: "price-objection",
+        days_ago: 9,
+        scores: Some(&[4, 4, 3]),
+        comment: "Calm, and you tied the price to their uptime goal. Share-worthy.",
+        share: true,
+    },
+    DemoPitch {
+        seller: "seller02@demo.example",
+        nugget: "price-objection",
+        days_ago: 6,
+        scores: Some(&[2, 3, 2]),
+        comment: "You defended the price before asking what worried them. Try naming their concern first.",
+        share: false,
+    },
+    DemoPitch {
+        seller: "seller05@demo.example",
+        nugget: "why-change-now",
+        days_ago: 5,
+        scores: Some(&[3, 2]),
+        comment: "Good insight on downtime costs; back it with the customer story from the workshop.",
+        share: false,
+    },
+    DemoPitch {
+        seller: "seller03@demo.example",
+        nugget: "discovery-opening",
+        days_ago: 3,
+        scores: Some(&[3, 3, 4]),
+        comment: "You let them talk. Two more open questions before the demo would make it a 4.",
+        share: false,
+    },
+    DemoPitch {
+        seller: "seller04@demo.example",
+        nugget: "why-change-now",
+        days_ago: 1,
+        scores: None,
+        comment: "",
+        share: false,
+    },
 ];
 
 fn caller_of(conn: &mut DbConnection, org: &OrgId, email: &str) -> anyhow::Result<Caller> {
@@ -120,7 +130,15 @@ pub fn seed(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<Vec<S
         .map_err(|e| anyhow::anyhow!("the demo recording: {e}"))?;
     let enrolments = EnrolmentCache::new(1 << 20);
     let mut keys = Vec::new();
-    for (email, key, days_ago, scores, comment, share) in PITCHES {
+    for DemoPitch {
+        seller: email,
+        nugget: key,
+        days_ago,
+        scores,
+        comment,
+        share,
+    } in PITCHES
+    {
         let seller = caller_of(conn, &org.id, email)?;
         let nugget: NuggetId = nuggets
             .get(key)

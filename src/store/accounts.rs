@@ -785,6 +785,19 @@ pub fn sync_member(
     }))
 }
 
+/// Ids of a team's direct members.
+pub fn team_member_ids(
+    conn: &mut DbConnection,
+    org_id: &OrgId,
+    team_id: &str,
+) -> StoreResult<Vec<String>> {
+    Ok(team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .filter(team_members::team_id.eq(team_id))
+        .select(team_members::user_id)
+        .load(conn)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::UserChanges;
@@ -823,17 +836,4 @@ mod tests {
             ..Default::default()
         }));
     }
-}
-
-/// Ids of a team's direct members.
-pub fn team_member_ids(
-    conn: &mut DbConnection,
-    org_id: &OrgId,
-    team_id: &str,
-) -> StoreResult<Vec<String>> {
-    Ok(team_members::table
-        .filter(team_members::org_id.eq(org_id))
-        .filter(team_members::team_id.eq(team_id))
-        .select(team_members::user_id)
-        .load(conn)?)
 }
