@@ -431,6 +431,13 @@ async fn learners_and_outside_managers_stay_in_their_lane() {
         "/api/v1/org",
         "/api/v1/users/{id}",
         "/api/v1/leaderboards",
+        // Pitches: a learner watches their own and their teammates' shared ones, and reviews
+        // with peer review on; any other pitch is a 404 (tests/api/pitches.rs).
+        "/api/v1/pitches",
+        "/api/v1/pitches/{id}",
+        "/api/v1/pitches/{id}/recording",
+        "/api/v1/pitches/{id}/reviews",
+        "/api/v1/pitches/{id}/share",
     ];
     let public = [
         "/healthz",
