@@ -493,7 +493,8 @@ pub struct TopicExemplars {
     pub pitches: Vec<Pitch>,
 }
 
-/// The exemplars shared within the caller's teams, by topic (topics in name order).
+/// The exemplars shared within the caller's teams, by topic (topics in name order), without the
+/// reviews of other sellers' pitches.
 pub fn exemplars(conn: &mut DbConnection, caller: &Caller) -> ApiResult<Vec<TopicExemplars>> {
     let org = &caller.org_id;
     let teams = account_store::list_user_teams(conn, org, &caller.user_id)?;
@@ -508,7 +509,11 @@ pub fn exemplars(conn: &mut DbConnection, caller: &Caller) -> ApiResult<Vec<Topi
         },
     )?;
     let mut by_topic: BTreeMap<String, Vec<Pitch>> = BTreeMap::new();
-    for p in render(conn, org, rows)? {
+    for mut p in render(conn, org, rows)? {
+        // What a reviewer told a seller stays between them and the seller's coaches.
+        if p.learner_id != caller.user_id {
+            p.reviews.clear();
+        }
         by_topic.entry(p.topic.clone()).or_default().push(p);
     }
     Ok(by_topic

@@ -454,6 +454,7 @@ async fn recordings_are_private_until_shared_and_exemplars_reach_the_team() {
     .await;
     assert_eq!(exemplars[0]["topic"], "Discovery");
     assert_eq!(exemplars[0]["pitches"][0]["id"], id);
+    assert_eq!(exemplars[0]["pitches"][0]["reviews"], json!([]));
     let none = expect_json(
         app.get("/api/v1/me/exemplars", Some(&outsider)).await,
         StatusCode::OK,
