@@ -8,6 +8,7 @@
 import * as api from './api.js';
 import { isCoach, notesCard, refreshersCard, riskTable } from './coaching.js';
 import { leaderboardCard } from './leaderboard.js';
+import { pitchesCard } from './pitch-review.js';
 import { h, mount, field, problemBox, empty, pct, num, date, saveBlob, busy, table, today, uid } from './ui.js';
 
 export const REPORTS = [
@@ -119,6 +120,9 @@ export async function render(main, ctx) {
     onAssigned: () => refreshers?.load(),
   }));
   const board = leaderboardCard(ctx);
+  const pitches = coach
+    ? pitchesCard({ me: ctx.me, teams, admin: ctx.me.user.role === 'admin', peerReview: ctx.me.organization?.peer_review })
+    : null;
   let notes = null;
   if (coach) {
     const topics = await api.get('/api/v1/analytics/proficiency?group_by=topic')
@@ -132,6 +136,7 @@ export async function render(main, ctx) {
     filterForm,
     mount(grid, cards.map((c) => c.element)),
     board.element,
+    pitches?.element,
     refreshers?.element,
     notes?.element,
     assignmentsCard(teams, packs),
@@ -139,7 +144,7 @@ export async function render(main, ctx) {
   filterForm.addEventListener('submit', busy(apply, async () => {
     await Promise.all(cards.map((c) => c.load()));
   }));
-  await Promise.all([...cards.map((c) => c.load()), board.load(), refreshers?.load(), notes?.load()]);
+  await Promise.all([...cards.map((c) => c.load()), board.load(), pitches?.load(), refreshers?.load(), notes?.load()]);
 }
 
 function reportCard(report, filters, { coach, onAssigned } = {}) {
