@@ -6,6 +6,7 @@
 // and always as tables of the JSON figures.
 
 import * as api from './api.js';
+import { applicationCard } from './application.js';
 import { isCoach, notesCard, refreshersCard, riskTable } from './coaching.js';
 import { leaderboardCard } from './leaderboard.js';
 import { pitchesCard } from './pitch-review.js';
@@ -123,6 +124,7 @@ export async function render(main, ctx) {
   const pitches = coach
     ? pitchesCard({ me: ctx.me, teams, admin: ctx.me.user.role === 'admin', peerReview: ctx.me.organization?.peer_review })
     : null;
+  const application = applicationCard({ coach, teams, packs });
   let notes = null;
   if (coach) {
     const topics = await api.get('/api/v1/analytics/proficiency?group_by=topic')
@@ -135,6 +137,7 @@ export async function render(main, ctx) {
     h('p', { class: 'muted' }, `${ctx.me.organization.name}: how much of the training your sellers still know, and where it is fading.`),
     filterForm,
     mount(grid, cards.map((c) => c.element)),
+    application.element,
     board.element,
     pitches?.element,
     refreshers?.element,
@@ -144,7 +147,7 @@ export async function render(main, ctx) {
   filterForm.addEventListener('submit', busy(apply, async () => {
     await Promise.all(cards.map((c) => c.load()));
   }));
-  await Promise.all([...cards.map((c) => c.load()), board.load(), pitches?.load(), refreshers?.load(), notes?.load()]);
+  await Promise.all([...cards.map((c) => c.load()), application.load(), board.load(), pitches?.load(), refreshers?.load(), notes?.load()]);
 }
 
 function reportCard(report, filters, { coach, onAssigned } = {}) {

@@ -34,6 +34,7 @@ const SHELL = [
   '/pitch-outbox.js',
   '/pitch.js',
   '/pitch-review.js',
+  '/application.js',
   '/seller.js',
   '/author.js',
   '/editor.js',

@@ -3,12 +3,14 @@
 //! export and `reprise export`), and a pack's item analysis shows authors how each nugget
 //! performs.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::blobs::{self, Blobs};
 use crate::domain::catalog::{DraftOutcome, PackSummary, PackVersionInfo};
 use crate::domain::content::{self, bundle, ContentError, Format, Imported, Pack};
 use crate::domain::ids::OrgId;
@@ -20,7 +22,7 @@ use crate::store::audit::{self, Entry};
 use crate::store::media::{self as media_store, StoredImage};
 use crate::store::{
     self, accounts as account_store, analysis as analysis_store, content as content_store,
-    DbConnection,
+    Database, DbConnection,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -127,21 +129,47 @@ pub fn save_draft(
     strict: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<UploadResult> {
-    save_draft_with_images(conn, caller, imported, &[], strict, now)
+    let Imported { pack, warnings } = with_strictness(conn, caller, imported, strict)?;
+    write_draft(conn, caller, &pack, warnings, &[], now)
 }
 
-/// [`save_draft`] keeping the images a bundle brought in the same transaction: a refused pack
-/// keeps none of them.
-pub fn save_draft_with_images(
-    conn: &mut DbConnection,
-    caller: &Caller,
+/// [`save_draft`] keeping the images a bundle brought: their bytes go to the media storage
+/// first, then their records with the draft in one transaction; a refused pack keeps none of
+/// them (the bytes written for it are deleted again, see [`with_images_stored`]).
+pub async fn save_draft_with_images(
+    database: &Database,
+    blobs: &Blobs,
+    caller: Caller,
     imported: Imported,
-    images: &[CleanImage],
+    images: Vec<CleanImage>,
     strict: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<UploadResult> {
-    let Imported { pack, warnings } = with_strictness(conn, caller, imported, strict)?;
-    let pack = &pack;
+    let checker = caller.clone();
+    let Imported { pack, warnings } = database
+        .run(move |conn| with_strictness(conn, &checker, imported, strict))
+        .await?;
+    if images.is_empty() {
+        return database
+            .run(move |conn| write_draft(conn, &caller, &pack, warnings, &[], now))
+            .await;
+    }
+    let org_id = caller.org_id.clone();
+    with_images_stored(database, blobs, &org_id, images, move |conn, images| {
+        write_draft(conn, &caller, &pack, warnings, images, now)
+    })
+    .await
+}
+
+/// The draft of `pack` and the records of `images`, in one write transaction.
+fn write_draft(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    pack: &Pack,
+    warnings: Vec<ContentError>,
+    images: &[CleanImage],
+    now: DateTime<Utc>,
+) -> ApiResult<UploadResult> {
     let result = store::write_tx(conn, |conn| {
         for image in images {
             media_store::save(conn, &caller.org_id, image, &caller.user_id, now)?;
@@ -156,6 +184,69 @@ pub fn save_draft_with_images(
     })?;
     tracing::info!(outcome = ?result.outcome, images = images.len(), "pack draft saved");
     Ok(result)
+}
+
+/// Puts the bytes of `images` in the media storage, then runs `record` (which records their
+/// rows in one transaction). When either fails, the bytes of every image the organization has
+/// no record of are deleted again: nothing is left that no row owns. Bytes are named by their
+/// hash, so writing an image the organization already has rewrites the same bytes.
+async fn with_images_stored<T, F>(
+    database: &Database,
+    blobs: &Blobs,
+    org_id: &OrgId,
+    images: Vec<CleanImage>,
+    record: F,
+) -> ApiResult<T>
+where
+    F: FnOnce(&mut DbConnection, &[CleanImage]) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let keys: Vec<(String, String)> = images
+        .iter()
+        .map(|i| {
+            (
+                i.id.clone(),
+                blobs::image_key(org_id, &i.id, i.kind.extension()),
+            )
+        })
+        .collect();
+    let mut outcome = Ok(());
+    for (image, (_, key)) in images.iter().zip(&keys) {
+        outcome = blobs.put_bytes(key, Bytes::from(image.bytes.clone())).await;
+        if outcome.is_err() {
+            break;
+        }
+    }
+    let error = match outcome {
+        Ok(()) => match database.run(move |conn| record(conn, &images)).await {
+            Ok(done) => return Ok(done),
+            Err(e) => e,
+        },
+        Err(e) => ApiError::from(e),
+    };
+    let (org, ids) = (
+        org_id.clone(),
+        keys.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+    );
+    match database
+        .run(move |conn| media_store::recorded(conn, &org, &ids))
+        .await
+    {
+        Ok(recorded) => {
+            for (id, key) in &keys {
+                if recorded.contains(id) {
+                    continue;
+                }
+                if let Err(e) = blobs.delete(key).await {
+                    tracing::warn!(key = %key, error = %e, "an image of a refused write stays in the media storage");
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "images of a refused write may stay in the media storage")
+        }
+    }
+    Err(error)
 }
 
 /// Where this server serves an image of the organization.
@@ -210,28 +301,47 @@ pub fn read_bundle(
 }
 
 /// A published version as a bundle: its pack file as YAML and, under `media/`, the
-/// organization's images its nuggets show.
-pub fn export_bundle(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    slug: &str,
+/// organization's images its nuggets show (recorded for it, read from the media storage).
+pub async fn export_bundle(
+    database: &Database,
+    blobs: &Blobs,
+    caller: Caller,
+    slug: String,
     version: Option<i32>,
 ) -> ApiResult<Vec<u8>> {
-    let pack = content_store::version_as_pack(conn, &caller.org_id, slug, version)?;
+    let (pack, shown) = database
+        .run(move |conn| {
+            let org_id = &caller.org_id;
+            let pack = content_store::version_as_pack(conn, org_id, &slug, version)?;
+            let mut shown: Vec<(String, String)> = Vec::new();
+            for nugget in &pack.nuggets {
+                let Some((org, id, kind)) = nugget.media_url.as_deref().and_then(media::kept_image)
+                else {
+                    continue;
+                };
+                let name = format!("{id}.{}", kind.extension());
+                if org != org_id.as_str() || shown.iter().any(|(n, _)| *n == name) {
+                    continue;
+                }
+                if media_store::get(conn, org_id, &id)?
+                    .is_some_and(|i| i.content_type == kind.content_type())
+                {
+                    shown.push((name, blobs::image_key(org_id, &id, kind.extension())));
+                }
+            }
+            Ok::<_, ApiError>((pack, shown))
+        })
+        .await?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    for nugget in &pack.nuggets {
-        let Some((org, id, kind)) = nugget.media_url.as_deref().and_then(media::kept_image) else {
-            continue;
-        };
-        let name = format!("{id}.{}", kind.extension());
-        if org != caller.org_id.as_str() || files.iter().any(|(n, _)| *n == name) {
-            continue;
-        }
-        if let Some(image) = media_store::get(conn, &caller.org_id, &id)? {
-            files.push((name, image.body));
+    for (name, key) in shown {
+        match blobs.get_bytes(&key).await? {
+            Some(bytes) => files.push((name, bytes.to_vec())),
+            None => {
+                tracing::warn!(key = %key, "a recorded image is missing from the media storage")
+            }
         }
     }
-    Ok(bundle::write(&content::to_yaml(&pack), &files))
+    crate::offload::cpu(move || bundle::write(&content::to_yaml(&pack), &files)).await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -394,21 +504,36 @@ pub fn clean_image(bytes: &[u8], declared: Option<&str>) -> ApiResult<CleanImage
     Ok(image)
 }
 
-/// Keeps an image for the caller's organization; `true` when it was not kept already.
-pub fn save_image(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    image: &CleanImage,
+/// Keeps an image for the caller's organization: its bytes in the media storage, then its
+/// record; `true` when it was not kept already. Gives the image back.
+pub async fn save_image(
+    database: &Database,
+    blobs: &Blobs,
+    caller: Caller,
+    image: CleanImage,
     now: DateTime<Utc>,
-) -> ApiResult<bool> {
-    let created = media_store::save(conn, &caller.org_id, image, &caller.user_id, now)?;
+) -> ApiResult<(CleanImage, bool)> {
+    let org_id = caller.org_id.clone();
+    let (created, image) = with_images_stored(
+        database,
+        blobs,
+        &org_id,
+        vec![image],
+        move |conn, images| {
+            let image = &images[0];
+            let created = media_store::save(conn, &caller.org_id, image, &caller.user_id, now)?;
+            Ok((created, image.clone()))
+        },
+    )
+    .await?;
     if created {
         tracing::info!(image = %image.id, bytes = image.bytes.len(), "image kept");
     }
-    Ok(created)
+    Ok((image, created))
 }
 
-/// The organization's image `id` in the format its file name's extension says.
+/// The organization's image `id` in the format its file name's extension says, if recorded
+/// (no storage is read: a revalidation needs no bytes).
 pub fn image(
     conn: &mut DbConnection,
     org_id: &OrgId,
@@ -418,4 +543,46 @@ pub fn image(
     media_store::get(conn, org_id, id)?
         .filter(|i| i.content_type == kind.content_type())
         .ok_or_else(|| ApiError::NotFound("no such image".into()))
+}
+
+/// The bytes of a recorded image, from the media storage.
+pub async fn image_bytes(
+    blobs: &Blobs,
+    org_id: &OrgId,
+    id: &str,
+    kind: ImageKind,
+) -> ApiResult<Bytes> {
+    let key = blobs::image_key(org_id, id, kind.extension());
+    blobs.get_bytes(&key).await?.ok_or_else(|| {
+        tracing::warn!(key = %key, "a recorded image is missing from the media storage");
+        ApiError::NotFound("no such image".into())
+    })
+}
+
+/// Images kept in the database before their bytes moved to the media storage: each body is
+/// copied there, then its row deleted, a few at a time. Safe to run again after a failure (an
+/// image copied twice is the same bytes at the same key). Returns how many moved.
+pub async fn move_image_bodies(database: &Database, blobs: &Blobs) -> ApiResult<usize> {
+    const BATCH: i64 = 16;
+    let mut moved = 0;
+    loop {
+        let batch = database
+            .run(|conn| Ok::<_, ApiError>(media_store::bodies_to_move(conn, BATCH)?))
+            .await?;
+        if batch.is_empty() {
+            return Ok(moved);
+        }
+        for body in batch {
+            let org_id = OrgId::from(body.org_id);
+            let extension = ImageKind::from_content_type(&body.content_type)
+                .map_or("bin", ImageKind::extension);
+            let key = blobs::image_key(&org_id, &body.id, extension);
+            blobs.put_bytes(&key, Bytes::from(body.body)).await?;
+            let id = body.id;
+            database
+                .run(move |conn| Ok::<_, ApiError>(media_store::body_moved(conn, &org_id, &id)?))
+                .await?;
+            moved += 1;
+        }
+    }
 }

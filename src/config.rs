@@ -38,8 +38,6 @@ pub struct Settings {
     /// The largest pitch recording taken (`REPRISE_MAX_RECORDING_BYTES`, default 50 MB); the
     /// body is streamed to storage, so this is not held in memory.
     pub max_recording_bytes: u64,
-    /// Where media bytes live (`REPRISE_MEDIA_URL`): a directory or `s3://bucket?…`.
-    pub media_url: String,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
     /// Login attempts an e-mail address may make at once before throttling.
@@ -91,6 +89,11 @@ pub struct Settings {
     pub mail_from: String,
     /// Where e-mail is written when there is no SMTP server: `mail/` beside the SQLite database.
     pub mail_dir: PathBuf,
+    /// Where media bytes (nugget images, recordings) live (`REPRISE_MEDIA_URL`): a directory
+    /// (`media/` beside the SQLite database; `data/media` with PostgreSQL), `file:///abs/dir`,
+    /// or an S3-compatible bucket `s3://bucket[/folder]?endpoint=…&region=…` with credentials
+    /// from the usual `AWS_*` variables.
+    pub media_url: String,
     /// Seconds between reminder passes (`REPRISE_REMIND_INTERVAL_SECS`; 0: no background pass).
     pub remind_interval_secs: u64,
     /// Nudges (and webhook deliveries) one organization may have in flight at once
@@ -118,6 +121,7 @@ impl std::fmt::Debug for Settings {
             .field("allow_signup", &self.allow_signup)
             .field("db_pool_size", &self.db_pool_size)
             .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("media_url", &self.media_url)
             .finish()
     }
 }
@@ -272,12 +276,6 @@ impl Settings {
                 "REPRISE_MAX_RECORDING_BYTES",
                 crate::domain::pitch::DEFAULT_MAX_RECORDING_BYTES,
             )?,
-            media_url: var("REPRISE_MEDIA_URL").unwrap_or_else(|| {
-                mail_dir_for(&database_url)
-                    .with_file_name("media")
-                    .to_string_lossy()
-                    .into_owned()
-            }),
             workers: parse_var("REPRISE_WORKERS", 0)?,
             login_burst_per_account: parse_var("REPRISE_LOGIN_BURST_PER_ACCOUNT", 10)?,
             login_burst_per_address: parse_var("REPRISE_LOGIN_BURST_PER_ADDRESS", 100)?,
@@ -303,6 +301,7 @@ impl Settings {
             mail_from: var("REPRISE_MAIL_FROM")
                 .unwrap_or_else(|| format!("Reprise <reminders@{public_host}>")),
             mail_dir: mail_dir_for(&database_url),
+            media_url: media_url_from_env(&database_url)?,
             remind_interval_secs: parse_var("REPRISE_REMIND_INTERVAL_SECS", 60)?,
             nudge_concurrency: parse_var("REPRISE_NUDGE_CONCURRENCY", 16)?,
             webhook_interval_ms: parse_var("REPRISE_WEBHOOK_INTERVAL_MS", 2000)?,
@@ -342,11 +341,6 @@ impl Settings {
             sqlite_synchronous: SqliteSync::Normal,
             max_body_bytes: 2 * 1024 * 1024,
             max_recording_bytes: crate::domain::pitch::DEFAULT_MAX_RECORDING_BYTES,
-            media_url: std::env::temp_dir()
-                .join("reprise-test-media")
-                .join(uuid::Uuid::new_v4().simple().to_string())
-                .to_string_lossy()
-                .into_owned(),
             workers: 2,
             login_burst_per_account: 10,
             login_burst_per_address: 1000,
@@ -374,6 +368,7 @@ impl Settings {
             remind_interval_secs: 0,
             nudge_concurrency: 16,
             webhook_interval_ms: 0,
+            media_url: test_media_url(&database_url),
             database_url,
         }
     }
@@ -381,8 +376,13 @@ impl Settings {
 
 /// `mail/` beside the SQLite database file; `data/mail` when the database is PostgreSQL.
 pub fn mail_dir_for(database_url: &str) -> PathBuf {
+    beside_database(database_url, "mail")
+}
+
+/// `name` beside the SQLite database file; under `data/` when the database is PostgreSQL.
+fn beside_database(database_url: &str, name: &str) -> PathBuf {
     if Backend::of_url(database_url) == Backend::Postgres {
-        return PathBuf::from("data/mail");
+        return PathBuf::from("data").join(name);
     }
     let path = PathBuf::from(
         database_url
@@ -392,7 +392,41 @@ pub fn mail_dir_for(database_url: &str) -> PathBuf {
     path.parent()
         .map(PathBuf::from)
         .unwrap_or_default()
-        .join("mail")
+        .join(name)
+}
+
+/// `media/` beside the SQLite database file; `data/media` when the database is PostgreSQL.
+pub fn media_dir_for(database_url: &str) -> PathBuf {
+    beside_database(database_url, "media")
+}
+
+/// `REPRISE_MEDIA_URL`, checked (a URL no store answers to stops the server at start), or the
+/// directory beside the database.
+fn media_url_from_env(database_url: &str) -> Result<String, ConfigError> {
+    let url = var("REPRISE_MEDIA_URL")
+        .map(|u| u.trim().to_string())
+        .unwrap_or_else(|| media_dir_for(database_url).display().to_string());
+    crate::blobs::check_url(&url).map_err(|e| ConfigError::Invalid {
+        name: "REPRISE_MEDIA_URL",
+        message: e.to_string(),
+    })?;
+    Ok(url)
+}
+
+/// Test servers' media: `REPRISE_TEST_MEDIA_URL` when set (a bucket every test shares, keys
+/// apart by organization), else a fresh directory per database, so a second server on the same
+/// database (another instance) sees the same files.
+fn test_media_url(database_url: &str) -> String {
+    if let Some(url) = var("REPRISE_TEST_MEDIA_URL") {
+        return url;
+    }
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(database_url.as_bytes()));
+    std::env::temp_dir()
+        .join("reprise-test-media")
+        .join(&digest[..24])
+        .display()
+        .to_string()
 }
 
 /// A read replica is a PostgreSQL standby of a PostgreSQL primary.

@@ -195,6 +195,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::blobs::BlobError> for ApiError {
+    fn from(e: crate::blobs::BlobError) -> Self {
+        match e {
+            crate::blobs::BlobError::NotFound => ApiError::NotFound("no such file".into()),
+            crate::blobs::BlobError::Other(e) => {
+                tracing::warn!(error = %e, "media storage failed");
+                ApiError::Unavailable("media storage did not answer".into())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         ApiError::from(StoreError::from(e))

@@ -22,6 +22,7 @@ pub mod http;
 pub mod leaderboards;
 pub mod learning;
 pub mod memory_model;
+pub mod observations;
 pub mod offload;
 pub mod outbound;
 pub mod pitches;

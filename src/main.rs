@@ -744,6 +744,10 @@ async fn load_demo(app: &Application, content_dir: Option<PathBuf>) -> anyhow::R
                 "seeded demo refreshers and coaching notes; leaderboards on"
             );
         }
+        let observations = demo::observations::seed(&mut conn, now)?;
+        if observations > 0 {
+            tracing::info!(observations, "seeded demo field observations");
+        }
         Ok((created, packs))
     })
     .await??;

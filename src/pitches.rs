@@ -117,7 +117,7 @@ pub async fn prepare(
 }
 
 /// The key a recording is kept under: beside its seller's others, so erasure deletes them all.
-fn recording_key(org: &OrgId, learner: &UserId, id: &PitchId, extension: &str) -> String {
+pub fn recording_key(org: &OrgId, learner: &UserId, id: &PitchId, extension: &str) -> String {
     format!(
         "{}{id}.{extension}",
         crate::blobs::recordings_prefix(org, learner)
@@ -139,7 +139,13 @@ async fn check_recording(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::Internal(format!("reading the spooled recording: {e}")))?;
-    let probe = probed.map_err(|e| ApiError::field("body", e.to_string()))?;
+    let probe = probed.map_err(|e| {
+        if e.is_client_error() {
+            ApiError::field("body", e.to_string())
+        } else {
+            ApiError::Internal(format!("reading the spooled recording: {e}"))
+        }
+    })?;
     if probe.kind.container != declared.0 {
         return Err(ApiError::Unsupported(format!(
             "the recording is {} but was sent as {}",
@@ -191,41 +197,15 @@ pub async fn record(
         .map_err(|e| ApiError::Unavailable(format!("media storage: {e}")))?;
     let now = learning.now();
     let database = learning.database().clone();
-    let stored_key = key.clone();
+    let recorded = Recorded {
+        id,
+        attempt_id,
+        probe,
+        bytes,
+        key: key.clone(),
+    };
     let kept = database
-        .run(move |conn| {
-            store::write_tx(conn, |conn| {
-                let attempt = attempt_id.to_string();
-                let nugget = &assigned.nugget;
-                let inserted = pitch_store::insert(
-                    conn,
-                    &caller.org_id,
-                    &NewPitch {
-                        id: &id,
-                        learner_id: &caller.user_id,
-                        nugget_id: &nugget.nugget_id,
-                        pack_version_id: nugget.pack_version_id.as_str(),
-                        topic: &nugget.topic,
-                        attempt_id: &attempt,
-                        content_type: probe.kind.content_type(),
-                        bytes,
-                        duration_ms: probe.duration.as_millis().min(u32::MAX as u128) as u32,
-                        storage_key: &stored_key,
-                        at: now,
-                    },
-                )?;
-                if !inserted {
-                    let row =
-                        pitch_store::by_attempt(conn, &caller.org_id, &caller.user_id, &attempt)?
-                            .ok_or(StoreError::NotFound)?;
-                    return Ok::<_, ApiError>((render_one(conn, &caller, row)?, false));
-                }
-                pitch_practice::practiced(conn, &caller, &assigned, now)?;
-                let row =
-                    pitch_store::get(conn, &caller.org_id, &id)?.ok_or(StoreError::NotFound)?;
-                Ok((render_one(conn, &caller, row)?, true))
-            })
-        })
+        .run(move |conn| keep(conn, &caller, &assigned, &recorded, now))
         .await;
     match kept {
         Ok((pitch, true)) => {
@@ -241,6 +221,56 @@ pub async fn record(
             Err(e)
         }
     }
+}
+
+/// A recording in storage, to keep as a pitch.
+pub struct Recorded {
+    pub id: PitchId,
+    pub attempt_id: uuid::Uuid,
+    pub probe: Probe,
+    pub bytes: u64,
+    pub key: String,
+}
+
+/// Records a stored recording as the learner's pitch and schedules the nugget, in one
+/// transaction. Returns the pitch and whether it is new (`false`: the attempt was kept before).
+pub fn keep(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    assigned: &AssignedPitch,
+    recorded: &Recorded,
+    now: DateTime<Utc>,
+) -> ApiResult<(Pitch, bool)> {
+    store::write_tx(conn, |conn| {
+        let attempt = recorded.attempt_id.to_string();
+        let nugget = &assigned.nugget;
+        let inserted = pitch_store::insert(
+            conn,
+            &caller.org_id,
+            &NewPitch {
+                id: &recorded.id,
+                learner_id: &caller.user_id,
+                nugget_id: &nugget.nugget_id,
+                pack_version_id: nugget.pack_version_id.as_str(),
+                topic: &nugget.topic,
+                attempt_id: &attempt,
+                content_type: recorded.probe.kind.content_type(),
+                bytes: recorded.bytes,
+                duration_ms: recorded.probe.duration.as_millis().min(u32::MAX as u128) as u32,
+                storage_key: &recorded.key,
+                at: now,
+            },
+        )?;
+        if !inserted {
+            let row = pitch_store::by_attempt(conn, &caller.org_id, &caller.user_id, &attempt)?
+                .ok_or(StoreError::NotFound)?;
+            return Ok::<_, ApiError>((render_one(conn, caller, row)?, false));
+        }
+        pitch_practice::practiced(conn, caller, assigned, now)?;
+        let row =
+            pitch_store::get(conn, &caller.org_id, &recorded.id)?.ok_or(StoreError::NotFound)?;
+        Ok((render_one(conn, caller, row)?, true))
+    })
 }
 
 async fn delete_quietly(blobs: &Blobs, key: &str) {
@@ -606,13 +636,5 @@ pub fn mark_review_seen(
         Ok(())
     } else {
         Err(StoreError::NotFound.into())
-    }
-}
-
-/// Deletes a learner's recordings from media storage once their rows are gone (erasure).
-pub async fn erase_recordings(blobs: &Blobs, org: &OrgId, learner: &UserId) {
-    let prefix = crate::blobs::recordings_prefix(org, learner);
-    if let Err(e) = blobs.delete_prefix(&prefix).await {
-        tracing::error!(error = %e, "could not delete an erased person's recordings");
     }
 }

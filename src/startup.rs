@@ -15,6 +15,7 @@ use crate::accounts::access::{self, AccessCache};
 use crate::accounts::credentials::AccountMail;
 use crate::accounts::passwords::Passwords;
 use crate::auth::{jwt::TokenKeys, password};
+use crate::blobs::Blobs;
 use crate::clock::Clock;
 use crate::config::{redact_url, Settings};
 use crate::forwarder::Forwarder;
@@ -67,6 +68,7 @@ impl Application {
             ))
         });
         let outbound = build_outbound(&settings)?;
+        let blobs = open_media(&settings, &database).await?;
         let secrets = Arc::new(SecretBox::new(
             &settings.secret_key,
             &settings.previous_secret_keys,
@@ -113,6 +115,7 @@ impl Application {
         ));
         let state = web::Data::new(AppState {
             sso,
+            blobs,
             database,
             replica,
             keys,
@@ -134,8 +137,6 @@ impl Application {
             answer_limiter: AnswerLimiter::new(settings.answer_burst, settings.answers_per_second),
             outbound,
             secrets,
-            blobs: crate::blobs::Blobs::open(&settings.media_url)
-                .map_err(|e| anyhow::anyhow!("REPRISE_MEDIA_URL: {e}"))?,
             settings: Arc::new(settings),
         });
         let server = serve(listener, state.clone(), learning.clone())?;
@@ -219,6 +220,24 @@ pub fn build_reach(
         keys,
         settings.public_url.clone(),
     ))
+}
+
+/// The media storage `REPRISE_MEDIA_URL` names, holding every image body the database still
+/// kept (moved at start, before anything is served; see ADR 0022). A store that does not answer
+/// is reported and not fatal: images fail until it answers, everything else is served.
+pub async fn open_media(settings: &Settings, database: &Database) -> anyhow::Result<Blobs> {
+    let blobs = Blobs::open(&settings.media_url)?;
+    match blobs.check().await {
+        Ok(()) => tracing::info!(storage = %blobs, "media storage"),
+        Err(e) => tracing::warn!(storage = %blobs, error = %e, "media storage does not answer"),
+    }
+    let moved = crate::authoring::move_image_bodies(database, &blobs)
+        .await
+        .map_err(|e| anyhow::anyhow!("moving image bodies to {blobs}: {e}"))?;
+    if moved > 0 {
+        tracing::info!(moved, storage = %blobs, "image bodies moved from the database to the media storage");
+    }
+    Ok(blobs)
 }
 
 /// The guarded outbound client as `settings` configure it.

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::access::AccessCache;
 use crate::auth::Caller;
+use crate::blobs::{self, Blobs};
 use crate::domain::accounts::{Role, User};
 use crate::domain::ids::UserId;
 use crate::error::{ApiError, ApiResult};
@@ -22,7 +23,8 @@ pub struct DataExport {
     pub exported_at: DateTime<Utc>,
     pub user: User,
     /// Teams, reminder choices, devices, pauses, every answer with its prompt, memory states,
-    /// reminders sent or skipped, KPIs, and the audit records naming them.
+    /// reminders sent or skipped, KPIs, coaching notes, field observations, and the audit
+    /// records naming them.
     #[schema(value_type = Object)]
     pub held: Holdings,
 }
@@ -45,13 +47,15 @@ pub fn export(
 }
 
 /// Erases `id` (admins), confirmed by their current e-mail address: what names or reaches them
-/// is removed, their answers stay under their id with nothing left to tie it to them. An admin
-/// cannot erase themself; a person already erased is a 409.
+/// is removed, their answers stay under their id with nothing left to tie it to them, and their
+/// recordings are deleted from the media storage once the database has committed. An admin
+/// cannot erase themself; a person already erased is a 409, after their recordings are deleted
+/// again (so asking again finishes an erasure whose storage did not answer).
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
 pub async fn erase(
     database: &Database,
+    blobs: &Blobs,
     access: &AccessCache,
-    blobs: &crate::blobs::Blobs,
     caller: &Caller,
     id: UserId,
     confirm_email: String,
@@ -68,7 +72,7 @@ pub async fn erase(
                 let org = &actor.org_id;
                 let user = account_store::get_user(conn, org, &target)?;
                 if user.email.ends_with("@erased.invalid") {
-                    return Err(ApiError::Conflict("this person is already erased".into()));
+                    return Ok(None);
                 }
                 if !user.email.eq_ignore_ascii_case(confirm_email.trim()) {
                     return Err(ApiError::field(
@@ -86,12 +90,25 @@ pub async fn erase(
                 let entry = Entry::by(&actor, "user.erased", "user", target.as_str())
                     .after(serde_json::json!({"active": false, "erased": true}));
                 audit::record(conn, org, &entry, now)?;
-                Ok::<_, ApiError>(removed)
+                Ok::<_, ApiError>(Some(removed))
             })
         })
         .await?;
     access.forget(&caller.org_id, &id);
-    crate::pitches::erase_recordings(blobs, &caller.org_id, &id).await;
-    tracing::info!(rows_removed = removed, "person erased");
-    Ok(())
+    let recordings = blobs::recordings_prefix(&caller.org_id, &id);
+    if let Err(e) = blobs.delete_prefix(&recordings).await {
+        tracing::error!(error = %e, "the person's recordings could not be deleted");
+        return Err(ApiError::Unavailable(
+            "the person is erased but the media storage did not delete their recordings; \
+             erase them again to finish"
+                .into(),
+        ));
+    }
+    match removed {
+        Some(removed) => {
+            tracing::info!(rows_removed = removed, "person erased");
+            Ok(())
+        }
+        None => Err(ApiError::Conflict("this person is already erased".into())),
+    }
 }

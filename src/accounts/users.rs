@@ -53,17 +53,28 @@ pub fn list(
 /// teams is the same 404 as one who does not exist, so the answer does not tell them apart.
 #[tracing::instrument(skip_all, fields(org_id = %caller.org_id, user_id = %caller.user_id, subject_id = %id))]
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &UserId) -> ApiResult<User> {
-    let user = account_store::get_user(conn, &caller.org_id, id)?;
-    if *id != caller.user_id {
-        let scope = TeamScope::of(conn, caller)?;
-        if scope.teams().is_some() {
-            let teams = account_store::list_user_teams(conn, &caller.org_id, id)?;
-            if !teams.iter().any(|t| scope.reaches(Some(t))) {
-                return Err(StoreError::NotFound.into());
-            }
-        }
+    match in_reach(conn, caller, id)? {
+        (user, true) => Ok(user),
+        (_, false) => Err(StoreError::NotFound.into()),
     }
-    Ok(user)
+}
+
+/// A user of the caller's organization (another organization's, or nobody, is a 404) and
+/// whether the caller reaches them: themself, anyone for the whole organization's roles, the
+/// people of their teams (and of the teams below them) for managers. Flows that may say "not
+/// one of your people" (a 403) read the second half; [`get`] hides it as a 404.
+pub fn in_reach(conn: &mut DbConnection, caller: &Caller, id: &UserId) -> ApiResult<(User, bool)> {
+    let user = account_store::get_user(conn, &caller.org_id, id)?;
+    if *id == caller.user_id {
+        return Ok((user, true));
+    }
+    let scope = TeamScope::of(conn, caller)?;
+    if scope.teams().is_none() {
+        return Ok((user, true));
+    }
+    let teams = account_store::list_user_teams(conn, &caller.org_id, id)?;
+    let reached = teams.iter().any(|t| scope.reaches(Some(t)));
+    Ok((user, reached))
 }
 
 /// A new user, every field checked.

@@ -49,7 +49,7 @@ pub struct Heatmap {
 }
 
 /// row key → topic → mean.
-type Cells = HashMap<String, HashMap<String, Mean>>;
+pub(super) type Cells = HashMap<String, HashMap<String, Mean>>;
 
 /// The heatmap of the caller's scope narrowed by `narrowing` and `topic`, one row per
 /// `rows_by`.
@@ -106,9 +106,10 @@ pub fn heatmap(
     })
 }
 
-/// Streams the scope's memory states into cells: recall now summed per row and topic.
+/// Streams the scope's memory states into cells: recall now summed per row and topic (the
+/// knowledge × application view reads it per learner).
 #[tracing::instrument(level = "debug", skip_all)]
-fn cells(
+pub(super) fn cells(
     reader: &mut Reader<'_>,
     org: &OrgId,
     s: &Scope,

@@ -13,7 +13,8 @@
 //! - [`retention`]: the retention curve, observed against predicted recall;
 //! - [`engagement`] and [`trends`]: week by week ([`weekly`]), from the weekly roll-up and the
 //!   [`recall_weeks`];
-//! - [`kpi`]: business figures uploaded per seller, and their correlation with proficiency.
+//! - [`kpi`]: business figures uploaded per seller, and their correlation with proficiency;
+//! - [`knowledge_application`]: what sellers know beside what managers saw them apply.
 //!
 //! [`recall_weeks`] also holds the background task that keeps ended weeks as snapshots.
 
@@ -21,6 +22,7 @@ pub mod digest;
 pub mod engagement;
 pub mod forgetting_risk;
 pub mod heatmap;
+pub mod knowledge_application;
 pub mod knowledge_gain;
 pub mod kpi;
 pub mod memory;

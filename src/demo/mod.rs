@@ -350,5 +350,6 @@ fn latest_version_of(
 pub mod coaching;
 pub mod experiment;
 pub mod kpis;
+pub mod observations;
 pub mod samples;
 pub mod scale;

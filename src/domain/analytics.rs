@@ -110,6 +110,18 @@ impl NuggetIndex {
         self.nuggets.get(nugget_id).copied()
     }
 
+    /// The numbers of the topics the nuggets of a pack (id) have.
+    pub fn topics_of_pack(&self, pack_id: &str) -> BTreeSet<usize> {
+        let Ok(pack) = self.pack_ids.binary_search_by(|x| x.as_str().cmp(pack_id)) else {
+            return BTreeSet::new();
+        };
+        self.nuggets
+            .values()
+            .filter(|n| n.pack == pack)
+            .map(|n| n.topic)
+            .collect()
+    }
+
     /// A view's `topic` parameter as a topic number.
     pub fn topic_filter(&self, topic: Option<&str>) -> TopicFilter {
         TopicFilter(topic.map(|t| self.topics.binary_search_by(|x| x.as_str().cmp(t)).ok()))

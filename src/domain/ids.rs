@@ -146,6 +146,10 @@ typed_id!(
     NoteId
 );
 typed_id!(
+    /// A manager's field observation of a seller applying a topic.
+    ObservationId
+);
+typed_id!(
     /// One planned nudge: a learner, a channel and a local day.
     NudgeId
 );

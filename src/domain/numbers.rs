@@ -25,6 +25,12 @@ pub fn non_negative_i32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error
     number(n, 0, i32::MAX as i64).map(|v| v as u32)
 }
 
+/// A whole number that fits an `i32`; range rules are the domain's.
+pub fn any_i32<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    number(n, i32::MIN as i64, i32::MAX as i64).map(|v| v as i32)
+}
+
 /// An optional whole number that fits an `i32`; range rules are the domain's.
 pub fn optional_i32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
     Option::<serde_json::Number>::deserialize(d)?

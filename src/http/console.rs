@@ -60,6 +60,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/pitch-outbox.js", "pitch-outbox.js", JS),
     asset!("/pitch.js", "pitch.js", JS),
     asset!("/pitch-review.js", "pitch-review.js", JS),
+    asset!("/application.js", "application.js", JS),
     asset!("/seller.js", "seller.js", JS),
     asset!("/author.js", "author.js", JS),
     asset!("/editor.js", "editor.js", JS),

@@ -82,11 +82,16 @@ pub async fn upload_pack(
     let strict = query.strict;
     let (imported, images) = parse_any(&state, &caller.org_id, &req, query, body).await?;
     let now = state.clock.now();
-    let result = state
-        .db(move |conn| {
-            authoring::save_draft_with_images(conn, &caller, imported, &images, strict, now)
-        })
-        .await?;
+    let result = authoring::save_draft_with_images(
+        &state.database,
+        &state.blobs,
+        caller.0,
+        imported,
+        images,
+        strict,
+        now,
+    )
+    .await?;
     let mut response = match result.outcome {
         DraftOutcome::Created => HttpResponse::Created(),
         _ => HttpResponse::Ok(),
@@ -331,8 +336,7 @@ pub async fn export_pack(
     let version = q.version;
     let Some(format) = q.format.unwrap_or(ExportFormat::Yaml).file_format() else {
         let disposition = format!("attachment; filename=\"{slug}.zip\"");
-        let body = state
-            .db(move |conn| authoring::export_bundle(conn, &caller, &slug, version))
+        let body = authoring::export_bundle(&state.database, &state.blobs, caller.0, slug, version)
             .await?;
         return Ok(HttpResponse::Ok()
             .content_type("application/zip")

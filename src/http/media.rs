@@ -67,12 +67,8 @@ pub async fn upload_media(
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let now = state.clock.now();
     let org_id = caller.org_id.clone();
-    let (image, created) = state
-        .db(move |conn| {
-            let created = authoring::save_image(conn, &caller, &image, now)?;
-            Ok((image, created))
-        })
-        .await?;
+    let (image, created) =
+        authoring::save_image(&state.database, &state.blobs, caller.0, image, now).await?;
     let result = MediaResult {
         url: authoring::image_url(&state.settings.public_url, &org_id, &image),
         content_type: image.kind.content_type().to_string(),
@@ -129,8 +125,9 @@ pub async fn get_media(
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag.to_string()));
     let (org_id, id) = (OrgId::from(org), id.to_string());
     // Checked even for a revalidation, so a copy of another organization's address learns nothing.
+    let (owner, name) = (org_id.clone(), id.clone());
     let image = state
-        .db(move |conn| authoring::image(conn, &org_id, &id, kind))
+        .db(move |conn| authoring::image(conn, &owner, &name, kind))
         .await?;
     if fresh {
         return Ok(HttpResponse::NotModified()
@@ -147,5 +144,5 @@ pub async fn get_media(
             "default-src 'none'; sandbox",
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(image.body))
+        .body(authoring::image_bytes(&state.blobs, &org_id, &id, kind).await?))
 }

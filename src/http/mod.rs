@@ -22,6 +22,7 @@ pub mod leaderboards;
 pub mod learner;
 pub mod login_limits;
 pub mod media;
+pub mod observations;
 pub mod org;
 pub mod pitches;
 pub mod progress;
@@ -152,12 +153,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(analytics::activity::trends)
         .service(analytics::kpi::upload_kpis)
         .service(analytics::kpi::kpi_correlation)
+        .service(analytics::application::knowledge_application)
         .service(leaderboards::leaderboard)
         .service(refreshers::create_refresher)
         .service(refreshers::list_refreshers)
         .service(refreshers::get_refresher)
         .service(coaching::create_note)
-        .service(coaching::list_notes);
+        .service(coaching::list_notes)
+        .service(observations::create_observation)
+        .service(observations::list_observations);
 }
 
 #[derive(OpenApi)]
@@ -188,7 +192,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "experiments", description = "Arms of an assignment's learners scheduled by different policies, compared on probes of retention and on KPIs"),
         (name = "organization", description = "Organization settings"),
         (name = "leaderboards", description = "Points for learning, ranked for people and teams, when the organization shows them"),
-        (name = "coaching", description = "Refreshers put nuggets back into sellers' queues; coaching notes reach a seller with a nugget of their topic"),
+        (name = "coaching", description = "Refreshers put nuggets back into sellers' queues; coaching notes reach a seller with a nugget of their topic; field observations record what a seller applied"),
         (name = "sso", description = "Single sign-on through the organization's identity provider (OpenID Connect or SAML 2.0)"),
         (name = "reminders", description = "Daily nudges by push and e-mail: subscriptions, choices, unsubscribe"),
         (name = "analytics", description = "Proficiency, retention, engagement and KPIs for HR and managers (JSON, CSV, SVG)"),

@@ -64,8 +64,8 @@ async fn spool(mut payload: web::Payload, limit: u64) -> ApiResult<(tempfile::Te
 
 fn too_large(limit: u64) -> ApiError {
     ApiError::PayloadTooLarge(format!(
-        "a recording may have at most {} MB",
-        limit / (1024 * 1024)
+        "a recording may have at most {limit} bytes ({:.1} MB)",
+        limit as f64 / (1024.0 * 1024.0)
     ))
 }
 

@@ -39,7 +39,7 @@ pub struct AppState {
     pub secrets: Arc<crate::secrets::SecretBox>,
     /// Single sign-on through organizations' identity providers.
     pub sso: Arc<crate::sso::Sso>,
-    /// Media bytes: pitch recordings and nugget images.
+    /// Where media bytes live: nugget images, recordings (`REPRISE_MEDIA_URL`).
     pub blobs: crate::blobs::Blobs,
 }
 

@@ -649,6 +649,7 @@ pub struct EraseRequest {
         (status = 404, description = "no such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "already erased, or an active admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`confirm_email` is not the person's address", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "erased, but the media storage did not delete their recordings: erase again to finish", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -663,8 +664,8 @@ pub async fn erase_user(
     let now = state.clock.now();
     personal_data::erase(
         &state.database,
-        &state.access,
         &state.blobs,
+        &state.access,
         &caller,
         id.into_inner(),
         body.0.confirm_email,

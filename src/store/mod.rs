@@ -23,6 +23,7 @@ pub mod accounts;
 pub mod activity;
 pub mod analysis;
 pub mod analytics;
+pub mod application;
 pub mod assignments;
 pub mod audit;
 pub mod bulk;
@@ -38,6 +39,7 @@ pub mod links;
 pub mod media;
 pub mod model;
 pub mod nudges;
+pub mod observations;
 pub mod personal_data;
 pub mod pitches;
 pub mod prepared;
@@ -514,5 +516,6 @@ id_as_text!(
     crate::domain::ids::RefresherId,
     crate::domain::ids::NoteId,
     crate::domain::ids::PitchId,
-    crate::domain::ids::PitchReviewId
+    crate::domain::ids::PitchReviewId,
+    crate::domain::ids::ObservationId
 );

@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::schema::{
     audit_events, coaching_notes, experiment_kpis, experiment_members, idempotency_keys, kpis,
-    logins, memory_states, notification_settings, nudges, nugget_versions, pauses, pitch_reviews,
-    pitches, push_subscriptions, refresh_tokens, refresher_items, reviews, sign_in_links,
-    sso_codes, team_members, teams, users, webhook_attempts, webhook_deliveries, xapi_outbox,
+    logins, memory_states, notification_settings, nudges, nugget_versions, observations, pauses,
+    pitch_reviews, pitches, push_subscriptions, refresh_tokens, refresher_items, reviews,
+    sign_in_links, sso_codes, team_members, teams, users, webhook_attempts, webhook_deliveries,
+    xapi_outbox,
 };
 use super::{DbConnection, StoreResult};
 use crate::domain::ids::{OrgId, UserId};
@@ -106,6 +107,8 @@ pub struct Holdings {
     pub pitches: Vec<PitchRecord>,
     /// Reviews of their pitches: (pitch id, scores as JSON, comment, reviewed).
     pub pitch_reviews: Vec<(String, String, String, NaiveDateTime)>,
+    /// Field observations of them: (day, topic, applied 1..4, note, observer's id).
+    pub observations: Vec<(NaiveDate, String, i32, Option<String>, String)>,
 }
 
 /// One recorded pitch in an export.
@@ -303,9 +306,25 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
             pitch_reviews::created_at,
         ))
         .load(conn)?;
+    let observations = observations::table
+        .filter(observations::org_id.eq(org))
+        .filter(observations::learner_id.eq(user))
+        .order((
+            observations::observed_on.asc(),
+            observations::created_at.asc(),
+        ))
+        .select((
+            observations::observed_on,
+            observations::topic,
+            observations::applied,
+            observations::note,
+            observations::observer_id,
+        ))
+        .load(conn)?;
     Ok(Holdings {
         pitches,
         pitch_reviews,
+        observations,
         provisioned,
         leaderboard_name,
         coaching_notes,
@@ -327,7 +346,8 @@ pub fn holdings(conn: &mut DbConnection, org: &OrgId, user: &UserId) -> StoreRes
 
 /// Removes what names or reaches `user`: their e-mail address (and its login), name, password,
 /// what the identity provider sent about them (userName, externalId, name's parts, addresses),
-/// zone, leaderboard pseudonym, coaching notes written to them, their pitches and reviews of them, sessions, devices, reminder choices
+/// zone, leaderboard pseudonym, coaching notes written to them, their pitches and reviews of
+/// them, field observations of them, sessions, devices, reminder choices
 /// and history, pauses, one-time links, stored replies
 /// of repeated requests, webhook messages about them, and the statements of theirs not yet
 /// forwarded to the LRS. Their account
@@ -359,7 +379,7 @@ pub fn erase(
     )
     .execute(conn)?;
     removed += diesel::delete(notification_settings::table.find((org, user))).execute(conn)?;
-    // What coaches wrote about them.
+    // What coaches wrote about them, and what managers saw them do.
     removed += diesel::delete(
         coaching_notes::table
             .filter(coaching_notes::org_id.eq(org))
@@ -378,6 +398,12 @@ pub fn erase(
         pitches::table
             .filter(pitches::org_id.eq(org))
             .filter(pitches::learner_id.eq(user)),
+    )
+    .execute(conn)?;
+    removed += diesel::delete(
+        observations::table
+            .filter(observations::org_id.eq(org))
+            .filter(observations::learner_id.eq(user)),
     )
     .execute(conn)?;
     removed += diesel::delete(

@@ -213,9 +213,16 @@ diesel::table! {
         content_type -> Text,
         width -> Integer,
         height -> Integer,
-        body -> Binary,
         created_by -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    media_bodies_to_move (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        body -> Binary,
     }
 }
 
@@ -295,6 +302,20 @@ diesel::table! {
         pack_id -> Text,
         key -> Text,
         retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    observations (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        learner_id -> Text,
+        observer_id -> Text,
+        topic -> Text,
+        applied -> Integer,
+        note -> Nullable<Text>,
+        observed_on -> Date,
+        created_at -> Timestamp,
     }
 }
 
@@ -747,11 +768,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     learner_weeks,
     logins,
     media,
+    media_bodies_to_move,
     memory_states,
     notification_settings,
     nudges,
     nugget_versions,
     nuggets,
+    observations,
     organizations,
     pack_versions,
     packs,

@@ -18,7 +18,7 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
     let app = spawn_app().await;
     let pool = app.pool();
     let now = app.clock.now();
-    let (packs, kpis) = actix_web::web::block(move || {
+    let (packs, kpis, observations) = actix_web::web::block(move || {
         let mut conn = pool.get().unwrap();
         reprise::demo::ensure(&mut conn, now).unwrap();
         let samples = reprise::demo::sample_packs(None).unwrap();
@@ -40,7 +40,17 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
             Default::default(),
             "a restart keeps the coaching loop"
         );
-        (packs, kpis)
+        let observations = reprise::demo::observations::seed(&mut conn, now).unwrap();
+        assert!(
+            (8..=16).contains(&observations),
+            "up to eight sellers × topics known, eight not: {observations}"
+        );
+        assert_eq!(
+            reprise::demo::observations::seed(&mut conn, now).unwrap(),
+            0,
+            "a restart keeps the observations"
+        );
+        (packs, kpis, observations)
     })
     .await
     .unwrap();
@@ -124,6 +134,52 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
             .any(|n| n.get("coach_note").is_some()),
         "{queue}"
     );
+
+    // Field observations by the manager: the knowledge × application matrix shows every
+    // quadrant, and at least two.
+    let matrix = expect_json(
+        app.get("/api/v1/analytics/knowledge-application", Some(&manager))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let filled: Vec<&str> = matrix["quadrants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["cells"].as_u64() > Some(0))
+        .map(|q| q["quadrant"].as_str().unwrap())
+        .collect();
+    assert!(filled.len() >= 2, "{filled:?}");
+    assert_eq!(
+        filled,
+        [
+            "knows_and_applies",
+            "knows_not_applied",
+            "applies_without_knowing",
+            "neither",
+            "not_observed"
+        ],
+        "every quadrant"
+    );
+    let observed: Vec<&serde_json::Value> = matrix["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["evidence"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(observed.len(), observations);
+    let someone = observed[0]["learner_id"].as_str().unwrap();
+    let list = expect_json(
+        app.get(
+            &format!("/api/v1/users/{someone}/observations"),
+            Some(&manager),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list[0]["observer_name"], "Manager", "{list}");
 
     // A running experiment, FSRS against the planner, with probes answered in both arms.
     let list = expect_json(

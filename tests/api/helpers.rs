@@ -19,8 +19,8 @@ pub struct TestApp {
     pub reach: std::sync::Arc<reprise::reach::Reach>,
     /// The server's webhook service, for tests that run a round at a chosen time.
     pub webhooks: std::sync::Arc<reprise::webhooks::Webhooks>,
-    /// The server's media storage (`REPRISE_MEDIA_URL`), for tests that look at what it keeps.
-    pub media_url: String,
+    /// The server's media storage (a directory, or the bucket `REPRISE_TEST_MEDIA_URL` names).
+    pub blobs: reprise::blobs::Blobs,
 }
 
 /// A fresh database URL: a new PostgreSQL database on the server named by
@@ -99,7 +99,7 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    const TABLES: [&str; 26] = [
+    const TABLES: [&str; 28] = [
         "organizations",
         "logins",
         "users",
@@ -126,6 +126,8 @@ pub fn table_counts(database_url: &str) -> Vec<(&'static str, i64)> {
         "media",
         "pitches",
         "pitch_reviews",
+        "media_bodies_to_move",
+        "observations",
     ];
     let pool =
         reprise::store::connect(database_url, 1, reprise::store::SqliteSync::Normal).unwrap();
@@ -159,7 +161,6 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
     log_buffer();
     adjust(&mut settings);
     let database_url = settings.database_url.clone();
-    let media_url = settings.media_url.clone();
     let clock = Clock::manual(start_time());
     let app = Application::build(settings, clock.clone())
         .await
@@ -167,6 +168,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
     let address = format!("http://127.0.0.1:{}", app.port());
     let reach = app.reach();
     let webhooks = app.webhooks();
+    let blobs = app.state().blobs.clone();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -178,7 +180,7 @@ async fn spawn_configured(mut settings: Settings, adjust: impl FnOnce(&mut Setti
         database_url,
         reach,
         webhooks,
-        media_url,
+        blobs,
     }
 }
 

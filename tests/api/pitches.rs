@@ -100,11 +100,7 @@ fn pitch_rows(app: &TestApp) -> i64 {
 
 /// Keys kept in media storage under `prefix`.
 async fn stored(app: &TestApp, prefix: &str) -> Vec<String> {
-    reprise::blobs::Blobs::open(&app.media_url)
-        .unwrap()
-        .keys(prefix)
-        .await
-        .unwrap()
+    app.blobs.keys(prefix).await.unwrap()
 }
 
 async fn recordings_of(app: &TestApp, l: &Learning) -> Vec<String> {
@@ -458,15 +454,15 @@ async fn recordings_are_private_until_shared_and_exemplars_reach_the_team() {
 
 #[actix_web::test]
 async fn refused_uploads_leave_nothing_behind() {
-    let app = spawn_with(|s| s.max_recording_bytes = 20_000).await;
+    let app = spawn_with(|s| s.max_recording_bytes = 100_000).await;
     let l = app.setup_learning(3).await;
     let nugget = assign_pitch(&app, &l).await;
     let new_attempt = || uuid::Uuid::new_v4().to_string();
     let before = table_counts(&app.database_url);
 
     // Too big: refused before and while the body streams.
-    let big = webm();
-    assert!(big.len() > 20_000);
+    let big = webm().repeat(4);
+    assert!(big.len() > 100_000);
     let p = expect_problem(
         upload(&app, &l.learner, &nugget, &new_attempt(), "video/webm", big).await,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -481,7 +477,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &nugget,
             &new_attempt(),
             "audio/ogg",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -504,7 +500,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &nugget,
             &new_attempt(),
             "video/webm",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -548,7 +544,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &question,
             &new_attempt(),
             "audio/ogg",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -563,7 +559,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &nugget,
             &new_attempt(),
             "audio/ogg",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::NOT_FOUND,
@@ -576,7 +572,7 @@ async fn refused_uploads_leave_nothing_behind() {
             &nugget,
             "not-a-uuid",
             "audio/ogg",
-            fixture("long-12s-opus.ogg"),
+            fixture("ffmpeg-opus-12s.ogg"),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,

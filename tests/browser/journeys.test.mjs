@@ -1305,3 +1305,53 @@ test('pitch (c): a manager plays a pitch, scores it and shares it; the seller se
     await api('/api/v1/org', { token: admin, method: 'PATCH', body: { peer_review: false } });
   }
 });
+
+test('journey 8: a manager reads the knowledge × application matrix, records an observation from a cell, and sees the cell change', { timeout: TEST_TIMEOUT }, async () => {
+  const manager = await token('manager@demo.example');
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await signIn(page, 'manager@demo.example');
+  const card = page.getByTestId('application-card');
+  const matrix = page.getByTestId('application-matrix');
+  await matrix.locator('table').waitFor();
+  // The demo's observations fill more than one quadrant; the legend counts each.
+  const filled = await matrix.locator('td[data-quadrant]').evaluateAll((tds) => [...new Set(tds.map((td) => td.dataset.quadrant))]);
+  assert.ok(filled.length >= 2, `quadrants shown: ${filled}`);
+  assert.equal(await card.locator('.quadrant-legend li').count(), 5);
+  await shotOf(card, 'knowledge-application');
+
+  // A cell nobody observed yet: its button fills the form with the seller and the topic.
+  const open_ = matrix.locator('td[data-quadrant=not_observed]').first();
+  const learner = await open_.getAttribute('data-learner');
+  const topic = await open_.getAttribute('data-topic');
+  assert.match(await open_.innerText(), /Ride-along/);
+  await open_.getByRole('button').click();
+  const form = page.getByTestId('observation-form');
+  assert.equal(await form.getByLabel('Seller', { exact: true }).inputValue(), learner);
+  assert.equal(await form.getByLabel('Topic', { exact: true }).inputValue(), topic);
+  await form.getByLabel('Applied', { exact: true }).selectOption('4');
+  await form.getByLabel('What you saw', { exact: true }).fill('Led with the customer’s numbers, unprompted.');
+  await form.getByRole('button', { name: 'Record observation' }).click();
+  await page.getByTestId('observation-recorded').waitFor();
+  const quadrantOf = () => page.evaluate(([l, t]) => [...document.querySelectorAll('[data-testid=application-matrix] td')]
+    .find((td) => td.dataset.learner === l && td.dataset.topic === t)?.dataset.quadrant, [learner, topic]);
+  const now = await until(quadrantOf, (q) => q && q !== 'not_observed');
+  assert.ok(['knows_and_applies', 'applies_without_knowing'].includes(now), `the cell is now ${now}`);
+  const recorded = await api(`/api/v1/users/${learner}/observations`, { token: manager });
+  assert.equal(recorded.status, 200);
+  assert.equal(recorded.body[0].topic, topic);
+  assert.equal(recorded.body[0].applied, 4);
+
+  // The team filter: North's sellers only.
+  const north = (await api('/api/v1/teams', { token: manager })).body.find((t) => t.name === 'Field Sales North');
+  const members = (await api(`/api/v1/users?team_id=${north.id}&role=learner&limit=100`, { token: manager })).body.map((u) => u.name);
+  await card.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales North' });
+  const rows = await until(
+    () => matrix.locator('tbody th').allInnerTexts(),
+    (names) => names.length > 0 && names.every((n) => members.includes(n)),
+  );
+  assert.ok(rows.length > 0 && rows.every((n) => members.includes(n)), `rows: ${rows}`);
+  await assertLabelled(page);
+  await assertFitsWidth(page);
+  assertNoConsoleErrors();
+  await context.close();
+});

@@ -8,6 +8,7 @@
 //! retention curve and the trends also draw SVG (`?format=svg` / `Accept: image/svg+xml`).
 
 pub mod activity;
+pub mod application;
 pub mod charts;
 pub mod kpi;
 pub mod proficiency;

@@ -1,0 +1,6 @@
+-- Bytes already copied to the media storage are not brought back: those images keep an empty body.
+ALTER TABLE media ADD COLUMN body BLOB NOT NULL DEFAULT x'';
+UPDATE media SET body = COALESCE(
+    (SELECT b.body FROM media_bodies_to_move b WHERE b.org_id = media.org_id AND b.id = media.id),
+    x'');
+DROP TABLE media_bodies_to_move;
