@@ -733,7 +733,7 @@ test('journey 4: an analyst opens the HR view and downloads a CSV', { timeout: T
   assert.ok(csv[0].includes(','), 'a CSV header row');
   assert.ok(csv.length > 1, 'the demo history gives the heatmap rows');
   // Filters apply with the keyboard too.
-  await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
+  await page.getByRole('form', { name: 'Filters' }).getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
   await page.getByRole('button', { name: 'Apply filters' }).press('Enter');
   await page.getByTestId('heatmap-body').locator('svg, table, .empty, .unavailable, .problem').first().waitFor();
   assertNoConsoleErrors();
