@@ -3,27 +3,30 @@
 import * as api from './api.js';
 import { h, mount, field, problemBox, announce } from './ui.js';
 import * as outbox from './outbox.js';
+import * as pitchOutbox from './pitch-outbox.js';
 import * as offline from './offline.js';
 import * as seller from './seller.js';
 import * as author from './author.js';
 import * as hr from './hr.js';
 import * as editor from './editor.js';
+import * as exemplars from './pitch.js';
 
 const VIEWS = {
   seller: { label: 'My nuggets', module: seller },
   author: { label: 'Packs', module: author },
   hr: { label: 'Analytics', module: hr },
+  exemplars: { label: 'Exemplars', module: exemplars },
   // Reached from a pack's page, not the navigation.
   editor: { label: 'Pack editor', module: editor, nav: false },
 };
 
 /** The views each role may open, its home first. Every role can answer nuggets assigned to it. */
 const ROLE_VIEWS = {
-  learner: ['seller'],
-  author: ['author', 'seller', 'editor'],
-  manager: ['hr'],
+  learner: ['seller', 'exemplars'],
+  author: ['author', 'seller', 'exemplars', 'editor'],
+  manager: ['hr', 'exemplars'],
   analyst: ['hr'],
-  admin: ['hr', 'author', 'seller', 'editor'],
+  admin: ['hr', 'author', 'seller', 'exemplars', 'editor'],
 };
 
 const main = document.getElementById('main');
@@ -75,6 +78,11 @@ function renderConnection() {
   if (pending) {
     parts.push(h('span', { class: 'badge pending', 'data-testid': 'pending' },
       `${pending} answer${pending === 1 ? '' : 's'} waiting to sync`));
+  }
+  const recordings = me ? pitchOutbox.count(me.user.id) : 0;
+  if (recordings) {
+    parts.push(h('span', { class: 'badge pending', 'data-testid': 'pending-pitches' },
+      `${recordings} recording${recordings === 1 ? '' : 's'} waiting to upload`));
   }
   mount(el, parts);
   el.classList.toggle('visible', parts.length > 0);

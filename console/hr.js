@@ -9,6 +9,7 @@ import * as api from './api.js';
 import { applicationCard } from './application.js';
 import { isCoach, notesCard, refreshersCard, riskTable } from './coaching.js';
 import { leaderboardCard } from './leaderboard.js';
+import { pitchesCard } from './pitch-review.js';
 import { h, mount, field, problemBox, empty, pct, num, date, saveBlob, busy, table, today, uid } from './ui.js';
 
 export const REPORTS = [
@@ -120,6 +121,9 @@ export async function render(main, ctx) {
     onAssigned: () => refreshers?.load(),
   }));
   const board = leaderboardCard(ctx);
+  const pitches = coach
+    ? pitchesCard({ me: ctx.me, teams, admin: ctx.me.user.role === 'admin', peerReview: ctx.me.organization?.peer_review })
+    : null;
   const application = applicationCard({ coach, teams, packs });
   let notes = null;
   if (coach) {
@@ -135,6 +139,7 @@ export async function render(main, ctx) {
     mount(grid, cards.map((c) => c.element)),
     application.element,
     board.element,
+    pitches?.element,
     refreshers?.element,
     notes?.element,
     assignmentsCard(teams, packs),
@@ -142,7 +147,7 @@ export async function render(main, ctx) {
   filterForm.addEventListener('submit', busy(apply, async () => {
     await Promise.all(cards.map((c) => c.load()));
   }));
-  await Promise.all([...cards.map((c) => c.load()), application.load(), board.load(), refreshers?.load(), notes?.load()]);
+  await Promise.all([...cards.map((c) => c.load()), application.load(), board.load(), pitches?.load(), refreshers?.load(), notes?.load()]);
 }
 
 function reportCard(report, filters, { coach, onAssigned } = {}) {

@@ -1,8 +1,12 @@
 // The seller's view, mobile first: today's nuggets one at a time, feedback after each answer,
-// progress and streak, answering offline, reminders, and vacation pauses.
+// pitches recorded on the device, progress and streak, their pitches and reviews, answering and
+// recording offline, reminders, and vacation pauses.
 
 import * as api from './api.js';
 import * as outbox from './outbox.js';
+import * as pitchOutbox from './pitch-outbox.js';
+import { pitchCard, myPitchesCard, reviewNotice } from './pitch.js';
+import { pitchesCard } from './pitch-review.js';
 import * as offline from './offline.js';
 import { remindersPanel } from './reminders.js';
 import { standingCard, standingLine, standingPath } from './leaderboard.js';
@@ -19,6 +23,9 @@ export async function render(main, ctx) {
   const queueNote = h('div', { class: 'sync-message', 'data-testid': 'queue-note' });
   const pauseArea = h('div');
   const standing = standingCard(ctx);
+  const myPitches = myPitchesCard(userId);
+  // Teammates review each other's pitches where the organization allows it.
+  const peerPitches = ctx.me.organization?.peer_review ? pitchesCard({ me: ctx.me, coach: false }) : null;
   mount(main,
     h('section', { class: 'seller', 'aria-labelledby': 'today-title' },
       h('h1', { id: 'today-title' }, 'Today’s nuggets'),
@@ -27,6 +34,8 @@ export async function render(main, ctx) {
       queueArea),
     h('section', { class: 'card', 'aria-labelledby': 'progress-title' },
       h('h2', { id: 'progress-title' }, 'Your progress'), progressArea),
+    myPitches.element,
+    peerPitches?.element,
     standing.element,
     remindersPanel(),
     h('section', { class: 'card', 'aria-labelledby': 'pause-title' },
@@ -34,8 +43,13 @@ export async function render(main, ctx) {
 
   let nuggets = [];
   let index = 0;
+  // The recorder on screen, if any: it lets go of the camera when the nugget changes.
+  let shown = null;
 
-  const pendingIds = () => new Set(outbox.list(userId).map((a) => a.nugget_id));
+  const pendingIds = async () => new Set([
+    ...outbox.list(userId).map((a) => a.nugget_id),
+    ...(await pitchOutbox.list(userId)).map((p) => p.nugget_id),
+  ]);
   // The queue for offline use is kept by the service worker, not in localStorage: a copy left
   // there is removed.
   localStorage.removeItem(`reprise.queue.${userId}`);
@@ -55,23 +69,34 @@ export async function render(main, ctx) {
     mount(queueNote, !navigator.onLine && queue.date && queue.date < today()
       ? h('p', { class: 'notice' }, `These nuggets were kept on this device on ${date(queue.date)}. New ones arrive when you are back online.`)
       : null);
-    const pending = pendingIds();
+    const pending = await pendingIds();
+    ctx.refreshStatus();
     nuggets = (queue.nuggets || []).filter((n) => !pending.has(n.nugget_id));
     index = 0;
     showCurrent();
   }
 
   function showCurrent() {
+    shown?.dispose();
+    shown = null;
     if (index >= nuggets.length) {
       mount(queueArea, h('div', { class: 'card done', 'data-testid': 'done' },
         h('h2', { tabindex: '-1' }, 'All done for today'),
-        h('p', {}, outbox.count(userId)
+        h('p', {}, outbox.count(userId) || pitchOutbox.count(userId)
           ? 'Your answers are saved on this device and will be sent when you are back online.'
           : 'Nothing more is due today. Your next nuggets arrive on their schedule.')));
       return;
     }
     const nugget = nuggets[index];
-    mount(queueArea, nuggetCard(nugget, index, nuggets.length, submit));
+    if (nugget.kind === 'pitch') {
+      shown = pitchCard(nugget, index, nuggets.length, sendPitch);
+      mount(queueArea, shown.element);
+    } else {
+      const card = nuggetCard(nugget, index, nuggets.length, submit);
+      // A review of the seller's pitch on this topic comes with the nugget until they have read it.
+      if (nugget.pitch_review) card.querySelector('.meta').after(reviewNotice(nugget.pitch_review));
+      mount(queueArea, card);
+    }
     // A coach's note shown with the nugget is marked seen, so the next queue no longer carries it.
     if (nugget.coach_note && navigator.onLine) {
       api.post(`/api/v1/me/coach-notes/${encodeURIComponent(nugget.coach_note.id)}/seen`).catch(() => {});
@@ -114,6 +139,63 @@ export async function render(main, ctx) {
     return null;
   }
 
+  /**
+   * A recording goes through the outbox (IndexedDB) first, so one that cannot be sent now waits
+   * on the device; online, it is uploaded at once.
+   */
+  async function sendPitch(nugget, blob, type) {
+    const item = {
+      attempt_id: outbox.uuid(),
+      user_id: userId,
+      nugget_id: nugget.nugget_id,
+      topic: nugget.topic,
+      prompt: nugget.prompt,
+      type,
+      blob,
+      bytes: blob.size,
+      recorded_at: new Date().toISOString(),
+    };
+    try {
+      await pitchOutbox.add(item);
+    } catch {
+      return { problem: { title: 'Not saved', detail: 'This device would not keep the recording (is its storage full?). Free some space and record again.' } };
+    }
+    ctx.refreshStatus();
+    if (!navigator.onLine) return pitchKept(nugget);
+    const outcome = await pitchOutbox.sync(userId);
+    ctx.refreshStatus();
+    const sent = outcome.sent.find((s) => s.item.attempt_id === item.attempt_id);
+    const refused = outcome.rejected.find((r) => r.item.attempt_id === item.attempt_id);
+    if (refused) return { problem: { title: 'The recording was not accepted', ...refused.problem } };
+    if (!sent) return pitchKept(nugget);
+    offline.answered(outcome.sent.map((s) => s.item.nugget_id));
+    shown?.dispose();
+    shown = null;
+    mount(queueArea, h('section', { class: 'card feedback right', 'data-testid': 'pitch-sent' },
+      h('h2', { tabindex: '-1', class: 'verdict' }, '✓ Pitch sent'),
+      h('p', {}, `Your coach reviews your answer on “${nugget.topic}”; you see the scores and comment with a later nugget of this topic and under My pitches.`),
+      h('button', { type: 'button', class: 'primary', onclick: next }, index + 1 < nuggets.length ? 'Next nugget' : 'Finish')));
+    focusHeading(queueArea);
+    announce('Pitch sent');
+    myPitches.load();
+    return null;
+  }
+
+  function pitchKept(nugget) {
+    shown?.dispose();
+    shown = null;
+    mount(queueArea, h('div', { class: 'card feedback', 'data-testid': 'saved-offline' },
+      h('h2', { tabindex: '-1' }, 'Saved on this device'),
+      h('p', {}, navigator.onLine ? 'The server could not be reached. ' : 'You are offline. ',
+        'Your recording on “', nugget.topic, '” is kept here and uploaded as soon as the connection is back.'),
+      h('button', { type: 'button', class: 'primary', onclick: next },
+        index + 1 < nuggets.length ? 'Next nugget' : 'Finish')));
+    focusHeading(queueArea);
+    announce('Saved on this device');
+    myPitches.load();
+    return null;
+  }
+
   function keepOffline(answer, nugget) {
     outbox.add(userId, answer);
     ctx.refreshStatus();
@@ -148,8 +230,31 @@ export async function render(main, ctx) {
     }
   }
 
+  /** Uploads the recordings waiting on the device, and says what happened to them. */
+  async function syncPitches() {
+    if (!navigator.onLine || !(await pitchOutbox.list(userId)).length) return [];
+    const outcome = await pitchOutbox.sync(userId);
+    ctx.refreshStatus();
+    if (outcome.sent.length) await offline.answered(outcome.sent.map((s) => s.item.nugget_id));
+    const parts = [];
+    if (outcome.sent.length) {
+      parts.push(h('p', { class: 'notice success', 'data-testid': 'pitches-synced' },
+        `${outcome.sent.length} recording${outcome.sent.length === 1 ? '' : 's'} made offline uploaded.`));
+    }
+    for (const { item, problem } of outcome.rejected) {
+      parts.push(problemBox({ problem: { title: `Your recording on “${item.topic}” was not accepted`, ...problem } }));
+    }
+    if (outcome.error) parts.push(problemBox(outcome.error));
+    if (outcome.sent.length || outcome.rejected.length) myPitches.load();
+    return parts;
+  }
+
   async function syncNow() {
-    if (!outbox.count(userId) || !navigator.onLine) return;
+    const pitchParts = await syncPitches();
+    if (!outbox.count(userId) || !navigator.onLine) {
+      if (pitchParts.length) mount(syncArea, pitchParts);
+      return;
+    }
     mount(syncArea, h('p', { class: 'notice' }, 'Sending the answers you gave offline…'));
     const outcome = await outbox.sync(userId);
     ctx.refreshStatus();
@@ -165,7 +270,7 @@ export async function render(main, ctx) {
       parts.push(problemBox({ problem: { title: 'An offline answer was not recorded', ...problem } }));
     }
     if (outcome.error) parts.push(problemBox(outcome.error));
-    mount(syncArea, parts);
+    mount(syncArea, parts, pitchParts);
     if (outcome.recorded.length) {
       await loadProgress();
       if (index >= nuggets.length) await loadQueue();
@@ -175,20 +280,22 @@ export async function render(main, ctx) {
   async function onOnline() {
     await syncNow();
     if (!progressArea.querySelector('dl')) await loadProgress();
+    await myPitches.load();
   }
   function onOffline() {
-    mount(syncArea, h('p', { class: 'notice' }, 'You are offline. Keep answering: your answers are saved on this device.'));
+    mount(syncArea, h('p', { class: 'notice' }, 'You are offline. Keep answering: your answers and recordings are saved on this device.'));
   }
 
   window.addEventListener('online', onOnline);
   window.addEventListener('offline', onOffline);
   // Answers kept after a failed request (while the browser thought it was online) are retried.
-  const retry = setInterval(() => { if (outbox.count(userId)) syncNow(); }, RETRY_MS);
+  const retry = setInterval(() => { if (outbox.count(userId) || pitchOutbox.count(userId)) syncNow(); }, RETRY_MS);
   mount(pauseArea, pauseForm());
   if (!navigator.onLine) onOffline();
   await syncNow();
-  await Promise.all([loadQueue(), loadProgress(), standing.load()]);
+  await Promise.all([loadQueue(), loadProgress(), standing.load(), myPitches.load(), peerPitches?.load()]);
   return () => {
+    shown?.dispose();
     clearInterval(retry);
     window.removeEventListener('online', onOnline);
     window.removeEventListener('offline', onOffline);

@@ -109,7 +109,8 @@ status=0
 if [ "$status" = 0 ] && [ "${UPDATE_SCREENSHOTS:-}" = 1 ]; then
   mkdir -p docs/screenshots
   for name in seller-feedback seller-offline author-upload-errors author-pack author-editor hr-view hr-experiments \
-    seller-standing seller-coach-note hr-leaderboard hr-risk-refresher hr-refreshers hr-notes knowledge-application; do
+    seller-standing seller-coach-note hr-leaderboard hr-risk-refresher hr-refreshers hr-notes knowledge-application \
+    pitch-recording pitch-review; do
     cp "$artifacts/$name.png" "docs/screenshots/$name.png"
   done
   echo "browser-tests: docs/screenshots/ refreshed"

@@ -16,9 +16,12 @@ use actix_web::{guard, web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
 /// Only our own origin: no inline scripts or styles, no third-party hosts, no framing; the
-/// service worker and the manifest come from our origin too.
+/// service worker and the manifest come from our origin too. Media may also play from `blob:`
+/// addresses: a pitch recording is played from memory, before it is sent (the seller's preview)
+/// or after it was fetched with the caller's token (the recording route needs a bearer token,
+/// which a `<video src>` cannot send).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self'; img-src 'self'; font-src 'self'; connect-src 'self'; \
+    style-src 'self'; img-src 'self'; media-src 'self' blob:; font-src 'self'; connect-src 'self'; \
     worker-src 'self'; manifest-src 'self'; object-src 'none'; \
     base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
@@ -53,6 +56,10 @@ pub const ASSETS: &[Asset] = &[
     asset!("/reminders.js", "reminders.js", JS),
     asset!("/leaderboard.js", "leaderboard.js", JS),
     asset!("/coaching.js", "coaching.js", JS),
+    asset!("/recording.js", "recording.js", JS),
+    asset!("/pitch-outbox.js", "pitch-outbox.js", JS),
+    asset!("/pitch.js", "pitch.js", JS),
+    asset!("/pitch-review.js", "pitch-review.js", JS),
     asset!("/application.js", "application.js", JS),
     asset!("/seller.js", "seller.js", JS),
     asset!("/author.js", "author.js", JS),
@@ -216,6 +223,7 @@ mod tests {
             "worker-src 'self'",
             "manifest-src 'self'",
             "script-src 'self'",
+            "media-src 'self' blob:",
         ] {
             assert!(CONTENT_SECURITY_POLICY.contains(wanted), "{wanted}");
         }

@@ -24,8 +24,11 @@ let browser;
 before(async () => {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    // A fake camera and microphone (a test pattern and a tone), allowed without asking, for the
+    // pitch recordings.
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
   });
 });
 
@@ -730,7 +733,7 @@ test('journey 4: an analyst opens the HR view and downloads a CSV', { timeout: T
   assert.ok(csv[0].includes(','), 'a CSV header row');
   assert.ok(csv.length > 1, 'the demo history gives the heatmap rows');
   // Filters apply with the keyboard too.
-  await page.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
+  await page.getByRole('form', { name: 'Filters' }).getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
   await page.getByRole('button', { name: 'Apply filters' }).press('Enter');
   await page.getByTestId('heatmap-body').locator('svg, table, .empty, .unavailable, .problem').first().waitFor();
   assertNoConsoleErrors();
@@ -991,6 +994,316 @@ test('journey 7: a manager assigns a refresher from the forgetting-risk list, fo
   assert.ok(seen[0].seen_at, 'marked seen once shown');
   s.assertNoConsoleErrors();
   await s.context.close();
+});
+
+// ---- Pitch practice ----
+
+/** A recording as Chromium's MediaRecorder makes it (VP8 and Opus in WebM). */
+const RECORDING = fs.readFileSync(path.join(here, '../fixtures/recordings/chromium-vp8-opus.webm'));
+
+const RUBRIC = [
+  { criterion: 'Empathy', description: 'Acknowledges the concern before answering it.' },
+  { criterion: 'Value', description: 'Ties the price to the value the buyer said they need.' },
+];
+
+/**
+ * A pack of two pitch nuggets on one new topic, published and assigned to `email` alone; the
+ * seller's other nuggets of today are answered through the API, so the pitches come first.
+ * Returns the seller's token, the topic and the two pitch nuggets as the queue gives them.
+ */
+async function assignPitches(email, topic) {
+  const author = await token('author@demo.example');
+  const seller = await token(email);
+  const slug = `pitching-${Date.now().toString(36)}-${crypto.randomInt(1_000_000)}`;
+  const nugget = (key, prompt) => [
+    `  - key: ${key}`, '    kind: pitch', `    topic: ${topic}`, `    prompt: ${prompt}`, '    rubric:',
+    ...RUBRIC.flatMap((c) => [`      - criterion: ${c.criterion}`, `        description: ${c.description}`]),
+    '    max_seconds: 60'].join('\n');
+  const yaml = [`slug: ${slug}`, 'title: Pitch practice', 'nuggets:',
+    nugget('price', 'The buyer says your price is 20 % above the competitor’s. Answer them.'),
+    nugget('delay', 'The buyer wants to wait until next quarter. Answer them.'), ''].join('\n');
+  const uploaded = await fetch(`${BASE}/api/v1/packs`, {
+    method: 'POST', headers: { authorization: `Bearer ${author}`, 'content-type': 'application/yaml' }, body: yaml,
+  });
+  assert.equal(uploaded.status, 201, await uploaded.text());
+  assert.equal((await api(`/api/v1/packs/${slug}/publish`, { token: author, method: 'POST', body: {} })).status, 201);
+  const me = (await api('/api/v1/me', { token: seller })).body;
+  const day = (await api('/api/v1/me/queue', { token: seller })).body.date;
+  const assigned = await api('/api/v1/assignments', {
+    token: author, method: 'POST', body: { pack: slug, learner_ids: [me.user.id], starts_on: day, daily_cap: 3 },
+  });
+  assert.equal(assigned.status, 201, JSON.stringify(assigned.body));
+  let queue = (await api('/api/v1/me/queue', { token: seller })).body;
+  for (const n of queue.nuggets.filter((x) => x.kind !== 'pitch')) {
+    const answered = await api('/api/v1/me/answers', {
+      token: seller, method: 'POST',
+      body: { attempt_id: crypto.randomUUID(), nugget_id: n.nugget_id, selected: [n.options[0].id], answered_at: new Date().toISOString(), response_ms: 8000 },
+    });
+    assert.ok([200, 201].includes(answered.status), JSON.stringify(answered.body));
+  }
+  queue = (await api('/api/v1/me/queue', { token: seller })).body;
+  const pitches = queue.nuggets.filter((n) => n.pack === slug);
+  assert.equal(pitches.length, 2, `both pitches are in today’s queue: ${JSON.stringify(queue.nuggets.map((n) => [n.kind, n.topic]))}`);
+  assert.equal(queue.nuggets[0].kind, 'pitch');
+  return { seller, sellerId: me.user.id, topic, pitches, queue };
+}
+
+/** Records with the fake camera for about `seconds`, stops, and waits for the preview. */
+async function recordPitch(page, { seconds = 2, shotName } = {}) {
+  const card = page.getByTestId('pitch');
+  await card.getByRole('button', { name: 'Record', exact: true }).click();
+  await card.getByRole('button', { name: 'Stop' }).waitFor();
+  // The camera's picture is live and the countdown runs.
+  await page.waitForFunction(() => document.querySelector('video.live')?.readyState >= 2);
+  const start = await card.getByTestId('countdown').innerText();
+  assert.equal(start, '1:00');
+  await page.waitForFunction(() => document.querySelector('[data-testid=countdown]')?.textContent !== '1:00');
+  await page.waitForTimeout(seconds * 1000);
+  if (shotName) await shotOf(card, shotName);
+  await card.getByRole('button', { name: 'Stop' }).click();
+  await card.getByTestId('preview').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=preview]')?.readyState >= 1);
+  await card.getByRole('button', { name: 'Record again' }).waitFor();
+}
+
+/** Waits until the media element in `locator` has played a little: the recording is real. */
+async function assertPlays(locator) {
+  const media = locator.locator('video, audio').first();
+  await media.waitFor();
+  await media.evaluate(async (el) => {
+    el.muted = true;
+    await el.play();
+    await new Promise((resolve, reject) => {
+      const end = Date.now() + 15_000;
+      (function check() {
+        if (el.currentTime > 0) resolve();
+        else if (el.error || Date.now() > end) reject(new Error(`not playing: ${el.error?.message || el.readyState}`));
+        else setTimeout(check, 50);
+      }());
+    });
+  });
+}
+
+test('pitch (a): a seller records a pitch with the camera and sends it; it leaves the queue and waits for review in My pitches', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller12@demo.example';
+  const { seller, topic, pitches } = await assignPitches(email, 'Price objections');
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await signIn(page, email);
+  const card = page.getByTestId('pitch');
+  await card.waitFor();
+  assert.equal(await card.locator('.situation').innerText(), pitches[0].prompt);
+  assert.match(await card.getByTestId('rubric').innerText(), /Empathy\s+Acknowledges the concern before answering it\.\s+Value/);
+  await assertLabelled(page);
+  await recordPitch(page, { shotName: 'pitch-recording' });
+  await assertPlays(card.getByTestId('recorder'));
+  await assertFitsWidth(page);
+
+  await card.getByRole('button', { name: 'Send' }).click();
+  await page.getByTestId('pitch-sent').waitFor();
+  const mine = (await api('/api/v1/me/pitches', { token: seller })).body;
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].nugget_id, pitches[0].nugget_id);
+  assert.equal(mine[0].status, 'pending');
+  assert.equal(mine[0].content_type, 'video/webm');
+  assert.ok(mine[0].bytes > 1000, `a real recording: ${mine[0].bytes} bytes`);
+
+  // It has left the queue: the next nugget is the other pitch, also after a reload.
+  await page.getByTestId('pitch-sent').getByRole('button', { name: /Next nugget|Finish/ }).click();
+  await card.waitFor();
+  assert.equal(await card.locator('.situation').innerText(), pitches[1].prompt);
+  const queue = (await api('/api/v1/me/queue', { token: seller })).body;
+  assert.ok(!queue.nuggets.some((n) => n.nugget_id === pitches[0].nugget_id), 'the recorded pitch is not asked again today');
+  await page.reload();
+  await card.waitFor();
+  assert.equal(await card.locator('.situation').innerText(), pitches[1].prompt);
+
+  // My pitches: the recording, waiting for review, and it plays.
+  const item = page.getByTestId('my-pitches').getByTestId('pitch-item');
+  await item.waitFor();
+  assert.match(await item.innerText(), new RegExp(`${topic}[\\s\\S]*Waiting for review`));
+  await item.getByRole('button', { name: `Play your pitch on ${topic}` }).click();
+  await assertPlays(item);
+  assert.equal(await page.getByTestId('pending-pitches').count(), 0);
+  assertNoConsoleErrors();
+  await context.close();
+});
+
+test('pitch (b): a pitch recorded offline waits on the device, through a reload, and uploads once when back online', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller13@demo.example';
+  const { seller, topic, pitches } = await assignPitches(email, 'Renewals');
+  const { context, page, assertNoConsoleErrors } = await open(MOBILE);
+  await page.goto(`${BASE}/`);
+  await controlled(page);
+  await signIn(page, email);
+  const card = page.getByTestId('pitch');
+  await card.waitFor();
+  await page.getByTestId('my-pitches').getByText(/your recordings and their reviews appear here/).waitFor();
+
+  await context.setOffline(true);
+  await page.waitForFunction(() => !navigator.onLine);
+  await recordPitch(page);
+  await card.getByRole('button', { name: 'Send' }).click();
+  await page.getByTestId('saved-offline').waitFor();
+  assert.match(await page.getByTestId('saved-offline').innerText(), /You are offline\. Your recording on “Renewals” is kept here/);
+  assert.equal(await page.getByTestId('pending-pitches').innerText(), '1 recording waiting to upload');
+  const kept = await page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('reprise-pitches');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const all = req.result.transaction('uploads').objectStore('uploads').getAll();
+      all.onsuccess = () => resolve(all.result.map((r) => ({ attempt_id: r.attempt_id, nugget_id: r.nugget_id, type: r.type, size: r.blob.size })));
+    };
+  }));
+  assert.equal(kept.length, 1);
+  assert.match(kept[0].attempt_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(kept[0].nugget_id, pitches[0].nugget_id);
+  assert.match(kept[0].type, /^video\/webm/);
+  assert.ok(kept[0].size > 1000);
+  assert.equal((await api('/api/v1/me/pitches', { token: seller })).body.length, 0, 'nothing reached the server while offline');
+
+  // Reloaded offline: the recording is still waiting, and its pitch is not offered again.
+  await page.reload();
+  await card.waitFor();
+  assert.equal(await card.locator('.situation').innerText(), pitches[1].prompt);
+  await page.getByTestId('pending-pitches').waitFor();
+  await page.getByTestId('pitches-waiting').getByText('On this device, waiting to upload').waitFor();
+  await shot(page, 'pitch-offline');
+
+  await context.setOffline(false);
+  await page.getByTestId('pitches-synced').waitFor();
+  assert.match(await page.getByTestId('pitches-synced').innerText(), /1 recording made offline uploaded/);
+  await page.getByTestId('pending-pitches').waitFor({ state: 'detached' });
+  const mine = (await api('/api/v1/me/pitches', { token: seller })).body;
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].nugget_id, pitches[0].nugget_id);
+  await page.getByTestId('my-pitches').getByTestId('pitch-item').getByText('Waiting for review').waitFor();
+  assert.equal(await page.getByTestId('pitches-waiting').count(), 0);
+
+  // The same attempt sent again is the same pitch, kept once.
+  const replay = await fetch(`${BASE}/api/v1/me/pitches?nugget_id=${kept[0].nugget_id}&attempt_id=${kept[0].attempt_id}`, {
+    method: 'POST', headers: { authorization: `Bearer ${seller}`, 'content-type': 'video/webm' }, body: RECORDING,
+  });
+  assert.equal(replay.status, 200);
+  assert.equal((await replay.json()).id, mine[0].id);
+  assert.equal((await api('/api/v1/me/pitches', { token: seller })).body.length, 1);
+  assert.ok(topic);
+  assertNoConsoleErrors(['ERR_INTERNET_DISCONNECTED']);
+  await context.close();
+});
+
+test('pitch (c): a manager plays a pitch, scores it and shares it; the seller sees the review with the next pitch of the topic and the exemplar', { timeout: TEST_TIMEOUT }, async () => {
+  const email = 'seller14@demo.example';
+  const { seller, topic, pitches } = await assignPitches(email, 'Closing');
+  const sent = await fetch(`${BASE}/api/v1/me/pitches?nugget_id=${pitches[0].nugget_id}&attempt_id=${crypto.randomUUID()}`, {
+    method: 'POST', headers: { authorization: `Bearer ${seller}`, 'content-type': 'video/webm;codecs=vp8,opus' }, body: RECORDING,
+  });
+  const pitch = JSON.parse(await sent.text());
+  assert.equal(sent.status, 201, JSON.stringify(pitch));
+
+  const { context, page, assertNoConsoleErrors } = await open(DESKTOP);
+  await signIn(page, 'manager@demo.example');
+  const section = page.locator('section.pitches');
+  const entry = section.getByTestId('pitch-entry').filter({ hasText: `Seller14 · ${topic}` });
+  await entry.waitFor();
+  assert.equal(await section.getByLabel('Show', { exact: true }).inputValue(), 'pending');
+  assert.match(await entry.innerText(), /Waiting for review/);
+  assert.match(await entry.locator('.situation').innerText(), /20 % above the competitor/);
+  await entry.getByRole('button', { name: `Play the recording of Seller14 on ${topic}` }).click();
+  await assertPlays(entry.getByTestId('player'));
+
+  // Sending without every criterion scored says which one is missing.
+  const form = entry.getByRole('form', { name: 'Score Seller14’s pitch' });
+  await form.getByRole('group', { name: 'Empathy' }).getByLabel('4 Exemplary').check();
+  await form.getByRole('button', { name: 'Send review' }).click();
+  await form.getByText('Give a score from 1 to 4 for Value.').waitFor();
+  await form.getByRole('group', { name: 'Value' }).getByLabel('2 Partly').check();
+  await form.getByText('Give a score from 1 to 4 for Value.').waitFor({ state: 'detached' });
+  await form.getByLabel('Comment for the seller', { exact: true }).fill('Great empathy. Tie the price to the savings they named.');
+  await form.getByLabel('Comment for the seller', { exact: true }).blur();
+  await assertLabelled(page);
+  await shotOf(entry, 'pitch-review');
+  await form.getByRole('button', { name: 'Send review' }).click();
+  await entry.getByTestId('review-sent').waitFor();
+  const shown = entry.getByTestId('review');
+  assert.match(await shown.innerText(), /Manager[\s\S]*mean 3 of 4[\s\S]*Empathy\s*4 · Exemplary[\s\S]*Value\s*2 · Partly[\s\S]*Tie the price/);
+  assert.match(await entry.innerText(), /Reviewed/);
+
+  await entry.getByRole('button', { name: 'Share as exemplar' }).click();
+  await entry.getByTestId('shared').waitFor();
+  await entry.getByRole('button', { name: 'Shared with the team' }).waitFor();
+  const manager = await token('manager@demo.example');
+  const kept = (await api(`/api/v1/pitches/${pitch.id}`, { token: manager })).body;
+  assert.equal(kept.status, 'reviewed');
+  assert.equal(kept.shared, true);
+  assert.deepEqual(kept.reviews[0].scores, { Empathy: 4, Value: 2 });
+
+  // The filters: reviewed, of the seller's team.
+  await section.getByLabel('Show', { exact: true }).selectOption('reviewed');
+  await section.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales South' });
+  await entry.waitFor();
+  await section.getByLabel('Team', { exact: true }).selectOption({ label: 'Field Sales North' });
+  await entry.waitFor({ state: 'detached' });
+  await assertFitsWidth(page);
+  assertNoConsoleErrors();
+  await context.close();
+
+  // The seller: the review with the next pitch of that topic, read with "Got it".
+  const s = await open(MOBILE);
+  await signIn(s.page, email);
+  const card = s.page.getByTestId('pitch');
+  await card.waitFor();
+  assert.equal(await card.locator('.situation').innerText(), pitches[1].prompt);
+  const notice = card.getByTestId('pitch-review');
+  await notice.waitFor();
+  assert.match(await notice.innerText(), new RegExp(`Manager reviewed your pitch on ${topic}[\\s\\S]*Empathy\\s*4 · Exemplary[\\s\\S]*Value\\s*2 · Partly[\\s\\S]*Tie the price to the savings they named\\.`));
+  await shotOf(card, 'pitch-seller-review');
+  await notice.getByRole('button', { name: 'Got it' }).click();
+  await notice.waitFor({ state: 'detached' });
+  const queue = (await api('/api/v1/me/queue', { token: seller })).body;
+  assert.ok(!queue.nuggets.some((n) => n.pitch_review), 'the review is not carried again once read');
+
+  // My pitches: reviewed, with the scores and the comment, and shared.
+  const item = s.page.getByTestId('my-pitches').getByTestId('pitch-item').filter({ hasText: topic });
+  await item.getByText('Reviewed', { exact: true }).waitFor();
+  assert.match(await item.innerText(), /Shared as exemplar[\s\S]*Value\s*2 · Partly/);
+
+  // Exemplars: the topic with the shared pitch, which plays; a teammate sees it too.
+  await s.page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Exemplars' }).click();
+  const topicSection = s.page.getByTestId('exemplars').getByRole('region', { name: topic });
+  await topicSection.waitFor();
+  await topicSection.getByRole('button', { name: `Play Seller14’s pitch on ${topic}` }).click();
+  await assertPlays(topicSection);
+  await shot(s.page, 'pitch-exemplars');
+  const teammate = (await api('/api/v1/me/exemplars', { token: await token('seller15@demo.example') })).body;
+  assert.ok(teammate.find((t) => t.topic === topic)?.pitches.some((p) => p.id === pitch.id), 'a teammate sees the exemplar');
+  s.assertNoConsoleErrors();
+  await s.context.close();
+
+  // With peer review on, a teammate scores it too from their own view (and cannot share it).
+  const admin = await token('admin@demo.example');
+  assert.equal((await api('/api/v1/org', { token: admin, method: 'PATCH', body: { peer_review: true } })).status, 200);
+  try {
+    const peer = await open(MOBILE);
+    await signIn(peer.page, 'seller15@demo.example');
+    const card = peer.page.locator('section.pitches');
+    await card.getByRole('heading', { name: 'Teammates’ pitches' }).waitFor();
+    await card.getByLabel('Show', { exact: true }).selectOption('');
+    const theirs = card.getByTestId('pitch-entry').filter({ hasText: `Seller14 · ${topic}` });
+    await theirs.waitFor();
+    assert.equal(await theirs.getByRole('button', { name: 'Share as exemplar' }).count(), 0);
+    const peerForm = theirs.getByRole('form', { name: 'Score Seller14’s pitch' });
+    await peerForm.getByRole('group', { name: 'Empathy' }).getByLabel('3 Shown').check();
+    await peerForm.getByRole('group', { name: 'Value' }).getByLabel('3 Shown').check();
+    await peerForm.getByRole('button', { name: 'Send review' }).click();
+    await theirs.getByTestId('review-sent').waitFor();
+    assert.equal(await theirs.getByTestId('review').count(), 2);
+    await assertLabelled(peer.page);
+    await assertFitsWidth(peer.page);
+    peer.assertNoConsoleErrors();
+    await peer.context.close();
+  } finally {
+    await api('/api/v1/org', { token: admin, method: 'PATCH', body: { peer_review: false } });
+  }
 });
 
 test('journey 8: a manager reads the knowledge × application matrix, records an observation from a cell, and sees the cell change', { timeout: TEST_TIMEOUT }, async () => {
