@@ -1,5 +1,5 @@
-//! Pitch practice in the demo: a pack of pitch nuggets assigned to both teams, a few sellers'
-//! recordings (one pending, three reviewed, one shared as an exemplar), so the seller's
+//! Pitch practice in the demo: a pack of pitch nuggets assigned to five sellers of the South team,
+//! their recordings (one pending, three reviewed, one shared as an exemplar), so the seller's
 //! pitches and exemplars, the manager's review list and the knowledge × application view show
 //! something on first start. Made through the same services the API calls, once.
 //!
@@ -40,7 +40,7 @@ struct DemoPitch {
 
 const PITCHES: [DemoPitch; 5] = [
     DemoPitch {
-        seller: "seller01@demo.example",
+        seller: "seller16@demo.example",
         nugget: "price-objection",
         days_ago: 9,
         scores: Some(&[4, 4, 3]),
@@ -48,7 +48,7 @@ const PITCHES: [DemoPitch; 5] = [
         share: true,
     },
     DemoPitch {
-        seller: "seller02@demo.example",
+        seller: "seller17@demo.example",
         nugget: "price-objection",
         days_ago: 6,
         scores: Some(&[2, 3, 2]),
@@ -56,7 +56,7 @@ const PITCHES: [DemoPitch; 5] = [
         share: false,
     },
     DemoPitch {
-        seller: "seller05@demo.example",
+        seller: "seller18@demo.example",
         nugget: "why-change-now",
         days_ago: 5,
         scores: Some(&[3, 2]),
@@ -64,7 +64,7 @@ const PITCHES: [DemoPitch; 5] = [
         share: false,
     },
     DemoPitch {
-        seller: "seller03@demo.example",
+        seller: "seller19@demo.example",
         nugget: "discovery-opening",
         days_ago: 3,
         scores: Some(&[3, 3, 4]),
@@ -72,7 +72,7 @@ const PITCHES: [DemoPitch; 5] = [
         share: false,
     },
     DemoPitch {
-        seller: "seller04@demo.example",
+        seller: "seller20@demo.example",
         nugget: "why-change-now",
         days_ago: 1,
         scores: None,
@@ -105,24 +105,31 @@ pub fn seed(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<Vec<S
         return Ok(Vec::new());
     }
     content::publish(conn, &org.id, &pack.slug, &author.user_id, now)?;
-    let start = now.date_naive() - Duration::days(14);
-    for team in accounts::list_teams(conn, &org.id)? {
-        let id = AssignmentId::new(new_id());
-        let settings = Settings {
-            daily_cap: 1,
-            ..Settings::defaults(start)
-        };
-        let new = assignments::NewAssignment {
-            id: &id,
-            pack_slug: &pack.slug,
-            team_id: Some(&team.id),
-            learner_ids: &[],
-            settings: &settings,
-            created_by: &author.user_id,
-        };
-        assignments::create(conn, &org.id, new, now)?
-            .map_err(|missing| anyhow::anyhow!("cannot assign the pitch pack: {missing:?}"))?;
+    // Assigned to the five sellers who record, not to whole teams: the other sellers' queues
+    // stay as the rest of the demo (and the browser journeys that sign in as them) expect.
+    let mut learner_ids = Vec::new();
+    for pitch in &PITCHES {
+        learner_ids.push(
+            caller_of(conn, &org.id, pitch.seller)?
+                .user_id
+                .into_string(),
+        );
     }
+    let id = AssignmentId::new(new_id());
+    let settings = Settings {
+        daily_cap: 1,
+        ..Settings::defaults(now.date_naive() - Duration::days(14))
+    };
+    let new = assignments::NewAssignment {
+        id: &id,
+        pack_slug: &pack.slug,
+        team_id: None,
+        learner_ids: &learner_ids,
+        settings: &settings,
+        created_by: &author.user_id,
+    };
+    assignments::create(conn, &org.id, new, now)?
+        .map_err(|missing| anyhow::anyhow!("cannot assign the pitch pack: {missing:?}"))?;
     let manager = caller_of(conn, &org.id, "manager@demo.example")?;
     let admin = caller_of(conn, &org.id, "admin@demo.example")?;
     let nuggets = content::nugget_ids_by_key(conn, &org.id, &pack.slug)?;

@@ -94,7 +94,7 @@ async fn the_demo_needs_no_content_folder_and_fills_the_kpi_view() {
         recording.bytes().await.unwrap().len(),
         reprise::demo::pitches::SAMPLE.len()
     );
-    let teammate = demo_token(&app, "seller01@demo.example").await;
+    let teammate = demo_token(&app, "seller11@demo.example").await;
     let exemplars = expect_json(
         app.get("/api/v1/me/exemplars", Some(&teammate)).await,
         StatusCode::OK,

@@ -405,6 +405,16 @@ async fn recordings_are_private_until_shared_and_exemplars_reach_the_team() {
         .await;
     }
     expect_problem(app.get(&recording, None).await, StatusCode::UNAUTHORIZED).await;
+    let one = format!("/api/v1/pitches/{id}");
+    expect_problem(app.get(&one, Some(&teammate)).await, StatusCode::NOT_FOUND).await;
+    expect_problem(
+        app.get(&one, Some(&other.org.admin_token)).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let seen_by_manager = expect_json(app.get(&one, Some(&manager)).await, StatusCode::OK).await;
+    assert_eq!(seen_by_manager["learner_name"], "Sam");
+    assert_eq!(seen_by_manager["rubric"].as_array().unwrap().len(), 2);
     for token in [&l.learner, &manager, &l.org.admin_token] {
         assert_eq!(
             app.get(&recording, Some(token)).await.status(),
