@@ -88,7 +88,9 @@ for role in $roles; do
   echo "== schemathesis as $role (max examples $max_examples)"
   seed_args=()
   if [ -n "${API_FUZZ_SEED:-}" ]; then seed_args=(--seed "$API_FUZZ_SEED"); fi
-  if ! (cd "$work" && "$venv/bin/schemathesis" --config-file "$root/scripts/api-fuzz.toml" \
+  # Bodies of binary media types (pitch recordings): scripts/api_fuzz_media.py.
+  if ! (cd "$work" && PYTHONPATH="$root/scripts" SCHEMATHESIS_HOOKS=api_fuzz_media \
+    "$venv/bin/schemathesis" --config-file "$root/scripts/api-fuzz.toml" \
     run "$root/api-spec/openapi.json" \
     --url "$url" \
     --header "Authorization: Bearer ${tokens[$role]}" \
