@@ -11,16 +11,15 @@ use chrono::{DateTime, Duration, Utc};
 use super::ORG_SLUG;
 use crate::auth::Caller;
 use crate::blobs::Blobs;
-use crate::domain::accounts::Role;
 use crate::domain::assignments::Settings;
 use crate::domain::catalog::DraftOutcome;
 use crate::domain::content::Pack;
-use crate::domain::ids::{AssignmentId, NuggetId, OrgId, PitchId, UserId};
+use crate::domain::ids::{AssignmentId, NuggetId, OrgId, PitchId};
 use crate::domain::recording;
 use crate::learning::pitch_practice;
 use crate::pitches::{self, ReviewInput};
 use crate::store::enrolments::EnrolmentCache;
-use crate::store::{accounts, assignments, content, new_id, pitches as pitch_store, DbConnection};
+use crate::store::{accounts, assignments, content, new_id, DbConnection};
 
 /// The demo's pitch pack.
 const PACK: &str = include_str!("pitch-practice.yaml");
@@ -131,7 +130,6 @@ pub fn seed(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<Vec<S
     assignments::create(conn, &org.id, new, now)?
         .map_err(|missing| anyhow::anyhow!("cannot assign the pitch pack: {missing:?}"))?;
     let manager = caller_of(conn, &org.id, "manager@demo.example")?;
-    let admin = caller_of(conn, &org.id, "admin@demo.example")?;
     let nuggets = content::nugget_ids_by_key(conn, &org.id, &pack.slug)?;
     let probe = recording::probe(std::io::Cursor::new(SAMPLE))
         .map_err(|e| anyhow::anyhow!("the demo recording: {e}"))?;
@@ -179,11 +177,8 @@ pub fn seed(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<Vec<S
                 scores: given,
                 comment: comment.to_string(),
             };
-            let reviewer = if seller_in_manager_reach(conn, &manager, &seller.user_id)? {
-                &manager
-            } else {
-                &admin
-            };
+            // The demo manager leads both teams: every demo seller is theirs to review.
+            let reviewer = &manager;
             pitches::review(conn, reviewer, &id, input, at + Duration::days(1))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if share {
@@ -195,17 +190,6 @@ pub fn seed(conn: &mut DbConnection, now: DateTime<Utc>) -> anyhow::Result<Vec<S
     Ok(keys)
 }
 
-fn seller_in_manager_reach(
-    conn: &mut DbConnection,
-    manager: &Caller,
-    seller: &UserId,
-) -> anyhow::Result<bool> {
-    debug_assert_eq!(manager.role, Role::Manager);
-    let scope = accounts::team_scope(conn, &manager.org_id, &manager.user_id)?;
-    let theirs = accounts::list_user_teams(conn, &manager.org_id, seller)?;
-    Ok(theirs.iter().any(|t| scope.contains(t)))
-}
-
 /// Writes the sample recording for each key (after [`seed`] made their rows).
 pub async fn store_recordings(blobs: &Blobs, keys: &[String]) -> anyhow::Result<()> {
     for key in keys {
@@ -215,18 +199,4 @@ pub async fn store_recordings(blobs: &Blobs, keys: &[String]) -> anyhow::Result<
             .map_err(|e| anyhow::anyhow!("storing the demo recording {key}: {e}"))?;
     }
     Ok(())
-}
-
-/// Whether the demo organization holds pitches (for the demo test).
-pub fn count(conn: &mut DbConnection, org: &OrgId) -> anyhow::Result<usize> {
-    Ok(pitch_store::list(
-        conn,
-        org,
-        &pitch_store::PitchFilter {
-            learners: None,
-            shared: false,
-            limit: 1000,
-        },
-    )?
-    .len())
 }
